@@ -1,0 +1,96 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// config is the portal's configuration: every flag has an environment
+// variable, and a flag given on the command line wins over it.
+type config struct {
+	Addr         string
+	DB           string
+	SMTPAddr     string
+	SMTPUser     string
+	SMTPPassword string // environment only: flags show up in process lists
+	MailFrom     string
+	BaseURL      string
+	Demo         bool
+	SessionKey   string // environment only
+}
+
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
+	var cfg config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, flagName, env, def, usage string) {
+		if v := getenv(env); v != "" {
+			def = v
+		}
+		fs.StringVar(p, flagName, def, usage+" ("+env+")")
+	}
+	str(&cfg.Addr, "addr", "ESIM_ADDR", "127.0.0.1:8080", "address to listen on")
+	str(&cfg.DB, "db", "ESIM_DB", "esim-admin.db", "SQLite database file")
+	str(&cfg.SMTPAddr, "smtp", "ESIM_SMTP_ADDR", "", "mail server host:port; empty keeps emails in the outbox")
+	str(&cfg.SMTPUser, "smtp-user", "ESIM_SMTP_USER", "", "mail server user name")
+	str(&cfg.MailFrom, "mail-from", "ESIM_MAIL_FROM", "eSIM Travel <esim@example.com>", "sender of the customer emails")
+	str(&cfg.BaseURL, "base-url", "ESIM_BASE_URL", "", "public URL of the portal, e.g. https://ap.example.com")
+	demoDefault := true
+	if v := getenv("ESIM_DEMO"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("ESIM_DEMO must be true or false, not %q", v)
+		}
+		demoDefault = b
+	}
+	fs.BoolVar(&cfg.Demo, "demo", demoDefault, "load the demo data set into a new, empty database (ESIM_DEMO)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	cfg.SMTPPassword = getenv("ESIM_SMTP_PASSWORD")
+	cfg.SessionKey = getenv("ESIM_SESSION_KEY")
+	if err := cfg.check(); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+func (c config) check() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("-addr must be host:port, not %q", c.Addr)
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			return fmt.Errorf("-smtp must be host:port, not %q", c.SMTPAddr)
+		}
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-base-url must be an http or https URL, not %q", c.BaseURL)
+		}
+	}
+	if c.DB == "" {
+		return fmt.Errorf("-db must name a database file")
+	}
+	if c.SessionKey != "" && len(c.SessionKey) < 32 {
+		return fmt.Errorf("ESIM_SESSION_KEY must be at least 32 characters")
+	}
+	return nil
+}
+
+// secure reports whether the portal is served over https.
+func (c config) secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// listenURL is the address to open in a browser.
+func (c config) listenURL() string {
+	if c.BaseURL != "" {
+		return c.BaseURL
+	}
+	return "http://" + c.Addr
+}

@@ -1,0 +1,99 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.state, e.stocked_at,
+	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, '')`
+
+const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
+
+func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
+	var e ESIM
+	var allocated nullTime
+	err := row.Scan(&e.ICCID, &e.IMSIProfile, &e.SMDPAddress, &e.MatchingID, &e.State, dbTime{&e.StockedAt},
+		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy)
+	e.AllocatedAt = allocated.Time
+	return e, err
+}
+
+// Lines returns the subscriber's allocated eSIMs with their plans, in the
+// order they were given.
+func (s *Store) Lines(ctx context.Context, subscriberID int64) ([]ESIM, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+esimColumns+esimFrom+`
+		WHERE e.subscriber_id = ? AND e.state = 'allocated' ORDER BY e.allocated_at, e.iccid`, subscriberID)
+	if err != nil {
+		return nil, err
+	}
+	var lines []ESIM
+	for rows.Next() {
+		e, err := scanESIM(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		lines = append(lines, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	plans, err := s.linePlans(ctx, s.read, `WHERE e.subscriber_id = ? AND e.state = 'allocated'`, subscriberID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lines {
+		lines[i].Plans = plans[lines[i].ICCID]
+	}
+	return lines, nil
+}
+
+// ESIM returns one eSIM of the inventory with its plans.
+func (s *Store) ESIM(ctx context.Context, iccid string) (ESIM, error) {
+	return esimWithPlans(ctx, s.read, s, iccid)
+}
+
+func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM, error) {
+	e, err := scanESIM(q.QueryRowContext(ctx, `SELECT `+esimColumns+esimFrom+`WHERE e.iccid = ?`, iccid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ESIM{}, refuse(ErrNotFound, "", "No eSIM with ICCID "+iccid+".")
+	}
+	if err != nil {
+		return ESIM{}, err
+	}
+	plans, err := s.linePlans(ctx, q, `WHERE ep.iccid = ?`, iccid)
+	e.Plans = plans[iccid]
+	return e, err
+}
+
+// linePlans returns the plans on the eSIMs that where selects, by ICCID, in
+// the order they were added (the order they activate in).
+func (s *Store) linePlans(ctx context.Context, q queryer, where string, args ...any) (map[string][]LinePlan, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT ep.iccid, ep.id, ep.order_number, ep.state, ep.added_at, coalesce(l.name, ''), ep.activated_at, ep.expires_at, `+planColumns+`
+		FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid JOIN plans p ON p.id = ep.plan_id
+		LEFT JOIN logins l ON l.id = ep.added_by `+where+` ORDER BY ep.iccid, ep.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]LinePlan{}
+	for rows.Next() {
+		var iccid string
+		var lp LinePlan
+		var activated, expires nullTime
+		var ps planScan
+		targets := append([]any{&iccid, &lp.ID, &lp.OrderNumber, &lp.State, dbTime{&lp.AddedAt}, &lp.AddedBy, &activated, &expires},
+			ps.targets()...)
+		if err := rows.Scan(targets...); err != nil {
+			return nil, err
+		}
+		lp.Plan = ps.plan()
+		lp.ActivatedAt, lp.ExpiresAt = activated.Time, expires.Time
+		out[iccid] = append(out[iccid], lp)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,214 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxLineNameLen is the longest line name, in characters.
+const MaxLineNameLen = 40
+
+// CleanLineName trims a line name and explains what is wrong with it, if anything.
+func CleanLineName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", refuse(ErrInvalid, "line_name", "Enter a line name: the destination country, or the plan's region for a multi-country trip.")
+	case utf8.RuneCountInString(name) > MaxLineNameLen:
+		return "", refuse(ErrInvalid, "line_name", fmt.Sprintf("Line name is too long: at most %d characters.", MaxLineNameLen))
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", refuse(ErrInvalid, "line_name", "Line name cannot contain control characters.")
+	}
+	return name, nil
+}
+
+// AddLine is an agent's request to give a subscriber a new eSIM line.
+type AddLine struct {
+	SubscriberID int64
+	LineName     string
+	PlanID       int64
+	// Token is the form's one-time token: a repeated submit of the same form
+	// gets the first result back instead of a second eSIM.
+	Token string
+	By    Login
+}
+
+// Order is what an Add line or Add plan did.
+type Order struct {
+	SubscriberID int64
+	ICCID        string
+	LineName     string
+	IMSIProfile  int
+	OrderNumber  string
+	PlanName     string
+	// Replayed is set when the form had already been submitted and this is
+	// the first submit's result.
+	Replayed bool `json:"-"`
+}
+
+// AddLine allocates the free eSIM of the plan's IMSI profile that has waited
+// longest to the subscriber, puts the plan on it, and queues the QR-code email
+// and the order confirmation, all in one transaction. Every business rule is
+// checked inside it, so concurrent Add lines can neither share an eSIM nor
+// exceed the allowance.
+func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
+	var order Order
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if done, err := s.replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
+			return err
+		}
+		sub, err := subscriber(ctx, tx, req.SubscriberID)
+		if err != nil {
+			return err
+		}
+		lineName, err := CleanLineName(req.LineName)
+		if err != nil {
+			return err
+		}
+		p, err := sellablePlan(ctx, tx, req.PlanID)
+		if err != nil {
+			return err
+		}
+		var taken bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM esims WHERE subscriber_id = ? AND state = 'allocated'
+			AND line_name = ? COLLATE NOCASE)`, sub.ID, lineName).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			return refuse(ErrInvalid, "line_name", fmt.Sprintf("%s already has a line named %q. Choose another name, or add the plan to that line.", sub.Name, lineName))
+		}
+		a, err := allowance(ctx, tx, sub.ID)
+		if err != nil {
+			return err
+		}
+		if a.Left() == 0 {
+			return notEligible(sub, a)
+		}
+		var e ESIM
+		err = tx.QueryRowContext(ctx, `SELECT iccid, smdp_address, matching_id FROM esims
+			WHERE state = 'free' AND imsi_profile = ? ORDER BY stocked_at, iccid LIMIT 1`, p.IMSIProfile).
+			Scan(&e.ICCID, &e.SMDPAddress, &e.MatchingID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return refuse(ErrOutOfStock, "plan", fmt.Sprintf("No free profile %d eSIMs left — ask a team lead to restock.", p.IMSIProfile))
+		}
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?
+			WHERE iccid = ? AND state = 'free'`, sub.ID, lineName, formatTime(now), req.By.ID, e.ICCID); err != nil {
+			return err
+		}
+		number, err := s.insertLinePlan(ctx, tx, e.ICCID, p, req.By, now)
+		if err != nil {
+			return err
+		}
+		qr, err := s.Mail.QRCode(QRMail{Subscriber: sub, LineName: lineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
+		if err != nil {
+			return err
+		}
+		if err := s.enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr}); err != nil {
+			return err
+		}
+		if err := s.enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, number, now); err != nil {
+			return err
+		}
+		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: lineName, IMSIProfile: p.IMSIProfile, OrderNumber: number, PlanName: p.Name}
+		detail := fmt.Sprintf("line %q, plan %s (%s), order %s", lineName, p.Name, p.Code, number)
+		if err := s.audit(ctx, tx, req.By, "add_line", sub.ID, e.ICCID, detail); err != nil {
+			return err
+		}
+		return s.remember(ctx, tx, req.Token, req.By, order)
+	})
+	return order, err
+}
+
+func notEligible(sub Subscriber, a Allowance) error {
+	if a.Total == 0 {
+		return refuse(ErrNotEligible, "", sub.Name+" has no Unlimited All plan or Unlimited bundle, so cannot be given a complimentary eSIM.")
+	}
+	return refuse(ErrNotEligible, "", fmt.Sprintf("Allowance used up: %s holds %s complimentary eSIMs. Each eSIM needs its own Unlimited All plan or Unlimited bundle.", sub.Name, a))
+}
+
+// sellablePlan returns a plan that can be sold now.
+func sellablePlan(ctx context.Context, tx *sql.Tx, id int64) (Plan, error) {
+	if id == 0 {
+		return Plan{}, refuse(ErrInvalid, "plan", "Choose a plan.")
+	}
+	p, err := plan(ctx, tx, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	if !p.Active {
+		return Plan{}, refuse(ErrInvalid, "plan", p.Name+" is no longer sold. Choose another plan.")
+	}
+	return p, nil
+}
+
+// insertLinePlan puts a plan on an eSIM, pending activation, and returns its
+// order number.
+func (s *Store) insertLinePlan(ctx context.Context, tx *sql.Tx, iccid string, p Plan, by Login, now time.Time) (string, error) {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM esim_plans`).Scan(&id); err != nil {
+		return "", err
+	}
+	number := orderNumber(id, now)
+	_, err := tx.ExecContext(ctx, `INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?)`, id, number, iccid, p.ID, formatTime(now), by.ID)
+	return number, err
+}
+
+// orderNumber is what the customer quotes: ORD-2026-000123. The write lock
+// held by the transaction makes max(id)+1 safe.
+func orderNumber(id int64, at time.Time) string {
+	return fmt.Sprintf("ORD-%d-%06d", at.Year(), id)
+}
+
+func (s *Store) enqueueConfirmation(ctx context.Context, tx *sql.Tx, sub Subscriber, lineName, iccid string, p Plan, number string, now time.Time) error {
+	msg, err := s.Mail.OrderConfirmation(OrderMail{Subscriber: sub, OrderNumber: number, LineName: lineName, ICCID: iccid, Plan: p, OrderedAt: now})
+	if err != nil {
+		return err
+	}
+	return s.enqueueEmail(ctx, tx, Email{Kind: EmailConfirmation, SubscriberID: sub.ID, ICCID: iccid, To: sub.Email, Message: msg})
+}
+
+// replay finds the result of a form already submitted with this token.
+func (s *Store) replay(ctx context.Context, tx *sql.Tx, token string, by Login, order *Order) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	var result []byte
+	err := tx.QueryRowContext(ctx, `SELECT result FROM form_submissions WHERE token = ? AND login_id = ?`, token, by.ID).Scan(&result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(result, order); err != nil {
+		return false, err
+	}
+	order.Replayed = true
+	return true, nil
+}
+
+// remember keeps the result of a submitted form under its token.
+func (s *Store) remember(ctx context.Context, tx *sql.Tx, token string, by Login, order Order) error {
+	if token == "" {
+		return nil
+	}
+	result, err := json.Marshal(order)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO form_submissions (token, login_id, result, created_at) VALUES (?, ?, ?, ?)`,
+		token, by.ID, result, formatTime(s.Now()))
+	return err
+}

@@ -1,0 +1,167 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Role is what a login may do in the portal.
+type Role string
+
+const (
+	RoleAgent Role = "agent" // support agent
+	RoleLead  Role = "lead"  // team lead
+)
+
+// Label is the role as people say it.
+func (r Role) Label() string {
+	if r == RoleLead {
+		return "Team lead"
+	}
+	return "Support agent"
+}
+
+// Login is a person who signs in to the portal.
+type Login struct {
+	ID       int64
+	Email    string
+	Name     string
+	Role     Role
+	Disabled bool
+}
+
+// Password limits. bcrypt reads at most 72 bytes, so longer passwords would
+// silently share a hash; 72 bytes still allows 64 characters of most scripts.
+const (
+	MinPasswordLen  = 8
+	MaxPasswordByte = 72
+	bcryptCost      = 12
+)
+
+// CheckPassword explains what is wrong with a new password, or returns nil.
+func CheckPassword(pw string) error {
+	if utf8.RuneCountInString(pw) < MinPasswordLen {
+		return refuse(ErrInvalid, "password", "Password must have at least 8 characters.")
+	}
+	if len(pw) > MaxPasswordByte {
+		return refuse(ErrInvalid, "password", "Password is too long (at most 72 bytes).")
+	}
+	return nil
+}
+
+// CreateLogin adds a login with a bcrypt hash of its password.
+func (s *Store) CreateLogin(ctx context.Context, email, name string, role Role, password string) (Login, error) {
+	email = strings.TrimSpace(email)
+	name = strings.TrimSpace(name)
+	if !strings.Contains(email, "@") {
+		return Login{}, refuse(ErrInvalid, "email", "Enter an email address.")
+	}
+	if name == "" {
+		return Login{}, refuse(ErrInvalid, "name", "Enter a name.")
+	}
+	if role != RoleAgent && role != RoleLead {
+		return Login{}, refuse(ErrInvalid, "role", "Role must be agent or lead.")
+	}
+	if err := CheckPassword(password); err != nil {
+		return Login{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return Login{}, err
+	}
+	l := Login{Email: email, Name: name, Role: role}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE email = ?)`, email).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return refuse(ErrConflict, "email", "A login with this email already exists.")
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO logins (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+			email, name, role, string(hash), formatTime(s.Now()))
+		if err != nil {
+			return err
+		}
+		l.ID, err = res.LastInsertId()
+		return err
+	})
+	return l, err
+}
+
+// dummyHash is compared against when the email is unknown, so a wrong email
+// takes as long as a wrong password and does not reveal which logins exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcryptCost)
+
+// ErrWrongCredentials is all a failed sign-in learns.
+var ErrWrongCredentials = errors.New("wrong email or password")
+
+// Authenticate returns the active login with this email and password.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (Login, error) {
+	var l Login
+	var hash string
+	var disabled nullTime
+	err := s.read.QueryRowContext(ctx,
+		`SELECT id, email, name, role, password_hash, disabled_at FROM logins WHERE email = ?`,
+		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return Login{}, ErrWrongCredentials
+	}
+	if err != nil {
+		return Login{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || disabled.Valid {
+		return Login{}, ErrWrongCredentials
+	}
+	return l, nil
+}
+
+// LoginByID returns an active login.
+func (s *Store) LoginByID(ctx context.Context, id int64) (Login, error) {
+	var l Login
+	var disabled nullTime
+	err := s.read.QueryRowContext(ctx,
+		`SELECT id, email, name, role, disabled_at FROM logins WHERE id = ?`, id).
+		Scan(&l.ID, &l.Email, &l.Name, &l.Role, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Login{}, refuse(ErrNotFound, "", "No such login.")
+	}
+	l.Disabled = disabled.Valid
+	return l, err
+}
+
+// DisableLogin stops a login from signing in and ends its sessions.
+func (s *Store) DisableLogin(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL`, formatTime(s.Now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return refuse(ErrNotFound, "", "No such active login.")
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, id)
+		return err
+	})
+}
+
+// HasLogins reports whether any login exists.
+func (s *Store) HasLogins(ctx context.Context) (bool, error) {
+	var ok bool
+	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM logins)`).Scan(&ok)
+	return ok, err
+}
+
+// RecordSignIn writes a sign-in to the audit log.
+func (s *Store) RecordSignIn(ctx context.Context, l Login) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.audit(ctx, tx, l, "sign_in", 0, "", "")
+	})
+}

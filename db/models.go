@@ -1,0 +1,135 @@
+package db
+
+import (
+	"fmt"
+	"time"
+)
+
+// Subscriber is a customer of the carrier.
+type Subscriber struct {
+	ID            int64
+	AccountNumber string
+	Name          string
+	Email         string
+	Phone         string
+}
+
+// DomesticPlan is one of the subscriber's home plans. Qualifies marks an
+// Unlimited All plan or Unlimited bundle: each one entitles the subscriber to
+// one complimentary travel eSIM.
+type DomesticPlan struct {
+	ID        int64
+	Name      string
+	Kind      string // unlimited_all, unlimited_bundle, other
+	Lines     int
+	Qualifies bool
+	Since     time.Time
+}
+
+// Allowance is how many complimentary eSIMs a subscriber holds and may hold.
+type Allowance struct {
+	Used  int // allocated eSIM lines the subscriber holds
+	Total int // qualifying domestic plans
+}
+
+// Left is how many more eSIMs the subscriber may be given.
+func (a Allowance) Left() int { return max(a.Total-a.Used, 0) }
+
+// String reads "1 of 2 used".
+func (a Allowance) String() string { return fmt.Sprintf("%d of %d used", a.Used, a.Total) }
+
+// Plan is an international data plan of the catalog.
+type Plan struct {
+	ID           int64
+	Code         string
+	Name         string
+	Region       string
+	DataMB       int
+	ValidityDays int
+	IMSIProfile  int
+	PriceCents   int
+	Active       bool
+	Destinations []string // ISO 3166-1 alpha-2, sorted
+}
+
+// Data reads "5 GB" or "500 MB".
+func (p Plan) Data() string {
+	if p.DataMB >= 1000 && p.DataMB%1000 == 0 {
+		return fmt.Sprintf("%d GB", p.DataMB/1000)
+	}
+	return fmt.Sprintf("%d MB", p.DataMB)
+}
+
+// Price reads "$19.00".
+func (p Plan) Price() string { return fmt.Sprintf("$%d.%02d", p.PriceCents/100, p.PriceCents%100) }
+
+// Covers reports whether the plan works in country (ISO alpha-2).
+func (p Plan) Covers(country string) bool {
+	for _, c := range p.Destinations {
+		if c == country {
+			return true
+		}
+	}
+	return false
+}
+
+// ESIM states in the inventory.
+const (
+	StateFree      = "free"
+	StateAllocated = "allocated"
+	StateRetired   = "retired"
+)
+
+// ESIM is one eSIM of the inventory; when allocated, it is one of a
+// subscriber's lines.
+type ESIM struct {
+	ICCID        string
+	IMSIProfile  int
+	SMDPAddress  string
+	MatchingID   string
+	State        string
+	StockedAt    time.Time
+	SubscriberID int64
+	LineName     string
+	AllocatedAt  time.Time
+	AllocatedBy  string // the login's name
+	Plans        []LinePlan
+}
+
+// ActivationCode is the GSMA SGP.22 string a phone reads from the QR code.
+func (e ESIM) ActivationCode() string {
+	return ActivationCode(e.SMDPAddress, e.MatchingID)
+}
+
+// ActivationCode builds LPA:1$<SM-DP+ address>$<matching ID>.
+func ActivationCode(smdp, matchingID string) string {
+	return "LPA:1$" + smdp + "$" + matchingID
+}
+
+// Plan states on an eSIM.
+const (
+	PlanPending = "pending"
+	PlanActive  = "active"
+	PlanExpired = "expired"
+)
+
+// LinePlan is a plan put on an eSIM.
+type LinePlan struct {
+	ID          int64
+	OrderNumber string
+	Plan        Plan
+	State       string // as stored; see StateAt
+	AddedAt     time.Time
+	AddedBy     string
+	ActivatedAt time.Time
+	ExpiresAt   time.Time
+}
+
+// StateAt is the plan's state at now: an active plan past its end is expired
+// whether or not anything has written that down yet.
+func (lp LinePlan) StateAt(now time.Time) string {
+	if lp.State == PlanActive && !now.Before(lp.ExpiresAt) {
+		return PlanExpired
+	}
+	return lp.State
+}

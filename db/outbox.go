@@ -1,0 +1,214 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Email kinds.
+const (
+	EmailQR           = "qr"           // the QR code that installs the eSIM
+	EmailConfirmation = "confirmation" // the order confirmation
+)
+
+// Outbox email states. A queued email waits for the worker (or, with no mail
+// server configured, is held).
+const (
+	EmailQueued = "queued"
+	EmailSent   = "sent"
+	EmailFailed = "failed"
+)
+
+// Message is a rendered email.
+type Message struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// QRMail is what the QR-code email says.
+type QRMail struct {
+	Subscriber  Subscriber
+	LineName    string
+	ICCID       string
+	SMDPAddress string
+	MatchingID  string
+}
+
+// ActivationCode is what the QR code encodes.
+func (m QRMail) ActivationCode() string { return ActivationCode(m.SMDPAddress, m.MatchingID) }
+
+// OrderMail is what the order confirmation says.
+type OrderMail struct {
+	Subscriber  Subscriber
+	OrderNumber string
+	LineName    string
+	ICCID       string
+	Plan        Plan
+	OrderedAt   time.Time
+}
+
+// MailRenderer renders the emails a change of state sends, so they are
+// written to the outbox in the transaction that makes the change.
+type MailRenderer interface {
+	QRCode(QRMail) (Message, error)
+	OrderConfirmation(OrderMail) (Message, error)
+}
+
+// Email is a row of the outbox.
+type Email struct {
+	ID            int64
+	Kind          string
+	SubscriberID  int64
+	ICCID         string
+	To            string
+	Message       Message
+	MessageID     string
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	QueuedAt      time.Time
+	SentAt        time.Time
+	// ActivationCode is set on QR emails: the worker draws the QR image from it.
+	ActivationCode string
+}
+
+// enqueueEmail writes an email to the outbox inside tx. Its Message-ID is
+// fixed here, so every delivery attempt carries the same one.
+func (s *Store) enqueueEmail(ctx context.Context, tx *sql.Tx, e Email) error {
+	now := formatTime(s.Now())
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO outbox (kind, subscriber_id, iccid, esim_plan_id, to_address, subject, text_body, html_body,
+			message_id, next_attempt_at, queued_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Kind, e.SubscriberID, nullString(e.ICCID), nil, e.To, e.Message.Subject, e.Message.Text, e.Message.HTML,
+		newMessageID(), now, now)
+	return err
+}
+
+func newMessageID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return "<" + hex.EncodeToString(b) + "@esim-admin>"
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const emailColumns = `o.id, o.kind, o.subscriber_id, coalesce(o.iccid, ''), o.to_address, o.subject, o.text_body, o.html_body,
+	o.message_id, o.state, o.attempts, o.next_attempt_at, coalesce(o.last_error, ''), o.queued_at, o.sent_at,
+	CASE WHEN o.kind = 'qr' THEN 'LPA:1$' || e.smdp_address || '$' || e.matching_id ELSE '' END`
+
+const emailFrom = ` FROM outbox o LEFT JOIN esims e ON e.iccid = o.iccid `
+
+func scanEmail(row interface{ Scan(...any) error }) (Email, error) {
+	var e Email
+	var sent nullTime
+	err := row.Scan(&e.ID, &e.Kind, &e.SubscriberID, &e.ICCID, &e.To, &e.Message.Subject, &e.Message.Text, &e.Message.HTML,
+		&e.MessageID, &e.State, &e.Attempts, dbTime{&e.NextAttemptAt}, &e.LastError, dbTime{&e.QueuedAt}, &sent, &e.ActivationCode)
+	e.SentAt = sent.Time
+	return e, err
+}
+
+func (s *Store) queryEmails(ctx context.Context, where string, args ...any) ([]Email, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+emailColumns+emailFrom+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Email
+	for rows.Next() {
+		e, err := scanEmail(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DueEmails returns up to limit queued emails whose next attempt is due at now,
+// oldest first.
+func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) ([]Email, error) {
+	return s.queryEmails(ctx, `WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`,
+		formatTime(now), limit)
+}
+
+// NextEmailDue returns when the next queued email is due, or false when none is queued.
+func (s *Store) NextEmailDue(ctx context.Context) (time.Time, bool, error) {
+	var next nullTime
+	err := s.read.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'`).Scan(&next)
+	return next.Time, next.Valid, err
+}
+
+// EmailsForSubscriber returns the subscriber's emails, newest first.
+func (s *Store) EmailsForSubscriber(ctx context.Context, subscriberID int64) ([]Email, error) {
+	return s.queryEmails(ctx, `WHERE o.subscriber_id = ? ORDER BY o.id DESC`, subscriberID)
+}
+
+// EmailsForESIM returns the emails sent about an eSIM, newest first.
+func (s *Store) EmailsForESIM(ctx context.Context, iccid string) ([]Email, error) {
+	return s.queryEmails(ctx, `WHERE o.iccid = ? ORDER BY o.id DESC`, iccid)
+}
+
+// EmailByID returns one email of the outbox.
+func (s *Store) EmailByID(ctx context.Context, id int64) (Email, error) {
+	e, err := scanEmail(s.read.QueryRowContext(ctx, `SELECT `+emailColumns+emailFrom+`WHERE o.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Email{}, refuse(ErrNotFound, "", "No such email.")
+	}
+	return e, err
+}
+
+// MarkEmailSent records a delivered email.
+func (s *Store) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.write.ExecContext(ctx,
+		`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`,
+		formatTime(at), id)
+	return err
+}
+
+// MarkEmailAttemptFailed records a failed delivery attempt: the email is tried
+// again at retryAt, or, when retryAt is zero, marked failed for good.
+func (s *Store) MarkEmailAttemptFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error {
+	state, next := EmailQueued, retryAt
+	if retryAt.IsZero() {
+		state, next = EmailFailed, s.Now()
+	}
+	_, err := s.write.ExecContext(ctx,
+		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+		state, reason, formatTime(next), id)
+	return err
+}
+
+// RetryEmail queues a failed email again, at once, keeping its Message-ID.
+func (s *Store) RetryEmail(ctx context.Context, id int64, by Login) (Email, error) {
+	var e Email
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var subscriberID int64
+		var iccid sql.NullString
+		err := tx.QueryRowContext(ctx, `UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?
+			WHERE id = ? AND state = 'failed' RETURNING subscriber_id, iccid`, formatTime(s.Now()), id).Scan(&subscriberID, &iccid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return refuse(ErrConflict, "", "Only a failed email can be retried.")
+		}
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, "retry_email", subscriberID, iccid.String, "email #"+itoa(id))
+	})
+	if err != nil {
+		return Email{}, err
+	}
+	e, err = s.EmailByID(ctx, id)
+	return e, err
+}

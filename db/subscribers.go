@@ -1,0 +1,111 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// SearchSubscribers finds subscribers by account number, name, email or
+// phone, best matches first.
+func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) ([]Subscriber, error) {
+	query = strings.TrimSpace(query)
+	if query == "" {
+		return nil, nil
+	}
+	like := "%" + escapeLike(query) + "%"
+	prefix := escapeLike(query) + "%"
+	digits := onlyDigits(query)
+	phoneLike := "\x00" // matches nothing unless the query has digits
+	if len(digits) >= 3 {
+		phoneLike = "%" + digits + "%"
+	}
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT id, account_number, name, email, phone FROM subscribers
+		WHERE account_number LIKE ?1 ESCAPE '\' OR name LIKE ?1 ESCAPE '\' OR email LIKE ?1 ESCAPE '\'
+			OR replace(replace(replace(phone, ' ', ''), '-', ''), '+', '') LIKE ?3
+		ORDER BY (account_number LIKE ?2 ESCAPE '\' OR name LIKE ?2 ESCAPE '\' OR email LIKE ?2 ESCAPE '\') DESC, name, id
+		LIMIT ?4`, like, prefix, phoneLike, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Subscriber
+	for rows.Next() {
+		var sub Subscriber
+		if err := rows.Scan(&sub.ID, &sub.AccountNumber, &sub.Name, &sub.Email, &sub.Phone); err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Subscriber returns one subscriber.
+func (s *Store) Subscriber(ctx context.Context, id int64) (Subscriber, error) {
+	return subscriber(ctx, s.read, id)
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func subscriber(ctx context.Context, q queryer, id int64) (Subscriber, error) {
+	var sub Subscriber
+	err := q.QueryRowContext(ctx, `SELECT id, account_number, name, email, phone FROM subscribers WHERE id = ?`, id).
+		Scan(&sub.ID, &sub.AccountNumber, &sub.Name, &sub.Email, &sub.Phone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Subscriber{}, refuse(ErrNotFound, "", "No subscriber with that id.")
+	}
+	return sub, err
+}
+
+// DomesticPlans returns the subscriber's home plans, qualifying ones first.
+func (s *Store) DomesticPlans(ctx context.Context, subscriberID int64) ([]DomesticPlan, error) {
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT id, name, kind, lines, qualifies, since FROM domestic_plans
+		WHERE subscriber_id = ? ORDER BY qualifies DESC, since, id`, subscriberID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DomesticPlan
+	for rows.Next() {
+		var p DomesticPlan
+		if err := rows.Scan(&p.ID, &p.Name, &p.Kind, &p.Lines, &p.Qualifies, dbTime{&p.Since}); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Allowance returns how many complimentary eSIMs the subscriber holds and may hold.
+func (s *Store) Allowance(ctx context.Context, subscriberID int64) (Allowance, error) {
+	return allowance(ctx, s.read, subscriberID)
+}
+
+func allowance(ctx context.Context, q queryer, subscriberID int64) (Allowance, error) {
+	var a Allowance
+	err := q.QueryRowContext(ctx, `
+		SELECT (SELECT count(*) FROM esims WHERE subscriber_id = ?1 AND state = 'allocated'),
+		       (SELECT count(*) FROM domestic_plans WHERE subscriber_id = ?1 AND qualifies)`, subscriberID).
+		Scan(&a.Used, &a.Total)
+	return a, err
+}

@@ -1,0 +1,171 @@
+// Package handlers turns HTTP requests into calls on the store and renders
+// the views.
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/views"
+)
+
+// Handlers serves the portal.
+type Handlers struct {
+	Store    *db.Store
+	Sessions *db.SessionStore
+	Log      *slog.Logger
+	// CookieName is the session cookie's name (__Host- prefixed over https).
+	CookieName string
+	// MailHeld is set when no mail server is configured: emails stay queued.
+	MailHeld bool
+	// MailQueued wakes the outbox worker after a change queued emails.
+	MailQueued func()
+	// Demo enables the demo-only controls.
+	Demo bool
+	// Secure is set when the portal is served over https.
+	Secure bool
+
+	signins *signinLimiter
+}
+
+// New builds the handlers.
+func New(h Handlers) *Handlers {
+	if h.MailQueued == nil {
+		h.MailQueued = func() {}
+	}
+	h.signins = newSigninLimiter(time.Now)
+	return &h
+}
+
+// render writes a component with status: it renders into a buffer first, so
+// a render error can still become an error page instead of half a 200.
+func (h *Handlers) render(c echo.Context, status int, component templ.Component) error {
+	ctx := views.WithPage(c.Request().Context(), h.page(c))
+	var buf bytes.Buffer
+	if err := component.Render(ctx, &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func (h *Handlers) page(c echo.Context) views.Page {
+	p := views.Page{Demo: h.Demo}
+	if l, ok := c.Get(loginKey).(db.Login); ok {
+		p.Login = &l
+	}
+	p.CSRF, _ = c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
+	p.Nav, _ = c.Get(navKey).(string)
+	p.Flash, _ = c.Get(flashKey).(string)
+	return p
+}
+
+const (
+	loginKey = "login"
+	navKey   = "nav"
+	flashKey = "flash"
+)
+
+// login returns the signed-in login; requireLogin guarantees there is one.
+func login(c echo.Context) db.Login {
+	l, _ := c.Get(loginKey).(db.Login)
+	return l
+}
+
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+// statusOf maps a refusal of the store to an HTTP status.
+func statusOf(code db.Code) int {
+	switch code {
+	case db.ErrNotFound:
+		return http.StatusNotFound
+	case db.ErrForbidden:
+		return http.StatusForbidden
+	case db.ErrConflict:
+		return http.StatusConflict
+	case "":
+		return http.StatusInternalServerError
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// ErrorHandler renders every error as a designed page; internal errors are
+// logged with the request id and never shown.
+func (h *Handlers) ErrorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	title, message := "Something went wrong", "The portal hit a problem it could not handle. Try again; if it keeps happening, tell the portal team the time it happened."
+	var he *echo.HTTPError
+	var de *db.Error
+	switch {
+	case errors.As(err, &de):
+		status = statusOf(de.Code)
+		title, message = titleOf(status), de.Message
+	case errors.As(err, &he):
+		status = he.Code
+		title = titleOf(status)
+		message = messageOf(status, he)
+	}
+	if status >= 500 {
+		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(status)
+		return
+	}
+	if rerr := h.render(c, status, views.ErrorPage(status, title, message)); rerr != nil {
+		h.Log.Error("render error page", "err", rerr)
+		c.String(status, message)
+	}
+}
+
+func titleOf(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "Not found"
+	case http.StatusForbidden:
+		return "Not allowed"
+	case http.StatusBadRequest:
+		return "Bad request"
+	case http.StatusRequestEntityTooLarge:
+		return "Too large"
+	case http.StatusConflict:
+		return "Already done"
+	case http.StatusUnprocessableEntity:
+		return "Refused"
+	}
+	if status >= 500 {
+		return "Something went wrong"
+	}
+	return http.StatusText(status)
+}
+
+func messageOf(status int, he *echo.HTTPError) string {
+	switch status {
+	case http.StatusNotFound:
+		return "There is nothing at this address. It may have been mistyped, or the link is out of date."
+	case http.StatusForbidden:
+		return "Your role does not allow this. Ask a team lead if you need it done."
+	case http.StatusMethodNotAllowed:
+		return "This address does not take that kind of request."
+	case http.StatusRequestEntityTooLarge:
+		return "What you sent is larger than the portal accepts."
+	}
+	if status >= 500 {
+		return "The portal hit a problem it could not handle. Try again; if it keeps happening, tell the portal team the time it happened."
+	}
+	if m, ok := he.Message.(string); ok {
+		return m
+	}
+	return http.StatusText(status)
+}

@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// contentSecurityPolicy allows only the portal's own scripts and styles.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+// Routes builds the server: middleware, then the route table, the map of the app.
+func (h *Handlers) Routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = h.ErrorHandler
+
+	e.Use(middleware.RequestID())
+	e.Use(h.logRequests())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			h.Log.Error("panic", "err", err, "stack", string(stack), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			return err
+		}}))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            31536000,
+		ContentSecurityPolicy: contentSecurityPolicy,
+		ReferrerPolicy:        "same-origin",
+	}))
+	e.Use(middleware.BodyLimit("12M"))
+	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		CookieName:     "csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   h.Secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		Skipper:        func(c echo.Context) bool { return c.Path() == "/static/:name" },
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden, "The form had expired or came from another site. Reload the page and try again.")
+		},
+	}))
+
+	// Front-end files and sign-in: open to all.
+	e.GET("/static/:name", serveStatic)
+	e.GET("/login", h.loginPage)
+	e.POST("/login", h.signIn)
+
+	app := e.Group("", h.requireLogin)
+	app.POST("/logout", h.signOut)
+	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/subscribers") })
+
+	// Subscribers and their eSIM lines.
+	app.GET("/subscribers", h.searchSubscribers)
+	app.GET("/subscribers/:id", h.subscriberProfile)
+
+	return e
+}
+
+// logRequests writes one structured log line per request, with its id.
+func (h *Handlers) logRequests() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			h.Log.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
+			return nil
+		},
+	})
+}

@@ -1,0 +1,65 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/views"
+)
+
+func (h *Handlers) searchSubscribers(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	q := c.QueryParam("q")
+	results, err := h.Store.SearchSubscribers(c.Request().Context(), q, views.SearchLimit)
+	if err != nil {
+		return err
+	}
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "results" {
+		return h.render(c, http.StatusOK, views.SearchResults(q, results))
+	}
+	return h.render(c, http.StatusOK, views.SubscriberSearch(q, results))
+}
+
+func (h *Handlers) subscriberProfile(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	p, err := h.profile(c)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.SubscriberProfile(p))
+}
+
+// profile gathers what the subscriber profile shows.
+func (h *Handlers) profile(c echo.Context) (views.Profile, error) {
+	ctx := c.Request().Context()
+	id, err := pathID(c, "id")
+	if err != nil {
+		return views.Profile{}, err
+	}
+	p := views.Profile{MailHeld: h.MailHeld, Now: h.Store.Now()}
+	if p.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {
+		return p, err
+	}
+	if p.DomesticPlans, err = h.Store.DomesticPlans(ctx, id); err != nil {
+		return p, err
+	}
+	if p.Allowance, err = h.Store.Allowance(ctx, id); err != nil {
+		return p, err
+	}
+	if p.Lines, err = h.Store.Lines(ctx, id); err != nil {
+		return p, err
+	}
+	p.Emails, err = h.Store.EmailsForSubscriber(ctx, id)
+	return p, err
+}
+
+// pathID reads a numeric path parameter; anything else is a page that does not exist.
+func pathID(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return id, nil
+}

@@ -1,0 +1,136 @@
+// Command esim-admin is the eSIM Admin Portal: the web app in which a
+// carrier's support agents give subscribers travel eSIMs.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "esim-admin:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run starts the portal, or runs a command such as "users add".
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseConfig("esim-admin", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := db.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if len(rest) > 0 {
+		return command(ctx, store, rest, stdin, stdout, stderr)
+	}
+	return serve(ctx, cfg, store, stdout)
+}
+
+func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	if cfg.Demo {
+		seeded, err := store.SeedDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("load demo data: %w", err)
+		}
+		if seeded {
+			log.Info("loaded the demo data set", "db", cfg.DB)
+		}
+	}
+	key := []byte(cfg.SessionKey)
+	if len(key) == 0 {
+		var err error
+		if key, err = store.SessionKey(ctx); err != nil {
+			return err
+		}
+	}
+	cookie := "esim_session"
+	if cfg.secure() {
+		cookie = "__Host-esim_session"
+	}
+	h := handlers.New(handlers.Handlers{
+		Store:      store,
+		Sessions:   store.NewSessionStore(key, cfg.secure()),
+		Log:        log,
+		CookieName: cookie,
+		MailHeld:   cfg.SMTPAddr == "",
+		Demo:       cfg.Demo,
+		Secure:     cfg.secure(),
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	fmt.Fprintf(stdout, "eSIM Admin Portal: open %s\n", cfg.listenURL())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// command runs a command-line command on the store.
+func command(ctx context.Context, store *db.Store, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	switch strings.Join(args[:min(2, len(args))], " ") {
+	case "users add":
+		return addUser(ctx, store, args[2:], stdin, stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q; commands: users add", strings.Join(args, " "))
+}
+
+// addUser creates a login; the password is read from standard input so it
+// never shows in a process list or shell history.
+func addUser(ctx context.Context, store *db.Store, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email address to sign in with")
+	name := fs.String("name", "", "full name")
+	role := fs.String("role", "agent", "agent or lead")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" || *name == "" {
+		return errors.New("users add needs --email and --name")
+	}
+	fmt.Fprint(stderr, "Password (8 characters or more): ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	l, err := store.CreateLogin(ctx, *email, *name, db.Role(*role), strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nAdded %s (%s) as %s.\n", l.Email, l.Name, l.Role.Label())
+	return nil
+}
