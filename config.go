@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -75,6 +76,9 @@ func (c config) check() error {
 			return fmt.Errorf("-base-url must be an http or https URL, not %q", c.BaseURL)
 		}
 	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		return fmt.Errorf("-mail-from must be an email address such as \"eSIM Travel <esim@example.com>\", not %q", c.MailFrom)
+	}
 	if c.DB == "" {
 		return fmt.Errorf("-db must name a database file")
 	}
@@ -82,6 +86,15 @@ func (c config) check() error {
 		return fmt.Errorf("ESIM_SESSION_KEY must be at least 32 characters")
 	}
 	return nil
+}
+
+// brand is the name the customer emails are signed with: the display name of
+// the sender address.
+func (c config) brand() string {
+	if a, err := mail.ParseAddress(c.MailFrom); err == nil && a.Name != "" {
+		return a.Name
+	}
+	return "eSIM Travel"
 }
 
 // secure reports whether the portal is served over https.

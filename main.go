@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/handlers"
 )
 
@@ -68,6 +69,17 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 			return err
 		}
 	}
+	store.Mail = emails.Renderer{Brand: cfg.brand()}
+	mailQueued := func() {}
+	if cfg.SMTPAddr != "" {
+		sender, err := emails.NewSender(emails.SMTPConfig{Addr: cfg.SMTPAddr, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.MailFrom})
+		if err != nil {
+			return err
+		}
+		worker := &emails.Worker{Store: store, Sender: sender, Logger: log, Now: store.Now}
+		go worker.Run(ctx)
+		mailQueued = worker.Notify
+	}
 	cookie := "esim_session"
 	if cfg.secure() {
 		cookie = "__Host-esim_session"
@@ -78,6 +90,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		Log:        log,
 		CookieName: cookie,
 		MailHeld:   cfg.SMTPAddr == "",
+		MailQueued: mailQueued,
 		Demo:       cfg.Demo,
 		Secure:     cfg.secure(),
 	})

@@ -9,16 +9,8 @@ import (
 // audit writes one entry of the audit log inside tx: who did what, to which
 // subscriber or eSIM.
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, by Login, action string, subscriberID int64, iccid, detail string) error {
-	var sub any
-	if subscriberID != 0 {
-		sub = subscriberID
-	}
-	var login any
-	if by.ID != 0 {
-		login = by.ID
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, login_id, action, subscriber_id, iccid, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		formatTime(s.Now()), login, action, sub, nullString(iccid), detail)
+		formatTime(s.Now()), nullID(by.ID), action, nullID(subscriberID), nullString(iccid), detail)
 	return err
 }
 

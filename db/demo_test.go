@@ -2,28 +2,8 @@ package db
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 )
-
-func openDemoTestStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func demoCount(t *testing.T, s *Store, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := s.read.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
 
 var demoCountedTables = []string{
 	"logins", "subscribers", "domestic_plans", "plans", "plan_destinations", "esims",
@@ -34,14 +14,14 @@ func demoTableCounts(t *testing.T, s *Store) map[string]int {
 	t.Helper()
 	counts := map[string]int{}
 	for _, table := range demoCountedTables {
-		counts[table] = demoCount(t, s, `SELECT count(*) FROM `+table)
+		counts[table] = count(t, s, `SELECT count(*) FROM `+table)
 	}
 	return counts
 }
 
 func TestSeedDemo(t *testing.T) {
 	ctx := context.Background()
-	s := openDemoTestStore(t)
+	s := openTestStore(t)
 
 	got, err := s.SeedDemo(ctx)
 	if err != nil {
@@ -53,7 +33,7 @@ func TestSeedDemo(t *testing.T) {
 
 	t.Run("free eSIMs per profile", func(t *testing.T) {
 		for _, p := range IMSIProfiles {
-			got := demoCount(t, s, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = ?`, p)
+			got := count(t, s, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = ?`, p)
 			if got < 60 {
 				t.Errorf("free eSIMs on profile %d = %d, want at least 60", p, got)
 			}
@@ -61,16 +41,16 @@ func TestSeedDemo(t *testing.T) {
 	})
 
 	t.Run("retired eSIMs", func(t *testing.T) {
-		if got, want := demoCount(t, s, `SELECT count(*) FROM esims WHERE state = 'retired'`), 3; got != want {
+		if got, want := count(t, s, `SELECT count(*) FROM esims WHERE state = 'retired'`), 3; got != want {
 			t.Errorf("retired eSIMs = %d, want %d", got, want)
 		}
 	})
 
 	t.Run("subscribers", func(t *testing.T) {
-		if got := demoCount(t, s, `SELECT count(*) FROM subscribers`); got < 25 {
+		if got := count(t, s, `SELECT count(*) FROM subscribers`); got < 25 {
 			t.Errorf("subscribers = %d, want at least 25", got)
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM subscribers s WHERE NOT EXISTS
+		if got := count(t, s, `SELECT count(*) FROM subscribers s WHERE NOT EXISTS
 			(SELECT 1 FROM domestic_plans d WHERE d.subscriber_id = s.id AND d.qualifies)`); got < 3 {
 			t.Errorf("subscribers with no qualifying plan = %d, want at least 3", got)
 		}
@@ -86,26 +66,26 @@ func TestSeedDemo(t *testing.T) {
 		if name != "Euro 1" || profile != 7 {
 			t.Errorf("plan EURO1 = %q on profile %d, want \"Euro 1\" on profile 7", name, profile)
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM plan_destinations d JOIN plans p ON p.id = d.plan_id
+		if got := count(t, s, `SELECT count(*) FROM plan_destinations d JOIN plans p ON p.id = d.plan_id
 			WHERE p.code = 'EURO1' AND d.country IN ('FR', 'DE', 'ES', 'IT')`); got != 4 {
 			t.Errorf("EURO1 covers %d of FR DE ES IT, want 4", got)
 		}
 	})
 
 	t.Run("Asia plans are not on profile 7", func(t *testing.T) {
-		if got := demoCount(t, s, `SELECT count(*) FROM plans WHERE region = 'Asia'`); got == 0 {
+		if got := count(t, s, `SELECT count(*) FROM plans WHERE region = 'Asia'`); got == 0 {
 			t.Fatalf("no Asia plan")
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM plans WHERE region = 'Asia' AND imsi_profile = 7`); got != 0 {
+		if got := count(t, s, `SELECT count(*) FROM plans WHERE region = 'Asia' AND imsi_profile = 7`); got != 0 {
 			t.Errorf("Asia plans on profile 7 = %d, want 0", got)
 		}
 	})
 
 	t.Run("one plan retired from sale", func(t *testing.T) {
-		if got, want := demoCount(t, s, `SELECT count(*) FROM plans WHERE NOT active`), 1; got != want {
+		if got, want := count(t, s, `SELECT count(*) FROM plans WHERE NOT active`), 1; got != want {
 			t.Errorf("inactive plans = %d, want %d", got, want)
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM plans`); got < 10 {
+		if got := count(t, s, `SELECT count(*) FROM plans`); got < 10 {
 			t.Errorf("plans = %d, want at least 10", got)
 		}
 	})
@@ -131,30 +111,30 @@ func TestSeedDemo(t *testing.T) {
 	})
 
 	t.Run("every plan matches its eSIM's profile", func(t *testing.T) {
-		if got := demoCount(t, s, `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
+		if got := count(t, s, `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
 			JOIN plans p ON p.id = ep.plan_id WHERE p.imsi_profile <> e.imsi_profile`); got != 0 {
 			t.Errorf("plans on an eSIM of another profile = %d, want 0", got)
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
+		if got := count(t, s, `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
 			WHERE e.state <> 'allocated'`); got != 0 {
 			t.Errorf("plans on an unallocated eSIM = %d, want 0", got)
 		}
 	})
 
 	t.Run("no subscriber exceeds the allowance", func(t *testing.T) {
-		if got := demoCount(t, s, `SELECT count(*) FROM subscribers s WHERE
+		if got := count(t, s, `SELECT count(*) FROM subscribers s WHERE
 			(SELECT count(*) FROM esims e WHERE e.subscriber_id = s.id AND e.state = 'allocated') >
 			(SELECT count(*) FROM domestic_plans d WHERE d.subscriber_id = s.id AND d.qualifies)`); got != 0 {
 			t.Errorf("subscribers over their allowance = %d, want 0", got)
 		}
-		if got := demoCount(t, s, `SELECT count(DISTINCT subscriber_id) FROM esims WHERE state = 'allocated'`); got < 8 {
+		if got := count(t, s, `SELECT count(DISTINCT subscriber_id) FROM esims WHERE state = 'allocated'`); got < 8 {
 			t.Errorf("subscribers holding lines = %d, want at least 8", got)
 		}
 	})
 
 	t.Run("a line in every profile", func(t *testing.T) {
 		for _, p := range IMSIProfiles {
-			if got := demoCount(t, s, `SELECT count(*) FROM esims WHERE state = 'allocated' AND imsi_profile = ?`, p); got == 0 {
+			if got := count(t, s, `SELECT count(*) FROM esims WHERE state = 'allocated' AND imsi_profile = ?`, p); got == 0 {
 				t.Errorf("allocated lines on profile %d = 0, want some", p)
 			}
 		}
@@ -162,44 +142,44 @@ func TestSeedDemo(t *testing.T) {
 
 	t.Run("every plan state", func(t *testing.T) {
 		for _, state := range []string{PlanPending, PlanActive, PlanExpired} {
-			if got := demoCount(t, s, `SELECT count(*) FROM esim_plans WHERE state = ?`, state); got == 0 {
+			if got := count(t, s, `SELECT count(*) FROM esim_plans WHERE state = ?`, state); got == 0 {
 				t.Errorf("plans %s = 0, want some", state)
 			}
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM (SELECT iccid FROM esim_plans GROUP BY iccid HAVING count(*) >= 2)`); got == 0 {
+		if got := count(t, s, `SELECT count(*) FROM (SELECT iccid FROM esim_plans GROUP BY iccid HAVING count(*) >= 2)`); got == 0 {
 			t.Errorf("lines with stacked plans = 0, want some")
 		}
 	})
 
 	t.Run("plan times agree with state", func(t *testing.T) {
 		now := formatTime(s.Now())
-		if got := demoCount(t, s, `SELECT count(*) FROM esim_plans WHERE state = 'active'
+		if got := count(t, s, `SELECT count(*) FROM esim_plans WHERE state = 'active'
 			AND NOT (expires_at > ? AND activated_at <= ? AND added_at < activated_at)`, now, now); got != 0 {
 			t.Errorf("active plans with wrong times = %d, want 0", got)
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM esim_plans WHERE state = 'expired' AND NOT (expires_at <= ?)`, now); got != 0 {
+		if got := count(t, s, `SELECT count(*) FROM esim_plans WHERE state = 'expired' AND NOT (expires_at <= ?)`, now); got != 0 {
 			t.Errorf("expired plans not yet ended = %d, want 0", got)
 		}
-		if got := demoCount(t, s, `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
+		if got := count(t, s, `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
 			WHERE ep.added_at < e.allocated_at OR e.allocated_at < e.stocked_at`); got != 0 {
 			t.Errorf("plans added before their line, or lines allocated before stocked = %d, want 0", got)
 		}
 	})
 
 	t.Run("free stock is newer than allocated stock", func(t *testing.T) {
-		if got := demoCount(t, s, `SELECT count(*) FROM esims f JOIN esims a ON a.imsi_profile = f.imsi_profile
+		if got := count(t, s, `SELECT count(*) FROM esims f JOIN esims a ON a.imsi_profile = f.imsi_profile
 			WHERE f.state = 'free' AND a.state = 'allocated' AND f.stocked_at <= a.stocked_at`); got != 0 {
 			t.Errorf("free eSIMs older than an allocated one = %d, want 0", got)
 		}
 	})
 
 	t.Run("emails sent", func(t *testing.T) {
-		lines := demoCount(t, s, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
-		if got := demoCount(t, s, `SELECT count(*) FROM outbox WHERE kind = 'qr' AND state = 'sent'`); got != lines {
+		lines := count(t, s, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
+		if got := count(t, s, `SELECT count(*) FROM outbox WHERE kind = 'qr' AND state = 'sent'`); got != lines {
 			t.Errorf("QR emails = %d, want one per line (%d)", got, lines)
 		}
-		orders := demoCount(t, s, `SELECT count(*) FROM esim_plans`)
-		if got := demoCount(t, s, `SELECT count(*) FROM outbox WHERE kind = 'confirmation' AND state = 'sent'`); got != orders {
+		orders := count(t, s, `SELECT count(*) FROM esim_plans`)
+		if got := count(t, s, `SELECT count(*) FROM outbox WHERE kind = 'confirmation' AND state = 'sent'`); got != orders {
 			t.Errorf("confirmations = %d, want one per plan (%d)", got, orders)
 		}
 	})
@@ -243,7 +223,7 @@ func TestSeedDemo(t *testing.T) {
 
 func TestSeedDemoLeavesUsedDatabase(t *testing.T) {
 	ctx := context.Background()
-	s := openDemoTestStore(t)
+	s := openTestStore(t)
 	if _, err := s.CreateLogin(ctx, "owner@example.com", "Owner", RoleLead, "a-real-password"); err != nil {
 		t.Fatalf("CreateLogin: %v", err)
 	}
@@ -254,7 +234,7 @@ func TestSeedDemoLeavesUsedDatabase(t *testing.T) {
 	if got {
 		t.Errorf("SeedDemo on a database with a login = true, want false")
 	}
-	if got, want := demoCount(t, s, `SELECT count(*) FROM esims`), 0; got != want {
+	if got, want := count(t, s, `SELECT count(*) FROM esims`), 0; got != want {
 		t.Errorf("eSIMs = %d, want %d", got, want)
 	}
 }
@@ -262,7 +242,7 @@ func TestSeedDemoLeavesUsedDatabase(t *testing.T) {
 func TestSeedDemoIsDeterministic(t *testing.T) {
 	ctx := context.Background()
 	iccids := func() []string {
-		s := openDemoTestStore(t)
+		s := openTestStore(t)
 		if _, err := s.SeedDemo(ctx); err != nil {
 			t.Fatalf("SeedDemo: %v", err)
 		}

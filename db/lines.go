@@ -106,7 +106,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 			WHERE iccid = ? AND state = 'free'`, sub.ID, lineName, formatTime(now), req.By.ID, e.ICCID); err != nil {
 			return err
 		}
-		number, err := s.insertLinePlan(ctx, tx, e.ICCID, p, req.By, now)
+		linePlan, number, err := s.insertLinePlan(ctx, tx, e.ICCID, p, req.By, now)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		if err := s.enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr}); err != nil {
 			return err
 		}
-		if err := s.enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, number, now); err != nil {
+		if err := s.enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, linePlan, number, now); err != nil {
 			return err
 		}
 		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: lineName, IMSIProfile: p.IMSIProfile, OrderNumber: number, PlanName: p.Name}
@@ -153,16 +153,16 @@ func sellablePlan(ctx context.Context, tx *sql.Tx, id int64) (Plan, error) {
 }
 
 // insertLinePlan puts a plan on an eSIM, pending activation, and returns its
-// order number.
-func (s *Store) insertLinePlan(ctx context.Context, tx *sql.Tx, iccid string, p Plan, by Login, now time.Time) (string, error) {
+// id and order number.
+func (s *Store) insertLinePlan(ctx context.Context, tx *sql.Tx, iccid string, p Plan, by Login, now time.Time) (int64, string, error) {
 	var id int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM esim_plans`).Scan(&id); err != nil {
-		return "", err
+		return 0, "", err
 	}
 	number := orderNumber(id, now)
 	_, err := tx.ExecContext(ctx, `INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by)
 		VALUES (?, ?, ?, ?, 'pending', ?, ?)`, id, number, iccid, p.ID, formatTime(now), by.ID)
-	return number, err
+	return id, number, err
 }
 
 // orderNumber is what the customer quotes: ORD-2026-000123. The write lock
@@ -171,12 +171,12 @@ func orderNumber(id int64, at time.Time) string {
 	return fmt.Sprintf("ORD-%d-%06d", at.Year(), id)
 }
 
-func (s *Store) enqueueConfirmation(ctx context.Context, tx *sql.Tx, sub Subscriber, lineName, iccid string, p Plan, number string, now time.Time) error {
+func (s *Store) enqueueConfirmation(ctx context.Context, tx *sql.Tx, sub Subscriber, lineName, iccid string, p Plan, linePlan int64, number string, now time.Time) error {
 	msg, err := s.Mail.OrderConfirmation(OrderMail{Subscriber: sub, OrderNumber: number, LineName: lineName, ICCID: iccid, Plan: p, OrderedAt: now})
 	if err != nil {
 		return err
 	}
-	return s.enqueueEmail(ctx, tx, Email{Kind: EmailConfirmation, SubscriberID: sub.ID, ICCID: iccid, To: sub.Email, Message: msg})
+	return s.enqueueEmail(ctx, tx, Email{Kind: EmailConfirmation, SubscriberID: sub.ID, ICCID: iccid, LinePlanID: linePlan, To: sub.Email, Message: msg})
 }
 
 // replay finds the result of a form already submitted with this token.
@@ -211,4 +211,32 @@ func (s *Store) remember(ctx context.Context, tx *sql.Tx, token string, by Login
 	_, err = tx.ExecContext(ctx, `INSERT INTO form_submissions (token, login_id, result, created_at) VALUES (?, ?, ?, ?)`,
 		token, by.ID, result, formatTime(s.Now()))
 	return err
+}
+
+// ResendQR queues the QR-code email of an allocated eSIM again, to the
+// subscriber's current email address.
+func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (ESIM, error) {
+	var e ESIM
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if e, err = esimWithPlans(ctx, tx, s, iccid); err != nil {
+			return err
+		}
+		if e.State != StateAllocated {
+			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
+		}
+		sub, err := subscriber(ctx, tx, e.SubscriberID)
+		if err != nil {
+			return err
+		}
+		qr, err := s.Mail.QRCode(QRMail{Subscriber: sub, LineName: e.LineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
+		if err != nil {
+			return err
+		}
+		if err := s.enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))
+	})
+	return e, err
 }

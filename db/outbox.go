@@ -65,6 +65,7 @@ type Email struct {
 	Kind          string
 	SubscriberID  int64
 	ICCID         string
+	LinePlanID    int64 // the plan an order confirmation is about
 	To            string
 	Message       Message
 	MessageID     string
@@ -86,7 +87,7 @@ func (s *Store) enqueueEmail(ctx context.Context, tx *sql.Tx, e Email) error {
 		INSERT INTO outbox (kind, subscriber_id, iccid, esim_plan_id, to_address, subject, text_body, html_body,
 			message_id, next_attempt_at, queued_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Kind, e.SubscriberID, nullString(e.ICCID), nil, e.To, e.Message.Subject, e.Message.Text, e.Message.HTML,
+		e.Kind, e.SubscriberID, nullString(e.ICCID), nullID(e.LinePlanID), e.To, e.Message.Subject, e.Message.Text, e.Message.HTML,
 		newMessageID(), now, now)
 	return err
 }
@@ -95,6 +96,13 @@ func newMessageID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return "<" + hex.EncodeToString(b) + "@esim-admin>"
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
 
 func nullString(s string) any {
@@ -172,7 +180,7 @@ func (s *Store) EmailByID(ctx context.Context, id int64) (Email, error) {
 // MarkEmailSent records a delivered email.
 func (s *Store) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
 	_, err := s.write.ExecContext(ctx,
-		`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`,
+		`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ? AND state = 'queued'`,
 		formatTime(at), id)
 	return err
 }
@@ -185,7 +193,7 @@ func (s *Store) MarkEmailAttemptFailed(ctx context.Context, id int64, reason str
 		state, next = EmailFailed, s.Now()
 	}
 	_, err := s.write.ExecContext(ctx,
-		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'queued'`,
 		state, reason, formatTime(next), id)
 	return err
 }

@@ -125,10 +125,6 @@ func (ss *SessionStore) Save(r *http.Request, w http.ResponseWriter, session *se
 		return err
 	}
 	loginID, _ := session.Values[SessionLoginKey].(int64)
-	var login any
-	if loginID != 0 {
-		login = loginID
-	}
 	now := formatTime(ss.store.Now())
 	if session.ID == "" {
 		session.ID = newSessionID()
@@ -136,7 +132,7 @@ func (ss *SessionStore) Save(r *http.Request, w http.ResponseWriter, session *se
 	_, err := ss.store.write.ExecContext(ctx, `
 		INSERT INTO sessions (id, login_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET login_id = excluded.login_id, data = excluded.data, last_seen_at = excluded.last_seen_at`,
-		session.ID, login, data.Bytes(), now, now)
+		session.ID, nullID(loginID), data.Bytes(), now, now)
 	if err != nil {
 		return err
 	}

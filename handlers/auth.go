@@ -102,6 +102,9 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, target)
 		}
 		c.Set(loginKey, l)
+		if err := h.popFlash(c); err != nil {
+			return err
+		}
 		return next(c)
 	}
 }

@@ -60,6 +60,12 @@ func (h *Handlers) Routes() *echo.Echo {
 	// Subscribers and their eSIM lines.
 	app.GET("/subscribers", h.searchSubscribers)
 	app.GET("/subscribers/:id", h.subscriberProfile)
+	app.GET("/subscribers/:id/lines/new", h.addLineForm)
+	app.POST("/subscribers/:id/lines", h.addLine)
+	app.POST("/esims/:iccid/resend-qr", h.resendQR)
+
+	// The outbox: what was sent to customers.
+	app.POST("/emails/:id/retry", h.retryEmail)
 
 	return e
 }

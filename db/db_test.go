@@ -1,0 +1,175 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func openTestStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// count runs a query that returns one number.
+func count(t *testing.T, s *Store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.read.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func TestPragmasOnEveryConnection(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	want := map[string]string{"foreign_keys": "1", "busy_timeout": "10000", "journal_mode": "wal", "synchronous": "2"}
+	check := func(t *testing.T, conn *sql.Conn) {
+		for pragma, v := range want {
+			var got string
+			if err := conn.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != v {
+				t.Errorf("PRAGMA %s = %s, want %s", pragma, got, v)
+			}
+		}
+	}
+	// Hold several read connections at once, so the pool must open new ones.
+	var conns []*sql.Conn
+	for range 4 {
+		conn, err := s.read.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		check(t, conn)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	check(t, conn)
+}
+
+func TestReadPoolCannotWrite(t *testing.T) {
+	s := openTestStore(t)
+	_, err := s.read.Exec(`INSERT INTO settings (key, value) VALUES ('x', 'y')`)
+	if err == nil {
+		t.Fatal("a write through the read pool succeeded")
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	ctx := context.Background()
+	t.Run("FromEmpty", func(t *testing.T) {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, table := range []string{"logins", "sessions", "subscribers", "domestic_plans", "plans", "plan_destinations",
+			"esims", "esim_plans", "outbox", "form_submissions", "attachments", "profile_events", "audit_log"} {
+			if n := count(t, s, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table); n != 1 {
+				t.Errorf("table %s missing", table)
+			}
+		}
+	})
+	t.Run("ReopenIsNoop", func(t *testing.T) {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if n := count(t, s, `SELECT count(*) FROM schema_migrations`); n != 1 {
+			t.Errorf("schema_migrations has %d rows, want 1", n)
+		}
+	})
+	t.Run("NewerVersionRefused", func(t *testing.T) {
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (999, 'x')`); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+		_, err = Open(ctx, path)
+		if err == nil || !strings.Contains(err.Error(), "newer than this program") {
+			t.Fatalf("Open of a newer database: %v, want a refusal", err)
+		}
+	})
+}
+
+func TestCheckICCID(t *testing.T) {
+	for _, tc := range []struct {
+		iccid string
+		ok    bool
+	}{
+		{"8901480000000000000", true},  // 19 digits
+		{"89014800000000000007", true}, // 20 digits
+		{"8999999999999999999", true},
+		{"8901480000000000001", false}, // wrong check digit
+		{"890148000000000000", false},  // 18 digits
+		{"890148000000000000000", false},
+		{"9901480000000000003", false}, // not 89
+		{"89014800000000000a7", false},
+	} {
+		t.Run(tc.iccid, func(t *testing.T) {
+			err := CheckICCID(tc.iccid)
+			if got := err == nil; got != tc.ok {
+				t.Errorf("CheckICCID(%s) = %v, want ok=%v", tc.iccid, err, tc.ok)
+			}
+		})
+	}
+	t.Run("LuhnKnownValue", func(t *testing.T) {
+		// 7992739871 is the textbook Luhn example: check digit 3.
+		if got := LuhnDigit("7992739871"); got != '3' {
+			t.Errorf("LuhnDigit = %c, want 3", got)
+		}
+	})
+}
+
+func TestConcurrentWritersQueue(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.inTx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')`, "k"+itoa(int64(i)))
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent write failed: %v", err)
+		}
+	}
+	if n := count(t, s, `SELECT count(*) FROM settings`); n != 50 {
+		t.Errorf("settings rows = %d, want 50", n)
+	}
+}
+
+func errorsAs(err error, target **Error) bool { return errors.As(err, target) }

@@ -1,0 +1,260 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testMail renders plain stand-ins: the real emails are tested in emails/.
+type testMail struct{}
+
+func (testMail) QRCode(m QRMail) (Message, error) {
+	return Message{Subject: "QR for " + m.LineName, Text: m.ActivationCode(), HTML: "<p>" + m.ActivationCode() + "</p>"}, nil
+}
+
+func (testMail) OrderConfirmation(m OrderMail) (Message, error) {
+	return Message{Subject: "Order " + m.OrderNumber, Text: m.Plan.Name, HTML: "<p>" + m.Plan.Name + "</p>"}, nil
+}
+
+type fixture struct {
+	s     *Store
+	agent Login
+	plans map[string]Plan // by code
+	subs  []int64         // subscribers, each with one Unlimited All plan
+}
+
+// newFixture makes a store with three plans (Euro 1 on profile 7, Asia 1 on
+// profile 10, and a retired Euro 5), `subscribers` eligible subscribers and
+// `free` free eSIMs of each profile.
+func newFixture(t testing.TB, subscribers, free int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/lines.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.Mail = testMail{}
+	f := &fixture{s: s, plans: map[string]Plan{}}
+	f.agent, err = s.CreateLogin(ctx, "agent@example.com", "Agent", RoleAgent, "agent-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := s.write.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for i, p := range []struct {
+		code, name, region string
+		profile, active    int
+		dest               []string
+	}{
+		{"EURO1", "Euro 1", "Europe", 7, 1, []string{"FR", "DE", "ES"}},
+		{"ASIA1", "Asia 1", "Asia", 10, 1, []string{"JP", "TH"}},
+		{"EURO5", "Euro 5", "Europe", 7, 0, []string{"FR"}},
+	} {
+		exec(`INSERT INTO plans (id, code, name, region, data_mb, imsi_profile, price_cents, active) VALUES (?, ?, ?, ?, 3000, ?, 1900, ?)`,
+			i+1, p.code, p.name, p.region, p.profile, p.active)
+		for _, c := range p.dest {
+			exec(`INSERT INTO plan_destinations (plan_id, country) VALUES (?, ?)`, i+1, c)
+		}
+		f.plans[p.code], err = s.Plan(ctx, int64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := formatTime(s.Now())
+	for i := range subscribers {
+		id := int64(i + 1)
+		exec(`INSERT INTO subscribers (id, account_number, name, email, phone, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, fmt.Sprintf("AC-%06d", id), fmt.Sprintf("Subscriber %d", id), fmt.Sprintf("sub%d@example.com", id), "+1 555 0100", now)
+		exec(`INSERT INTO domestic_plans (subscriber_id, name, kind, since) VALUES (?, 'Unlimited All', 'unlimited_all', ?)`, id, now)
+		f.subs = append(f.subs, id)
+	}
+	n := 0
+	for _, profile := range IMSIProfiles {
+		for i := range free {
+			n++
+			exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, stocked_at) VALUES (?, ?, 'smdp.example.com', ?, ?)`,
+				testICCID(n), profile, fmt.Sprintf("MATCH-%d", n), formatTime(s.Now().Add(time.Duration(i)*time.Minute)))
+		}
+	}
+	return f
+}
+
+func testICCID(n int) string {
+	body := fmt.Sprintf("8901990%011d", n)
+	return body + string(LuhnDigit(body))
+}
+
+func (f *fixture) addLine(sub int64, name, plan string) (Order, error) {
+	return f.s.AddLine(context.Background(), AddLine{SubscriberID: sub, LineName: name, PlanID: f.plans[plan].ID, By: f.agent})
+}
+
+// state is what must not change when an Add line is refused.
+func (f *fixture) state(t *testing.T) string {
+	return fmt.Sprintf("allocated=%d plans=%d outbox=%d audit=%d",
+		count(t, f.s, `SELECT count(*) FROM esims WHERE state = 'allocated'`),
+		count(t, f.s, `SELECT count(*) FROM esim_plans`),
+		count(t, f.s, `SELECT count(*) FROM outbox`),
+		count(t, f.s, `SELECT count(*) FROM audit_log WHERE action = 'add_line'`))
+}
+
+func TestAddLine(t *testing.T) {
+	ctx := context.Background()
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t, 1, 3)
+		order, err := f.addLine(f.subs[0], "  France ", "EURO1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := f.s.ESIM(ctx, order.ICCID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.State != StateAllocated || e.SubscriberID != f.subs[0] || e.LineName != "France" || e.IMSIProfile != 7 {
+			t.Errorf("eSIM = %+v, want allocated to subscriber as France on profile 7", e)
+		}
+		// The free eSIM that waited longest goes first.
+		if want := testICCID(3 + 1); e.ICCID != want {
+			t.Errorf("allocated %s, want the oldest free profile 7 eSIM %s", e.ICCID, want)
+		}
+		if len(e.Plans) != 1 || e.Plans[0].State != PlanPending || e.Plans[0].Plan.Code != "EURO1" || e.Plans[0].OrderNumber != order.OrderNumber {
+			t.Errorf("plans = %+v, want one pending Euro 1", e.Plans)
+		}
+		emails, err := f.s.EmailsForESIM(ctx, e.ICCID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, m := range emails {
+			kinds = append(kinds, m.Kind)
+			if m.To != "sub1@example.com" || m.State != EmailQueued || m.MessageID == "" {
+				t.Errorf("email %+v: want queued to sub1@example.com with a Message-ID", m)
+			}
+		}
+		if got := strings.Join(kinds, ","); got != "confirmation,qr" {
+			t.Errorf("emails = %s, want confirmation,qr", got)
+		}
+		if emails[1].ActivationCode != "LPA:1$smdp.example.com$"+e.MatchingID {
+			t.Errorf("QR email activation code = %q", emails[1].ActivationCode)
+		}
+		if n := count(t, f.s, `SELECT count(*) FROM audit_log WHERE action = 'add_line' AND iccid = ? AND login_id = ?`, e.ICCID, f.agent.ID); n != 1 {
+			t.Errorf("audit entries = %d, want 1", n)
+		}
+	})
+
+	refusals := []struct {
+		name        string
+		setup       func(f *fixture)
+		sub         int64
+		line, plan  string
+		code        Code
+		field, text string
+	}{
+		{name: "EmptyName", line: "   ", plan: "EURO1", code: ErrInvalid, field: "line_name", text: "Enter a line name"},
+		{name: "LongName", line: strings.Repeat("x", 41), plan: "EURO1", code: ErrInvalid, field: "line_name", text: "at most 40"},
+		{name: "DuplicateName", setup: func(f *fixture) { f.addLine(f.subs[0], "France", "EURO1") },
+			line: "FRANCE", plan: "ASIA1", code: ErrInvalid, field: "line_name", text: "already has a line named"},
+		{name: "UnknownPlan", line: "Japan", plan: "NOPE", code: ErrInvalid, field: "plan", text: "Choose a plan"},
+		{name: "InactivePlan", line: "France", plan: "EURO5", code: ErrInvalid, field: "plan", text: "no longer sold"},
+		{name: "AllowanceUsedUp", setup: func(f *fixture) { f.addLine(f.subs[0], "France", "EURO1") },
+			line: "Japan", plan: "ASIA1", code: ErrNotEligible, text: "1 of 1 used"},
+		{name: "NoQualifyingPlan", setup: func(f *fixture) {
+			f.s.write.Exec(`DELETE FROM domestic_plans WHERE subscriber_id = ?`, f.subs[0])
+		}, line: "Japan", plan: "ASIA1", code: ErrNotEligible, text: "no Unlimited All plan"},
+		{name: "OutOfStock", setup: func(f *fixture) {
+			f.s.write.Exec(`UPDATE esims SET state = 'retired' WHERE imsi_profile = 10`)
+		}, line: "Japan", plan: "ASIA1", code: ErrOutOfStock, field: "plan", text: "No free profile 10 eSIMs left — ask a team lead to restock"},
+		{name: "UnknownSubscriber", sub: 999, line: "Japan", plan: "ASIA1", code: ErrNotFound},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 1, 3)
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			before := f.state(t)
+			sub := f.subs[0]
+			if tc.sub != 0 {
+				sub = tc.sub
+			}
+			_, err := f.addLine(sub, tc.line, tc.plan)
+			var e *Error
+			if !errorsAs(err, &e) || e.Code != tc.code || e.Field != tc.field || !strings.Contains(e.Message, tc.text) {
+				t.Fatalf("err = %#v, want %s on %q saying %q", err, tc.code, tc.field, tc.text)
+			}
+			if after := f.state(t); after != before {
+				t.Errorf("state changed by a refused Add line: %s → %s", before, after)
+			}
+		})
+	}
+
+	t.Run("RepeatedTokenReturnsFirstResult", func(t *testing.T) {
+		f := newFixture(t, 1, 3)
+		f.s.Mail = testMail{}
+		req := AddLine{SubscriberID: f.subs[0], LineName: "France", PlanID: f.plans["EURO1"].ID, Token: "tok-1", By: f.agent}
+		first, err := f.s.AddLine(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := f.state(t)
+		again, err := f.s.AddLine(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ICCID != first.ICCID || again.OrderNumber != first.OrderNumber || !again.Replayed {
+			t.Errorf("repeat = %+v, want the first result %+v, replayed", again, first)
+		}
+		if after := f.state(t); after != before {
+			t.Errorf("a repeated submit changed the store: %s → %s", before, after)
+		}
+	})
+}
+
+func TestAddLineConcurrent(t *testing.T) {
+	// 40 eligible subscribers race for 7 free profile 7 eSIMs.
+	f := newFixture(t, 40, 7)
+	var wg sync.WaitGroup
+	results := make([]error, 40)
+	orders := make([]Order, 40)
+	for i, sub := range f.subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			orders[i], results[i] = f.addLine(sub, "Europe", "EURO1")
+		}()
+	}
+	wg.Wait()
+	ok, out := 0, 0
+	seen := map[string]bool{}
+	for i, err := range results {
+		switch {
+		case err == nil:
+			ok++
+			if seen[orders[i].ICCID] {
+				t.Errorf("ICCID %s allocated twice", orders[i].ICCID)
+			}
+			seen[orders[i].ICCID] = true
+		case ErrorCode(err) == ErrOutOfStock:
+			out++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 7 || out != 33 {
+		t.Errorf("%d succeeded and %d out of stock, want 7 and 33", ok, out)
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM outbox`); n != 14 {
+		t.Errorf("outbox holds %d emails, want 14", n)
+	}
+	if n := count(t, f.s, `SELECT count(DISTINCT iccid) FROM esims WHERE state = 'allocated' AND imsi_profile = 7`); n != 7 {
+		t.Errorf("%d distinct profile 7 eSIMs allocated, want 7", n)
+	}
+}

@@ -1,0 +1,207 @@
+// Package smtptest runs an in-process SMTP server for tests: it keeps every
+// message it accepts, and can be told to refuse some.
+package smtptest
+
+import (
+	"crypto/tls"
+	"io"
+	"log"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Received is a message the server accepted.
+type Received struct {
+	From string
+	To   []string
+	Data []byte // the message as sent, headers and body
+}
+
+// Options change how the server behaves.
+type Options struct {
+	// TLSConfig, when set, makes the server offer STARTTLS.
+	TLSConfig *tls.Config
+	// Username and Password, when set, make the server offer AUTH PLAIN and
+	// refuse mail from a client that has not logged in with them.
+	Username, Password string
+}
+
+// Server is a running test SMTP server.
+type Server struct {
+	Addr string // host:port to dial
+
+	opts Options
+	srv  *smtp.Server
+
+	mu       sync.Mutex
+	msgs     []Received
+	attempts int
+	failNext int
+	rejected map[string]bool
+	changed  chan struct{} // closed and replaced whenever msgs grows
+}
+
+// Start starts a server on 127.0.0.1 that accepts everything; it stops when
+// the test ends.
+func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
+
+// StartWith starts a server with opts; it stops when the test ends.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("smtptest: listen: %v", err)
+	}
+	s := &Server{
+		Addr:     l.Addr().String(),
+		opts:     opts,
+		rejected: map[string]bool{},
+		changed:  make(chan struct{}),
+	}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return &session{s: s}, nil
+	}))
+	s.srv.Domain = "smtptest.localhost"
+	s.srv.AllowInsecureAuth = true
+	s.srv.TLSConfig = opts.TLSConfig
+	s.srv.ReadTimeout = 30 * time.Second
+	s.srv.WriteTimeout = 30 * time.Second
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	go s.srv.Serve(l)
+	t.Cleanup(func() { s.srv.Close() })
+	return s
+}
+
+// Messages returns the messages accepted so far, oldest first.
+func (s *Server) Messages() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.msgs...)
+}
+
+// Attempts is how many messages clients have sent to the end of DATA,
+// accepted or refused.
+func (s *Server) Attempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts
+}
+
+// WaitFor waits until the server has accepted at least n messages and returns
+// them all; the test fails if that takes longer than timeout.
+func (s *Server) WaitFor(t testing.TB, n int, timeout time.Duration) []Received {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		got, changed := len(s.msgs), s.changed
+		s.mu.Unlock()
+		if got >= n {
+			return s.Messages()
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("smtptest: got %d messages after %v, want %d", got, timeout, n)
+			return nil
+		}
+	}
+}
+
+// FailNext makes the server refuse the next n messages at the end of DATA
+// with a temporary error (451), as a busy server does.
+func (s *Server) FailNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = n
+}
+
+// RejectRecipient makes the server refuse mail to addr for good (550 at RCPT).
+func (s *Server) RejectRecipient(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejected[strings.ToLower(addr)] = true
+}
+
+func (s *Server) deliver(r Received) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts++
+	if s.failNext > 0 {
+		s.failNext--
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+	}
+	s.msgs = append(s.msgs, r)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	return nil
+}
+
+type session struct {
+	s      *Server
+	authed bool
+	from   string
+	to     []string
+}
+
+var _ smtp.AuthSession = (*session)(nil)
+
+func (ss *session) AuthMechanisms() []string {
+	if ss.s.opts.Username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if ss.s.opts.Username == "" || mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if username != ss.s.opts.Username || password != ss.s.opts.Password {
+			return smtp.ErrAuthFailed
+		}
+		ss.authed = true
+		return nil
+	}), nil
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.opts.Username != "" && !ss.authed {
+		return smtp.ErrAuthRequired
+	}
+	ss.from = from
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	rejected := ss.s.rejected[strings.ToLower(to)]
+	ss.s.mu.Unlock()
+	if rejected {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	return ss.s.deliver(Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data})
+}
+
+func (ss *session) Reset() {
+	ss.from, ss.to = "", nil
+}
+
+func (ss *session) Logout() error { return nil }

@@ -1,0 +1,326 @@
+package emails_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/emails"
+	"github.com/carrier/esim-admin/emails/smtptest"
+)
+
+// outbox keeps emails in memory the way the store's outbox table does; the
+// store's own tests cover the SQL.
+type outbox struct {
+	mu     sync.Mutex
+	emails []db.Email
+	now    func() time.Time
+}
+
+func newOutbox() *outbox { return &outbox{now: func() time.Time { return time.Now().UTC() }} }
+
+func (o *outbox) add(e db.Email) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e.State, e.NextAttemptAt, e.QueuedAt = db.EmailQueued, o.now(), o.now()
+	o.emails = append(o.emails, e)
+}
+
+func (o *outbox) get(id int64) db.Email {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, e := range o.emails {
+		if e.ID == id {
+			return e
+		}
+	}
+	return db.Email{}
+}
+
+func (o *outbox) DueEmails(_ context.Context, now time.Time, limit int) ([]db.Email, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var due []db.Email
+	for _, e := range o.emails {
+		if e.State == db.EmailQueued && !e.NextAttemptAt.After(now) && len(due) < limit {
+			due = append(due, e)
+		}
+	}
+	return due, nil
+}
+
+func (o *outbox) NextEmailDue(context.Context) (time.Time, bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var next time.Time
+	found := false
+	for _, e := range o.emails {
+		if e.State == db.EmailQueued && (!found || e.NextAttemptAt.Before(next)) {
+			next, found = e.NextAttemptAt, true
+		}
+	}
+	return next, found, nil
+}
+
+func (o *outbox) update(id int64, f func(*db.Email)) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range o.emails {
+		if o.emails[i].ID == id {
+			f(&o.emails[i])
+			return nil
+		}
+	}
+	return errors.New("no such email")
+}
+
+func (o *outbox) MarkEmailSent(_ context.Context, id int64, at time.Time) error {
+	return o.update(id, func(e *db.Email) {
+		e.State, e.SentAt, e.LastError = db.EmailSent, at, ""
+		e.Attempts++
+	})
+}
+
+func (o *outbox) MarkEmailAttemptFailed(_ context.Context, id int64, reason string, retryAt time.Time) error {
+	return o.update(id, func(e *db.Email) {
+		e.Attempts++
+		e.LastError = reason
+		if retryAt.IsZero() {
+			e.State, e.NextAttemptAt = db.EmailFailed, o.now()
+		} else {
+			e.NextAttemptAt = retryAt
+		}
+	})
+}
+
+// runWorker runs w until the test ends.
+func runWorker(t *testing.T, w *emails.Worker) {
+	t.Helper()
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("worker did not stop")
+		}
+	})
+}
+
+// waitState waits until the email reaches state.
+func waitState(t *testing.T, o *outbox, id int64, state string) db.Email {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e := o.get(id)
+		if e.State == state {
+			return e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("email %d is %s after %d attempts (%s), want %s", id, e.State, e.Attempts, e.LastError, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func fastWorker(o *outbox, s emails.Mailer) *emails.Worker {
+	return &emails.Worker{
+		Store: o, Sender: s, MaxAttempts: 8,
+		BaseBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Poll: 20 * time.Millisecond,
+	}
+}
+
+func TestWorker(t *testing.T) {
+	t.Run("RecoversAfterFailures", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		srv.FailNext(3)
+		o := newOutbox()
+		e := qrEmail(t)
+		o.add(e)
+		runWorker(t, fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second})))
+
+		got := waitState(t, o, e.ID, db.EmailSent)
+		if got.Attempts != 4 {
+			t.Errorf("attempts: got %d, want 4", got.Attempts)
+		}
+		msgs := srv.WaitFor(t, 1, 5*time.Second)
+		time.Sleep(100 * time.Millisecond) // room for a duplicate to show up
+		if n := len(srv.Messages()); n != 1 {
+			t.Fatalf("server accepted %d messages, want 1", n)
+		}
+		if n := srv.Attempts(); n != 4 {
+			t.Errorf("server saw %d deliveries, want 4", n)
+		}
+		h, _ := parseMessage(t, msgs[0].Data)
+		if got := h.Get("Message-Id"); got != e.MessageID {
+			t.Errorf("Message-Id: got %q, want the stored %q", got, e.MessageID)
+		}
+	})
+
+	t.Run("FailsAfterMaxAttempts", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		srv.FailNext(1000)
+		o := newOutbox()
+		e := confirmationEmail(t)
+		o.add(e)
+		w := fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second}))
+		w.MaxAttempts = 3
+		runWorker(t, w)
+
+		got := waitState(t, o, e.ID, db.EmailFailed)
+		if got.Attempts != 3 {
+			t.Errorf("attempts: got %d, want 3", got.Attempts)
+		}
+		if got.LastError == "" {
+			t.Error("no reason recorded")
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := srv.Attempts(); n != 3 {
+			t.Errorf("server saw %d deliveries, want 3", n)
+		}
+	})
+
+	t.Run("RejectedRecipientFailsAtOnce", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		o := newOutbox()
+		e := confirmationEmail(t)
+		srv.RejectRecipient(e.To)
+		o.add(e)
+		runWorker(t, fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second})))
+
+		if got := waitState(t, o, e.ID, db.EmailFailed); got.Attempts != 1 {
+			t.Errorf("attempts: got %d, want 1", got.Attempts)
+		}
+	})
+
+	t.Run("ResumesAfterRestart", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		srv.FailNext(2)
+		o := newOutbox()
+		e := confirmationEmail(t)
+		o.add(e)
+		sender := newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second})
+
+		first := fastWorker(o, sender)
+		first.BaseBackoff, first.MaxBackoff = time.Hour, time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); first.Run(ctx) }()
+		for o.get(e.ID).Attempts < 1 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+
+		// The next worker finds the email where the first left it: one attempt
+		// made, the next one due in an hour.
+		o.update(e.ID, func(e *db.Email) { e.NextAttemptAt = o.now() })
+		runWorker(t, fastWorker(o, sender))
+		if got := waitState(t, o, e.ID, db.EmailSent); got.Attempts != 3 {
+			t.Errorf("attempts: got %d, want 3", got.Attempts)
+		}
+		h, _ := parseMessage(t, srv.WaitFor(t, 1, 5*time.Second)[0].Data)
+		if got := h.Get("Message-Id"); got != e.MessageID {
+			t.Errorf("Message-Id: got %q, want the stored %q", got, e.MessageID)
+		}
+	})
+
+	t.Run("Notify", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		o := newOutbox()
+		w := fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second}))
+		w.Poll = time.Hour
+		runWorker(t, w)
+		time.Sleep(50 * time.Millisecond) // let the worker find the outbox empty and sleep
+
+		e := confirmationEmail(t)
+		o.add(e)
+		w.Notify()
+		w.Notify() // never blocks
+		waitState(t, o, e.ID, db.EmailSent)
+		srv.WaitFor(t, 1, 5*time.Second)
+	})
+
+	t.Run("SendsEveryDueEmail", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		o := newOutbox()
+		for i := range 45 {
+			e := confirmationEmail(t)
+			e.ID = int64(100 + i)
+			e.MessageID = fmt.Sprintf("<%d@esim-admin>", e.ID)
+			o.add(e)
+		}
+		runWorker(t, fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second})))
+		srv.WaitFor(t, 45, 10*time.Second)
+	})
+}
+
+func TestWorkerBackoff(t *testing.T) {
+	w := &emails.Worker{BaseBackoff: 30 * time.Second, MaxBackoff: 30 * time.Minute}
+	want := []time.Duration{
+		30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute,
+		30 * time.Minute, 30 * time.Minute,
+	}
+	for i, d := range want {
+		if got := w.Backoff(i + 1); got != d {
+			t.Errorf("Backoff(%d): got %v, want %v", i+1, got, d)
+		}
+	}
+	if got := w.Backoff(1000); got != 30*time.Minute {
+		t.Errorf("Backoff(1000): got %v, want the 30m cap", got)
+	}
+	if got := (&emails.Worker{}).Backoff(1); got != emails.DefaultBaseBackoff {
+		t.Errorf("default Backoff(1): got %v, want %v", got, emails.DefaultBaseBackoff)
+	}
+}
+
+// The worker runs against the real store: an empty outbox is polled without
+// error and the worker stops with its context.
+func TestWorkerStore(t *testing.T) {
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var _ emails.Outbox = store
+
+	var logs strings.Builder
+	srv := smtptest.Start(t)
+	w := fastWorker(nil, newSender(t, emails.SMTPConfig{Addr: srv.Addr}))
+	w.Store = store
+	w.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelError}))
+	runCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	w.Run(runCtx)
+	if logs.Len() > 0 {
+		t.Errorf("worker logged errors:\n%s", logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -1,0 +1,152 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/views"
+)
+
+// addLineForm shows the Add line form: a fragment for HTMX (also when the
+// chosen plan changes), a page of its own otherwise.
+func (h *Handlers) addLineForm(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	f, err := h.lineForm(c)
+	if err != nil {
+		return err
+	}
+	if f.Token == "" {
+		f.Token = newFormToken()
+	}
+	return h.renderForm(c, http.StatusOK, f)
+}
+
+func (h *Handlers) addLine(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	f, err := h.lineForm(c)
+	if err != nil {
+		return err
+	}
+	order, err := h.Store.AddLine(c.Request().Context(), db.AddLine{
+		SubscriberID: f.Subscriber.ID, LineName: f.LineName, PlanID: f.PlanID, Token: f.Token, By: login(c),
+	})
+	var refusal *db.Error
+	if errors.As(err, &refusal) && refusal.Code != db.ErrNotFound {
+		f.Errors = map[string]string{refusal.Field: refusal.Message}
+		return h.renderForm(c, http.StatusUnprocessableEntity, f)
+	}
+	if err != nil {
+		return err
+	}
+	if !order.Replayed {
+		h.MailQueued()
+	}
+	msg := fmt.Sprintf("Line “%s” added: eSIM %s (profile %d) with %s, order %s. The QR code and the order confirmation are on their way to %s.",
+		order.LineName, order.ICCID, order.IMSIProfile, order.PlanName, order.OrderNumber, f.Subscriber.Email)
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d#line-%s", order.SubscriberID, order.ICCID), msg)
+}
+
+// lineForm reads the Add line form from the request, with what the form shows.
+func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
+	ctx := c.Request().Context()
+	id, err := pathID(c, "id")
+	if err != nil {
+		return views.AddLineForm{}, err
+	}
+	f := views.AddLineForm{LineName: c.FormValue("line_name"), Token: c.FormValue("token")}
+	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
+	if f.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {
+		return f, err
+	}
+	if f.Allowance, err = h.Store.Allowance(ctx, id); err != nil {
+		return f, err
+	}
+	if f.Plans, err = h.Store.Plans(ctx, false); err != nil {
+		return f, err
+	}
+	f.Lines, err = h.Store.Lines(ctx, id)
+	return f, err
+}
+
+func (h *Handlers) renderForm(c echo.Context, status int, f views.AddLineForm) error {
+	if isHTMX(c) {
+		return h.render(c, status, views.AddLine(f))
+	}
+	return h.render(c, status, views.AddLinePage(f))
+}
+
+// newFormToken makes the one-time token that makes a repeated submit harmless.
+func newFormToken() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (h *Handlers) resendQR(c echo.Context) error {
+	l, err := h.Store.ResendQR(c.Request().Context(), c.Param("iccid"), login(c))
+	if err != nil {
+		return err
+	}
+	h.MailQueued()
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d#line-%s", l.SubscriberID, l.ICCID),
+		fmt.Sprintf("QR code email for line “%s” queued again.", l.LineName))
+}
+
+func (h *Handlers) retryEmail(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := h.Store.RetryEmail(c.Request().Context(), id, login(c))
+	if err != nil {
+		return err
+	}
+	h.MailQueued()
+	if isHTMX(c) {
+		return h.render(c, http.StatusOK, views.EmailRow(e, h.MailHeld))
+	}
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d#emails", e.SubscriberID), "Email queued again.")
+}
+
+// redirectWithFlash shows msg on the page at url; HTMX requests get a full
+// page load there, since a change shows in several places of it.
+func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
+	session, err := h.Sessions.Get(c.Request(), h.CookieName)
+	if err != nil {
+		return err
+	}
+	session.Values[flashKey] = msg
+	if err := session.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", url)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, url)
+}
+
+// popFlash moves the session's flash message, if any, onto this page.
+func (h *Handlers) popFlash(c echo.Context) error {
+	if isHTMX(c) || c.Request().Method != http.MethodGet {
+		return nil
+	}
+	session, err := h.Sessions.Get(c.Request(), h.CookieName)
+	if err != nil {
+		return err
+	}
+	msg, ok := session.Values[flashKey].(string)
+	if !ok {
+		return nil
+	}
+	delete(session.Values, flashKey)
+	c.Set(flashKey, msg)
+	return session.Save(c.Request(), c.Response())
+}
