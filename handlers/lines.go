@@ -50,7 +50,7 @@ func (h *Handlers) addLine(c echo.Context) error {
 	}
 	msg := fmt.Sprintf("Line “%s” added: eSIM %s (profile %d) with %s, order %s. The QR code and the order confirmation are on their way to %s.",
 		order.LineName, order.ICCID, order.IMSIProfile, order.PlanName, order.OrderNumber, f.Subscriber.Email)
-	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d#line-%s", order.SubscriberID, order.ICCID), msg)
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", order.SubscriberID), msg)
 }
 
 // lineForm reads the Add line form from the request, with what the form shows.
@@ -95,7 +95,7 @@ func (h *Handlers) resendQR(c echo.Context) error {
 		return err
 	}
 	h.MailQueued()
-	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d#line-%s", l.SubscriberID, l.ICCID),
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", l.SubscriberID),
 		fmt.Sprintf("QR code email for line “%s” queued again.", l.LineName))
 }
 
@@ -112,11 +112,12 @@ func (h *Handlers) retryEmail(c echo.Context) error {
 	if isHTMX(c) {
 		return h.render(c, http.StatusOK, views.EmailRow(e, h.MailHeld))
 	}
-	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d#emails", e.SubscriberID), "Email queued again.")
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", e.SubscriberID), "Email queued again.")
 }
 
 // redirectWithFlash shows msg on the page at url; HTMX requests get a full
-// page load there, since a change shows in several places of it.
+// page load there, since a change shows in several places of it. The url
+// carries no #fragment: to the page already open, that would only scroll.
 func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
 	session, err := h.Sessions.Get(c.Request(), h.CookieName)
 	if err != nil {
