@@ -65,6 +65,9 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.POST("/esims/:iccid/resend-qr", h.resendQR)
 
 	// The outbox: what was sent to customers.
+	app.GET("/emails/:id", h.emailPreview)
+	app.GET("/emails/:id/body", h.emailBody)
+	app.GET("/emails/:id/qr.png", h.emailQR)
 	app.POST("/emails/:id/retry", h.retryEmail)
 
 	return e

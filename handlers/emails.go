@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/emails"
+	"github.com/carrier/esim-admin/views"
+)
+
+func (h *Handlers) emailPreview(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := h.Store.EmailByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	sub, err := h.Store.Subscriber(c.Request().Context(), e.SubscriberID)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.EmailPreview(e, sub, h.MailHeld))
+}
+
+// emailBody serves the email's HTML for the preview frame, with the inline QR
+// image pointed at a URL the browser can load.
+func (h *Handlers) emailBody(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := h.Store.EmailByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	body := e.Message.HTML
+	if e.ICCID != "" {
+		body = strings.ReplaceAll(body, "cid:"+emails.QRContentID(e.ICCID), "/emails/"+c.Param("id")+"/qr.png")
+	}
+	// Email HTML is styled inline, as mail clients require; it runs no script
+	// and may only be framed by the preview page.
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+	c.Response().Header().Set("X-Frame-Options", "SAMEORIGIN")
+	return c.HTML(http.StatusOK, body)
+}
+
+func (h *Handlers) emailQR(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := h.Store.EmailByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if e.ActivationCode == "" {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	png, err := emails.QRCodePNG(e.ActivationCode)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
+	return c.Blob(http.StatusOK, "image/png", png)
+}
