@@ -56,11 +56,17 @@ func (s *Store) ESIM(ctx context.Context, iccid string) (ESIM, error) {
 	return esimWithPlans(ctx, s.read, s, iccid)
 }
 
-func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM, error) {
+// esim returns one eSIM of the inventory, without its plans.
+func esim(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 	e, err := scanESIM(q.QueryRowContext(ctx, `SELECT `+esimColumns+esimFrom+`WHERE e.iccid = ?`, iccid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ESIM{}, refuse(ErrNotFound, "", "No eSIM with ICCID "+iccid+".")
 	}
+	return e, err
+}
+
+func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM, error) {
+	e, err := esim(ctx, q, iccid)
 	if err != nil {
 		return ESIM{}, err
 	}

@@ -63,6 +63,11 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/subscribers/:id/lines/new", h.addLineForm)
 	app.POST("/subscribers/:id/lines", h.addLine)
 	app.POST("/esims/:iccid/resend-qr", h.resendQR)
+	app.GET("/esims/:iccid/plans/new", h.addPlanForm)
+	app.POST("/esims/:iccid/plans", h.addPlan)
+
+	// The eSIM inventory.
+	app.GET("/esims/:iccid", h.esimPage)
 
 	// The outbox: what was sent to customers.
 	app.GET("/emails/:id", h.emailPreview)

@@ -1,0 +1,80 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// AddPlan is an agent's request to top up an existing eSIM line with a plan.
+type AddPlan struct {
+	ICCID string
+	// SubscriberID is the subscriber the form was opened for: the eSIM must
+	// still be theirs.
+	SubscriberID int64
+	PlanID       int64
+	Token        string
+	By           Login
+}
+
+// ProfileMismatch is the refusal of a plan whose IMSI profile differs from the eSIM's.
+func ProfileMismatch(p Plan, esimProfile int) *Error {
+	return refuse(ErrProfileMismatch, "plan", fmt.Sprintf(
+		"%s runs on IMSI profile %d; this eSIM is profile %d. Plans can only be added to an eSIM of the same profile.",
+		p.Name, p.IMSIProfile, esimProfile))
+}
+
+// CheckLine refuses an eSIM that is not a subscriber's line.
+func CheckLine(e ESIM) error {
+	if e.State != StateAllocated {
+		return refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is %s, not a subscriber's line: plans go only on allocated eSIMs.", e.ICCID, e.State))
+	}
+	return nil
+}
+
+// AddPlan puts a plan on an allocated eSIM, pending activation behind the
+// plans already on it, and queues the order confirmation (there is nothing
+// new to install, so no QR email), in one transaction.
+func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
+	var order Order
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if done, err := s.replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
+			return err
+		}
+		e, err := esim(ctx, tx, req.ICCID)
+		if err != nil {
+			return err
+		}
+		if err := CheckLine(e); err != nil {
+			return err
+		}
+		if e.SubscriberID != req.SubscriberID {
+			return refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is not a line of this subscriber.", e.ICCID))
+		}
+		p, err := sellablePlan(ctx, tx, req.PlanID)
+		if err != nil {
+			return err
+		}
+		if p.IMSIProfile != e.IMSIProfile {
+			return ProfileMismatch(p, e.IMSIProfile)
+		}
+		sub, err := subscriber(ctx, tx, e.SubscriberID)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		linePlan, number, err := s.insertLinePlan(ctx, tx, e.ICCID, p, req.By, now)
+		if err != nil {
+			return err
+		}
+		if err := s.enqueueConfirmation(ctx, tx, sub, e.LineName, e.ICCID, p, linePlan, number, now); err != nil {
+			return err
+		}
+		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: e.LineName, IMSIProfile: e.IMSIProfile, OrderNumber: number, PlanName: p.Name}
+		if err := s.audit(ctx, tx, req.By, "add_plan", sub.ID, e.ICCID, fmt.Sprintf("line %q, plan %s (%s), order %s", e.LineName, p.Name, p.Code, number)); err != nil {
+			return err
+		}
+		return s.remember(ctx, tx, req.Token, req.By, order)
+	})
+	return order, err
+}

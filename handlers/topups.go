@@ -1,0 +1,103 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/views"
+)
+
+// addPlanForm shows the Add plan form of a line. When the chosen plan needs
+// another IMSI profile, the form says so at once, before any submit.
+func (h *Handlers) addPlanForm(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	f, err := h.planForm(c)
+	if err != nil {
+		return err
+	}
+	if f.Token == "" {
+		f.Token = newFormToken()
+	}
+	if p, ok := chosenPlan(f); ok && p.IMSIProfile != f.Line.IMSIProfile {
+		f.Errors = map[string]string{"plan": db.ProfileMismatch(p, f.Line.IMSIProfile).Message}
+	}
+	return h.renderPlanForm(c, http.StatusOK, f)
+}
+
+func (h *Handlers) addPlan(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	ctx := c.Request().Context()
+	f, err := h.planForm(c)
+	if err != nil {
+		return err
+	}
+	subscriberID, _ := strconv.ParseInt(c.FormValue("subscriber"), 10, 64)
+	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: f.Line.ICCID, SubscriberID: subscriberID, PlanID: f.PlanID, Token: f.Token, By: login(c)})
+	var refusal *db.Error
+	if errors.As(err, &refusal) && refusal.Code != db.ErrNotFound {
+		f.Errors = map[string]string{refusal.Field: refusal.Message}
+		return h.renderPlanForm(c, http.StatusUnprocessableEntity, f)
+	}
+	if err != nil {
+		return err
+	}
+	if !order.Replayed {
+		h.MailQueued()
+	}
+	msg := fmt.Sprintf("%s added to line “%s”, order %s. The order confirmation is on its way to %s.",
+		order.PlanName, order.LineName, order.OrderNumber, f.Subscriber.Email)
+	if !isHTMX(c) {
+		return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", order.SubscriberID), msg)
+	}
+	// The line updates in place, wherever it is shown.
+	line, err := h.Store.ESIM(ctx, order.ICCID)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("HX-Retarget", "#line-"+line.ICCID)
+	c.Response().Header().Set("HX-Reswap", "outerHTML")
+	return h.render(c, http.StatusOK, views.Line(line, h.Store.Now(), msg))
+}
+
+// planForm reads the Add plan form of the line in the path.
+func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
+	ctx := c.Request().Context()
+	f := views.AddPlanForm{Token: c.FormValue("token")}
+	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
+	var err error
+	if f.Line, err = h.Store.ESIM(ctx, c.Param("iccid")); err != nil {
+		return f, err
+	}
+	if err := db.CheckLine(f.Line); err != nil {
+		return f, err
+	}
+	if f.Subscriber, err = h.Store.Subscriber(ctx, f.Line.SubscriberID); err != nil {
+		return f, err
+	}
+	if f.Allowance, err = h.Store.Allowance(ctx, f.Subscriber.ID); err != nil {
+		return f, err
+	}
+	f.Plans, err = h.Store.Plans(ctx, false)
+	return f, err
+}
+
+func chosenPlan(f views.AddPlanForm) (db.Plan, bool) {
+	for _, p := range f.Plans {
+		if p.ID == f.PlanID {
+			return p, true
+		}
+	}
+	return db.Plan{}, false
+}
+
+func (h *Handlers) renderPlanForm(c echo.Context, status int, f views.AddPlanForm) error {
+	if isHTMX(c) {
+		return h.render(c, status, views.AddPlan(f))
+	}
+	return h.render(c, status, views.AddPlanPage(f))
+}
