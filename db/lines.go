@@ -134,7 +134,7 @@ func notEligible(sub Subscriber, a Allowance) error {
 	if a.Total == 0 {
 		return refuse(ErrNotEligible, "", sub.Name+" has no Unlimited All plan or Unlimited bundle, so cannot be given a complimentary eSIM.")
 	}
-	return refuse(ErrNotEligible, "", fmt.Sprintf("Allowance used up: %s holds %s complimentary eSIMs. Each eSIM needs its own Unlimited All plan or Unlimited bundle.", sub.Name, a))
+	return refuse(ErrNotEligible, "", fmt.Sprintf("Allowance used up: %s holds %d of %d complimentary eSIMs. Each eSIM needs its own Unlimited All plan or Unlimited bundle.", sub.Name, a.Used, a.Total))
 }
 
 // sellablePlan returns a plan that can be sold now.

@@ -165,7 +165,7 @@ func TestAddLine(t *testing.T) {
 		{name: "UnknownPlan", line: "Japan", plan: "NOPE", code: ErrInvalid, field: "plan", text: "Choose a plan"},
 		{name: "InactivePlan", line: "France", plan: "EURO5", code: ErrInvalid, field: "plan", text: "no longer sold"},
 		{name: "AllowanceUsedUp", setup: func(f *fixture) { f.addLine(f.subs[0], "France", "EURO1") },
-			line: "Japan", plan: "ASIA1", code: ErrNotEligible, text: "1 of 1 used"},
+			line: "Japan", plan: "ASIA1", code: ErrNotEligible, text: "holds 1 of 1 complimentary eSIMs"},
 		{name: "NoQualifyingPlan", setup: func(f *fixture) {
 			f.s.write.Exec(`DELETE FROM domestic_plans WHERE subscriber_id = ?`, f.subs[0])
 		}, line: "Japan", plan: "ASIA1", code: ErrNotEligible, text: "no Unlimited All plan"},

@@ -128,10 +128,14 @@ func safeNext(next string) string {
 }
 
 func roundUp(d time.Duration) string {
-	if d <= time.Minute {
-		return fmt.Sprintf("%d seconds", int(d.Seconds()+0.999))
+	n, unit := int(d.Seconds()+0.999), "second"
+	if d > time.Minute {
+		n, unit = int(d.Minutes()+0.999), "minute"
 	}
-	return fmt.Sprintf("%d minutes", int(d.Minutes()+0.999))
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
 
 // signinLimiter slows down guessing: after freeFailures failed sign-ins for
@@ -152,7 +156,8 @@ type failures struct {
 const (
 	freeFailures = 5
 	failWindow   = 15 * time.Minute
-	maxWait      = 5 * time.Minute
+	firstWait    = 30 * time.Second
+	maxWait      = 15 * time.Minute
 )
 
 func newSigninLimiter(now func() time.Time) *signinLimiter {
@@ -173,7 +178,7 @@ func (l *signinLimiter) wait(keys ...string) time.Duration {
 		if f == nil || now.Sub(f.first) > failWindow || f.count < free {
 			continue
 		}
-		d := min(time.Second<<min(f.count-free, 16), maxWait)
+		d := min(firstWait<<min(f.count-free, 16), maxWait)
 		longest = max(longest, f.last.Add(d).Sub(now))
 	}
 	return longest

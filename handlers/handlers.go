@@ -155,6 +155,9 @@ func messageOf(status int, he *echo.HTTPError) string {
 	case http.StatusNotFound:
 		return "There is nothing at this address. It may have been mistyped, or the link is out of date."
 	case http.StatusForbidden:
+		if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
+			return m
+		}
 		return "Your role does not allow this. Ask a team lead if you need it done."
 	case http.StatusMethodNotAllowed:
 		return "This address does not take that kind of request."

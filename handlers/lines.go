@@ -38,7 +38,7 @@ func (h *Handlers) addLine(c echo.Context) error {
 		SubscriberID: f.Subscriber.ID, LineName: f.LineName, PlanID: f.PlanID, Token: f.Token, By: login(c),
 	})
 	var refusal *db.Error
-	if errors.As(err, &refusal) && refusal.Code != db.ErrNotFound {
+	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
 		f.Errors = map[string]string{refusal.Field: refusal.Message}
 		return h.renderForm(c, http.StatusUnprocessableEntity, f)
 	}

@@ -12,6 +12,8 @@ import (
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
+const csrfRefusal = "The form had expired or came from another site. Reload the page and try again."
+
 // Routes builds the server: middleware, then the route table, the map of the app.
 func (h *Handlers) Routes() *echo.Echo {
 	e := echo.New()
@@ -43,8 +45,14 @@ func (h *Handlers) Routes() *echo.Echo {
 		CookieSecure:   h.Secure,
 		CookieSameSite: http.SameSiteLaxMode,
 		Skipper:        func(c echo.Context) bool { return c.Path() == "/static/:name" },
+		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
+			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
+				return false, echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
+			}
+			return false, nil // same-site: the token decides
+		},
 		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, "The form had expired or came from another site. Reload the page and try again.")
+			return echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
 		},
 	}))
 

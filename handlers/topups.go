@@ -39,7 +39,7 @@ func (h *Handlers) addPlan(c echo.Context) error {
 	subscriberID, _ := strconv.ParseInt(c.FormValue("subscriber"), 10, 64)
 	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: f.Line.ICCID, SubscriberID: subscriberID, PlanID: f.PlanID, Token: f.Token, By: login(c)})
 	var refusal *db.Error
-	if errors.As(err, &refusal) && refusal.Code != db.ErrNotFound {
+	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
 		f.Errors = map[string]string{refusal.Field: refusal.Message}
 		return h.renderPlanForm(c, http.StatusUnprocessableEntity, f)
 	}

@@ -1,0 +1,254 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+const sessionCookie = "esim_session"
+
+func TestRequireLogin(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	c := app.newClient(t)
+
+	t.Run("RedirectsToLogin", func(t *testing.T) {
+		r := c.get(t, "/subscribers")
+		if got, want := r.Status, http.StatusSeeOther; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		if got, want := r.Location(), "/login?next=%2Fsubscribers"; got != want {
+			t.Errorf("Location = %q, want %q", got, want)
+		}
+	})
+	t.Run("HTMX", func(t *testing.T) {
+		r := c.get(t, "/subscribers", "HX-Request", "true")
+		if got, want := r.Status, http.StatusUnauthorized; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		if got, want := r.Header.Get("HX-Redirect"), "/login?next=%2Fsubscribers"; got != want {
+			t.Errorf("HX-Redirect = %q, want %q", got, want)
+		}
+	})
+}
+
+func TestSignIn(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+
+	t.Run("OK", func(t *testing.T) {
+		c := app.newClient(t)
+		r := signIn(t, c, db.DemoAgentEmail, db.DemoAgentPassword)
+		if got, want := r.Status, http.StatusSeeOther; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		if got, want := r.Location(), "/subscribers"; got != want {
+			t.Errorf("Location = %q, want %q", got, want)
+		}
+		doc := c.page(t, "/subscribers")
+		if got := text(doc.Find("header .whoami")); !strings.Contains(got, "Dana Whitfield") {
+			t.Errorf("header reads %q, want the agent's name Dana Whitfield", got)
+		}
+		if got, want := text(doc.Find("h1")), "Subscribers"; got != want {
+			t.Errorf("h1 = %q, want %q", got, want)
+		}
+	})
+	t.Run("NextPage", func(t *testing.T) {
+		c := app.newClient(t)
+		r := c.get(t, "/subscribers?q=Priya")
+		next, _ := url.Parse(r.Location())
+		form := url.Values{
+			"_csrf":    {c.csrfToken(t, r.Location())},
+			"email":    {db.DemoAgentEmail},
+			"password": {db.DemoAgentPassword},
+			"next":     {next.Query().Get("next")},
+		}
+		r = c.post(t, "/login", form)
+		if got, want := r.Location(), "/subscribers?q=Priya"; got != want {
+			t.Errorf("Location = %q, want %q", got, want)
+		}
+	})
+	for _, tc := range []struct{ name, email, password string }{
+		{"WrongPassword", db.DemoAgentEmail, "not-the-password"},
+		{"UnknownEmail", "nobody@example.com", db.DemoAgentPassword},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := app.newClient(t)
+			r := signIn(t, c, tc.email, tc.password)
+			if got, want := r.Status, http.StatusUnauthorized; got != want {
+				t.Fatalf("status = %d, want %d", got, want)
+			}
+			if got, want := text(r.doc(t).Find("[data-testid=login-error]")), "Wrong email or password."; got != want {
+				t.Errorf("login error = %q, want %q", got, want)
+			}
+			if got := c.get(t, "/subscribers").Status; got != http.StatusSeeOther {
+				t.Errorf("after a failed sign-in, GET /subscribers: status %d, want 303 to the sign-in page", got)
+			}
+		})
+	}
+	// Last: it leaves the lead's email slowed down.
+	t.Run("TooManyFailures", func(t *testing.T) {
+		c := app.newClient(t)
+		for i := range 5 {
+			if got := signIn(t, c, db.DemoLeadEmail, "guess-"+string(rune('a'+i))).Status; got != http.StatusUnauthorized {
+				t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
+			}
+		}
+		r := signIn(t, c, db.DemoLeadEmail, db.DemoLeadPassword)
+		if got, want := r.Status, http.StatusTooManyRequests; got != want {
+			t.Fatalf("6th attempt, right password: status = %d, want %d", got, want)
+		}
+		if got := text(r.doc(t).Find("[data-testid=login-error]")); !strings.Contains(got, "Too many failed sign-ins") {
+			t.Errorf("login error = %q, want it to say Too many failed sign-ins", got)
+		}
+		if got := c.cookie(t, sessionCookie); got != "" {
+			t.Errorf("a refused sign-in set a session cookie")
+		}
+	})
+}
+
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	const expired = "The form had expired or came from another site. Reload the page and try again."
+
+	t.Run("NoToken", func(t *testing.T) {
+		c := app.newClient(t)
+		c.csrfToken(t, "/login") // the csrf cookie, without its token in the form
+		r := c.post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		if got, want := r.Status, http.StatusForbidden; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		page := r.doc(t).Find("[data-testid=error-page]")
+		if page.Length() == 0 {
+			t.Fatal("no designed error page")
+		}
+		if got := text(page.Find("p").Not(".muted").First()); got != expired {
+			t.Errorf("error page says %q, want %q", got, expired)
+		}
+		if got := c.cookie(t, sessionCookie); got != "" {
+			t.Errorf("a refused sign-in set a session cookie")
+		}
+	})
+	t.Run("WrongToken", func(t *testing.T) {
+		c := app.newClient(t)
+		token := c.csrfToken(t, "/login")
+		r := c.post(t, "/login", url.Values{"_csrf": {token + "x"}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		if got, want := r.Status, http.StatusForbidden; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+	})
+	t.Run("CrossSite", func(t *testing.T) {
+		c := app.newClient(t)
+		token := c.csrfToken(t, "/login")
+		r := c.post(t, "/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+			"Sec-Fetch-Site", "cross-site")
+		if got, want := r.Status, http.StatusForbidden; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		page := r.doc(t).Find("[data-testid=error-page]")
+		if page.Length() == 0 {
+			t.Fatal("no designed error page")
+		}
+		if got := text(page); !strings.Contains(got, "another site") {
+			t.Errorf("error page says %q, want it to say the form came from another site", got)
+		}
+	})
+	t.Run("SameOriginWithoutToken", func(t *testing.T) {
+		c := app.newClient(t)
+		r := c.post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+			"Sec-Fetch-Site", "same-origin")
+		if got, want := r.Status, http.StatusSeeOther; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+	})
+}
+
+func TestSignOut(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+
+	t.Run("OK", func(t *testing.T) {
+		c := signedIn(t, app)
+		old := c.cookie(t, sessionCookie)
+		if old == "" {
+			t.Fatal("no session cookie after sign-in")
+		}
+		r := c.post(t, "/logout", url.Values{"_csrf": {c.csrfToken(t, "/subscribers")}})
+		if got, want := r.Status, http.StatusSeeOther; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		if got, want := r.Location(), "/login"; got != want {
+			t.Errorf("Location = %q, want %q", got, want)
+		}
+		if got := c.get(t, "/subscribers").Status; got != http.StatusSeeOther {
+			t.Errorf("after sign-out, GET /subscribers: status %d, want 303", got)
+		}
+
+		// The old cookie, replayed by hand, is worth nothing: the session is gone from the server.
+		replay := app.newClient(t)
+		r = replay.get(t, "/subscribers", "Cookie", sessionCookie+"="+old)
+		if got, want := r.Status, http.StatusSeeOther; got != want {
+			t.Fatalf("old cookie replayed: status = %d, want %d", got, want)
+		}
+		if got := r.Location(); !strings.HasPrefix(got, "/login") {
+			t.Errorf("old cookie replayed: Location = %q, want the sign-in page", got)
+		}
+	})
+	t.Run("NewSessionOnSignIn", func(t *testing.T) {
+		c := signedIn(t, app)
+		first := c.cookie(t, sessionCookie)
+		r := c.post(t, "/login", url.Values{
+			"_csrf":    {c.csrfToken(t, "/subscribers")},
+			"email":    {db.DemoAgentEmail},
+			"password": {db.DemoAgentPassword},
+		})
+		if got, want := r.Status, http.StatusSeeOther; got != want {
+			t.Fatalf("second sign-in: status = %d, want %d", got, want)
+		}
+		second := c.cookie(t, sessionCookie)
+		if second == "" || second == first {
+			t.Fatalf("session cookie after the second sign-in is %q, want a new one", second)
+		}
+		if got := c.get(t, "/subscribers").Status; got != http.StatusOK {
+			t.Errorf("new session: GET /subscribers: status %d, want 200", got)
+		}
+		replay := app.newClient(t)
+		if got := replay.get(t, "/subscribers", "Cookie", sessionCookie+"="+first).Status; got != http.StatusSeeOther {
+			t.Errorf("the session id from before the sign-in: status %d, want 303 to the sign-in page", got)
+		}
+	})
+}
+
+func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+
+	t.Run("IdleTimeout", func(t *testing.T) {
+		c := signedIn(t, app)
+		app.Clock.Advance(db.SessionIdle + time.Minute)
+		defer app.Clock.Reset()
+		r := c.get(t, "/subscribers")
+		if got, want := r.Status, http.StatusSeeOther; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		if got, want := r.Location(), "/login?next=%2Fsubscribers"; got != want {
+			t.Errorf("Location = %q, want %q", got, want)
+		}
+	})
+	t.Run("ActivityKeepsItAlive", func(t *testing.T) {
+		c := signedIn(t, app)
+		defer app.Clock.Reset()
+		for i := range 3 {
+			app.Clock.Advance(20 * time.Minute)
+			if got := c.get(t, "/subscribers").Status; got != http.StatusOK {
+				t.Fatalf("request %d, 20 minutes after the last: status %d, want 200", i+1, got)
+			}
+		}
+	})
+}

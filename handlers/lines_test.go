@@ -1,0 +1,286 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+// addLineForm is the Add line form of a subscriber as the page offers it,
+// CSRF and one-time tokens included, filled in with a line name and plan.
+func addLineForm(t *testing.T, c *client, subscriberID int64, lineName string, planID int64) url.Values {
+	t.Helper()
+	form := c.formValues(t, fmt.Sprintf("/subscribers/%d/lines/new", subscriberID), "#add-line-form")
+	if form.Get("_csrf") == "" || form.Get("token") == "" {
+		t.Fatalf("Add line form without its CSRF or one-time token: %v", form)
+	}
+	form.Set("line_name", lineName)
+	form.Set("plan", strconv.FormatInt(planID, 10))
+	return form
+}
+
+// emailRow is one row of a profile's email log as an agent reads it.
+type emailRow struct{ Kind, Status string }
+
+func emailLog(doc *goquery.Document) []emailRow {
+	var rows []emailRow
+	doc.Find("[data-testid=email-log] tbody tr").Each(func(_ int, tr *goquery.Selection) {
+		rows = append(rows, emailRow{
+			Kind:   text(tr.Find("td").First().Find("a")),
+			Status: text(tr.Find("td").Last().Find(".badge")),
+		})
+	})
+	return rows
+}
+
+// addedLine checks that an Add line redirected to the subscriber's profile
+// and returns the ICCID of the line named lineName the subscriber now holds.
+func addedLine(t *testing.T, app *testApp, r *response, subscriberID int64, lineName string) string {
+	t.Helper()
+	if got, want := r.Status, http.StatusSeeOther; got != want {
+		t.Fatalf("status = %d, want %d; page says %q", got, want, text(r.doc(t).Find("main")))
+	}
+	u, err := url.Parse(r.Location())
+	if err != nil {
+		t.Fatalf("Location %q: %v", r.Location(), err)
+	}
+	if got, want := u.Path, fmt.Sprintf("/subscribers/%d", subscriberID); got != want {
+		t.Errorf("redirected to %q, want the profile %q", got, want)
+	}
+	var iccid string
+	for _, l := range app.lines(t, subscriberID) {
+		if l.LineName == lineName {
+			iccid = l.ICCID
+		}
+	}
+	if iccid == "" {
+		t.Fatalf("subscriber %d has no line %q", subscriberID, lineName)
+	}
+	if u.Fragment != "" && u.Fragment != "line-"+iccid {
+		t.Errorf("redirect %q points at another line than %s", r.Location(), iccid)
+	}
+	if err := db.CheckICCID(iccid); err != nil {
+		t.Errorf("new line's ICCID %q: %v", iccid, err)
+	}
+	return iccid
+}
+
+func TestAddLine(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	c := signedIn(t, app)
+	daniel := app.subscriber(t, "AC-100697")
+	japan := app.plan(t, "Japan")
+	profile := fmt.Sprintf("/subscribers/%d", daniel.ID)
+	form := addLineForm(t, c, daniel.ID, "Japan", japan.ID)
+
+	var iccid string
+	t.Run("OK", func(t *testing.T) {
+		iccid = addedLine(t, app, c.post(t, profile+"/lines", form), daniel.ID, "Japan")
+		doc := c.page(t, profile)
+
+		flash := text(doc.Find("main [role=status]"))
+		if !strings.Contains(flash, "Line “Japan” added") || !strings.Contains(flash, iccid) {
+			t.Errorf("flash = %q, want it to name the line Japan and the eSIM %s", flash, iccid)
+		}
+		line := doc.Find("#line-" + iccid)
+		if got, want := text(line.Find("h3")), "Japan"; got != want {
+			t.Errorf("new line name = %q, want %q", got, want)
+		}
+		if got, want := text(line.Find("a.mono")), iccid; got != want {
+			t.Errorf("new line ICCID = %q, want %q", got, want)
+		}
+		if got, want := text(line.Find(".badge.profile")), fmt.Sprintf("Profile %d", japan.IMSIProfile); got != want {
+			t.Errorf("new line profile = %q, want %q", got, want)
+		}
+		if got, want := texts(line.Find("[data-testid=line-plan] td:first-child")), []string{"Japan"}; !slices.Equal(got, want) {
+			t.Errorf("plans on the new line = %q, want %q", got, want)
+		}
+		if got := text(doc.Find("[data-testid=allowance]")); !strings.Contains(got, "1 of 2 used") {
+			t.Errorf("allowance reads %q, want 1 of 2 used", got)
+		}
+		want := []emailRow{{"Order confirmation", "Held"}, {"QR code", "Held"}}
+		if got := emailLog(doc); !slices.Equal(got, want) {
+			t.Errorf("email log = %+v, want %+v", got, want)
+		}
+
+		// The flash is shown once.
+		if got := c.page(t, profile).Find("main [role=status]").Length(); got != 0 {
+			t.Errorf("flash shown again on the next page")
+		}
+	})
+	t.Run("SameTokenAgain", func(t *testing.T) {
+		if iccid == "" {
+			t.Skip("needs OK")
+		}
+		allocated := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
+		outbox := app.count(t, `SELECT count(*) FROM outbox`)
+		again := addedLine(t, app, c.post(t, profile+"/lines", form), daniel.ID, "Japan")
+		if again != iccid {
+			t.Errorf("second submit got eSIM %s, want the first one's %s", again, iccid)
+		}
+		if got := len(app.lines(t, daniel.ID)); got != 1 {
+			t.Errorf("Daniel Cohen has %d lines, want 1", got)
+		}
+		if got := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != allocated {
+			t.Errorf("allocated eSIMs: %d, want %d", got, allocated)
+		}
+		if got := app.count(t, `SELECT count(*) FROM outbox`); got != outbox {
+			t.Errorf("outbox rows: %d, want %d", got, outbox)
+		}
+		if got := len(emailLog(c.page(t, profile))); got != 2 {
+			t.Errorf("email log has %d emails, want 2", got)
+		}
+	})
+}
+
+func TestAddLineRefused(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	c := signedIn(t, app)
+	priya := app.subscriber(t, "AC-100358")
+	ahmed := app.subscriber(t, "AC-100719")
+	japan := app.plan(t, "Japan")
+
+	// field is where the message must show: the id of its element.
+	const (
+		lineNameError = "#line_name-error"
+		planError     = "#plan-error"
+		formError     = "[data-testid=form-error]"
+	)
+	cases := []struct {
+		name       string
+		subscriber db.Subscriber
+		lineName   string
+		planID     int64
+		setup      func(t *testing.T)
+		field      string
+		want       string
+		exact      bool
+	}{
+		{name: "EmptyLineName", subscriber: priya, lineName: "   ", planID: japan.ID, field: lineNameError, exact: true,
+			want: "Enter a line name: the destination country, or the plan's region for a multi-country trip."},
+		{name: "LineNameTooLong", subscriber: priya, lineName: strings.Repeat("a", 41), planID: japan.ID, field: lineNameError, exact: true,
+			want: "Line name is too long: at most 40 characters."},
+		{name: "DuplicateLineName", subscriber: priya, lineName: "europe", planID: japan.ID, field: lineNameError, exact: true,
+			want: `Priya Raman already has a line named "europe". Choose another name, or add the plan to that line.`},
+		{name: "NoPlan", subscriber: priya, lineName: "Japan", planID: 0, field: planError, exact: true,
+			want: "Choose a plan."},
+		{name: "UnknownPlan", subscriber: priya, lineName: "Japan", planID: 999999, field: planError, exact: true,
+			want: "That plan is not in the catalog."},
+		{name: "InactivePlan", subscriber: priya, lineName: "Spain", planID: app.plan(t, "Euro 5").ID, field: planError, exact: true,
+			want: "Euro 5 is no longer sold. Choose another plan."},
+		{name: "AllowanceUsedUp", subscriber: ahmed, lineName: "Japan", planID: japan.ID, field: formError,
+			want: "Allowance used up"},
+		// Last: it empties the profile 10 stock.
+		{name: "NoFreeESIM", subscriber: priya, lineName: "Japan", planID: japan.ID, field: planError, exact: true,
+			setup: func(t *testing.T) {
+				if _, err := app.raw.Exec(`UPDATE esims SET state = 'retired' WHERE state = 'free' AND imsi_profile = 10`); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: "No free profile 10 eSIMs left — ask a team lead to restock."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			form := addLineForm(t, c, tc.subscriber.ID, tc.lineName, tc.planID)
+			if tc.planID == 0 {
+				form.Del("plan")
+			}
+			if tc.setup != nil {
+				tc.setup(t)
+			}
+			allocated := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
+			outbox := app.count(t, `SELECT count(*) FROM outbox`)
+
+			r := c.post(t, fmt.Sprintf("/subscribers/%d/lines", tc.subscriber.ID), form, "HX-Request", "true")
+			if got, want := r.Status, http.StatusUnprocessableEntity; got != want {
+				t.Errorf("status = %d, want %d", got, want)
+			}
+			doc := r.doc(t)
+			f := doc.Find("form#add-line-form")
+			if f.Length() != 1 {
+				t.Fatalf("response is not the Add line form; it reads %q", text(doc.Find("body")))
+			}
+			if doc.Find("nav").Length() != 0 || doc.Find("title").Length() != 0 {
+				t.Errorf("response is a whole page, want the form fragment")
+			}
+			got := text(f.Find(tc.field))
+			if tc.exact && got != tc.want || !tc.exact && !strings.Contains(got, tc.want) {
+				t.Errorf("%s reads %q, want %q", tc.field, got, tc.want)
+			}
+			if tc.field == lineNameError {
+				if got := f.Find("#line_name").AttrOr("aria-invalid", ""); got != "true" {
+					t.Errorf("line name input aria-invalid = %q, want true", got)
+				}
+			}
+			if got, want := f.Find("#line_name").AttrOr("value", ""), tc.lineName; got != want {
+				t.Errorf("line name in the form = %q, want what was typed, %q", got, want)
+			}
+			if got, want := f.Find(`input[name=token]`).AttrOr("value", ""), form.Get("token"); got != want {
+				t.Errorf("one-time token = %q, want the submitted %q", got, want)
+			}
+
+			if got := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != allocated {
+				t.Errorf("allocated eSIMs: %d, want %d", got, allocated)
+			}
+			if got := app.count(t, `SELECT count(*) FROM outbox`); got != outbox {
+				t.Errorf("outbox rows: %d, want %d", got, outbox)
+			}
+		})
+	}
+	t.Run("WithoutHTMX", func(t *testing.T) {
+		form := addLineForm(t, c, priya.ID, "", japan.ID)
+		r := c.post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form)
+		if got, want := r.Status, http.StatusUnprocessableEntity; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		doc := r.doc(t)
+		if got, want := text(doc.Find("h1")), "Add line"; got != want {
+			t.Errorf("h1 = %q, want %q", got, want)
+		}
+		if got := text(doc.Find("#add-line-form #line_name-error")); !strings.HasPrefix(got, "Enter a line name") {
+			t.Errorf("line name error = %q, want Enter a line name…", got)
+		}
+	})
+}
+
+func TestAddLineTopUpHint(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	c := signedIn(t, app)
+	priya := app.subscriber(t, "AC-100358")
+	newLine := fmt.Sprintf("/subscribers/%d/lines/new", priya.ID)
+
+	t.Run("SameProfile", func(t *testing.T) {
+		euro3 := app.plan(t, "Euro 3")
+		doc := c.page(t, fmt.Sprintf("%s?plan=%d", newLine, euro3.ID), "HX-Request", "true")
+		hint := doc.Find("#add-line-form [data-testid=top-up-hint]")
+		if hint.Length() == 0 {
+			t.Fatal("no top-up hint")
+		}
+		if got := text(hint); !strings.Contains(got, "Line “Europe” (profile 7) can take Euro 3") {
+			t.Errorf("hint = %q, want it to offer line Europe for Euro 3", got)
+		}
+		if got := doc.Find("#plan-"+strconv.FormatInt(euro3.ID, 10)).AttrOr("checked", "\x00"); got == "\x00" {
+			t.Errorf("Euro 3 is not checked in the re-rendered form")
+		}
+	})
+	t.Run("OtherProfile", func(t *testing.T) {
+		doc := c.page(t, fmt.Sprintf("%s?plan=%d", newLine, app.plan(t, "Asia 1").ID), "HX-Request", "true")
+		if doc.Find("#add-line-form").Length() != 1 {
+			t.Fatal("no Add line form")
+		}
+		if n := doc.Find("[data-testid=top-up-hint]").Length(); n != 0 {
+			t.Errorf("top-up hint shown for a plan no line of hers can take: %q", text(doc.Find("[data-testid=top-up-hint]")))
+		}
+	})
+}
