@@ -22,6 +22,7 @@ type config struct {
 	MailFrom     string
 	BaseURL      string
 	Demo         bool
+	LowStock     int
 	SessionKey   string // environment only
 }
 
@@ -50,6 +51,15 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		demoDefault = b
 	}
 	fs.BoolVar(&cfg.Demo, "demo", demoDefault, "load the demo data set into a new, empty database (ESIM_DEMO)")
+	lowStock := 20
+	if v := getenv("ESIM_LOW_STOCK"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("ESIM_LOW_STOCK must be a whole number, not %q", v)
+		}
+		lowStock = n
+	}
+	fs.IntVar(&cfg.LowStock, "low-stock", lowStock, "free eSIMs of a profile under which its stock shows as low (ESIM_LOW_STOCK)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err
 	}
@@ -78,6 +88,9 @@ func (c config) check() error {
 	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		return fmt.Errorf("-mail-from must be an email address such as \"eSIM Travel <esim@example.com>\", not %q", c.MailFrom)
+	}
+	if c.LowStock < 0 {
+		return fmt.Errorf("-low-stock must not be negative")
 	}
 	if c.DB == "" {
 		return fmt.Errorf("-db must name a database file")

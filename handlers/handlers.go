@@ -32,6 +32,8 @@ type Handlers struct {
 	Demo bool
 	// Secure is set when the portal is served over https.
 	Secure bool
+	// LowStock is the free count under which an IMSI profile's stock is shown as low.
+	LowStock int
 
 	signins *signinLimiter
 }
