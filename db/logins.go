@@ -137,21 +137,6 @@ func (s *Store) LoginByID(ctx context.Context, id int64) (Login, error) {
 	return l, err
 }
 
-// DisableLogin stops a login from signing in and ends its sessions.
-func (s *Store) DisableLogin(ctx context.Context, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL`, formatTime(s.Now()), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return refuse(ErrNotFound, "", "No such active login.")
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, id)
-		return err
-	})
-}
-
 // HasLogins reports whether any login exists.
 func (s *Store) HasLogins(ctx context.Context) (bool, error) {
 	var ok bool

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/emails"
@@ -44,6 +45,8 @@ type testApp struct {
 	Path  string // the database file
 	URL   string
 	Clock *testClock
+	// Routes is the route table the portal serves.
+	Routes []*echo.Route
 
 	raw *sql.DB // a connection of its own, to look at and change the data behind the portal's back
 }
@@ -87,7 +90,9 @@ func newTestAppWith(t *testing.T, configure func(app *testApp, h *handlers.Handl
 	if configure != nil {
 		configure(app, &h)
 	}
-	srv := httptest.NewServer(handlers.New(h).Routes())
+	e := handlers.New(h).Routes()
+	app.Routes = e.Routes()
+	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	app.URL = srv.URL
 	return app

@@ -83,6 +83,16 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/emails/:id/qr.png", h.emailQR)
 	app.POST("/emails/:id/retry", h.retryEmail)
 
+	// Team leads only: logins and the audit log. requireLead goes on each
+	// route, not on a group: a group's middleware also guards its catch-all
+	// not-found route, which would turn every unknown page into a 403.
+	app.GET("/users", h.usersPage, requireLead)
+	app.POST("/users", h.addUser, requireLead)
+	app.POST("/users/:id/disabled", h.setUserDisabled, requireLead)
+	app.POST("/users/:id/password", h.resetPassword, requireLead)
+	app.GET("/audit", h.auditPage, requireLead)
+	app.GET("/audit.csv", h.auditCSV, requireLead)
+
 	return e
 }
 

@@ -1,0 +1,107 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Logins returns every login, active ones first, by name.
+func (s *Store) Logins(ctx context.Context) ([]Login, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL FROM logins ORDER BY disabled_at IS NOT NULL, name, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Login
+	for rows.Next() {
+		var l Login
+		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// AddLogin is CreateLogin done by a team lead, and written to the audit log.
+func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, password string, by Login) (Login, error) {
+	l, err := s.CreateLogin(ctx, email, name, role, password)
+	if err != nil {
+		return l, err
+	}
+	return l, s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.audit(ctx, tx, by, "add_login", 0, "", fmt.Sprintf("%s (%s), %s", l.Email, l.Name, l.Role.Label()))
+	})
+}
+
+// SetLoginDisabled disables or enables a login. Disabling ends its sessions
+// at once, and the last active team lead cannot be disabled, so someone can
+// always manage logins.
+func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, by Login) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var l Login
+		var isDisabled bool
+		err := tx.QueryRowContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL FROM logins WHERE id = ?`, id).
+			Scan(&l.ID, &l.Email, &l.Name, &l.Role, &isDisabled)
+		if err == sql.ErrNoRows {
+			return refuse(ErrNotFound, "", "No such login.")
+		}
+		if err != nil {
+			return err
+		}
+		if isDisabled == disabled {
+			return nil
+		}
+		action := "enable_login"
+		if disabled {
+			action = "disable_login"
+			if l.Role == RoleLead {
+				var others int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM logins WHERE role = 'lead' AND disabled_at IS NULL AND id <> ?`, id).Scan(&others); err != nil {
+					return err
+				}
+				if others == 0 {
+					return refuse(ErrConflict, "", l.Name+" is the last active team lead and cannot be disabled: make another team lead first.")
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = ? WHERE id = ?`, formatTime(s.Now()), id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, id); err != nil {
+				return err
+			}
+		} else if _, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = NULL WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, action, 0, "", l.Email)
+	})
+}
+
+// ResetPassword sets a new password and ends the login's sessions, so a
+// leaked password stops working everywhere.
+func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by Login) error {
+	if err := CheckPassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var email string
+		err := tx.QueryRowContext(ctx, `UPDATE logins SET password_hash = ? WHERE id = ? RETURNING email`, string(hash), id).Scan(&email)
+		if err == sql.ErrNoRows {
+			return refuse(ErrNotFound, "", "No such login.")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, "reset_password", 0, "", email)
+	})
+}

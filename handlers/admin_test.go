@@ -1,0 +1,213 @@
+package handlers_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+func signedInAs(t *testing.T, app *testApp, email, password string) *client {
+	t.Helper()
+	c := app.newClient(t)
+	if r := signIn(t, c, email, password); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: status %d", email, r.Status)
+	}
+	return c
+}
+
+func TestLeadOnlyPages(t *testing.T) {
+	app := newTestApp(t)
+	agent := signedIn(t, app)
+	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	for _, path := range []string{"/users", "/audit", "/audit.csv"} {
+		t.Run("GET"+path, func(t *testing.T) {
+			r := agent.get(t, path)
+			if r.Status != http.StatusForbidden {
+				t.Fatalf("agent: status %d, want 403", r.Status)
+			}
+			if got := text(r.doc(t).Find("[data-testid=error-page] h1")); got != "Not allowed" {
+				t.Errorf("agent sees %q, want the Not allowed page", got)
+			}
+			if r := lead.get(t, path); r.Status != http.StatusOK {
+				t.Errorf("lead: status %d, want 200", r.Status)
+			}
+		})
+	}
+	t.Run("POST/users", func(t *testing.T) {
+		form := url.Values{"_csrf": {agent.csrfToken(t, "/subscribers")}, "email": {"x@example.com"}, "name": {"X"}, "role": {"lead"}, "password": {"long enough"}}
+		if r := agent.post(t, "/users", form); r.Status != http.StatusForbidden {
+			t.Errorf("agent adding a login: status %d, want 403", r.Status)
+		}
+		if n := app.count(t, `SELECT count(*) FROM logins WHERE email = 'x@example.com'`); n != 0 {
+			t.Errorf("the agent's POST added a login")
+		}
+	})
+	t.Run("NavHidesLeadPagesFromAgents", func(t *testing.T) {
+		if n := agent.page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 0 {
+			t.Errorf("agent's navigation links to Users")
+		}
+		if n := lead.page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 1 {
+			t.Errorf("lead's navigation has no Users link")
+		}
+	})
+	t.Run("UnknownPageIs404ForAgents", func(t *testing.T) {
+		if r := agent.get(t, "/no-such-page"); r.Status != http.StatusNotFound {
+			t.Errorf("status %d, want 404", r.Status)
+		}
+	})
+}
+
+func TestUsers(t *testing.T) {
+	app := newTestApp(t)
+	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	token := lead.csrfToken(t, "/users")
+	loginID := func(email string) string {
+		var id int64
+		if err := app.raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, email).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(id)
+	}
+	t.Run("AddLogin", func(t *testing.T) {
+		r := lead.post(t, "/users", url.Values{"_csrf": {token}, "email": {"nina@example.com"}, "name": {"Nina Park"}, "role": {"agent"}, "password": {"a good password"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("status %d, want 303", r.Status)
+		}
+		signedInAs(t, app, "nina@example.com", "a good password")
+	})
+	t.Run("DuplicateEmailRefusedInline", func(t *testing.T) {
+		r := lead.post(t, "/users", url.Values{"_csrf": {token}, "email": {"AGENT@example.com"}, "name": {"Dup"}, "role": {"agent"}, "password": {"a good password"}})
+		if r.Status != http.StatusConflict {
+			t.Fatalf("status %d, want 409", r.Status)
+		}
+		if got := text(r.doc(t).Find("#email-error")); !strings.Contains(got, "already exists") {
+			t.Errorf("email error = %q", got)
+		}
+	})
+	t.Run("DisableEndsSessions", func(t *testing.T) {
+		agent := signedIn(t, app)
+		r := lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("status %d, want 303", r.Status)
+		}
+		if r := agent.get(t, "/subscribers"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login") {
+			t.Errorf("disabled agent's session: status %d to %q, want a redirect to sign in", r.Status, r.Location())
+		}
+		if r := signIn(t, app.newClient(t), db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+			t.Errorf("disabled agent signs in: status %d, want 401", r.Status)
+		}
+		lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
+		signedIn(t, app)
+	})
+	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
+		r := lead.post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		if r.Status != http.StatusConflict {
+			t.Fatalf("status %d, want 409", r.Status)
+		}
+		if got := text(r.doc(t).Find("[data-testid=form-error]")); !strings.Contains(got, "last active team lead") {
+			t.Errorf("message = %q", got)
+		}
+	})
+	t.Run("ResetPassword", func(t *testing.T) {
+		r := lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("short password: status %d, want 422", r.Status)
+		}
+		r = lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("status %d, want 303", r.Status)
+		}
+		if r := signIn(t, app.newClient(t), db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+			t.Errorf("old password still works: status %d", r.Status)
+		}
+		signedInAs(t, app, db.DemoAgentEmail, "brand new secret")
+	})
+	t.Run("Audited", func(t *testing.T) {
+		doc := lead.page(t, "/audit")
+		got := strings.Join(texts(doc.Find("[data-testid=audit-entries] tbody td:nth-child(3)")), ",")
+		for _, want := range []string{"Added login", "Disabled login", "Enabled login", "Reset password"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("audit log lacks %q: %s", want, got)
+			}
+		}
+	})
+}
+
+func TestAuditLogFilterAndExport(t *testing.T) {
+	app := newTestApp(t)
+	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	var iccid string
+	if err := app.raw.QueryRow(`SELECT iccid FROM audit_log WHERE action = 'add_line' ORDER BY id LIMIT 1`).Scan(&iccid); err != nil {
+		t.Fatal(err)
+	}
+	doc := lead.page(t, "/audit?iccid="+iccid)
+	rows := doc.Find("[data-testid=audit-entries] tbody tr")
+	if want := app.count(t, `SELECT count(*) FROM audit_log WHERE iccid = ?`, iccid); rows.Length() != want || want == 0 {
+		t.Fatalf("filtered rows = %d, want %d", rows.Length(), want)
+	}
+	csv := lead.get(t, "/audit.csv?iccid="+iccid)
+	if csv.Status != http.StatusOK || !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("CSV: status %d, type %s", csv.Status, csv.Header.Get("Content-Type"))
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv.Body)), "\n")
+	if len(lines) != rows.Length()+1 || !strings.HasPrefix(lines[0], "id,at,") {
+		t.Errorf("CSV has %d lines, want a header and %d rows", len(lines), rows.Length())
+	}
+	if r := lead.get(t, "/audit?from=yesterday"); r.Status != http.StatusOK || !strings.Contains(text(r.doc(t).Find("[role=alert]")), "From must be a date") {
+		t.Errorf("a bad date is not explained")
+	}
+}
+
+// TestNoGETChangesState requests every GET route of the route table and
+// checks that the data did not change.
+func TestNoGETChangesState(t *testing.T) {
+	app := newTestApp(t)
+	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	snapshot := func() string {
+		h := sha256.New()
+		for _, table := range []string{"logins", "subscribers", "domestic_plans", "plans", "esims", "esim_plans", "outbox",
+			"form_submissions", "attachments", "profile_events", "audit_log", "settings"} {
+			rows, err := app.raw.Query(`SELECT * FROM ` + table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, _ := rows.Columns()
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			for rows.Next() {
+				rows.Scan(ptrs...)
+				fmt.Fprintln(h, table, vals)
+			}
+			rows.Close()
+		}
+		return fmt.Sprintf("%x", h.Sum(nil))
+	}
+	var iccid string
+	app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'allocated' LIMIT 1`).Scan(&iccid)
+	params := strings.NewReplacer(":id", "1", ":iccid", iccid, ":name", "app.css")
+	before := snapshot()
+	n := 0
+	for _, r := range app.Routes {
+		if r.Method != http.MethodGet || strings.Contains(r.Path, "*") {
+			continue
+		}
+		path := params.Replace(r.Path)
+		lead.get(t, path)
+		lead.get(t, path, "HX-Request", "true")
+		n++
+	}
+	if n < 10 {
+		t.Fatalf("walked %d GET routes; the route table looks wrong", n)
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("a GET request changed the data")
+	}
+}
