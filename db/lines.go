@@ -23,8 +23,8 @@ func CleanLineName(name string) (string, error) {
 		return "", refuse(ErrInvalid, "line_name", "Enter a line name: the destination country, or the plan's region for a multi-country trip.")
 	case utf8.RuneCountInString(name) > MaxLineNameLen:
 		return "", refuse(ErrInvalid, "line_name", fmt.Sprintf("Line name is too long: at most %d characters.", MaxLineNameLen))
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return "", refuse(ErrInvalid, "line_name", "Line name cannot contain control characters.")
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", refuse(ErrInvalid, "line_name", "Line name can only contain printable text.")
 	}
 	return name, nil
 }
