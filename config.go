@@ -24,6 +24,7 @@ type config struct {
 	Demo         bool
 	LowStock     int
 	SessionKey   string // environment only
+	APIToken     string // environment only: the network API's bearer token
 }
 
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
@@ -65,6 +66,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	}
 	cfg.SMTPPassword = getenv("ESIM_SMTP_PASSWORD")
 	cfg.SessionKey = getenv("ESIM_SESSION_KEY")
+	cfg.APIToken = getenv("ESIM_API_TOKEN")
 	if err := cfg.check(); err != nil {
 		return cfg, nil, err
 	}
@@ -97,6 +99,9 @@ func (c config) check() error {
 	}
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		return fmt.Errorf("ESIM_SESSION_KEY must be at least 32 characters")
+	}
+	if c.APIToken != "" && len(c.APIToken) < 32 {
+		return fmt.Errorf("ESIM_API_TOKEN must be at least 32 characters, such as the output of: openssl rand -hex 32")
 	}
 	return nil
 }

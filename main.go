@@ -94,6 +94,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		Demo:       cfg.Demo,
 		Secure:     cfg.secure(),
 		LowStock:   cfg.LowStock,
+		APIToken:   cfg.APIToken,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -7,16 +7,18 @@ import (
 )
 
 const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.state, e.stocked_at,
-	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, '')`
+	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
+	coalesce(e.profile_state, ''), e.profile_state_at,
+	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent')`
 
 const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
 
 func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
 	var e ESIM
-	var allocated nullTime
+	var allocated, profileAt, qrSent nullTime
 	err := row.Scan(&e.ICCID, &e.IMSIProfile, &e.SMDPAddress, &e.MatchingID, &e.State, dbTime{&e.StockedAt},
-		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy)
-	e.AllocatedAt = allocated.Time
+		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent)
+	e.AllocatedAt, e.ProfileStateAt, e.QRSentAt = allocated.Time, profileAt.Time, qrSent.Time
 	return e, err
 }
 
@@ -71,7 +73,11 @@ func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM
 		return ESIM{}, err
 	}
 	plans, err := s.linePlans(ctx, q, `WHERE ep.iccid = ?`, iccid)
+	if err != nil {
+		return ESIM{}, err
+	}
 	e.Plans = plans[iccid]
+	e.LastAttachment, err = lastAttachment(ctx, q, iccid)
 	return e, err
 }
 

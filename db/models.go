@@ -94,6 +94,15 @@ type ESIM struct {
 	AllocatedAt  time.Time
 	AllocatedBy  string // the login's name
 	Plans        []LinePlan
+	// ProfileState is the profile's last state on the phone as the SM-DP+
+	// reported it (a Profile… constant), "" before any report.
+	ProfileState   string
+	ProfileStateAt time.Time
+	// QRSentAt is when the latest QR-code email was delivered; zero if none was.
+	QRSentAt time.Time
+	// LastAttachment is where the phone last attached to a network, nil if
+	// it never did; only Store.ESIM loads it.
+	LastAttachment *Attachment
 }
 
 // ActivationCode is the GSMA SGP.22 string a phone reads from the QR code.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -26,6 +27,26 @@ func (h *Handlers) esimPage(c echo.Context) error {
 		if d.Emails, err = h.Store.EmailsForESIM(ctx, e.ICCID); err != nil {
 			return err
 		}
+		if d.Timeline, err = h.Store.Timeline(ctx, e.ICCID); err != nil {
+			return err
+		}
 	}
 	return h.render(c, http.StatusOK, views.ESIMPage(d))
+}
+
+// simulateAttach stands in for the network in the demo: the line's phone
+// attaches in the chosen country now, through the same rule as a real report.
+func (h *Handlers) simulateAttach(c echo.Context) error {
+	iccid := c.Param("iccid")
+	r, err := h.Store.Attach(c.Request().Context(), db.Attach{ICCID: iccid, Country: c.FormValue("country"), AttachedAt: h.Store.Now(), By: login(c)})
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Simulated a connection in %s. ", db.CountryName(r.Attachment.Country))
+	if lp := r.Activated; lp != nil {
+		msg += fmt.Sprintf("%s (order %s) started and runs until %s.", lp.Plan.Name, lp.OrderNumber, lp.ExpiresAt.UTC().Format("2 Jan 2006, 15:04 UTC"))
+	} else {
+		msg += "No plan started: " + r.Reason + "."
+	}
+	return h.redirectWithFlash(c, "/esims/"+iccid, msg)
 }

@@ -34,6 +34,8 @@ type Handlers struct {
 	Secure bool
 	// LowStock is the free count under which an IMSI profile's stock is shown as low.
 	LowStock int
+	// APIToken is the bearer token of the network API; empty turns the API off.
+	APIToken string
 
 	signins *signinLimiter
 }

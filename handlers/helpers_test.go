@@ -52,11 +52,11 @@ type testApp struct {
 }
 
 // newTestApp serves the portal with emails held, as with no mail server configured.
-func newTestApp(t *testing.T) *testApp { return newTestAppWith(t, nil) }
+func newTestApp(t testing.TB) *testApp { return newTestAppWith(t, nil) }
 
 // newTestAppWith serves the portal after configure has changed the handlers;
 // configure may start collaborators that need the store.
-func newTestAppWith(t *testing.T, configure func(app *testApp, h *handlers.Handlers)) *testApp {
+func newTestAppWith(t testing.TB, configure func(app *testApp, h *handlers.Handlers)) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "t.db")
@@ -99,7 +99,7 @@ func newTestAppWith(t *testing.T, configure func(app *testApp, h *handlers.Handl
 }
 
 // count runs a counting query on the app's database.
-func (a *testApp) count(t *testing.T, query string, args ...any) int {
+func (a *testApp) count(t testing.TB, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := a.raw.QueryRow(query, args...).Scan(&n); err != nil {
@@ -109,7 +109,7 @@ func (a *testApp) count(t *testing.T, query string, args ...any) int {
 }
 
 // subscriber finds a demo subscriber by account number.
-func (a *testApp) subscriber(t *testing.T, account string) db.Subscriber {
+func (a *testApp) subscriber(t testing.TB, account string) db.Subscriber {
 	t.Helper()
 	found, err := a.Store.SearchSubscribers(context.Background(), account, 5)
 	if err != nil {
@@ -125,7 +125,7 @@ func (a *testApp) subscriber(t *testing.T, account string) db.Subscriber {
 }
 
 // plan finds a plan of the catalog, sold or not, by name.
-func (a *testApp) plan(t *testing.T, name string) db.Plan {
+func (a *testApp) plan(t testing.TB, name string) db.Plan {
 	t.Helper()
 	plans, err := a.Store.Plans(context.Background(), true)
 	if err != nil {
@@ -141,7 +141,7 @@ func (a *testApp) plan(t *testing.T, name string) db.Plan {
 }
 
 // lines returns the subscriber's eSIM lines as the store has them.
-func (a *testApp) lines(t *testing.T, subscriberID int64) []db.ESIM {
+func (a *testApp) lines(t testing.TB, subscriberID int64) []db.ESIM {
 	t.Helper()
 	lines, err := a.Store.Lines(context.Background(), subscriberID)
 	if err != nil {
@@ -157,7 +157,7 @@ type client struct {
 	hc   *http.Client
 }
 
-func (a *testApp) newClient(t *testing.T) *client {
+func (a *testApp) newClient(t testing.TB) *client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -181,7 +181,7 @@ type response struct {
 func (r *response) Location() string { return r.Header.Get("Location") }
 
 // doc parses the body as HTML.
-func (r *response) doc(t *testing.T) *goquery.Document {
+func (r *response) doc(t testing.TB) *goquery.Document {
 	t.Helper()
 	d, err := goquery.NewDocumentFromReader(bytes.NewReader(r.Body))
 	if err != nil {
@@ -191,7 +191,7 @@ func (r *response) doc(t *testing.T) *goquery.Document {
 }
 
 // do sends a request; headers are name, value pairs.
-func (c *client) do(t *testing.T, method, path string, form url.Values, headers ...string) *response {
+func (c *client) do(t testing.TB, method, path string, form url.Values, headers ...string) *response {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -219,18 +219,18 @@ func (c *client) do(t *testing.T, method, path string, form url.Values, headers 
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
-func (c *client) get(t *testing.T, path string, headers ...string) *response {
+func (c *client) get(t testing.TB, path string, headers ...string) *response {
 	t.Helper()
 	return c.do(t, http.MethodGet, path, nil, headers...)
 }
 
-func (c *client) post(t *testing.T, path string, form url.Values, headers ...string) *response {
+func (c *client) post(t testing.TB, path string, form url.Values, headers ...string) *response {
 	t.Helper()
 	return c.do(t, http.MethodPost, path, form, headers...)
 }
 
 // page GETs a page that must answer 200 and parses it.
-func (c *client) page(t *testing.T, path string, headers ...string) *goquery.Document {
+func (c *client) page(t testing.TB, path string, headers ...string) *goquery.Document {
 	t.Helper()
 	r := c.get(t, path, headers...)
 	if r.Status != http.StatusOK {
@@ -240,7 +240,7 @@ func (c *client) page(t *testing.T, path string, headers ...string) *goquery.Doc
 }
 
 // cookie returns the value of a cookie the client holds for the portal.
-func (c *client) cookie(t *testing.T, name string) string {
+func (c *client) cookie(t testing.TB, name string) string {
 	t.Helper()
 	u, err := url.Parse(c.base)
 	if err != nil {
@@ -256,7 +256,7 @@ func (c *client) cookie(t *testing.T, name string) string {
 
 // formValues reads the named inputs of the form sel on the page at path, as
 // a browser would submit them (radio buttons only when checked).
-func (c *client) formValues(t *testing.T, path, sel string) url.Values {
+func (c *client) formValues(t testing.TB, path, sel string) url.Values {
 	t.Helper()
 	form := c.page(t, path).Find(sel)
 	if form.Length() == 0 {
@@ -274,7 +274,7 @@ func (c *client) formValues(t *testing.T, path, sel string) url.Values {
 }
 
 // csrfToken reads the CSRF token a page puts in its forms.
-func (c *client) csrfToken(t *testing.T, path string) string {
+func (c *client) csrfToken(t testing.TB, path string) string {
 	t.Helper()
 	token, ok := c.page(t, path).Find(`input[name="_csrf"]`).First().Attr("value")
 	if !ok || token == "" {
@@ -284,7 +284,7 @@ func (c *client) csrfToken(t *testing.T, path string) string {
 }
 
 // signIn fills in and sends the sign-in form.
-func signIn(t *testing.T, c *client, email, password string) *response {
+func signIn(t testing.TB, c *client, email, password string) *response {
 	t.Helper()
 	return c.post(t, "/login", url.Values{
 		"_csrf":    {c.csrfToken(t, "/login")},
@@ -294,7 +294,7 @@ func signIn(t *testing.T, c *client, email, password string) *response {
 }
 
 // signedIn returns a new client signed in as the demo agent.
-func signedIn(t *testing.T, app *testApp) *client {
+func signedIn(t testing.TB, app *testApp) *client {
 	t.Helper()
 	c := app.newClient(t)
 	if r := signIn(t, c, db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusSeeOther {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -44,7 +45,11 @@ func (h *Handlers) Routes() *echo.Echo {
 		CookieHTTPOnly: true,
 		CookieSecure:   h.Secure,
 		CookieSameSite: http.SameSiteLaxMode,
-		Skipper:        func(c echo.Context) bool { return c.Path() == "/static/:name" },
+		// The network API authenticates with a bearer token, not a cookie, so
+		// there is no cross-site request to forge.
+		Skipper: func(c echo.Context) bool {
+			return c.Path() == "/static/:name" || strings.HasPrefix(c.Request().URL.Path, "/api/")
+		},
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
 			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
 				return false, echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
@@ -92,6 +97,17 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.POST("/users/:id/password", h.resetPassword, requireLead)
 	app.GET("/audit", h.auditPage, requireLead)
 	app.GET("/audit.csv", h.auditCSV, requireLead)
+
+	// Plan lifecycle. The network API: networks and the SM-DP+ report
+	// attachments and profile events with a bearer token, outside the
+	// sign-in group; unknown /api/ addresses answer in JSON too. In the demo,
+	// a team lead can stand in for the network from an eSIM's page.
+	e.POST("/api/v1/attach", h.apiAttach, h.requireAPIToken)
+	e.POST("/api/v1/profile-events", h.apiProfileEvent, h.requireAPIToken)
+	e.RouteNotFound("/api/*", apiNotFound)
+	if h.Demo {
+		app.POST("/esims/:iccid/simulate-attach", h.simulateAttach, requireLead)
+	}
 
 	return e
 }

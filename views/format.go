@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -25,13 +26,42 @@ func dateTime(t time.Time) string {
 
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// planStatus says in words where a plan on a line stands.
+// linePlanStatus says in words where the i-th plan of a line stands. Plans
+// covering the same country start one after the other, in the order they
+// were added: a pending plan whose every destination an earlier plan of the
+// line still covers (pending or active) is queued behind the nearest such one.
+func linePlanStatus(plans []db.LinePlan, i int, now time.Time) string {
+	lp := plans[i]
+	if lp.StateAt(now) == db.PlanPending {
+		for j := i - 1; j >= 0; j-- {
+			if prev := plans[j]; prev.StateAt(now) != db.PlanExpired && coversAll(prev.Plan, lp.Plan.Destinations) {
+				return "Queued — starts after " + prev.Plan.Name
+			}
+		}
+	}
+	return planStatus(lp, now)
+}
+
+func coversAll(p db.Plan, countries []string) bool {
+	for _, c := range countries {
+		if !p.Covers(c) {
+			return false
+		}
+	}
+	return len(countries) > 0
+}
+
+// planStatus says in words where a plan on a line stands, on its own.
 func planStatus(lp db.LinePlan, now time.Time) string {
 	switch lp.StateAt(now) {
 	case db.PlanPending:
+		if lp.Plan.Region == "Global" {
+			return fmt.Sprintf("Waiting for first connection in any of its %d countries", len(lp.Plan.Destinations))
+		}
 		return "Waiting for first connection in " + lp.Plan.Region
 	case db.PlanActive:
-		days := int(lp.ExpiresAt.Sub(now).Hours()/24 + 0.999)
+		// A day begun counts as a day left: "1 day left" to the last hour.
+		days := int(math.Ceil(lp.ExpiresAt.Sub(now).Hours() / 24))
 		unit := "days"
 		if days == 1 {
 			unit = "day"

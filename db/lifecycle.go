@@ -1,0 +1,408 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The life of a plan on an eSIM, as the networks and the SM-DP+ report it.
+//
+// A plan is pending until the phone attaches to a network in one of its
+// destinations; it is then active from that moment, attached_at, for exactly
+// validity_days × 24 hours: active while activated_at <= t < expires_at. In
+// UTC, where every time here lives, that is the same instant as adding
+// calendar days, and it leaves no daylight-saving hour to argue about.
+//
+// When the phone attaches in country X at t:
+//   - a plan covering X that is active at t covers the attachment: nothing changes;
+//   - otherwise the oldest pending plan covering X (lowest esim_plans.id) that
+//     was on the eSIM at t becomes active at t;
+//   - a report older than an activation already made for a plan covering X
+//     changes nothing: reports can arrive late and out of order, and a plan
+//     the customer has started is never moved or doubled by a stale one;
+//   - an attachment no plan covers is recorded and changes nothing.
+//
+// The stored state is swept to 'expired' as a courtesy to the sqlite shell;
+// nothing reads it for that: LinePlan.StateAt and the rule above look at
+// expires_at.
+
+// Profile states of an eSIM on the phone, as the SM-DP+ reports them.
+const (
+	ProfileDownloaded = "downloaded"
+	ProfileInstalled  = "installed"
+	ProfileEnabled    = "enabled"
+	ProfileDisabled   = "disabled"
+	ProfileDeleted    = "deleted"
+)
+
+// ProfileEvents are the profile events the SM-DP+ reports.
+var ProfileEvents = []string{ProfileDownloaded, ProfileInstalled, ProfileEnabled, ProfileDisabled, ProfileDeleted}
+
+// MaxClockSkew is how far past the portal's clock a reported time may be:
+// enough for clocks that disagree a little, not enough for a report to start
+// a plan in the future.
+const MaxClockSkew = 5 * time.Minute
+
+// Attachment is a network's report that an eSIM attached in a country.
+type Attachment struct {
+	ICCID      string
+	Country    string // ISO 3166-1 alpha-2
+	MCC        string // as reported; "" when the report gave the country
+	AttachedAt time.Time
+	ReceivedAt time.Time
+}
+
+// Attach is a report that an eSIM attached to a network: MCC or Country (or
+// both, if they agree) says where.
+type Attach struct {
+	ICCID      string
+	MCC        string
+	Country    string
+	AttachedAt time.Time
+	// By is the team lead who simulated the attachment in the demo; the zero
+	// Login is the network.
+	By Login
+}
+
+// AttachResult is what an attachment changed.
+type AttachResult struct {
+	Attachment Attachment
+	// Duplicate is set when the same attachment was already recorded.
+	Duplicate bool
+	// Activated is the plan the attachment started, nil if none.
+	Activated *LinePlan
+	// Reason says why no plan started, when none did.
+	Reason string
+}
+
+// Attach records an attachment and starts the plan it activates, if any, in
+// one transaction (the rule is at the top of this file). An unknown ICCID is
+// ErrNotFound; an eSIM that is nobody's line is ErrConflict and nothing is
+// recorded; a malformed report is ErrInvalid.
+func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
+	a, err := s.checkAttach(req)
+	if err != nil {
+		return AttachResult{}, err
+	}
+	var out AttachResult
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		out = AttachResult{Attachment: a}
+		e, err := reportedESIM(ctx, tx, a.ICCID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (iccid, country, mcc, attached_at, received_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (iccid, country, attached_at) DO NOTHING`,
+			a.ICCID, a.Country, nullString(a.MCC), formatTime(a.AttachedAt), formatTime(a.ReceivedAt))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			out.Duplicate, out.Reason = true, "duplicate event"
+			return nil
+		}
+		if req.By.ID != 0 {
+			if err := s.audit(ctx, tx, req.By, "simulate_attach", e.SubscriberID, a.ICCID,
+				fmt.Sprintf("attached in %s at %s", a.Country, formatTime(a.AttachedAt))); err != nil {
+				return err
+			}
+		}
+		now := s.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = 'expired' WHERE iccid = ? AND state = 'active' AND expires_at <= ?`,
+			a.ICCID, formatTime(now)); err != nil {
+			return err
+		}
+		plans, err := s.linePlans(ctx, tx, `WHERE ep.iccid = ?`, a.ICCID)
+		if err != nil {
+			return err
+		}
+		lp, reason := planToActivate(plans[a.ICCID], a.Country, a.AttachedAt)
+		if lp == nil {
+			out.Reason = reason
+			return nil
+		}
+		lp.ActivatedAt = a.AttachedAt
+		lp.ExpiresAt = a.AttachedAt.Add(time.Duration(lp.Plan.ValidityDays) * 24 * time.Hour)
+		lp.State = PlanActive
+		if !now.Before(lp.ExpiresAt) {
+			lp.State = PlanExpired // a report so late that the plan is already over
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ? WHERE id = ? AND state = 'pending'`,
+			lp.State, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt), lp.ID); err != nil {
+			return err
+		}
+		out.Activated = lp
+		return s.audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
+			fmt.Sprintf("plan %s, order %s: attached in %s at %s; active until %s",
+				lp.Plan.Code, lp.OrderNumber, a.Country, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt)))
+	})
+	if err != nil {
+		return AttachResult{}, err
+	}
+	return out, nil
+}
+
+// planToActivate picks the plan an attachment in country at t starts, or
+// says why none starts. plans are in the order they were added.
+func planToActivate(plans []LinePlan, country string, t time.Time) (*LinePlan, string) {
+	var covering []*LinePlan
+	for i := range plans {
+		if plans[i].Plan.Covers(country) {
+			covering = append(covering, &plans[i])
+		}
+	}
+	if len(covering) == 0 {
+		return nil, "no plan covers " + country
+	}
+	for _, lp := range covering {
+		if lp.State != PlanPending && !t.Before(lp.ActivatedAt) && t.Before(lp.ExpiresAt) {
+			return nil, "covered by active plan " + lp.OrderNumber
+		}
+	}
+	for _, lp := range covering {
+		if lp.State != PlanPending && lp.ActivatedAt.After(t) {
+			return nil, fmt.Sprintf("older than the activation of %s at %s", lp.OrderNumber, formatTime(lp.ActivatedAt))
+		}
+	}
+	for _, lp := range covering {
+		if lp.State == PlanPending && !lp.AddedAt.After(t) {
+			return lp, ""
+		}
+	}
+	return nil, "no pending plan covers " + country
+}
+
+// checkAttach validates a report and works out its country.
+func (s *Store) checkAttach(req Attach) (Attachment, error) {
+	a := Attachment{ICCID: strings.TrimSpace(req.ICCID), MCC: strings.TrimSpace(req.MCC),
+		Country: strings.ToUpper(strings.TrimSpace(req.Country)), ReceivedAt: s.Now()}
+	if err := CheckICCID(a.ICCID); err != nil {
+		return a, refuse(ErrInvalid, "iccid", err.Error())
+	}
+	switch {
+	case a.MCC == "" && a.Country == "":
+		return a, refuse(ErrInvalid, "mcc", "give the mcc or the country of the network")
+	case a.MCC != "":
+		c, ok := CountryOfMCC(a.MCC)
+		if !ok {
+			return a, refuse(ErrInvalid, "mcc", fmt.Sprintf("unknown mobile country code %q", a.MCC))
+		}
+		if a.Country != "" && a.Country != c {
+			return a, refuse(ErrInvalid, "country", fmt.Sprintf("mcc %s is %s, not %s", a.MCC, c, a.Country))
+		}
+		a.Country = c
+	case !KnownCountry(a.Country):
+		return a, refuse(ErrInvalid, "country", fmt.Sprintf("unknown country %q: give an ISO 3166-1 alpha-2 code such as DE", req.Country))
+	}
+	at, err := s.checkReportTime("attached_at", req.AttachedAt)
+	a.AttachedAt = at
+	return a, err
+}
+
+// checkReportTime refuses a missing time or one in the future, and rounds
+// it down to the millisecond the database keeps, so the time the rule
+// compares is the time stored.
+func (s *Store) checkReportTime(field string, t time.Time) (time.Time, error) {
+	if t.IsZero() {
+		return t, refuse(ErrInvalid, field, field+" is required")
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.After(s.Now().Add(MaxClockSkew)) {
+		return t, refuse(ErrInvalid, field, field+" is in the future")
+	}
+	return t, nil
+}
+
+// reportedESIM returns the eSIM a network report is about, which must be
+// somebody's line.
+func reportedESIM(ctx context.Context, q queryer, iccid string) (ESIM, error) {
+	e, err := esim(ctx, q, iccid)
+	if err != nil {
+		return ESIM{}, err
+	}
+	if e.State != StateAllocated {
+		return ESIM{}, refuse(ErrConflict, "iccid", fmt.Sprintf("eSIM %s is %s, nobody's line: the report was not recorded", iccid, e.State))
+	}
+	return e, nil
+}
+
+// lastAttachment returns where the eSIM last attached, nil if it never did.
+func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, error) {
+	a := Attachment{ICCID: iccid}
+	err := q.QueryRowContext(ctx, `SELECT country, coalesce(mcc, ''), attached_at, received_at FROM attachments
+		WHERE iccid = ? ORDER BY attached_at DESC, id DESC LIMIT 1`, iccid).
+		Scan(&a.Country, &a.MCC, dbTime{&a.AttachedAt}, dbTime{&a.ReceivedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// ProfileEvent is the SM-DP+'s report of what happened to the profile on
+// the phone.
+type ProfileEvent struct {
+	ICCID string
+	Event string // one of ProfileEvents
+	At    time.Time
+}
+
+// ProfileEventResult is what a profile event changed.
+type ProfileEventResult struct {
+	Event ProfileEvent
+	// Duplicate is set when the same event was already recorded.
+	Duplicate bool
+	// Updated is set when the event is now the eSIM's profile state.
+	Updated bool
+	// State and StateAt are the eSIM's profile state after the event.
+	State   string
+	StateAt time.Time
+}
+
+// RecordProfileEvent records a profile event, once, and makes it the eSIM's
+// profile state when it is newer than the state stored: events can arrive
+// out of order, and an older one must not undo a newer one.
+func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (ProfileEventResult, error) {
+	ev.ICCID = strings.TrimSpace(ev.ICCID)
+	ev.Event = strings.ToLower(strings.TrimSpace(ev.Event))
+	if err := CheckICCID(ev.ICCID); err != nil {
+		return ProfileEventResult{}, refuse(ErrInvalid, "iccid", err.Error())
+	}
+	if !slices.Contains(ProfileEvents, ev.Event) {
+		return ProfileEventResult{}, refuse(ErrInvalid, "event",
+			fmt.Sprintf("unknown event %q: one of %s", ev.Event, strings.Join(ProfileEvents, ", ")))
+	}
+	at, err := s.checkReportTime("at", ev.At)
+	if err != nil {
+		return ProfileEventResult{}, err
+	}
+	ev.At = at
+	out := ProfileEventResult{Event: ev}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := reportedESIM(ctx, tx, ev.ICCID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO profile_events (iccid, event, at, received_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (iccid, event, at) DO NOTHING`, ev.ICCID, ev.Event, formatTime(ev.At), formatTime(s.Now()))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		out.Duplicate = n == 0
+		if !out.Duplicate {
+			res, err := tx.ExecContext(ctx, `UPDATE esims SET profile_state = ?, profile_state_at = ?
+				WHERE iccid = ? AND (profile_state_at IS NULL OR profile_state_at < ?)`,
+				ev.Event, formatTime(ev.At), ev.ICCID, formatTime(ev.At))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			out.Updated = n == 1
+		}
+		var stateAt nullTime
+		err = tx.QueryRowContext(ctx, `SELECT coalesce(profile_state, ''), profile_state_at FROM esims WHERE iccid = ?`, ev.ICCID).
+			Scan(&out.State, &stateAt)
+		out.StateAt = stateAt.Time
+		return err
+	})
+	if err != nil {
+		return ProfileEventResult{}, err
+	}
+	return out, nil
+}
+
+// Kinds of TimelineEvent.
+const (
+	TimelineAllocated   = "allocated"
+	TimelinePlanAdded   = "plan_added"
+	TimelineEmailQueued = "email_queued"
+	TimelineEmailSent   = "email_sent"
+	TimelineEmailFailed = "email_failed"
+	TimelineProfile     = "profile"
+	TimelineAttached    = "attached"
+	TimelineActivated   = "activated"
+	TimelineExpired     = "expired"
+)
+
+// TimelineEvent is one thing that happened to a line.
+type TimelineEvent struct {
+	At   time.Time
+	Kind string // a Timeline… constant
+	// Subject is, by Kind: the line name, the plan name, the email kind, the
+	// profile event or the country code.
+	Subject string
+	// Detail is, by Kind: the order number, the recipient, the failure, or the MCC.
+	Detail string
+	By     string // the login's name, for what a person did
+}
+
+// TimelineLimit is how many of its latest events a line's timeline shows:
+// networks report every attachment, and a month abroad can bring many.
+const TimelineLimit = 300
+
+// Timeline returns what happened to an eSIM, oldest first: its allocation,
+// its plans added, started and ended, the emails about it, what the phone did
+// with the profile, and where it attached. A plan's end is an event once its
+// expires_at has passed, whether or not its state says so yet. At the same
+// instant, an end comes first and an activation after the attachment that
+// caused it.
+func (s *Store) Timeline(ctx context.Context, iccid string) ([]TimelineEvent, error) {
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT at, kind, subject, detail, who FROM (
+			SELECT e.allocated_at AS at, 1 AS rank, 0 AS seq, 'allocated' AS kind, e.line_name AS subject, '' AS detail, coalesce(l.name, '') AS who
+			FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by WHERE e.iccid = ?1 AND e.allocated_at IS NOT NULL
+			UNION ALL
+			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, '')
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id LEFT JOIN logins l ON l.id = ep.added_by WHERE ep.iccid = ?1
+			UNION ALL
+			SELECT o.queued_at, 3, o.id, 'email_queued', o.kind, o.to_address, '' FROM outbox o WHERE o.iccid = ?1
+			UNION ALL
+			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '' FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
+			UNION ALL
+			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '' FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
+			UNION ALL
+			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '' FROM profile_events pe WHERE pe.iccid = ?1
+			UNION ALL
+			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '' FROM attachments a WHERE a.iccid = ?1
+			UNION ALL
+			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, ''
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.activated_at IS NOT NULL
+			UNION ALL
+			SELECT ep.expires_at, 0, ep.id, 'expired', p.name, ep.order_number, ''
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.expires_at <= ?2
+		) ORDER BY at DESC, rank DESC, seq DESC LIMIT ?3`, iccid, formatTime(s.Now()), TimelineLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TimelineEvent
+	for rows.Next() {
+		var ev TimelineEvent
+		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By); err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Reverse(out)
+	return out, nil
+}

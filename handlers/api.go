@@ -1,0 +1,210 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+// The network API: the networks report where an eSIM's phone attached, and
+// the SM-DP+ what the phone did with the profile. Machines call it with a
+// bearer token, not a session, and it answers in JSON, errors included.
+
+// apiBodyLimit is far more than a report needs.
+const apiBodyLimit = 64 << 10
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func apiFail(c echo.Context, status int, msg string) error {
+	return c.JSON(status, apiError{Error: msg})
+}
+
+// requireAPIToken lets through requests that carry the API token. A session
+// cookie counts for nothing here.
+func (h *Handlers) requireAPIToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if h.APIToken == "" {
+			return apiFail(c, http.StatusServiceUnavailable, "the network API is off: ESIM_API_TOKEN is not set")
+		}
+		scheme, token, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+		if !strings.EqualFold(scheme, "Bearer") || !sameToken(strings.TrimSpace(token), h.APIToken) {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="esim-admin"`)
+			return apiFail(c, http.StatusUnauthorized, "a valid API token is required, as the header Authorization: Bearer followed by the token")
+		}
+		return next(c)
+	}
+}
+
+// sameToken compares in constant time; hashing first hides the length too.
+func sameToken(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// apiEndpoints are the API's addresses; each takes POST only.
+var apiEndpoints = []string{"/api/v1/attach", "/api/v1/profile-events"}
+
+// apiNotFound answers unknown /api/ addresses, and other methods than POST,
+// in JSON rather than with a page.
+func apiNotFound(c echo.Context) error {
+	if slices.Contains(apiEndpoints, c.Request().URL.Path) {
+		c.Response().Header().Set(echo.HeaderAllow, http.MethodPost)
+		return apiFail(c, http.StatusMethodNotAllowed, "use POST")
+	}
+	return apiFail(c, http.StatusNotFound, "no such API endpoint: POST "+strings.Join(apiEndpoints, " or "))
+}
+
+// decodeJSON reads a body of exactly one JSON object into v, refusing
+// unknown fields, so a misspelt field is an error instead of a silent zero.
+func decodeJSON(c echo.Context, v any) (int, string) {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, apiBodyLimit))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.Decode(&struct{}{}) != io.EOF {
+			return http.StatusBadRequest, "the body must be a single JSON object"
+		}
+		return 0, ""
+	}
+	var typeErr *json.UnmarshalTypeError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, "the body is too large"
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return http.StatusBadRequest, fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return http.StatusBadRequest, "the body must be a JSON object"
+}
+
+// parseAPITime reads an RFC 3339 time; the zone is required, so a time
+// cannot be read in the wrong one.
+func parseAPITime(field, v string) (time.Time, string) {
+	if v == "" {
+		return time.Time{}, field + " is required"
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, field + " must be an RFC 3339 time with its zone, such as 2026-12-01T08:30:00Z"
+	}
+	return t, ""
+}
+
+// apiRefusal answers a refusal of the store; internal errors are logged and
+// not described.
+func (h *Handlers) apiRefusal(c echo.Context, err error) error {
+	var refusal *db.Error
+	if !errors.As(err, &refusal) {
+		h.Log.Error("API request failed", "err", err, "path", c.Request().URL.Path,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return apiFail(c, http.StatusInternalServerError, "internal error; the report was not recorded, send it again")
+	}
+	status := http.StatusUnprocessableEntity
+	switch refusal.Code {
+	case db.ErrInvalid:
+		status = http.StatusBadRequest
+	case db.ErrNotFound:
+		status = http.StatusNotFound
+	case db.ErrConflict:
+		status = http.StatusConflict
+	}
+	return apiFail(c, status, refusal.Message)
+}
+
+func apiTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+type attachRequest struct {
+	ICCID      string `json:"iccid"`
+	MCC        string `json:"mcc"`
+	Country    string `json:"country"`
+	AttachedAt string `json:"attached_at"`
+}
+
+type activatedPlan struct {
+	OrderNumber string `json:"order_number"`
+	Plan        string `json:"plan"`
+	ActivatedAt string `json:"activated_at"`
+	ExpiresAt   string `json:"expires_at"`
+}
+
+type attachResponse struct {
+	ICCID      string         `json:"iccid"`
+	Country    string         `json:"country"`
+	AttachedAt string         `json:"attached_at"`
+	Duplicate  bool           `json:"duplicate"`
+	Activated  *activatedPlan `json:"activated"`
+	Reason     string         `json:"reason,omitempty"`
+}
+
+// apiAttach records that an eSIM's phone attached to a network, which may
+// start one of its plans.
+func (h *Handlers) apiAttach(c echo.Context) error {
+	var req attachRequest
+	if status, msg := decodeJSON(c, &req); status != 0 {
+		return apiFail(c, status, msg)
+	}
+	at, msg := parseAPITime("attached_at", req.AttachedAt)
+	if msg != "" {
+		return apiFail(c, http.StatusBadRequest, msg)
+	}
+	r, err := h.Store.Attach(c.Request().Context(), db.Attach{ICCID: req.ICCID, MCC: req.MCC, Country: req.Country, AttachedAt: at})
+	if err != nil {
+		return h.apiRefusal(c, err)
+	}
+	out := attachResponse{ICCID: r.Attachment.ICCID, Country: r.Attachment.Country, AttachedAt: apiTime(r.Attachment.AttachedAt),
+		Duplicate: r.Duplicate, Reason: r.Reason}
+	if lp := r.Activated; lp != nil {
+		out.Activated = &activatedPlan{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name,
+			ActivatedAt: apiTime(lp.ActivatedAt), ExpiresAt: apiTime(lp.ExpiresAt)}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type profileEventRequest struct {
+	ICCID string `json:"iccid"`
+	Event string `json:"event"`
+	At    string `json:"at"`
+}
+
+type profileEventResponse struct {
+	ICCID          string `json:"iccid"`
+	Event          string `json:"event"`
+	At             string `json:"at"`
+	Duplicate      bool   `json:"duplicate"`
+	Updated        bool   `json:"updated"`
+	ProfileState   string `json:"profile_state"`
+	ProfileStateAt string `json:"profile_state_at"`
+}
+
+// apiProfileEvent records what the phone did with the eSIM profile.
+func (h *Handlers) apiProfileEvent(c echo.Context) error {
+	var req profileEventRequest
+	if status, msg := decodeJSON(c, &req); status != 0 {
+		return apiFail(c, status, msg)
+	}
+	at, msg := parseAPITime("at", req.At)
+	if msg != "" {
+		return apiFail(c, http.StatusBadRequest, msg)
+	}
+	r, err := h.Store.RecordProfileEvent(c.Request().Context(), db.ProfileEvent{ICCID: req.ICCID, Event: req.Event, At: at})
+	if err != nil {
+		return h.apiRefusal(c, err)
+	}
+	return c.JSON(http.StatusOK, profileEventResponse{ICCID: r.Event.ICCID, Event: r.Event.Event, At: apiTime(r.Event.At),
+		Duplicate: r.Duplicate, Updated: r.Updated, ProfileState: r.State, ProfileStateAt: apiTime(r.StateAt)})
+}

@@ -1,0 +1,410 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers"
+)
+
+const testAPIToken = "test-api-token-0123456789abcdef0123456789"
+
+// newAPIApp serves the portal with the network API on, and demo controls as
+// demo says.
+func newAPIApp(t *testing.T, demo bool) *testApp {
+	return newTestAppWith(t, func(_ *testApp, h *handlers.Handlers) {
+		h.APIToken = testAPIToken
+		h.Demo = demo
+	})
+}
+
+// apiCall is a JSON answer of the API.
+type apiCall struct {
+	Status int
+	Header http.Header
+	JSON   map[string]any
+}
+
+// apiPost sends body to the API with the Authorization header auth ("" for none).
+func apiPost(t *testing.T, hc *http.Client, base, path, auth, body string) apiCall {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := apiCall{Status: resp.StatusCode, Header: resp.Header}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("POST %s: Content-Type %q, want JSON; body %s", path, ct, b)
+	}
+	if err := json.Unmarshal(b, &out.JSON); err != nil {
+		t.Fatalf("POST %s: %v in %s", path, err, b)
+	}
+	return out
+}
+
+func (a *testApp) attach(t *testing.T, body string) apiCall {
+	t.Helper()
+	return apiPost(t, nil, a.URL, "/api/v1/attach", "Bearer "+testAPIToken, body)
+}
+
+func (a *testApp) profileEvent(t *testing.T, body string) apiCall {
+	t.Helper()
+	return apiPost(t, nil, a.URL, "/api/v1/profile-events", "Bearer "+testAPIToken, body)
+}
+
+// demoLine returns the first line of a demo subscriber.
+func demoLine(t *testing.T, app *testApp, account string) db.ESIM {
+	t.Helper()
+	lines := app.lines(t, app.subscriber(t, account).ID)
+	if len(lines) == 0 {
+		t.Fatalf("demo subscriber %s has no line", account)
+	}
+	return lines[0]
+}
+
+// Demo lines the tests use.
+const (
+	pendingEurope = "AC-100358" // Priya Raman: Europe, Euro 1 pending
+	activeFrance  = "AC-100231" // María García: France, Euro 1 expired, Euro 3 active
+	notInstalled  = "AC-100921" // Amara Okafor: Brazil, never installed
+)
+
+func TestAPIAttach(t *testing.T) {
+	app := newAPIApp(t, false)
+	line := demoLine(t, app, pendingEurope)
+	// An hour ago, written in Central European Time.
+	at := app.Clock.Now().Add(-time.Hour).Truncate(time.Second)
+	local := at.In(time.FixedZone("CET", 3600)).Format(time.RFC3339)
+	body := fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, local)
+
+	t.Run("Activates", func(t *testing.T) {
+		r := app.attach(t, body)
+		if r.Status != http.StatusOK {
+			t.Fatalf("status %d: %v", r.Status, r.JSON)
+		}
+		act, _ := r.JSON["activated"].(map[string]any)
+		if act == nil || act["plan"] != "Euro 1" || act["order_number"] != line.Plans[0].OrderNumber {
+			t.Fatalf("answer = %v, want Euro 1 activated", r.JSON)
+		}
+		if got, want := act["activated_at"], at.UTC().Format(time.RFC3339); got != want {
+			t.Errorf("activated_at = %v, want %s (the same instant, in UTC)", got, want)
+		}
+		if got, want := act["expires_at"], at.UTC().Add(30*24*time.Hour).Format(time.RFC3339); got != want {
+			t.Errorf("expires_at = %v, want %s", got, want)
+		}
+		if r.JSON["country"] != "DE" {
+			t.Errorf("country = %v, want DE", r.JSON["country"])
+		}
+	})
+	t.Run("Duplicate", func(t *testing.T) {
+		r := app.attach(t, body)
+		if r.Status != http.StatusOK || r.JSON["activated"] != nil || r.JSON["duplicate"] != true || r.JSON["reason"] != "duplicate event" {
+			t.Errorf("answer = %d %v, want a duplicate", r.Status, r.JSON)
+		}
+		if n := app.count(t, `SELECT count(*) FROM attachments WHERE iccid = ?`, line.ICCID); n != 1 {
+			t.Errorf("attachments = %d, want 1", n)
+		}
+	})
+	t.Run("NoPlanCovers", func(t *testing.T) {
+		r := app.attach(t, fmt.Sprintf(`{"iccid": %q, "country": "jp", "attached_at": %q}`, line.ICCID, app.Clock.Now().Format(time.RFC3339)))
+		if r.Status != http.StatusOK || r.JSON["activated"] != nil || r.JSON["reason"] != "no plan covers JP" {
+			t.Errorf("answer = %d %v, want recorded, nothing activated", r.Status, r.JSON)
+		}
+	})
+	t.Run("CoveredByActivePlan", func(t *testing.T) {
+		l := demoLine(t, app, activeFrance)
+		r := app.attach(t, fmt.Sprintf(`{"iccid": %q, "mcc": "208", "attached_at": %q}`, l.ICCID, app.Clock.Now().Format(time.RFC3339)))
+		if want := "covered by active plan " + l.Plans[1].OrderNumber; r.Status != http.StatusOK || r.JSON["activated"] != nil || r.JSON["reason"] != want {
+			t.Errorf("answer = %d %v, want %q", r.Status, r.JSON, want)
+		}
+	})
+	t.Run("AuditedAsTheNetwork", func(t *testing.T) {
+		if n := app.count(t, `SELECT count(*) FROM audit_log WHERE action = 'activate_plan' AND login_id IS NULL AND iccid = ?`, line.ICCID); n != 1 {
+			t.Errorf("activation audit entries by the network = %d, want 1", n)
+		}
+	})
+}
+
+func TestAPIErrors(t *testing.T) {
+	app := newAPIApp(t, false)
+	line := demoLine(t, app, pendingEurope)
+	now := app.Clock.Now().Format(time.RFC3339)
+	good := fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, now)
+	free := app.count(t, `SELECT count(*) FROM esims WHERE state = 'free'`)
+	var freeICCID string
+	if err := app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' LIMIT 1`).Scan(&freeICCID); err != nil || free == 0 {
+		t.Fatalf("no free eSIM in the demo: %v", err)
+	}
+	unknown := "8901480990000000001"
+	unknown = unknown[:18] + string(db.LuhnDigit(unknown[:18]))
+
+	cases := []struct {
+		name, path, auth, body string
+		status                 int
+		says                   string
+	}{
+		{"NoToken", "/api/v1/attach", "", good, 401, "API token"},
+		{"WrongToken", "/api/v1/attach", "Bearer nope", good, 401, "API token"},
+		{"NotBearer", "/api/v1/attach", "Basic " + testAPIToken, good, 401, "API token"},
+		{"BadJSON", "/api/v1/attach", "Bearer " + testAPIToken, `{"iccid": `, 400, "JSON"},
+		{"UnknownField", "/api/v1/attach", "Bearer " + testAPIToken, `{"iccid": "1", "attachedAt": "x"}`, 400, `unknown field "attachedAt"`},
+		{"WrongType", "/api/v1/attach", "Bearer " + testAPIToken, `{"iccid": 89}`, 400, "iccid must be a string"},
+		{"UnknownMCC", "/api/v1/attach", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": %q, "mcc": "999", "attached_at": %q}`, line.ICCID, now), 400, "unknown mobile country code"},
+		{"TimeWithoutZone", "/api/v1/attach", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": "2026-12-01T08:30:00"}`, line.ICCID), 400, "RFC 3339"},
+		{"NoTime", "/api/v1/attach", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": %q, "mcc": "262"}`, line.ICCID), 400, "attached_at is required"},
+		{"BadICCID", "/api/v1/attach", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": "12345", "mcc": "262", "attached_at": %q}`, now), 400, "ICCID must have 19 or 20 digits"},
+		{"UnknownICCID", "/api/v1/attach", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, unknown, now), 404, "No eSIM"},
+		{"FreeESIM", "/api/v1/attach", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, freeICCID, now), 409, "nobody's line"},
+		{"UnknownEvent", "/api/v1/profile-events", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": %q, "event": "scanned", "at": %q}`, line.ICCID, now), 400, "unknown event"},
+		{"ProfileEventUnknownICCID", "/api/v1/profile-events", "Bearer " + testAPIToken,
+			fmt.Sprintf(`{"iccid": %q, "event": "installed", "at": %q}`, unknown, now), 404, "No eSIM"},
+		{"ProfileEventNoToken", "/api/v1/profile-events", "", "{}", 401, "API token"},
+		{"UnknownEndpoint", "/api/v1/nope", "", "{}", 404, "no such API endpoint"},
+	}
+	before := app.count(t, `SELECT count(*) FROM attachments`)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := apiPost(t, nil, app.URL, tc.path, tc.auth, tc.body)
+			msg, _ := r.JSON["error"].(string)
+			if r.Status != tc.status || !strings.Contains(msg, tc.says) {
+				t.Errorf("answer = %d %v, want %d saying %q", r.Status, r.JSON, tc.status, tc.says)
+			}
+			if tc.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without a Bearer challenge")
+			}
+		})
+	}
+	if after := app.count(t, `SELECT count(*) FROM attachments`); after != before {
+		t.Errorf("refused reports were recorded: %d attachments, then %d", before, after)
+	}
+
+	t.Run("MethodNotAllowed", func(t *testing.T) {
+		r := app.newClient(t).get(t, "/api/v1/attach")
+		if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" {
+			t.Errorf("GET: status %d, Allow %q; want 405, POST", r.Status, r.Header.Get("Allow"))
+		}
+	})
+
+	t.Run("SessionCookieIsNotAToken", func(t *testing.T) {
+		c := signedIn(t, app)
+		r := apiPost(t, c.hc, app.URL, "/api/v1/attach", "", good)
+		if r.Status != http.StatusUnauthorized {
+			t.Errorf("signed-in browser without the token: %d %v, want 401", r.Status, r.JSON)
+		}
+		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+		if r := apiPost(t, lead.hc, app.URL, "/api/v1/attach", "", good); r.Status != http.StatusUnauthorized {
+			t.Errorf("signed-in lead without the token: %d, want 401", r.Status)
+		}
+	})
+
+	t.Run("APIOff", func(t *testing.T) {
+		off := newTestApp(t)
+		r := apiPost(t, nil, off.URL, "/api/v1/attach", "Bearer "+testAPIToken, good)
+		if r.Status != http.StatusServiceUnavailable || r.JSON["error"] != "the network API is off: ESIM_API_TOKEN is not set" {
+			t.Errorf("answer = %d %v, want 503, the API is off", r.Status, r.JSON)
+		}
+	})
+}
+
+func TestAPIProfileEvents(t *testing.T) {
+	app := newAPIApp(t, false)
+	line := demoLine(t, app, notInstalled)
+	now := app.Clock.Now().Truncate(time.Second)
+	event := func(name string, at time.Time) apiCall {
+		t.Helper()
+		r := app.profileEvent(t, fmt.Sprintf(`{"iccid": %q, "event": %q, "at": %q}`, line.ICCID, name, at.Format(time.RFC3339)))
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %v", name, r.Status, r.JSON)
+		}
+		return r
+	}
+	if r := event("installed", now.Add(-time.Hour)); r.JSON["updated"] != true || r.JSON["profile_state"] != "installed" {
+		t.Errorf("first event: %v, want it to set the state", r.JSON)
+	}
+	if r := event("downloaded", now.Add(-2*time.Hour)); r.JSON["updated"] != false || r.JSON["profile_state"] != "installed" {
+		t.Errorf("older event: %v, want recorded, state unchanged", r.JSON)
+	}
+	if r := event("installed", now.Add(-time.Hour)); r.JSON["duplicate"] != true {
+		t.Errorf("repeated event: %v, want a duplicate", r.JSON)
+	}
+	c := signedIn(t, app)
+	doc := c.page(t, fmt.Sprintf("/subscribers/%d", line.SubscriberID))
+	want := "Installed on the phone " + now.Add(-time.Hour).UTC().Format("2 Jan, 15:04 UTC")
+	if got := text(doc.Find(`[data-testid="install-status"]`)); got != want {
+		t.Errorf("install status = %q, want %q", got, want)
+	}
+	if n := app.count(t, `SELECT count(*) FROM profile_events WHERE iccid = ?`, line.ICCID); n != 2 {
+		t.Errorf("profile events = %d, want 2", n)
+	}
+}
+
+func TestLineStatuses(t *testing.T) {
+	app := newAPIApp(t, false)
+	c := signedIn(t, app)
+	status := func(account string) (install string, plans []string) {
+		t.Helper()
+		doc := c.page(t, fmt.Sprintf("/subscribers/%d", app.subscriber(t, account).ID))
+		line := doc.Find(`[data-testid="line"]`).First()
+		return text(line.Find(`[data-testid="install-status"]`)), texts(line.Find(`[data-testid="plan-status"]`))
+	}
+
+	install, plans := status(activeFrance)
+	if !strings.HasPrefix(install, "Enabled on the phone ") {
+		t.Errorf("install status = %q, want enabled", install)
+	}
+	l := demoLine(t, app, activeFrance)
+	now := app.Clock.Now()
+	left := int(math.Ceil(l.Plans[1].ExpiresAt.Sub(now).Hours() / 24))
+	want := []string{
+		"Expired on " + l.Plans[0].ExpiresAt.Format("2 Jan 2006"),
+		fmt.Sprintf("Active — %d days left (until %s)", left, l.Plans[1].ExpiresAt.Format("2 Jan 2006")),
+	}
+	if strings.Join(plans, "|") != strings.Join(want, "|") {
+		t.Errorf("plan statuses = %q, want %q", plans, want)
+	}
+
+	install, _ = status(notInstalled)
+	qr := demoLine(t, app, notInstalled).QRSentAt
+	sent := qr.Format("2 Jan")
+	if qr.Year() != now.Year() {
+		sent = qr.Format("2 Jan 2006")
+	}
+	if want := "Not installed yet — QR email sent " + sent; install != want {
+		t.Errorf("install status = %q, want %q", install, want)
+	}
+
+	// A second Euro 1 on the Europe line waits behind the first.
+	europe := demoLine(t, app, pendingEurope)
+	form := c.formValues(t, "/esims/"+europe.ICCID+"/plans/new", "#add-plan-"+europe.ICCID)
+	form.Set("plan", strconv.FormatInt(app.plan(t, "Euro 1").ID, 10))
+	if r := c.post(t, "/esims/"+europe.ICCID+"/plans", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("add plan: status %d", r.Status)
+	}
+	_, plans = status(pendingEurope)
+	if want := []string{"Waiting for first connection in Europe", "Queued — starts after Euro 1"}; strings.Join(plans, "|") != strings.Join(want, "|") {
+		t.Errorf("plan statuses = %q, want %q", plans, want)
+	}
+
+	// With its QR email held, the line says so.
+	app.raw.Exec(`UPDATE outbox SET state = 'queued', sent_at = NULL WHERE iccid = ?`, europe.ICCID)
+	app.raw.Exec(`UPDATE esims SET profile_state = NULL, profile_state_at = NULL WHERE iccid = ?`, europe.ICCID)
+	if install, _ := status(pendingEurope); install != "Not installed yet — QR email not sent yet" {
+		t.Errorf("install status = %q, want the QR email not sent", install)
+	}
+}
+
+func TestESIMPageLifecycle(t *testing.T) {
+	app := newAPIApp(t, false)
+	line := demoLine(t, app, pendingEurope)
+	at := app.Clock.Now().Add(-time.Minute).Truncate(time.Second)
+	if r := app.attach(t, fmt.Sprintf(`{"iccid": %q, "mcc": "208", "attached_at": %q}`, line.ICCID, at.Format(time.RFC3339))); r.Status != 200 {
+		t.Fatalf("attach: %d %v", r.Status, r.JSON)
+	}
+	c := signedIn(t, app)
+	doc := c.page(t, "/esims/"+line.ICCID)
+	if got, want := text(doc.Find(`[data-testid="last-attachment"]`)), "France, "+at.UTC().Format("2 Jan 2006, 15:04 UTC")+" MCC 208"; got != want {
+		t.Errorf("last connection = %q, want %q", got, want)
+	}
+	var kinds []string
+	doc.Find(`[data-testid="timeline"] li`).Each(func(_ int, li *goquery.Selection) {
+		kinds = append(kinds, li.AttrOr("data-kind", ""))
+	})
+	joined := strings.Join(kinds, " ")
+	for _, want := range []string{"allocated plan_added", "attached activated"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("timeline kinds %q, want %q in order", joined, want)
+		}
+	}
+	last := doc.Find(`[data-testid="timeline"] li`).Last()
+	if got := text(last); !strings.Contains(got, "Euro 1 started, order "+line.Plans[0].OrderNumber) {
+		t.Errorf("last timeline entry = %q, want the activation", got)
+	}
+	if doc.Find(`[data-testid="simulate-attach"]`).Length() != 0 {
+		t.Errorf("the demo control shows with demo off")
+	}
+}
+
+func TestSimulateAttach(t *testing.T) {
+	t.Run("DemoOff", func(t *testing.T) {
+		app := newAPIApp(t, false)
+		line := demoLine(t, app, pendingEurope)
+		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+		token := lead.csrfToken(t, "/esims/"+line.ICCID)
+		if r := lead.post(t, "/esims/"+line.ICCID+"/simulate-attach", url.Values{"_csrf": {token}, "country": {"FR"}}); r.Status != http.StatusNotFound {
+			t.Errorf("status %d, want 404: the route does not exist", r.Status)
+		}
+	})
+
+	app := newAPIApp(t, true)
+	line := demoLine(t, app, pendingEurope)
+	path := "/esims/" + line.ICCID
+
+	t.Run("AgentSeesNoControl", func(t *testing.T) {
+		agent := signedIn(t, app)
+		if agent.page(t, path).Find(`[data-testid="simulate-attach"]`).Length() != 0 {
+			t.Errorf("an agent sees the simulate control")
+		}
+		token := agent.csrfToken(t, path)
+		if r := agent.post(t, path+"/simulate-attach", url.Values{"_csrf": {token}, "country": {"FR"}}); r.Status != http.StatusForbidden {
+			t.Errorf("agent: status %d, want 403", r.Status)
+		}
+	})
+
+	t.Run("LeadStartsThePlan", func(t *testing.T) {
+		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+		form := lead.formValues(t, path, `[data-testid="simulate-attach"]`)
+		options := texts(lead.page(t, path).Find(`#simulate-country option`))
+		if len(options) != len(line.Plans[0].Plan.Destinations) || options[0] != "Austria" {
+			t.Errorf("countries = %q, want Euro 1's destinations by name", options)
+		}
+		form.Set("country", "DE")
+		r := lead.post(t, path+"/simulate-attach", form)
+		if r.Status != http.StatusSeeOther || r.Location() != path {
+			t.Fatalf("status %d to %q, want 303 to %s", r.Status, r.Location(), path)
+		}
+		doc := lead.page(t, path)
+		if got := text(doc.Find(`[role="status"]`).First()); !strings.HasPrefix(got, "Simulated a connection in Germany. Euro 1 (order ") {
+			t.Errorf("flash = %q", got)
+		}
+		if got := text(doc.Find(`[data-testid="plan-status"]`)); !strings.HasPrefix(got, "Active — 30 days left") {
+			t.Errorf("plan status = %q, want active for 30 days", got)
+		}
+		if n := app.count(t, `SELECT count(*) FROM audit_log WHERE action = 'simulate_attach' AND iccid = ?`, line.ICCID); n != 1 {
+			t.Errorf("simulate audit entries = %d, want 1", n)
+		}
+	})
+}

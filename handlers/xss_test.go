@@ -1,0 +1,44 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+// TestMarkupInNamesIsInert gives a subscriber and a line a name that is a
+// script, and checks every page that shows them renders it as text.
+func TestMarkupInNamesIsInert(t *testing.T) {
+	const evil = `<script>alert(1)</script>`
+	app := newTestApp(t)
+	sub := app.subscriber(t, "AC-100358")
+	if _, err := app.raw.Exec(`UPDATE subscribers SET name = ? WHERE id = ?`, evil, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	profile := fmt.Sprintf("/subscribers/%d", sub.ID)
+	form := url.Values{"_csrf": {lead.csrfToken(t, profile)}, "line_name": {evil}, "plan": {fmt.Sprint(app.plan(t, "Asia 1").ID)}, "token": {"xss"}}
+	if r := lead.post(t, profile+"/lines", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("Add line: status %d", r.Status)
+	}
+	iccid := app.lines(t, sub.ID)[1].ICCID
+	for _, path := range []string{profile, "/subscribers?q=alert", "/esims/" + iccid, "/audit", profile + "/lines/new"} {
+		t.Run(path, func(t *testing.T) {
+			doc := lead.page(t, path)
+			doc.Find("script").Each(func(_ int, s *goquery.Selection) {
+				if src, _ := s.Attr("src"); !strings.HasPrefix(src, "/static/htmx") {
+					t.Errorf("a script element that is not htmx: %q", text(s))
+				}
+			})
+			if !strings.Contains(doc.Find("main").Text(), evil) {
+				t.Errorf("the name is not shown as text")
+			}
+		})
+	}
+}
