@@ -137,13 +137,6 @@ func (s *Store) LoginByID(ctx context.Context, id int64) (Login, error) {
 	return l, err
 }
 
-// HasLogins reports whether any login exists.
-func (s *Store) HasLogins(ctx context.Context) (bool, error) {
-	var ok bool
-	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM logins)`).Scan(&ok)
-	return ok, err
-}
-
 // RecordSignIn writes a sign-in to the audit log.
 func (s *Store) RecordSignIn(ctx context.Context, l Login) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {

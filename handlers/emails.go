@@ -6,17 +6,23 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/views"
 )
 
-func (h *Handlers) emailPreview(c echo.Context) error {
-	c.Set(navKey, "subscribers")
+// email is the outbox email named in the path.
+func (h *Handlers) email(c echo.Context) (db.Email, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
-		return err
+		return db.Email{}, err
 	}
-	e, err := h.Store.EmailByID(c.Request().Context(), id)
+	return h.Store.EmailByID(c.Request().Context(), id)
+}
+
+func (h *Handlers) emailPreview(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	e, err := h.email(c)
 	if err != nil {
 		return err
 	}
@@ -30,11 +36,7 @@ func (h *Handlers) emailPreview(c echo.Context) error {
 // emailBody serves the email's HTML for the preview frame, with the inline QR
 // image pointed at a URL the browser can load.
 func (h *Handlers) emailBody(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	e, err := h.Store.EmailByID(c.Request().Context(), id)
+	e, err := h.email(c)
 	if err != nil {
 		return err
 	}
@@ -50,11 +52,7 @@ func (h *Handlers) emailBody(c echo.Context) error {
 }
 
 func (h *Handlers) emailQR(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	e, err := h.Store.EmailByID(c.Request().Context(), id)
+	e, err := h.email(c)
 	if err != nil {
 		return err
 	}
