@@ -40,6 +40,10 @@ type Store struct {
 	Now func() time.Time
 	// Mail renders the emails a change queues in the outbox.
 	Mail MailRenderer
+
+	txs    chan txRequest // changes waiting for the committer
+	closed chan struct{}
+	done   chan struct{} // closed when the committer has stopped
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -51,13 +55,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{write: write, Now: func() time.Time { return time.Now().UTC() },
+		txs: make(chan txRequest), closed: make(chan struct{}), done: make(chan struct{})}
+	go s.commitLoop()
 	if err := s.migrate(ctx); err != nil {
+		s.stopCommitter()
 		write.Close()
 		return nil, err
 	}
 	read, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
 	if err != nil {
+		s.stopCommitter()
 		write.Close()
 		return nil, err
 	}
@@ -75,23 +83,135 @@ func dsn(path string, extra ...string) string {
 	return "file:" + path + "?" + strings.Join(params, "&")
 }
 
-// Close closes both pools.
+// Close stops the committer and closes both pools.
 func (s *Store) Close() error {
+	s.stopCommitter()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// inTx runs fn in one IMMEDIATE transaction on the writer connection: it takes
-// the write lock at BEGIN, so the reads fn makes cannot go stale before its writes.
+func (s *Store) stopCommitter() {
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+	}
+	<-s.done
+}
+
+var errClosed = errors.New("db: the store is closed")
+
+// txRequest is a change waiting for the committer, and where its outcome goes.
+type txRequest struct {
+	ctx    context.Context
+	fn     func(tx *sql.Tx) error
+	result chan error
+}
+
+// maxBatch bounds how many changes share one commit.
+const maxBatch = 64
+
+// inTx runs fn as one transaction of its own: all of fn's changes are made, or
+// none. fn runs on the writer connection inside an IMMEDIATE transaction, which
+// holds the write lock from BEGIN, so what fn reads cannot go stale before it
+// writes. inTx returns once the change is durable.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	req := txRequest{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case s.txs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closed:
+		return errClosed
+	}
+	return <-req.result
+}
+
+// commitLoop commits the changes inTx hands it. Changes that arrive while a
+// commit is under way are run together in the next transaction, each inside
+// a savepoint of its own, so a refused change rolls back alone, and they
+// share one commit: one fsync for the batch instead of one per change, with
+// synchronous=FULL kept.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	batch := make([]txRequest, 0, maxBatch)
+	for {
+		select {
+		case req := <-s.txs:
+			batch = append(batch[:0], req)
+		case <-s.closed:
+			return
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-s.txs:
+				batch = append(batch, req)
+			default:
+				break more
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+func (s *Store) commitBatch(batch []txRequest) {
+	errs := make([]error, len(batch))
+	finish := func() {
+		for i, req := range batch {
+			req.result <- errs[i]
+		}
+	}
+	defer finish()
+	tx, err := s.write.BeginTx(context.Background(), nil)
 	if err != nil {
-		return err
+		for i := range errs {
+			errs[i] = err
+		}
+		return
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.Exec(`SAVEPOINT change`); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = runChange(req, tx)
+		if errs[i] != nil {
+			if _, err := tx.Exec(`ROLLBACK TO change`); err != nil {
+				// SQLite gave up the whole transaction: nothing of the batch stands.
+				tx.Rollback()
+				for j := range errs {
+					if errs[j] == nil {
+						errs[j] = fmt.Errorf("db: transaction lost after another change failed: %w", err)
+					}
+				}
+				return
+			}
+		}
+		if _, err := tx.Exec(`RELEASE change`); err != nil && errs[i] == nil {
+			errs[i] = err
+		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+}
+
+// runChange runs one change; a panic in it fails the change, not the committer.
+func runChange(req txRequest, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("db: change panicked: %v", p)
+		}
+	}()
+	return req.fn(tx)
 }
 
 // migrate applies the embedded migrations that the database has not seen,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -96,8 +97,9 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if n := count(t, s, `SELECT count(*) FROM schema_migrations`); n != 1 {
-			t.Errorf("schema_migrations has %d rows, want 1", n)
+		files, _ := fs.Glob(migrations, "migrations/*.sql")
+		if n := count(t, s, `SELECT count(*) FROM schema_migrations`); n != len(files) {
+			t.Errorf("schema_migrations has %d rows, want one per migration (%d)", n, len(files))
 		}
 	})
 	t.Run("NewerVersionRefused", func(t *testing.T) {
@@ -173,3 +175,42 @@ func TestConcurrentWritersQueue(t *testing.T) {
 }
 
 func errorsAs(err error, target **Error) bool { return errors.As(err, target) }
+
+// TestBatchedChangesStandAlone runs many changes at once, every third one
+// failing after it wrote: the failures leave nothing, the others all stand.
+func TestBatchedChangesStandAlone(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 90)
+	for i := range 90 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.inTx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')`, "k"+itoa(int64(i))); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return refuse(ErrInvalid, "", "refused after writing")
+				}
+				if i == 1 {
+					panic("a change that panics")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if wantErr := i%3 == 0 || i == 1; (err != nil) != wantErr {
+			t.Errorf("change %d: err = %v, want failure %v", i, err, wantErr)
+		}
+	}
+	if got := count(t, s, `SELECT count(*) FROM settings`); got != 59 {
+		t.Errorf("settings rows = %d, want the 59 changes that succeeded", got)
+	}
+	if got := count(t, s, `SELECT count(*) FROM settings WHERE key IN ('k0', 'k1', 'k3')`); got != 0 {
+		t.Errorf("%d rows of failed changes remain", got)
+	}
+}

@@ -48,6 +48,7 @@ type Order struct {
 	IMSIProfile  int
 	OrderNumber  string
 	PlanName     string
+	Email        string // where the emails about the order go
 	// Replayed is set when the form had already been submitted and this is
 	// the first submit's result.
 	Replayed bool `json:"-"`
@@ -120,7 +121,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		if err := s.enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, linePlan, number, now); err != nil {
 			return err
 		}
-		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: lineName, IMSIProfile: p.IMSIProfile, OrderNumber: number, PlanName: p.Name}
+		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: lineName, IMSIProfile: p.IMSIProfile, OrderNumber: number, PlanName: p.Name, Email: sub.Email}
 		detail := fmt.Sprintf("line %q, plan %s (%s), order %s", lineName, p.Name, p.Code, number)
 		if err := s.audit(ctx, tx, req.By, "add_line", sub.ID, e.ICCID, detail); err != nil {
 			return err

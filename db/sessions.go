@@ -157,6 +157,39 @@ func (ss *SessionStore) Renew(ctx context.Context, session *sessions.Session) er
 	return nil
 }
 
+// flashCookie carries a one-time message to the next page in a signed cookie
+// of its own: a message per change would otherwise cost a session write, a
+// second commit on the one writer connection.
+const flashCookie = "flash"
+
+// SetFlash shows msg on the next page this browser loads.
+func (ss *SessionStore) SetFlash(w http.ResponseWriter, msg string) error {
+	encoded, err := securecookie.EncodeMulti(flashCookie, msg, ss.codecs...)
+	if err != nil {
+		return err
+	}
+	opts := *ss.Options
+	opts.MaxAge = 60
+	http.SetCookie(w, sessions.NewCookie(flashCookie, encoded, &opts))
+	return nil
+}
+
+// Flash returns the message SetFlash left for this request, and clears it.
+func (ss *SessionStore) Flash(r *http.Request, w http.ResponseWriter) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	opts := *ss.Options
+	opts.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(flashCookie, "", &opts))
+	var msg string
+	if securecookie.DecodeMulti(flashCookie, c.Value, &msg, ss.codecs...) != nil {
+		return ""
+	}
+	return msg
+}
+
 // SessionLoginKey is the session value that holds the signed-in login's id.
 const SessionLoginKey = "login_id"
 

@@ -70,7 +70,7 @@ func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
 		if err := s.enqueueConfirmation(ctx, tx, sub, e.LineName, e.ICCID, p, linePlan, number, now); err != nil {
 			return err
 		}
-		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: e.LineName, IMSIProfile: e.IMSIProfile, OrderNumber: number, PlanName: p.Name}
+		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: e.LineName, IMSIProfile: e.IMSIProfile, OrderNumber: number, PlanName: p.Name, Email: sub.Email}
 		if err := s.audit(ctx, tx, req.By, "add_plan", sub.ID, e.ICCID, fmt.Sprintf("line %q, plan %s (%s), order %s", e.LineName, p.Name, p.Code, number)); err != nil {
 			return err
 		}

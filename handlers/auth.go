@@ -102,9 +102,7 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, target)
 		}
 		c.Set(loginKey, l)
-		if err := h.popFlash(c); err != nil {
-			return err
-		}
+		h.popFlash(c)
 		return next(c)
 	}
 }

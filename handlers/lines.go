@@ -30,15 +30,21 @@ func (h *Handlers) addLineForm(c echo.Context) error {
 
 func (h *Handlers) addLine(c echo.Context) error {
 	c.Set(navKey, "subscribers")
-	f, err := h.lineForm(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
+	planID, _ := strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	order, err := h.Store.AddLine(c.Request().Context(), db.AddLine{
-		SubscriberID: f.Subscriber.ID, LineName: f.LineName, PlanID: f.PlanID, Token: f.Token, By: login(c),
+		SubscriberID: id, LineName: c.FormValue("line_name"), PlanID: planID, Token: c.FormValue("token"), By: login(c),
 	})
 	var refusal *db.Error
 	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
+		// Only a refusal needs the whole form, shown again with what was typed.
+		f, err := h.lineForm(c)
+		if err != nil {
+			return err
+		}
 		f.Errors = map[string]string{refusal.Field: refusal.Message}
 		return h.renderForm(c, http.StatusUnprocessableEntity, f)
 	}
@@ -49,7 +55,7 @@ func (h *Handlers) addLine(c echo.Context) error {
 		h.MailQueued()
 	}
 	msg := fmt.Sprintf("Line “%s” added: eSIM %s (profile %d) with %s, order %s. The QR code and the order confirmation are on their way to %s.",
-		order.LineName, order.ICCID, order.IMSIProfile, order.PlanName, order.OrderNumber, f.Subscriber.Email)
+		order.LineName, order.ICCID, order.IMSIProfile, order.PlanName, order.OrderNumber, order.Email)
 	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", order.SubscriberID), msg)
 }
 
@@ -119,12 +125,7 @@ func (h *Handlers) retryEmail(c echo.Context) error {
 // page load there, since a change shows in several places of it. The url
 // carries no #fragment: to the page already open, that would only scroll.
 func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
-	session, err := h.Sessions.Get(c.Request(), h.CookieName)
-	if err != nil {
-		return err
-	}
-	session.Values[flashKey] = msg
-	if err := session.Save(c.Request(), c.Response()); err != nil {
+	if err := h.Sessions.SetFlash(c.Response(), msg); err != nil {
 		return err
 	}
 	if isHTMX(c) {
@@ -134,20 +135,12 @@ func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
 	return c.Redirect(http.StatusSeeOther, url)
 }
 
-// popFlash moves the session's flash message, if any, onto this page.
-func (h *Handlers) popFlash(c echo.Context) error {
+// popFlash moves the flash message, if any, onto this page.
+func (h *Handlers) popFlash(c echo.Context) {
 	if isHTMX(c) || c.Request().Method != http.MethodGet {
-		return nil
+		return
 	}
-	session, err := h.Sessions.Get(c.Request(), h.CookieName)
-	if err != nil {
-		return err
+	if msg := h.Sessions.Flash(c.Request(), c.Response()); msg != "" {
+		c.Set(flashKey, msg)
 	}
-	msg, ok := session.Values[flashKey].(string)
-	if !ok {
-		return nil
-	}
-	delete(session.Values, flashKey)
-	c.Set(flashKey, msg)
-	return session.Save(c.Request(), c.Response())
 }

@@ -32,14 +32,16 @@ func (h *Handlers) addPlanForm(c echo.Context) error {
 func (h *Handlers) addPlan(c echo.Context) error {
 	c.Set(navKey, "subscribers")
 	ctx := c.Request().Context()
-	f, err := h.planForm(c)
-	if err != nil {
-		return err
-	}
 	subscriberID, _ := strconv.ParseInt(c.FormValue("subscriber"), 10, 64)
-	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: f.Line.ICCID, SubscriberID: subscriberID, PlanID: f.PlanID, Token: f.Token, By: login(c)})
+	planID, _ := strconv.ParseInt(c.FormValue("plan"), 10, 64)
+	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: c.Param("iccid"), SubscriberID: subscriberID, PlanID: planID, Token: c.FormValue("token"), By: login(c)})
 	var refusal *db.Error
 	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
+		// Only a refusal needs the whole form, shown again with the choice made.
+		f, err := h.planForm(c)
+		if err != nil {
+			return err
+		}
 		f.Errors = map[string]string{refusal.Field: refusal.Message}
 		return h.renderPlanForm(c, http.StatusUnprocessableEntity, f)
 	}
@@ -50,7 +52,7 @@ func (h *Handlers) addPlan(c echo.Context) error {
 		h.MailQueued()
 	}
 	msg := fmt.Sprintf("%s added to line “%s”, order %s. The order confirmation is on its way to %s.",
-		order.PlanName, order.LineName, order.OrderNumber, f.Subscriber.Email)
+		order.PlanName, order.LineName, order.OrderNumber, order.Email)
 	if !isHTMX(c) {
 		return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", order.SubscriberID), msg)
 	}
