@@ -163,8 +163,8 @@ func TestAuditLogFilterAndExport(t *testing.T) {
 	}
 }
 
-// TestNoGETChangesState requests every GET route of the route table and
-// checks that the data did not change.
+// TestNoGETChangesState requests every GET route of the route table, checks
+// the security headers on each answer, and that the data did not change.
 func TestNoGETChangesState(t *testing.T) {
 	app := newTestApp(t)
 	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
@@ -200,8 +200,9 @@ func TestNoGETChangesState(t *testing.T) {
 			continue
 		}
 		path := params.Replace(r.Path)
-		lead.get(t, path)
-		lead.get(t, path, "HX-Request", "true")
+		for _, resp := range []*response{lead.get(t, path), lead.get(t, path, "HX-Request", "true")} {
+			assertSecurityHeaders(t, path, resp)
+		}
 		n++
 	}
 	if n < 10 {

@@ -1,0 +1,86 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers"
+)
+
+// assertSecurityHeaders checks the headers every answer of the portal carries.
+func assertSecurityHeaders(t *testing.T, path string, r *response) {
+	t.Helper()
+	csp := r.Header.Get("Content-Security-Policy")
+	if path == "/emails/1/body" {
+		// The email preview frame: inline styles, as mail clients need, and no script at all.
+		if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+	} else {
+		for _, want := range []string{"script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %s", path, csp, want)
+			}
+		}
+	}
+	if strings.Contains(csp, "unsafe-eval") || (path != "/emails/1/body" && strings.Contains(csp, "unsafe-inline")) {
+		t.Errorf("%s: CSP %q allows unsafe code", path, csp)
+	}
+	if got := r.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options = %q", path, got)
+	}
+	if got := r.Header.Get("Referrer-Policy"); got != "same-origin" {
+		t.Errorf("%s: Referrer-Policy = %q", path, got)
+	}
+}
+
+// TestPanicGivesErrorPage checks that a fault in a handler becomes the error
+// page and a log line with the request id, and shows no stack trace.
+func TestPanicGivesErrorPage(t *testing.T) {
+	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var logs bytes.Buffer
+	key := make([]byte, 32)
+	rand.Read(key)
+	e := handlers.New(handlers.Handlers{Store: store, Sessions: store.NewSessionStore(key, false),
+		Log: slog.New(slog.NewJSONHandler(&logs, nil)), CookieName: "s"}).Routes()
+	e.GET("/boom", func(echo.Context) error { panic("the disk is on fire") })
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", rec.Code)
+	}
+	body := rec.Body.String()
+	if strings.Contains(body, "disk is on fire") || strings.Contains(body, "goroutine") || !strings.Contains(body, "Something went wrong") {
+		t.Errorf("the error page shows internals or no message: %s", body)
+	}
+	id := rec.Header().Get(echo.HeaderXRequestID)
+	if id == "" || !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), "disk is on fire") {
+		t.Errorf("the log does not tell the fault with request id %q: %s", id, logs.String())
+	}
+}
+
+// TestHSTSOverHTTPS checks that HSTS is sent when the portal is reached over https.
+func TestHSTSOverHTTPS(t *testing.T) {
+	app := newTestApp(t)
+	c := app.newClient(t)
+	if got := c.get(t, "/login").Header.Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("HSTS over plain http: %q", got)
+	}
+	if got := c.get(t, "/login", "X-Forwarded-Proto", "https").Header.Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=") {
+		t.Errorf("HSTS over https = %q", got)
+	}
+}
