@@ -572,7 +572,7 @@ func AddPlan(f AddPlanForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = PlanPicker(fit, f.PlanID, f.Line.IMSIProfile).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = PlanPicker(fit, f.PlanID, f.Line.IMSIProfile, true).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -581,7 +581,7 @@ func AddPlan(f AddPlanForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = PlanPicker(other, f.PlanID, f.Line.IMSIProfile).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = PlanPicker(other, f.PlanID, f.Line.IMSIProfile, len(fit) == 0).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
