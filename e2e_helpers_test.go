@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,8 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/carrier/esim-admin/emails/smtptest"
 )
 
 // browserTestTimeout bounds a whole browser test, so a page that never
@@ -359,4 +364,171 @@ func shotOnFailure(t *testing.T, ctx context.Context, what string) {
 	if err := os.WriteFile(file, png, 0o644); err == nil {
 		t.Logf("page at the failure: %s", file)
 	}
+}
+
+// signIn signs in from the sign-in page and waits for the subscriber
+// search, where a sign-in without a next page lands.
+func signIn(t *testing.T, ctx context.Context, p *portal, email, password string) {
+	t.Helper()
+	do(t, ctx, "open the sign-in page",
+		chromedp.Navigate(p.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+	)
+	shot(t, ctx, "login")
+	do(t, ctx, "sign in as "+email,
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("q")),
+	)
+	if u := location(t, ctx); u.Path != "/subscribers" {
+		t.Fatalf("after signing in as %s the browser is at %s; want /subscribers", email, u)
+	}
+	shot(t, ctx, "subscribers")
+}
+
+// signOut signs out from the header and waits for the sign-in page.
+func signOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "sign out",
+		chromedp.Click(chromedp.Search(`//header//button[normalize-space()="Sign out"]`)),
+		chromedp.WaitVisible(chromedp.ID("email")),
+	)
+	if u := location(t, ctx); u.Path != "/login" {
+		t.Fatalf("after signing out the browser is at %s; want /login", u)
+	}
+	shot(t, ctx, "signed-out")
+}
+
+// waitUntil polls the JavaScript expression until it is truthy, and fails
+// the test, saying what it waited for, if it never is.
+func waitUntil(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(`+expr+`)`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		shotOnFailure(t, ctx, what)
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression and returns its value.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// markPage leaves a marker on window that only a page load removes, so
+// samePage can tell an in-place swap from a reload.
+func markPage(t *testing.T, ctx context.Context) {
+	t.Helper()
+	eval[chromedp.Void](t, ctx, `window.e2eSamePage = true`)
+}
+
+// samePage fails the test if the page was loaded again since markPage.
+func samePage(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	if !eval[bool](t, ctx, `window.e2eSamePage === true`) {
+		t.Errorf("%s loaded a new page instead of swapping in place", what)
+	}
+}
+
+// staleAttr marks an element HTMX is about to replace, so a wait can tell
+// the old element from the one the server sends in its place: the old one
+// already shows what the browser changed, e.g. a radio button checked.
+const staleAttr = "data-e2e-stale"
+
+// markStale marks every element sel matches as stale.
+func markStale(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	eval[chromedp.Void](t, ctx, `document.querySelectorAll(`+strconv.Quote(sel)+`).forEach(e => e.setAttribute(`+strconv.Quote(staleAttr)+`, ""))`)
+}
+
+// fresh is a CSS selector for the element sel matches once HTMX swapped it
+// in, after markStale, with no request of the page still running.
+func fresh(sel string) string {
+	return sel + `:not([` + staleAttr + `])`
+}
+
+// freshJS is a JavaScript expression for the element sel matches once it
+// has been swapped in and no HTMX request runs (or, when inner is set, the
+// element inner matches inside it); null until then.
+func freshJS(sel, inner string) string {
+	q := fresh(sel)
+	if inner != "" {
+		q += " " + inner
+	}
+	return `(document.querySelector('.htmx-request') ? null : document.querySelector(` + strconv.Quote(q) + `))`
+}
+
+// planRadio is the radio button of the plan named name in the form with id formID.
+func planRadio(formID, name string) chromedp.Search {
+	return chromedp.Search(`//form[@id="` + formID + `"]//label[contains(@class,"plan-option")][span[@class="plan-name" and normalize-space()="` +
+		name + `"]]/input[@name="plan"]`)
+}
+
+// choosePlan picks a plan in an HTMX form that reloads itself when the plan
+// changes, and waits for the form the server sends back with that plan.
+func choosePlan(t *testing.T, ctx context.Context, formID, name string) {
+	t.Helper()
+	radio := planRadio(formID, name)
+	find, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	id, err := chromedp.Run(find, chromedp.AttributeValue(radio, "id"))
+	if err != nil || !id.Exists {
+		shotOnFailure(t, ctx, "find the plan "+name)
+		t.Fatalf("find the radio button of the plan %s in #%s: %v", name, formID, err)
+	}
+	markStale(t, ctx, "#"+formID)
+	do(t, ctx, "choose the plan "+name, chromedp.Click(radio))
+	waitUntil(t, ctx, "the form comes back with "+name+" chosen", freshJS("#"+formID, "#"+id.Value+":checked"))
+}
+
+// mailTo is what the tests check of an email the portal sent.
+type mailTo struct {
+	To      []string // the envelope recipients
+	Subject string
+	QR      bool // carries the QR code image
+}
+
+// readMail decodes an email the test mail server received.
+func readMail(t *testing.T, r smtptest.Received) mailTo {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(r.Data))
+	if err != nil {
+		t.Fatalf("parse an email the portal sent: %v\n%s", err, r.Data)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil {
+		t.Fatalf("decode the subject %q: %v", m.Header.Get("Subject"), err)
+	}
+	return mailTo{To: r.To, Subject: subject, QR: bytes.Contains(r.Data, []byte(`filename="qr-code.png"`))}
+}
+
+// waitVisible waits at most waitTimeout for sel to show, so a step that
+// never happens fails with what was awaited, well before the test times out.
+func waitVisible[S chromedp.Selectable](t *testing.T, ctx context.Context, what string, sel S) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	if err := chromedp.Do(wctx, chromedp.WaitVisible(sel)); err != nil {
+		shotOnFailure(t, ctx, what)
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// flash is the XPath of the message a page shows after a change, once it
+// contains want.
+func flash(want string) chromedp.Search {
+	return chromedp.Search(`//main/div[contains(concat(" ", @class, " "), " alert ") and @role="status"][contains(., ` + xpathString(want) + `)]`)
+}
+
+// xpathString quotes s as an XPath string literal.
+func xpathString(s string) string {
+	if !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	return `'` + s + `'`
 }

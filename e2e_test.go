@@ -1,15 +1,19 @@
 package main
 
 import (
+	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/emails/smtptest"
 )
 
 // The subscriber the browser tests look up. In the demo data Grace Thompson
@@ -172,4 +176,421 @@ func TestBrowserSignInWrongPassword(t *testing.T) {
 		t.Errorf("email field = %q after the refusal; want %q kept", email, db.DemoAgentEmail)
 	}
 	shot(t, ctx, "wrong-password")
+}
+
+// In the demo data Priya Raman holds 1 of her 2 complimentary eSIMs: the
+// line "Europe", of IMSI profile 7, with Euro 1 on it. Euro 3 runs on
+// profile 7 too; Asia 1 on profile 10.
+const (
+	priyaName    = "Priya Raman"
+	priyaAccount = "AC-100358"
+	priyaEmail   = "priya.raman@example.com"
+	priyaLine    = "Europe"
+)
+
+func TestBrowserAddLineAndAddPlan(t *testing.T) {
+	t.Parallel()
+	mailServer := smtptest.Start(t)
+	p := startPortal(t, map[string]string{"ESIM_SMTP_ADDR": mailServer.Addr})
+	ctx := newBrowser(t)
+	signIn(t, ctx, p, db.DemoAgentEmail, db.DemoAgentPassword)
+
+	do(t, ctx, "search for "+priyaName,
+		chromedp.SendKeys(chromedp.ID("q"), priyaAccount),
+	)
+	// Wait for the results of the whole account number: a link in the
+	// results of a partial one could be swapped out under the click.
+	waitUntil(t, ctx, "the search shows the results for "+priyaAccount,
+		`!document.querySelector('.htmx-request') && new URLSearchParams(location.search).get('q') === `+strconv.Quote(priyaAccount))
+	result := chromedp.Search(`//table[@data-testid="search-results"]//a[normalize-space()="` + priyaName + `"]`)
+	waitVisible(t, ctx, "the search finds "+priyaName, result)
+	shot(t, ctx, "search-results")
+	do(t, ctx, "open the profile of "+priyaName, chromedp.Click(result))
+	waitVisible(t, ctx, "the profile of "+priyaName+" shows", chromedp.CSS(`[data-testid=subscriber-name]`))
+	profile := location(t, ctx)
+	if !regexp.MustCompile(`^/subscribers/\d+$`).MatchString(profile.Path) {
+		t.Fatalf("the profile is at %s; want /subscribers/{id}", profile)
+	}
+	if got := text(t, ctx, `[data-testid=allowance]`); !strings.Contains(got, "1 of 2 used") {
+		t.Errorf("allowance reads %q; want 1 of 2 used", got)
+	}
+	const emailKindsJS = `[...document.querySelectorAll('[data-testid=email-log] tbody tr td:first-child > a')].map(a => a.textContent.trim())`
+	emailsBefore := eval[[]string](t, ctx, emailKindsJS)
+	europe := eval[string](t, ctx, `(() => {
+		const l = [...document.querySelectorAll('[data-testid=line]')].find(l => l.querySelector('h3').textContent.trim() === `+strconv.Quote(priyaLine)+`);
+		return l ? l.id.replace(/^line-/, '') : '';
+	})()`)
+	if europe == "" {
+		t.Fatalf("the profile shows no line %q", priyaLine)
+	}
+	shot(t, ctx, "profile")
+
+	// Add line opens in place, ready to type the line name.
+	markPage(t, ctx)
+	do(t, ctx, "click Add line", chromedp.Click(chromedp.CSS(`[data-testid=add-line]`)))
+	waitVisible(t, ctx, "the Add line form opens", chromedp.CSS(`#add-line-form #line_name`))
+	waitUntil(t, ctx, "the focus goes to the line name", `document.activeElement && document.activeElement.id === 'line_name'`)
+	if u := location(t, ctx); u.String() != profile.String() {
+		t.Errorf("opening Add line moved the browser to %s; want it to stay at %s", u, profile)
+	}
+	samePage(t, ctx, "opening Add line")
+	shot(t, ctx, "add-line-form")
+
+	// An empty line name is refused next to the field, in place.
+	markStale(t, ctx, "#add-line-form")
+	do(t, ctx, "submit Add line empty", chromedp.Click(chromedp.CSS(`#add-line-form button[type=submit]`)))
+	waitUntil(t, ctx, "the form comes back with the line name refused",
+		freshJS("#add-line-form", "#line_name-error")+`?.textContent.trim()`)
+	if got := text(t, ctx, `#line_name-error`); !strings.Contains(got, "Enter a line name") {
+		t.Errorf("#line_name-error reads %q; want it to ask for a line name", got)
+	}
+	if !eval[bool](t, ctx, `document.getElementById('line_name').closest('.field').contains(document.getElementById('line_name-error'))
+		&& document.getElementById('line_name').getAttribute('aria-invalid') === 'true'`) {
+		t.Errorf("the line name error is not beside the field, or the field is not marked invalid")
+	}
+	if u := location(t, ctx); u.String() != profile.String() {
+		t.Errorf("the refused Add line moved the browser to %s; want it to stay at %s", u, profile)
+	}
+	samePage(t, ctx, "the refused Add line")
+	shot(t, ctx, "add-line-empty-refused")
+
+	// A plan of another profile than her line's: no top-up to suggest.
+	do(t, ctx, "type the line name", chromedp.SendKeys(chromedp.ID("line_name"), "Spain"))
+	choosePlan(t, ctx, "add-line-form", "Asia 1")
+	if eval[bool](t, ctx, `!!document.querySelector('[data-testid=top-up-hint]')`) {
+		t.Errorf("Asia 1 (profile 10) shows a top-up hint, but %s has no line of profile 10", priyaName)
+	}
+	if got := eval[string](t, ctx, `document.getElementById('line_name').value`); got != "Spain" {
+		t.Errorf("after choosing a plan the line name reads %q; want the typed %q kept", got, "Spain")
+	}
+	shot(t, ctx, "add-line-asia1")
+
+	// A plan of her line's profile: the form suggests a top-up instead.
+	choosePlan(t, ctx, "add-line-form", "Euro 3")
+	waitVisible(t, ctx, "the top-up hint shows for Euro 3", chromedp.CSS(`#add-line-form [data-testid=top-up-hint]`))
+	if got := text(t, ctx, `[data-testid=top-up-hint]`); !strings.Contains(got, "“"+priyaLine+"” (profile 7) can take Euro 3") {
+		t.Errorf("top-up hint reads %q; want it to name line “%s” (profile 7) for Euro 3", got, priyaLine)
+	}
+	shot(t, ctx, "add-line-euro3-top-up-hint")
+
+	choosePlan(t, ctx, "add-line-form", "Asia 1")
+	if eval[bool](t, ctx, `!!document.querySelector('[data-testid=top-up-hint]')`) {
+		t.Errorf("the top-up hint stayed after going back to Asia 1")
+	}
+	samePage(t, ctx, "choosing plans")
+	do(t, ctx, "submit Add line", chromedp.Click(chromedp.CSS(`#add-line-form button[type=submit]`)))
+	waitVisible(t, ctx, "the profile shows the new line's message", flash(`Line “Spain” added`))
+	if u := location(t, ctx); u.Path != profile.Path {
+		t.Errorf("after Add line the browser is at %s; want the profile %s", u, profile.Path)
+	}
+	msg := eval[string](t, ctx, `document.querySelector('main > .alert[role=status]').textContent.trim()`)
+	m := regexp.MustCompile(`Line “Spain” added: eSIM (89\d{17,18}) \(profile 10\) with Asia 1`).FindStringSubmatch(msg)
+	if m == nil {
+		t.Fatalf("the message after Add line reads %q; want it to name line “Spain”, its ICCID, profile 10 and Asia 1", msg)
+	}
+	spain := m[1]
+	if err := db.CheckICCID(spain); err != nil {
+		t.Errorf("the new line's ICCID %s: %v", spain, err)
+	}
+	type line struct {
+		Name  string   `json:"name"`
+		ICCID string   `json:"iccid"`
+		Plans []string `json:"plans"`
+	}
+	linesJS := `[...document.querySelectorAll('[data-testid=line]')].map(l => ({
+		name: l.querySelector('h3').textContent.trim(),
+		iccid: l.id.replace(/^line-/, ''),
+		plans: [...l.querySelectorAll('[data-testid=line-plan] td:first-child')].map(td => td.textContent.trim()),
+	}))`
+	lines := eval[[]line](t, ctx, linesJS)
+	if i := slices.IndexFunc(lines, func(l line) bool { return l.Name == "Spain" }); i < 0 {
+		t.Errorf("the profile shows lines %+v; want a line “Spain”", lines)
+	} else if l := lines[i]; l.ICCID != spain || !slices.Equal(l.Plans, []string{"Asia 1"}) {
+		t.Errorf("line “Spain” is %+v; want eSIM %s with Asia 1", l, spain)
+	}
+	if len(lines) != 2 {
+		t.Errorf("the profile shows %d lines (%+v); want 2", len(lines), lines)
+	}
+	if got := text(t, ctx, `[data-testid=allowance]`); !strings.Contains(got, "2 of 2 used") {
+		t.Errorf("allowance reads %q after Add line; want 2 of 2 used", got)
+	}
+	shot(t, ctx, "profile-after-add-line")
+
+	// A new line: the QR code and the order confirmation.
+	msgs := mailServer.WaitFor(t, 2, waitTimeout)
+	if len(msgs) != 2 {
+		t.Errorf("the mail server got %d emails after Add line; want 2", len(msgs))
+	}
+	var qr, confirmations int
+	for _, r := range msgs[:min(len(msgs), 2)] {
+		e := readMail(t, r)
+		if !slices.Equal(e.To, []string{priyaEmail}) {
+			t.Errorf("email %q went to %q; want %s", e.Subject, e.To, priyaEmail)
+		}
+		switch {
+		case e.QR && strings.Contains(e.Subject, "Spain"):
+			qr++
+		case !e.QR && strings.Contains(e.Subject, "Asia 1") && strings.Contains(e.Subject, "Spain"):
+			confirmations++
+		default:
+			t.Errorf("unexpected email after Add line: %+v", e)
+		}
+	}
+	if qr != 1 || confirmations != 1 {
+		t.Errorf("after Add line the mail server got %d QR emails and %d confirmations; want 1 of each", qr, confirmations)
+	}
+
+	// Add plan on the Europe line: a plan of another profile is refused in
+	// the form, which offers a new line instead.
+	lineSel := "#line-" + europe
+	formID := "add-plan-" + europe
+	planRows := len(lines[slices.IndexFunc(lines, func(l line) bool { return l.ICCID == europe })].Plans)
+	here := location(t, ctx)
+	markPage(t, ctx)
+	do(t, ctx, "click Add plan on line "+priyaLine, chromedp.Click(chromedp.CSS(lineSel+` [data-testid=add-plan]`)))
+	waitVisible(t, ctx, "the Add plan form opens in the line", chromedp.CSS(lineSel+` #`+formID))
+	samePage(t, ctx, "opening Add plan")
+	shot(t, ctx, "add-plan-form")
+
+	choosePlan(t, ctx, formID, "Asia 1")
+	waitVisible(t, ctx, "the profile mismatch shows", chromedp.CSS(`#`+formID+` [data-testid=plan-error]`))
+	if got := text(t, ctx, chromedp.CSS(`#`+formID+` [data-testid=plan-error]`)); !strings.Contains(got, "profile 10") || !strings.Contains(got, "profile 7") {
+		t.Errorf("the plan error reads %q; want it to name profile 10 and profile 7", got)
+	}
+	if got := text(t, ctx, chromedp.CSS(`#`+formID+` [data-testid=new-line-instead]`)); got != "Add a new line with Asia 1 instead" {
+		t.Errorf("the way out reads %q; want %q", got, "Add a new line with Asia 1 instead")
+	}
+	if u := location(t, ctx); u.String() != here.String() {
+		t.Errorf("the refused plan moved the browser to %s; want it to stay at %s", u, here)
+	}
+	samePage(t, ctx, "the refused plan")
+	shot(t, ctx, "add-plan-mismatch")
+
+	choosePlan(t, ctx, formID, "Euro 3")
+	if eval[bool](t, ctx, `!!document.querySelector('#`+formID+` [data-testid=plan-error]')`) {
+		t.Errorf("the plan error stayed after choosing Euro 3, which fits profile 7")
+	}
+	do(t, ctx, "submit Add plan", chromedp.Click(chromedp.CSS(`#`+formID+` button[type=submit]`)))
+	waitUntil(t, ctx, "the line updates in place with a note", `document.querySelector('`+lineSel+` [data-testid=line-note]')`)
+	if got := text(t, ctx, chromedp.CSS(lineSel+` [data-testid=line-note]`)); !strings.Contains(got, "Euro 3 added to line “"+priyaLine+"”") {
+		t.Errorf("the line note reads %q; want it to say Euro 3 was added to line “%s”", got, priyaLine)
+	}
+	plans := eval[[]string](t, ctx, `[...document.querySelectorAll('`+lineSel+` [data-testid=line-plan] td:first-child')].map(td => td.textContent.trim())`)
+	if len(plans) != planRows+1 || plans[len(plans)-1] != "Euro 3" {
+		t.Errorf("line %q shows plans %q after Add plan; want %d rows ending with Euro 3", priyaLine, plans, planRows+1)
+	}
+	if eval[bool](t, ctx, `!!document.getElementById('`+formID+`')`) {
+		t.Errorf("the Add plan form is still open after the plan was added")
+	}
+	if u := location(t, ctx); u.String() != here.String() {
+		t.Errorf("Add plan moved the browser to %s; want it to stay at %s", u, here)
+	}
+	samePage(t, ctx, "Add plan")
+	shot(t, ctx, "add-plan-done")
+
+	// A top-up: only the order confirmation, nothing new to install.
+	msgs = mailServer.WaitFor(t, 3, waitTimeout)
+	if len(msgs) != 3 {
+		t.Errorf("the mail server got %d emails in all; want 3", len(msgs))
+	}
+	if e := readMail(t, msgs[2]); e.QR || !strings.Contains(e.Subject, "Euro 3") || !slices.Equal(e.To, []string{priyaEmail}) {
+		t.Errorf("the email after Add plan is %+v; want an order confirmation of Euro 3 to %s, without a QR code", e, priyaEmail)
+	}
+
+	// The outbox agrees: one QR email and two confirmations more than before.
+	do(t, ctx, "reload the profile",
+		chromedp.Navigate(profile.String()),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=subscriber-name]`)),
+	)
+	count := func(kinds []string, kind string) int {
+		n := 0
+		for _, k := range kinds {
+			if k == kind {
+				n++
+			}
+		}
+		return n
+	}
+	emailsAfter := eval[[]string](t, ctx, emailKindsJS)
+	if len(emailsAfter) != len(emailsBefore)+3 || count(emailsAfter, "QR code") != count(emailsBefore, "QR code")+1 {
+		t.Errorf("the email log lists %q; before Add line it listed %q; want one QR code and two order confirmations more", emailsAfter, emailsBefore)
+	}
+	shot(t, ctx, "profile-reloaded")
+}
+
+// The inventory files the import test uploads; their ICCIDs are not in the
+// demo data.
+const (
+	goodInventory = "testdata/inventory-good.csv"
+	badInventory  = "testdata/inventory-bad-last-row.csv" // three good lines, then one with a wrong check digit
+)
+
+var goodInventoryICCIDs = []string{
+	"8944990000000000011", "8944990000000000029", "8944990000000000037",
+	"8944990000000000045", "8944990000000000052", "8944990000000000060",
+}
+
+// goodInventoryByProfile is how many eSIMs of each IMSI profile goodInventory holds.
+var goodInventoryByProfile = map[string]int{"2": 2, "7": 3, "10": 1}
+
+func TestBrowserLeadListAndImport(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, nil)
+	ctx := newBrowser(t)
+	signIn(t, ctx, p, db.DemoLeadEmail, db.DemoLeadPassword)
+
+	openList := func(what string) {
+		t.Helper()
+		do(t, ctx, what, chromedp.Click(chromedp.Search(`//header//nav//a[normalize-space()="List"]`)))
+		waitVisible(t, ctx, "the eSIM List shows its stock", chromedp.CSS(`[data-testid=stock]`))
+		waitVisible(t, ctx, "the eSIM List shows its results", chromedp.CSS(`[data-testid=esim-results]`))
+		if u := location(t, ctx); u.Path != "/esims" {
+			t.Fatalf("eSIM → List opened %s; want /esims", u)
+		}
+	}
+	freeStock := func() map[string]int {
+		t.Helper()
+		return eval[map[string]int](t, ctx, `Object.fromEntries([...document.querySelectorAll('[data-testid=stock-profile]')].map(c =>
+			[c.dataset.profile, Number(c.querySelector('[data-testid=free]').textContent.replace(/,/g, ''))]))`)
+	}
+	rowICCIDs := func() []string {
+		t.Helper()
+		return eval[[]string](t, ctx, `[...document.querySelectorAll('[data-testid=esim-row]')].map(r => r.dataset.iccid)`)
+	}
+	// search types into the List's search box and waits for the results of
+	// exactly what was typed, with the address showing the search.
+	search := func(q string) {
+		t.Helper()
+		markPage(t, ctx)
+		markStale(t, ctx, "#esim-results")
+		do(t, ctx, "type "+q+" into the List search",
+			chromedp.Clear(chromedp.ID("list-q")),
+			chromedp.SendKeys(chromedp.ID("list-q"), q),
+		)
+		waitUntil(t, ctx, "the List shows the eSIMs matching "+q, freshJS("#esim-results", "")+
+			` && new URLSearchParams(location.search).get('q') === `+strconv.Quote(q))
+		samePage(t, ctx, "the List search")
+	}
+
+	openList("open eSIM → List")
+	stockBefore := freeStock()
+	shot(t, ctx, "esim-list")
+
+	// The last digits of an allocated eSIM find it.
+	known := eval[string](t, ctx, `[...document.querySelectorAll('[data-testid=esim-row]')].find(r => r.querySelector('[data-testid=state].allocated'))?.dataset.iccid ?? ''`)
+	if known == "" {
+		t.Fatalf("the eSIM List's first page shows no allocated eSIM")
+	}
+	digits := known[len(known)-6:]
+	search(digits)
+	got := rowICCIDs()
+	if !slices.Contains(got, known) {
+		t.Errorf("searching %s shows %q; want %s among them", digits, got, known)
+	}
+	for _, iccid := range got {
+		if !strings.HasSuffix(iccid, digits) {
+			t.Errorf("searching %s shows %s, which does not end with it", digits, iccid)
+		}
+	}
+	shot(t, ctx, "esim-list-search-digits")
+
+	// A good file: every eSIM goes in, counted per profile.
+	goodPath, err := filepath.Abs(goodInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badPath, err := filepath.Abs(badInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "open Import eSIMs", chromedp.Click(chromedp.CSS(`[data-testid=import-link]`)))
+	waitVisible(t, ctx, "the import page shows", chromedp.ID("import-file"))
+	if u := location(t, ctx); u.Path != "/esims/import" {
+		t.Errorf("Import eSIMs opened %s; want /esims/import", u)
+	}
+	shot(t, ctx, "import")
+	// A lead may start from the example the page shows, so it must be a file
+	// the import takes.
+	example := eval[string](t, ctx, `document.querySelector('pre.example').textContent`)
+	if rows, bad, err := db.ParseInventoryCSV(strings.NewReader(example)); err != nil || len(bad) > 0 || len(rows) == 0 {
+		t.Errorf("the example on the import page, %q, is not a file the import takes: %v %v", example, bad, err)
+	}
+	do(t, ctx, "import "+goodInventory,
+		chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{goodPath}),
+		chromedp.Click(chromedp.CSS(`form[action="/esims/import"] button[type=submit]`)),
+	)
+	waitVisible(t, ctx, "the import reports what it added", flash("inventory-good.csv"))
+	report := eval[string](t, ctx, `document.querySelector('main > .alert[role=status]').textContent.trim()`)
+	if want := "Added 6 eSIMs: 2 of profile 2, 3 of profile 7, 1 of profile 10, from inventory-good.csv."; report != want {
+		t.Errorf("the import reports %q; want %q", report, want)
+	}
+	waitVisible(t, ctx, "the List shows its stock after the import", chromedp.CSS(`[data-testid=stock]`))
+	if u := location(t, ctx); u.Path != "/esims" || u.Query().Get("state") != "free" {
+		t.Errorf("after the import the browser is at %s; want the free eSIMs, /esims?state=free", u)
+	}
+	for _, iccid := range goodInventoryICCIDs {
+		if !slices.Contains(rowICCIDs(), iccid) {
+			t.Errorf("the free eSIMs after the import do not list %s", iccid)
+		}
+	}
+	stockAfter := freeStock()
+	for profile, n := range goodInventoryByProfile {
+		if stockAfter[profile] != stockBefore[profile]+n {
+			t.Errorf("free stock of profile %s went from %d to %d; want %d more", profile, stockBefore[profile], stockAfter[profile], n)
+		}
+	}
+	shot(t, ctx, "import-done")
+
+	// The new ICCID in full finds just that eSIM, free.
+	newICCID := goodInventoryICCIDs[len(goodInventoryICCIDs)-1]
+	search(newICCID)
+	if got := rowICCIDs(); !slices.Equal(got, []string{newICCID}) {
+		t.Errorf("searching %s shows %q; want just it", newICCID, got)
+	}
+	if got := text(t, ctx, `[data-testid=list-count]`); got != "1 eSIM matches" {
+		t.Errorf("searching %s, the List counts %q; want %q", newICCID, got, "1 eSIM matches")
+	}
+	if got := text(t, ctx, `[data-testid=esim-row] [data-testid=state]`); got != "Free" {
+		t.Errorf("the imported eSIM %s shows as %q; want Free", newICCID, got)
+	}
+	shot(t, ctx, "esim-list-search-new")
+
+	// A bad last line: the page lists it, and nothing is added.
+	do(t, ctx, "open Import eSIMs again", chromedp.Click(chromedp.CSS(`[data-testid=import-link]`)))
+	waitVisible(t, ctx, "the import page shows", chromedp.ID("import-file"))
+	do(t, ctx, "import "+badInventory,
+		chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{badPath}),
+		chromedp.Click(chromedp.CSS(`form[action="/esims/import"] button[type=submit]`)),
+	)
+	waitVisible(t, ctx, "the import lists the lines to fix", chromedp.CSS(`[data-testid=import-errors]`))
+	type rowError struct {
+		Line   string `json:"line"`
+		Reason string `json:"reason"`
+	}
+	bad := eval[[]rowError](t, ctx, `[...document.querySelectorAll('[data-testid=import-error]')].map(r => ({
+		line: r.cells[0].textContent.trim(), reason: r.cells[1].textContent.trim() }))`)
+	if len(bad) != 1 || bad[0].Line != "5" || !strings.Contains(bad[0].Reason, "check digit") {
+		t.Errorf("the import lists %+v; want just line 5, for its ICCID check digit", bad)
+	}
+	if got := text(t, ctx, `[data-testid=import-errors] .alert`); !strings.Contains(got, "Nothing was added.") || !strings.Contains(got, "inventory-bad-last-row.csv") {
+		t.Errorf("the refusal reads %q; want it to say nothing was added from inventory-bad-last-row.csv", got)
+	}
+	shot(t, ctx, "import-refused")
+
+	openList("open eSIM → List after the refused import")
+	if got := freeStock(); !maps.Equal(got, stockAfter) {
+		t.Errorf("free stock after the refused import is %v; want it unchanged at %v", got, stockAfter)
+	}
+	shot(t, ctx, "esim-list-after-refused-import")
+	// A good line of the refused file is not in the inventory.
+	search("8944990000000000078")
+	if got := rowICCIDs(); len(got) != 0 {
+		t.Errorf("eSIM 8944990000000000078 of the refused file is in the List (%q): the import added part of the file", got)
+	}
+	if !eval[bool](t, ctx, `!!document.querySelector('[data-testid=no-esims]')`) {
+		t.Errorf("searching an ICCID of the refused file does not say no eSIM matches")
+	}
+	shot(t, ctx, "esim-list-search-refused")
+
+	signOut(t, ctx)
 }

@@ -119,8 +119,12 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 	switch strings.Join(args[:min(2, len(args))], " ") {
 	case "users add":
 		return addUser(ctx, store, args[2:], stdin, stdout, stderr)
+	case "inventory import":
+		return importInventory(ctx, store, args[2:], stdout, stderr)
+	case "demo scale":
+		return demoScale(ctx, store, args[2:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q; commands: users add", strings.Join(args, " "))
+	return fmt.Errorf("unknown command %q; commands: users add, inventory import, demo scale", strings.Join(args, " "))
 }
 
 // addUser creates a login; the password is read from standard input so it
@@ -147,5 +151,55 @@ func addUser(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 		return err
 	}
 	fmt.Fprintf(stdout, "\nAdded %s (%s) as %s.\n", l.Email, l.Name, l.Role.Label())
+	return nil
+}
+
+// importInventory adds the eSIMs of a CSV file to the stock, all or nothing,
+// as the import page does; a refused file lists its lines to fix.
+func importInventory(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: inventory import FILE.csv")
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, bad, err := store.ImportInventory(ctx, f, db.Login{})
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		const shown = 200
+		for _, e := range bad[:min(len(bad), shown)] {
+			fmt.Fprintln(stderr, e)
+		}
+		if len(bad) > shown {
+			fmt.Fprintf(stderr, "…and %d lines more.\n", len(bad)-shown)
+		}
+		return fmt.Errorf("nothing was added: %d lines of %s need fixing", len(bad), args[0])
+	}
+	fmt.Fprintf(stdout, "Added %s.\n", res.Summary())
+	return nil
+}
+
+// demoScale fills a new or demo database with a large made-up data set, to
+// see how the portal fares with a million eSIMs.
+func demoScale(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo scale", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	esims := fs.Int("esims", 1_000_000, "eSIMs in the inventory")
+	subscribers := fs.Int("subscribers", 100_000, "subscribers")
+	seed := fs.Uint64("seed", 1, "seed of the made-up data: the same seed and sizes give the same data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	r, err := store.SeedScale(ctx, db.ScaleOptions{ESIMs: *esims, Subscribers: *subscribers, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Added %d subscribers, %d logins and %d eSIMs (%d free, %d allocated, %d retired) with %d plans on their lines, in %s.\n",
+		r.Subscribers, r.Logins, r.Free+r.Allocated+r.Retired, r.Free, r.Allocated, r.Retired, r.LinePlans, time.Since(start).Round(time.Second/10))
 	return nil
 }

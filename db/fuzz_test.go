@@ -1,6 +1,7 @@
 package db
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -45,6 +46,37 @@ func FuzzCleanLineName(f *testing.F) {
 		}
 		if again, err := CleanLineName(clean); err != nil || again != clean {
 			t.Fatalf("CleanLineName is not stable on %q: %q, %v", clean, again, err)
+		}
+	})
+}
+
+// FuzzParseInventoryCSV feeds any file to the inventory parser: it never
+// panics, and every row it accepts passes the checks an eSIM must pass.
+func FuzzParseInventoryCSV(f *testing.F) {
+	f.Add("iccid,imsi_profile,smdp_address,matching_id\n8901480070000000011,7,smdp-eu.example.com,K2-4F7A1\n")
+	f.Add("iccid,imsi_profile,smdp_address,matching_id\n8901480070000000011,3,https://x,\n8901480070000000011,7,a.b,M\n")
+	f.Add("iccid,imsi_profile\n")
+	f.Add("")
+	f.Add("\"unterminated")
+	f.Fuzz(func(t *testing.T, file string) {
+		rows, bad, err := ParseInventoryCSV(strings.NewReader(file))
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if CheckICCID(r.ICCID) != nil || !ValidIMSIProfile(r.IMSIProfile) || r.SMDPAddress == "" || r.MatchingID == "" {
+				t.Fatalf("accepted a bad row %+v", r)
+			}
+			if seen[r.ICCID] && len(bad) == 0 {
+				t.Fatalf("accepted ICCID %s twice without a complaint", r.ICCID)
+			}
+			seen[r.ICCID] = true
+		}
+		for _, b := range bad {
+			if b.Line < 1 || b.Reason == "" {
+				t.Fatalf("a bad line without a number or reason: %+v", b)
+			}
 		}
 	})
 }

@@ -82,6 +82,15 @@ func (h *Handlers) Routes() *echo.Echo {
 	// The eSIM inventory.
 	app.GET("/esims/:iccid", h.esimPage)
 
+	// eSIM → List: the whole inventory, filtered and paged, its stock and its
+	// CSV export; team leads import deliveries and retire free eSIMs.
+	app.GET("/esims", h.esimList)
+	app.GET("/esims.csv", h.esimListCSV, requireLead) // every subscriber's name in one file: leads only
+	app.GET("/esims/stock", h.esimStock)
+	app.GET("/esims/import", h.importPage, requireLead)
+	app.POST("/esims/import", h.importInventory, requireLead)
+	app.POST("/esims/:iccid/retire", h.retireESIM, requireLead)
+
 	// The outbox: what was sent to customers.
 	app.GET("/emails/:id", h.emailPreview)
 	app.GET("/emails/:id/body", h.emailBody)

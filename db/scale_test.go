@@ -1,0 +1,84 @@
+package db
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestSeedScale(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	rep, err := s.SeedScale(ctx, ScaleOptions{ESIMs: 3000, Subscribers: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Free+rep.Allocated+rep.Retired != 3000 || rep.Subscribers != 300 || rep.Allocated == 0 || rep.Retired == 0 || rep.LinePlans < rep.Allocated {
+		t.Errorf("report %+v", rep)
+	}
+	if got := count(t, s, `SELECT count(*) FROM esims WHERE iccid LIKE '8901481%'`); got != 3000 {
+		t.Errorf("%d scale eSIMs, want 3000", got)
+	}
+	t.Run("ValidICCIDs", func(t *testing.T) {
+		rows, err := s.read.Query(`SELECT iccid FROM esims`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var iccid string
+			rows.Scan(&iccid)
+			if err := CheckICCID(iccid); err != nil {
+				t.Fatalf("%s: %v", iccid, err)
+			}
+		}
+	})
+	for name, query := range map[string]string{
+		// Every subscriber holds no more eSIMs than qualifying plans.
+		"Allowance": `SELECT count(*) FROM subscribers s WHERE (SELECT count(*) FROM esims e WHERE e.subscriber_id = s.id AND e.state = 'allocated')
+			> (SELECT count(*) FROM domestic_plans d WHERE d.subscriber_id = s.id AND d.qualifies)`,
+		"StockedBeforeAllocated": `SELECT count(*) FROM esims WHERE allocated_at < stocked_at`,
+		"PlanProfile": `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid JOIN plans p ON p.id = ep.plan_id
+			WHERE p.imsi_profile <> e.imsi_profile`,
+		"PlanAfterAllocation":  `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid WHERE ep.added_at < e.allocated_at`,
+		"PlansOnlyOnLines":     `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid WHERE e.state <> 'allocated'`,
+		"LinesWithoutPlans":    `SELECT count(*) FROM esims e WHERE e.state = 'allocated' AND NOT EXISTS (SELECT 1 FROM esim_plans ep WHERE ep.iccid = e.iccid)`,
+		"AllocatedInThePast":   `SELECT count(*) FROM esims WHERE allocated_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+		"ExpiredPlansAreOver":  `SELECT count(*) FROM esim_plans WHERE state = 'expired' AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+		"SeveralAllocators":    `SELECT count(DISTINCT allocated_by) < 5 FROM esims`,
+		"ForeignKeys":          `SELECT count(*) FROM pragma_foreign_key_check`,
+		"SubscriberPrefixFree": `SELECT count(*) FROM subscribers GROUP BY account_number HAVING count(*) > 1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if n := count(t, s, `SELECT coalesce((`+query+`), 0)`); n != 0 {
+				t.Errorf("%d violations", n)
+			}
+		})
+	}
+	t.Run("IndexesBack", func(t *testing.T) {
+		schema := func(s *Store) string {
+			var all string
+			s.read.QueryRow(`SELECT group_concat(name || ':' || coalesce(sql, ''), char(10)) FROM (SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name)`).Scan(&all)
+			return all
+		}
+		if got, want := schema(s), schema(openTestStore(t)); got != want {
+			t.Errorf("indexes after the load:\n%s\nwant:\n%s", got, want)
+		}
+	})
+	t.Run("Twice", func(t *testing.T) {
+		_, err := s.SeedScale(ctx, ScaleOptions{ESIMs: 10, Subscribers: 1})
+		if err == nil || !strings.Contains(err.Error(), "already") {
+			t.Errorf("second run: %v, want a refusal", err)
+		}
+	})
+	t.Run("NotDemo", func(t *testing.T) {
+		real := openTestStore(t)
+		if _, err := real.CreateLogin(ctx, "ana@carrier.example", "Ana", RoleLead, "a long password"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := real.SeedScale(ctx, ScaleOptions{ESIMs: 10, Subscribers: 1})
+		if err == nil || !strings.Contains(err.Error(), "not a demo database") {
+			t.Errorf("scale data into a real database: %v, want a refusal", err)
+		}
+	})
+}
