@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,7 +31,8 @@ type config struct {
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
 	var cfg config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// A mistake gets its one-line message from the caller; -h gets the list.
+	fs.SetOutput(io.Discard)
 	str := func(p *string, flagName, env, def, usage string) {
 		if v := getenv(env); v != "" {
 			def = v
@@ -62,6 +64,11 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	}
 	fs.IntVar(&cfg.LowStock, "low-stock", lowStock, "free eSIMs of a profile under which its stock shows as low (ESIM_LOW_STOCK)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintf(stderr, "Usage: %s [flags] [users add | inventory import FILE | demo scale]\n", name)
+			fs.PrintDefaults()
+		}
 		return cfg, nil, err
 	}
 	cfg.SMTPPassword = getenv("ESIM_SMTP_PASSWORD")

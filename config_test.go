@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestParseConfig(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		cfg, _, err := parseConfig("x", nil, env(nil), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Addr != "127.0.0.1:8080" || cfg.DB != "esim-admin.db" || !cfg.Demo || cfg.LowStock != 20 || cfg.SMTPAddr != "" {
+			t.Errorf("defaults = %+v", cfg)
+		}
+	})
+	t.Run("EnvironmentThenFlags", func(t *testing.T) {
+		cfg, _, err := parseConfig("x", []string{"-addr", "127.0.0.1:9000"}, env(map[string]string{
+			"ESIM_ADDR": "127.0.0.1:7000", "ESIM_DB": "/tmp/x.db", "ESIM_DEMO": "false", "ESIM_SMTP_PASSWORD": "pw", "ESIM_LOW_STOCK": "5",
+		}), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Addr != "127.0.0.1:9000" || cfg.DB != "/tmp/x.db" || cfg.Demo || cfg.SMTPPassword != "pw" || cfg.LowStock != 5 {
+			t.Errorf("config = %+v", cfg)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"UnknownFlag", []string{"-nope"}, nil, "flag provided but not defined: -nope"},
+		{"BadDemo", nil, map[string]string{"ESIM_DEMO": "maybe"}, "ESIM_DEMO must be true or false"},
+		{"BadAddr", []string{"-addr", "8080"}, nil, "-addr must be host:port"},
+		{"BadBaseURL", []string{"-base-url", "ftp://x"}, nil, "-base-url must be an http or https URL"},
+		{"ShortSessionKey", nil, map[string]string{"ESIM_SESSION_KEY": "short"}, "at least 32 characters"},
+		{"BadLowStock", nil, map[string]string{"ESIM_LOW_STOCK": "lots"}, "ESIM_LOW_STOCK must be a whole number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			_, _, err := parseConfig("x", tc.args, env(tc.env), &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want one line saying %q", err, tc.want)
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("a mistake printed more than its message: %q", stderr.String())
+			}
+		})
+	}
+}
+
+func TestUsersAdd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u.db")
+	var out, errOut bytes.Buffer
+	args := []string{"-demo=false", "-db", path, "users", "add", "--email", "ana@carrier.example", "--name", "Ana Silva", "--role", "lead"}
+	if err := run(context.Background(), args, env(nil), strings.NewReader("correct horse battery\n"), &out, &errOut); err != nil {
+		t.Fatalf("users add: %v", err)
+	}
+	store, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l, err := store.Authenticate(context.Background(), "ana@carrier.example", "correct horse battery")
+	if err != nil || l.Role != db.RoleLead || l.Name != "Ana Silva" {
+		t.Errorf("the new login = %+v, %v", l, err)
+	}
+	args[6] = "bo@carrier.example"
+	if err := run(context.Background(), args, env(nil), strings.NewReader("short\n"), &out, &errOut); err == nil || !strings.Contains(err.Error(), "at least 8 characters") {
+		t.Errorf("a short password: %v, want a refusal", err)
+	}
+}
