@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers"
 )
 
 func signedInAs(t *testing.T, app *testApp, email, password string) *client {
@@ -21,10 +22,10 @@ func signedInAs(t *testing.T, app *testApp, email, password string) *client {
 }
 
 func TestLeadOnlyPages(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestAppWith(t, func(_ *testApp, h *handlers.Handlers) { h.Demo = true })
 	agent := signedIn(t, app)
 	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-	for _, path := range []string{"/users", "/audit", "/audit.csv"} {
+	for _, path := range []string{"/users", "/audit", "/audit.csv", "/esims/import", "/esims.csv"} {
 		t.Run("GET"+path, func(t *testing.T) {
 			r := agent.get(t, path)
 			if r.Status != http.StatusForbidden {
@@ -38,13 +39,22 @@ func TestLeadOnlyPages(t *testing.T) {
 			}
 		})
 	}
-	t.Run("POST/users", func(t *testing.T) {
-		form := url.Values{"_csrf": {agent.csrfToken(t, "/subscribers")}, "email": {"x@example.com"}, "name": {"X"}, "role": {"lead"}, "password": {"long enough"}}
-		if r := agent.post(t, "/users", form); r.Status != http.StatusForbidden {
-			t.Errorf("agent adding a login: status %d, want 403", r.Status)
+	t.Run("EveryLeadChangeRefusedToAgents", func(t *testing.T) {
+		var free, allocated string
+		app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' LIMIT 1`).Scan(&free)
+		app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'allocated' LIMIT 1`).Scan(&allocated)
+		csrf := agent.csrfToken(t, "/subscribers")
+		before := app.count(t, `SELECT count(*) FROM audit_log`)
+		for _, path := range []string{"/users", "/users/1/disabled", "/users/1/password", "/esims/import",
+			"/esims/" + free + "/retire", "/esims/" + allocated + "/simulate-attach"} {
+			form := url.Values{"_csrf": {csrf}, "email": {"x@example.com"}, "name": {"X"}, "role": {"lead"},
+				"password": {"long enough"}, "disabled": {"true"}, "country": {"FR"}}
+			if r := agent.post(t, path, form); r.Status != http.StatusForbidden {
+				t.Errorf("agent POST %s: status %d, want 403", path, r.Status)
+			}
 		}
-		if n := app.count(t, `SELECT count(*) FROM logins WHERE email = 'x@example.com'`); n != 0 {
-			t.Errorf("the agent's POST added a login")
+		if after := app.count(t, `SELECT count(*) FROM audit_log`); after != before {
+			t.Errorf("an agent's POST to a lead-only route changed something")
 		}
 	})
 	t.Run("NavHidesLeadPagesFromAgents", func(t *testing.T) {
