@@ -5,28 +5,34 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
-// SearchSubscribers finds subscribers by account number, name, email or
-// phone, best matches first.
+// SearchSubscribers finds subscribers by any part of their account number,
+// name or email, or by digits of their phone number, best matches first:
+// those that start with the query, then by name.
 func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) ([]Subscriber, error) {
 	query = strings.TrimSpace(query)
 	if query == "" {
 		return nil, nil
 	}
-	like := "%" + escapeLike(query) + "%"
 	prefix := escapeLike(query) + "%"
-	digits := onlyDigits(query)
-	phoneLike := "\x00" // matches nothing unless the query has digits
-	if len(digits) >= 3 {
-		phoneLike = "%" + digits + "%"
+	var rows *sql.Rows
+	var err error
+	if match := searchMatch(query); match != "" {
+		rows, err = s.read.QueryContext(ctx, `
+			SELECT s.id, s.account_number, s.name, s.email, s.phone
+			FROM subscriber_search f JOIN subscribers s ON s.id = f.rowid
+			WHERE subscriber_search MATCH ?1
+			ORDER BY (s.account_number LIKE ?2 ESCAPE '\' OR s.name LIKE ?2 ESCAPE '\' OR s.email LIKE ?2 ESCAPE '\') DESC, s.name, s.id
+			LIMIT ?3`, match, prefix, limit)
+	} else {
+		// One or two characters are too short for the trigram index: match
+		// the start of the name, in name order, straight off its index.
+		rows, err = s.read.QueryContext(ctx, `
+			SELECT id, account_number, name, email, phone FROM subscribers
+			WHERE name LIKE ?1 ESCAPE '\' ORDER BY name, id LIMIT ?2`, prefix, limit)
 	}
-	rows, err := s.read.QueryContext(ctx, `
-		SELECT id, account_number, name, email, phone FROM subscribers
-		WHERE account_number LIKE ?1 ESCAPE '\' OR name LIKE ?1 ESCAPE '\' OR email LIKE ?1 ESCAPE '\'
-			OR replace(replace(replace(phone, ' ', ''), '-', ''), '+', '') LIKE ?3
-		ORDER BY (account_number LIKE ?2 ESCAPE '\' OR name LIKE ?2 ESCAPE '\' OR email LIKE ?2 ESCAPE '\') DESC, name, id
-		LIMIT ?4`, like, prefix, phoneLike, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +46,22 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 		out = append(out, sub)
 	}
 	return out, rows.Err()
+}
+
+// searchMatch turns what the agent typed into a full-text query of the
+// trigram index, or "" when it is too short for it. A query that looks like
+// a phone number is also looked for among the phone digits.
+func searchMatch(query string) string {
+	if utf8.RuneCountInString(query) < 3 {
+		return ""
+	}
+	phrase := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	match := "{account_number name email} : " + phrase(query)
+	digits := onlyDigits(query)
+	if len(digits) >= 3 && strings.Trim(query, "0123456789 +-()") == "" {
+		match += " OR phone_digits : " + phrase(digits)
+	}
+	return match
 }
 
 func escapeLike(s string) string {
