@@ -797,25 +797,6 @@ func (s *Store) countList(ctx context.Context, f ListFilter, how searchPlan, arg
 	return ListCount{N: total, Known: true}, nil
 }
 
-// ListAllocators returns every login, by name, for the List's filter of who
-// allocated; disabled logins too, since their allocations remain.
-func (s *Store) ListAllocators(ctx context.Context) ([]Login, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL FROM logins ORDER BY name COLLATE NOCASE, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Login
-	for rows.Next() {
-		var l Login
-		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
-}
-
 // ExportHeader is the header line of the List's CSV export.
 var ExportHeader = []string{"iccid", "imsi_profile", "state", "stocked_at", "subscriber_account", "subscriber_name",
 	"line_name", "allocated_at", "allocated_by", "plans", "current_plan", "current_plan_state"}

@@ -130,7 +130,7 @@ func listPage(ctx context.Context, s *db.Store, in db.ListFilterInput, after, be
 	if err != nil {
 		return page, err
 	}
-	logins, err := s.ListAllocators(ctx)
+	logins, err := s.Logins(ctx)
 	if err != nil {
 		return page, err
 	}
@@ -165,7 +165,7 @@ func cursorAt(b *testing.B, s *db.Store, in db.ListFilterInput, rows int) string
 // benchAllocator is the login with the most allocations but one: a busy
 // agent, not the busiest.
 func benchAllocator(b *testing.B, s *db.Store) string {
-	logins, err := s.ListAllocators(context.Background())
+	logins, err := s.Logins(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

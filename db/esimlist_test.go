@@ -99,7 +99,7 @@ func newListStore(t *testing.T) (*Store, listFixture) {
 
 func mustAllocators(t *testing.T, s *Store) []Login {
 	t.Helper()
-	logins, err := s.ListAllocators(context.Background())
+	logins, err := s.Logins(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

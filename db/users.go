@@ -8,7 +8,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Logins returns every login, active ones first, by name.
+// Logins returns every login, active ones first, by name. Disabled logins
+// are listed too: their past changes and allocations remain theirs.
 func (s *Store) Logins(ctx context.Context) ([]Login, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL FROM logins ORDER BY disabled_at IS NOT NULL, name, id`)
 	if err != nil {

@@ -56,7 +56,7 @@ func (h *Handlers) esimList(c echo.Context) error {
 		return h.render(c, status, views.ESIMListResults(v))
 	}
 	var err error
-	if v.Allocators, err = h.Store.ListAllocators(ctx); err != nil {
+	if v.Allocators, err = h.Store.Logins(ctx); err != nil {
 		return err
 	}
 	return h.render(c, status, views.ESIMList(v))
