@@ -1,18 +1,12 @@
 package emails_test
 
 import (
-	"bytes"
-	"encoding/base64"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/mail"
-	"net/textproto"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/emails/smtptest"
 )
 
 // iccid builds a valid ICCID from its first 18 digits.
@@ -46,55 +40,17 @@ func orderMail() db.OrderMail {
 	}
 }
 
-// part is a leaf of a MIME message, with the media types of the multiparts
-// that hold it, outermost first.
-type part struct {
-	Parents []string
-	Header  textproto.MIMEHeader
-	Type    string
-	Body    []byte // transfer encoding undone
-}
+// part is a leaf of a received message.
+type part = smtptest.Part
 
 // parseMessage parses a raw message and returns its header and leaf parts.
 func parseMessage(t *testing.T, raw []byte) (mail.Header, []part) {
 	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	h, parts, err := smtptest.Parse(raw)
 	if err != nil {
-		t.Fatalf("read message: %v", err)
+		t.Fatal(err)
 	}
-	var parts []part
-	walk(t, nil, textproto.MIMEHeader(m.Header), m.Body, &parts)
-	return m.Header, parts
-}
-
-func walk(t *testing.T, parents []string, h textproto.MIMEHeader, body io.Reader, out *[]part) {
-	t.Helper()
-	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil {
-		t.Fatalf("content type %q: %v", h.Get("Content-Type"), err)
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		r := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := r.NextPart()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", mt, err)
-			}
-			walk(t, append(append([]string(nil), parents...), mt), p.Header, p, out)
-		}
-	}
-	// NextPart has already undone quoted-printable.
-	if strings.EqualFold(h.Get("Content-Transfer-Encoding"), "base64") {
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatalf("%s body: %v", mt, err)
-	}
-	*out = append(*out, part{Parents: parents, Header: h, Type: mt, Body: b})
+	return h, parts
 }
 
 // only returns the one part of media type mt.

@@ -3,15 +3,11 @@ package handlers_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"image/png"
-	"io"
 	"log/slog"
 	"mime"
-	"mime/multipart"
 	"net/mail"
-	"net/textproto"
 	"slices"
 	"strings"
 	"testing"
@@ -26,54 +22,17 @@ import (
 	"github.com/carrier/esim-admin/handlers"
 )
 
-// mimePart is a leaf of a MIME message, transfer encoding undone.
-type mimePart struct {
-	Type   string
-	Header textproto.MIMEHeader
-	Body   []byte
-}
+// mimePart is a leaf of a received message.
+type mimePart = smtptest.Part
 
-// parseMail parses a raw message into its header and leaf parts, walking
-// nested multiparts.
+// parseMail parses a raw message into its header and leaf parts.
 func parseMail(t *testing.T, raw []byte) (mail.Header, []mimePart) {
 	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	h, parts, err := smtptest.Parse(raw)
 	if err != nil {
-		t.Fatalf("read message: %v", err)
+		t.Fatal(err)
 	}
-	var parts []mimePart
-	walkMIME(t, textproto.MIMEHeader(m.Header), m.Body, &parts)
-	return m.Header, parts
-}
-
-func walkMIME(t *testing.T, h textproto.MIMEHeader, body io.Reader, out *[]mimePart) {
-	t.Helper()
-	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil {
-		t.Fatalf("Content-Type %q: %v", h.Get("Content-Type"), err)
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		r := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := r.NextPart()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", mt, err)
-			}
-			walkMIME(t, p.Header, p, out)
-		}
-	}
-	// multipart.Reader has already undone quoted-printable; base64 is left to us.
-	if strings.EqualFold(h.Get("Content-Transfer-Encoding"), "base64") {
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatalf("%s body: %v", mt, err)
-	}
-	*out = append(*out, mimePart{Type: mt, Header: h, Body: b})
+	return h, parts
 }
 
 func partsOf(parts []mimePart, prefix string) []mimePart {
