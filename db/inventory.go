@@ -391,10 +391,15 @@ type ProfileStock struct {
 	Allocated   int
 }
 
-// StockSummary counts the free and allocated eSIMs of each IMSI profile,
-// from the counts the inventory's triggers keep (migration 0004).
+// StockSummary counts the free and allocated eSIMs of each IMSI profile.
+// Each count reads a covering index, not the table, but still reads one
+// index entry per eSIM: at a million eSIMs that is a tenth of a second, so
+// the List loads it apart from its first page.
 func (s *Store) StockSummary(ctx context.Context) ([]ProfileStock, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT imsi_profile, state, count FROM esim_stock WHERE state IN ('free', 'allocated')`)
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT imsi_profile, 'free', count(*) FROM esims INDEXED BY esims_free WHERE state = 'free' GROUP BY imsi_profile
+		UNION ALL
+		SELECT imsi_profile, 'allocated', count(*) FROM esims INDEXED BY esims_list_profile WHERE allocated_at IS NOT NULL GROUP BY imsi_profile`)
 	if err != nil {
 		return nil, err
 	}

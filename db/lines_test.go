@@ -258,38 +258,3 @@ func TestAddLineConcurrent(t *testing.T) {
 		t.Errorf("%d distinct profile 7 eSIMs allocated, want 7", n)
 	}
 }
-
-// TestStockCountsFollowTheInventory checks the stock counts the triggers keep
-// against a count of the inventory, after allocations, a retirement and a
-// deletion.
-func TestStockCountsFollowTheInventory(t *testing.T) {
-	f := newFixture(t, 5, 4)
-	for _, sub := range f.subs[:3] {
-		if _, err := f.addLine(sub, "Europe", "EURO1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.s.write.Exec(`UPDATE esims SET state = 'retired' WHERE iccid = ?`, testICCID(1))
-	f.s.write.Exec(`DELETE FROM esims WHERE iccid = ?`, testICCID(2))
-	want := map[string]int{}
-	rows, _ := f.s.read.Query(`SELECT imsi_profile || state, count(*) FROM esims GROUP BY imsi_profile, state`)
-	for rows.Next() {
-		var k string
-		var n int
-		rows.Scan(&k, &n)
-		want[k] = n
-	}
-	rows.Close()
-	got := map[string]int{}
-	rows, _ = f.s.read.Query(`SELECT imsi_profile || state, count FROM esim_stock WHERE count > 0`)
-	for rows.Next() {
-		var k string
-		var n int
-		rows.Scan(&k, &n)
-		got[k] = n
-	}
-	rows.Close()
-	if fmt.Sprint(got) != fmt.Sprint(want) || want["7allocated"] != 3 {
-		t.Errorf("stock counts %v, inventory %v", got, want)
-	}
-}
