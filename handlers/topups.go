@@ -23,7 +23,7 @@ func (h *Handlers) addPlanForm(c echo.Context) error {
 	if f.Token == "" {
 		f.Token = newFormToken()
 	}
-	if p, ok := chosenPlan(f); ok && p.IMSIProfile != f.Line.IMSIProfile {
+	if p, ok := f.Misfit(); ok {
 		f.Errors = map[string]string{"plan": db.ProfileMismatch(p, f.Line.IMSIProfile).Message}
 	}
 	return h.renderPlanForm(c, http.StatusOK, f)
@@ -86,15 +86,6 @@ func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
 	}
 	f.Plans, err = h.Store.Plans(ctx, false)
 	return f, err
-}
-
-func chosenPlan(f views.AddPlanForm) (db.Plan, bool) {
-	for _, p := range f.Plans {
-		if p.ID == f.PlanID {
-			return p, true
-		}
-	}
-	return db.Plan{}, false
 }
 
 func (h *Handlers) renderPlanForm(c echo.Context, status int, f views.AddPlanForm) error {

@@ -42,8 +42,8 @@ func (f AddPlanForm) split() (fit, other []db.Plan) {
 	return fit, other
 }
 
-// misfit is the chosen plan when it needs another IMSI profile.
-func (f AddPlanForm) misfit() (db.Plan, bool) {
+// Misfit is the chosen plan when it needs another IMSI profile.
+func (f AddPlanForm) Misfit() (db.Plan, bool) {
 	for _, p := range f.Plans {
 		if p.ID == f.PlanID && p.IMSIProfile != f.Line.IMSIProfile {
 			return p, true
@@ -445,7 +445,7 @@ func AddPlan(f AddPlanForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if p, ok := f.misfit(); ok {
+			if p, ok := f.Misfit(); ok {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<p><a class=\"button small\" data-testid=\"new-line-instead\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
