@@ -111,11 +111,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		if err != nil {
 			return err
 		}
-		qr, err := s.Mail.QRCode(QRMail{Subscriber: sub, LineName: lineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
-		if err != nil {
-			return err
-		}
-		if err := s.enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr}); err != nil {
+		if err := s.enqueueQR(ctx, tx, sub, lineName, e); err != nil {
 			return err
 		}
 		if err := s.enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, linePlan, number, now); err != nil {
@@ -172,6 +168,16 @@ func orderNumber(id int64, at time.Time) string {
 	return fmt.Sprintf("ORD-%d-%06d", at.Year(), id)
 }
 
+// enqueueQR queues the email with the QR code that installs eSIM e, the line
+// lineName of sub.
+func (s *Store) enqueueQR(ctx context.Context, tx *sql.Tx, sub Subscriber, lineName string, e ESIM) error {
+	qr, err := s.Mail.QRCode(QRMail{Subscriber: sub, LineName: lineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
+	if err != nil {
+		return err
+	}
+	return s.enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr})
+}
+
 func (s *Store) enqueueConfirmation(ctx context.Context, tx *sql.Tx, sub Subscriber, lineName, iccid string, p Plan, linePlan int64, number string, now time.Time) error {
 	msg, err := s.Mail.OrderConfirmation(OrderMail{Subscriber: sub, OrderNumber: number, LineName: lineName, ICCID: iccid, Plan: p, OrderedAt: now})
 	if err != nil {
@@ -220,7 +226,7 @@ func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (ESIM, err
 	var e ESIM
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if e, err = esimWithPlans(ctx, tx, s, iccid); err != nil {
+		if e, err = esim(ctx, tx, iccid); err != nil {
 			return err
 		}
 		if e.State != StateAllocated {
@@ -230,11 +236,7 @@ func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (ESIM, err
 		if err != nil {
 			return err
 		}
-		qr, err := s.Mail.QRCode(QRMail{Subscriber: sub, LineName: e.LineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
-		if err != nil {
-			return err
-		}
-		if err := s.enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr}); err != nil {
+		if err := s.enqueueQR(ctx, tx, sub, e.LineName, e); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))
