@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 
 	"unicode/utf8"
 
@@ -97,7 +98,12 @@ func (s *Store) CreateLogin(ctx context.Context, email, name string, role Role, 
 
 // dummyHash is compared against when the email is unknown, so a wrong email
 // takes as long as a wrong password and does not reveal which logins exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcryptCost)
+// It is made on first use: a bcrypt hash costs a quarter second, which every
+// start of the program and every command would otherwise pay.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), bcryptCost)
+	return h
+})
 
 // ErrWrongCredentials is all a failed sign-in learns.
 var ErrWrongCredentials = errors.New("wrong email or password")
@@ -111,7 +117,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (Login
 		`SELECT id, email, name, role, password_hash, disabled_at FROM logins WHERE email = ?`,
 		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return Login{}, ErrWrongCredentials
 	}
 	if err != nil {
