@@ -85,6 +85,18 @@ func login(c echo.Context) db.Login {
 
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
+// formRefusal is the refusal a form shows next to its fields, or nil. A
+// thing named in the path that does not exist is no such refusal: that page
+// is not found. A choice in the form that does not exist is one (it has a
+// field), as is every other rule the store refused.
+func formRefusal(err error) *db.Error {
+	var refusal *db.Error
+	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
+		return refusal
+	}
+	return nil
+}
+
 // statusOf maps a refusal of the store to an HTTP status.
 func statusOf(code db.Code) int {
 	switch code {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,8 +37,7 @@ func (h *Handlers) addLine(c echo.Context) error {
 	order, err := h.Store.AddLine(c.Request().Context(), db.AddLine{
 		SubscriberID: id, LineName: c.FormValue("line_name"), PlanID: planID, Token: c.FormValue("token"), By: login(c),
 	})
-	var refusal *db.Error
-	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
+	if refusal := formRefusal(err); refusal != nil {
 		// Only a refusal needs the whole form, shown again with what was typed.
 		f, err := h.lineForm(c)
 		if err != nil {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -35,8 +34,7 @@ func (h *Handlers) addPlan(c echo.Context) error {
 	subscriberID, _ := strconv.ParseInt(c.FormValue("subscriber"), 10, 64)
 	planID, _ := strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: c.Param("iccid"), SubscriberID: subscriberID, PlanID: planID, Token: c.FormValue("token"), By: login(c)})
-	var refusal *db.Error
-	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
+	if refusal := formRefusal(err); refusal != nil {
 		// Only a refusal needs the whole form, shown again with the choice made.
 		f, err := h.planForm(c)
 		if err != nil {
