@@ -1,6 +1,9 @@
 package db
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Error is a refusal the person using the portal can act on: a domain rule
 // said no. Its Message is written for them. Any other error is internal.
@@ -12,7 +15,8 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Code names the kind of refusal; handlers map it to an HTTP status.
+// Code names the kind of refusal; handlers map it to an HTTP status in one
+// table (handlers.statusOf).
 type Code string
 
 const (
@@ -23,10 +27,80 @@ const (
 	ErrNotEligible     Code = "not_eligible"
 	ErrProfileMismatch Code = "profile_mismatch"
 	ErrForbidden       Code = "forbidden"
+	ErrTooLarge        Code = "too_large"
 )
 
 func refuse(code Code, field, message string) *Error {
 	return &Error{Code: code, Field: field, Message: message}
+}
+
+// Errors is every refusal of one form or request, returned together so the
+// person fixes them all in one go. Its code is its first refusal's.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Message
+	}
+	return strings.Join(msgs, " ")
+}
+
+// Unwrap lets errors.As find the first refusal, and with it the code.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// ByField maps each field to its message; "" holds a refusal of the whole form.
+func (es Errors) ByField() map[string]string {
+	m := make(map[string]string, len(es))
+	for _, e := range es {
+		if _, ok := m[e.Field]; !ok {
+			m[e.Field] = e.Message
+		}
+	}
+	return m
+}
+
+// Err is nil when there is nothing to refuse, so a validation can end with
+// `return errs.Err()`.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// add appends err when it is a refusal and reports whether it was; any other
+// non-nil error is returned for the caller to stop on.
+func (es *Errors) add(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		*es = append(*es, e)
+		return nil
+	}
+	return err
+}
+
+// Refusals returns every refusal in err: the members of Errors, or the one
+// *Error; nil when err is no refusal.
+func Refusals(err error) Errors {
+	var es Errors
+	if errors.As(err, &es) {
+		return es
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return Errors{e}
+	}
+	return nil
 }
 
 // ErrorCode reports the Code of a domain error, or "" for any other error.
