@@ -2,15 +2,14 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 )
 
 // audit writes one entry of the audit log inside tx: who did what, to which
 // subscriber or eSIM.
-func (s *Store) audit(ctx context.Context, tx *sql.Tx, by Login, action string, subscriberID int64, iccid, detail string) error {
+func audit(ctx context.Context, tx *change, by Login, action string, subscriberID int64, iccid, detail string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, login_id, action, subscriber_id, iccid, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		formatTime(s.Now()), nullID(by.ID), action, nullID(subscriberID), nullString(iccid), detail)
+		formatTime(tx.now), nullID(by.ID), action, nullID(subscriberID), nullString(iccid), detail)
 	return err
 }
 

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 )
@@ -10,9 +9,9 @@ import (
 func TestAuditLogPaging(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 1, 0)
-	err := f.s.inTx(ctx, func(tx *sql.Tx) error {
+	err := f.s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		for i := range 120 {
-			if err := f.s.audit(ctx, tx, f.agent, "add_line", f.subs[0], "", fmt.Sprint(i)); err != nil {
+			if err := audit(ctx, tx, f.agent, "add_line", f.subs[0], "", fmt.Sprint(i)); err != nil {
 				return err
 			}
 		}

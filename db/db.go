@@ -13,8 +13,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -40,6 +42,13 @@ type Store struct {
 	Now func() time.Time
 	// Mail renders the emails a change queues in the outbox.
 	Mail MailRenderer
+	// PasswordCost is bcrypt's work factor for new passwords; tests lower it.
+	PasswordCost int
+	// dummyHash is compared against when a sign-in names no login, so a wrong
+	// email takes as long as a wrong password and does not tell which logins
+	// exist. It is made on first use: a hash costs a quarter second, which
+	// every start of the program and every command would otherwise pay.
+	dummyHash func() []byte
 
 	txs    chan txRequest // changes waiting for the committer
 	closed chan struct{}
@@ -57,6 +66,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 	s := &Store{write: write, Now: func() time.Time { return time.Now().UTC() },
 		txs: make(chan txRequest), closed: make(chan struct{}), done: make(chan struct{})}
+	s.PasswordCost = DefaultPasswordCost
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), s.PasswordCost)
+		return h
+	})
 	go s.commitLoop()
 	if err := s.migrate(ctx); err != nil {
 		s.stopCommitter()
@@ -98,23 +112,64 @@ func (s *Store) stopCommitter() {
 	<-s.done
 }
 
-var errClosed = errors.New("db: the store is closed")
+var (
+	errClosed      = errors.New("db: the store is closed")
+	errNestedWrite = errors.New("db: a change opened another change: call the helper that takes the *change instead")
+)
+
+// The committer: every write of the portal goes through inTx, which hands the
+// change to one goroutine that owns the writer connection. Its rules:
+//
+//  1. Changes that arrive together share one IMMEDIATE transaction and one
+//     commit (one fsync for the batch, synchronous=FULL kept), each in a
+//     savepoint of its own, so a change that returns an error rolls back alone.
+//  2. A change that the committer has taken runs to its end whatever its
+//     caller does: it runs under context.WithoutCancel of the caller's context,
+//     keeping only the caller's deadline. A client that hangs up therefore
+//     cannot interrupt SQLite in the middle of a statement, which would roll
+//     back the whole shared transaction. A caller that gives up before its
+//     change is taken gets its context's error, and nothing of it is run.
+//  3. If SQLite gives up the shared transaction all the same (a deadline, a
+//     full disk), every other change of the batch is run again in a
+//     transaction of its own, so no change fails for another's reason. A change
+//     must therefore start from what it reads in its transaction, never from
+//     what an earlier run of it left in Go variables.
+//  4. A change cannot open another: inTx called inside a change fails at once
+//     with errNestedWrite instead of waiting forever for the committer that is
+//     running it. Helpers that write inside a change are plain functions that
+//     take the *change.
+//  5. A change reads the clock once, when it starts: c.now is its one time.
+
+// change is one change running in the committer: the transaction it writes
+// in, the one time it writes down, and what renders the emails it queues.
+type change struct {
+	*sql.Tx
+	now  time.Time
+	mail MailRenderer
+}
+
+// inChange marks the context a change runs under (rule 4).
+type inChange struct{}
 
 // txRequest is a change waiting for the committer, and where its outcome goes.
 type txRequest struct {
 	ctx    context.Context
-	fn     func(tx *sql.Tx) error
+	fn     func(ctx context.Context, c *change) error
 	result chan error
 }
 
 // maxBatch bounds how many changes share one commit.
 const maxBatch = 64
 
-// inTx runs fn as one transaction of its own: all of fn's changes are made, or
-// none. fn runs on the writer connection inside an IMMEDIATE transaction, which
+// inTx runs fn as one change of its own: all of fn's writes are made, or none.
+// fn runs on the writer connection inside an IMMEDIATE transaction, which
 // holds the write lock from BEGIN, so what fn reads cannot go stale before it
-// writes. inTx returns once the change is durable.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// writes. inTx returns once the change is durable. fn must use the context it
+// is given, not its caller's.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, c *change) error) error {
+	if ctx.Value(inChange{}) != nil {
+		return errNestedWrite
+	}
 	req := txRequest{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	select {
 	case s.txs <- req:
@@ -126,11 +181,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return <-req.result
 }
 
-// commitLoop commits the changes inTx hands it. Changes that arrive while a
-// commit is under way are run together in the next transaction, each inside
-// a savepoint of its own, so a refused change rolls back alone, and they
-// share one commit: one fsync for the batch instead of one per change, with
-// synchronous=FULL kept.
+// commitLoop takes changes from inTx and commits them in batches (rule 1).
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	batch := make([]txRequest, 0, maxBatch)
@@ -150,45 +201,40 @@ func (s *Store) commitLoop() {
 				break more
 			}
 		}
-		s.commitBatch(batch)
-	}
-}
-
-func (s *Store) commitBatch(batch []txRequest) {
-	errs := make([]error, len(batch))
-	finish := func() {
+		errs, lost := s.commitBatch(batch)
 		for i, req := range batch {
+			if lost && errs[i] == nil && len(batch) > 1 {
+				// Rule 3: the shared transaction is gone; run this one alone.
+				rerun, _ := s.commitBatch(batch[i : i+1])
+				errs[i] = rerun[0]
+			}
 			req.result <- errs[i]
 		}
 	}
-	defer finish()
+}
+
+// commitBatch runs the changes in one transaction, each in a savepoint, and
+// commits it. lost reports that SQLite gave up the whole transaction, so the
+// changes without an error of their own were not committed either.
+func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
+	errs = make([]error, len(batch))
 	tx, err := s.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		for i := range errs {
-			errs[i] = err
+			errs[i] = fmt.Errorf("db: begin: %w", err)
 		}
-		return
+		return errs, false
 	}
 	for i, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			errs[i] = err
-			continue
-		}
 		if _, err := tx.Exec(`SAVEPOINT change`); err != nil {
 			errs[i] = err
 			continue
 		}
-		errs[i] = runChange(req, tx)
+		errs[i] = s.runChange(req, tx)
 		if errs[i] != nil {
 			if _, err := tx.Exec(`ROLLBACK TO change`); err != nil {
-				// SQLite gave up the whole transaction: nothing of the batch stands.
 				tx.Rollback()
-				for j := range errs {
-					if errs[j] == nil {
-						errs[j] = fmt.Errorf("db: transaction lost after another change failed: %w", err)
-					}
-				}
-				return
+				return errs, true
 			}
 		}
 		if _, err := tx.Exec(`RELEASE change`); err != nil && errs[i] == nil {
@@ -198,20 +244,28 @@ func (s *Store) commitBatch(batch []txRequest) {
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
 			if errs[i] == nil {
-				errs[i] = err
+				errs[i] = fmt.Errorf("db: commit: %w", err)
 			}
 		}
 	}
+	return errs, false
 }
 
-// runChange runs one change; a panic in it fails the change, not the committer.
-func runChange(req txRequest, tx *sql.Tx) (err error) {
+// runChange runs one change under its caller's values and deadline but not
+// its cancellation (rule 2); a panic in it fails the change, not the committer.
+func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("db: change panicked: %v", p)
 		}
 	}()
-	return req.fn(tx)
+	ctx := context.WithValue(context.WithoutCancel(req.ctx), inChange{}, true)
+	if deadline, ok := req.ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	return req.fn(ctx, &change{Tx: tx, now: s.Now(), mail: s.Mail})
 }
 
 // migrate applies the embedded migrations that the database has not seen,
@@ -250,11 +304,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		err = s.inTx(ctx, func(ctx context.Context, c *change) error {
+			if _, err := c.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, formatTime(s.Now()))
+			_, err := c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, formatTime(c.now))
 			return err
 		})
 		if err != nil {

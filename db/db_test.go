@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func openTestStore(t *testing.T) *Store {
@@ -17,6 +19,7 @@ func openTestStore(t *testing.T) *Store {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	s.PasswordCost = bcrypt.MinCost
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -156,7 +159,7 @@ func TestConcurrentWritersQueue(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- s.inTx(ctx, func(tx *sql.Tx) error {
+			errs <- s.inTx(ctx, func(ctx context.Context, tx *change) error {
 				_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')`, "k"+itoa(int64(i)))
 				return err
 			})
@@ -187,7 +190,7 @@ func TestBatchedChangesStandAlone(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.inTx(ctx, func(tx *sql.Tx) error {
+			errs[i] = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')`, "k"+itoa(int64(i))); err != nil {
 					return err
 				}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 )
 
 // The demo logins. Their passwords are public: they belong in a demo
@@ -184,23 +183,23 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	// Hashing takes a while: do it before taking the write lock.
-	agentHash, err := bcrypt.GenerateFromPassword([]byte(DemoAgentPassword), bcryptCost)
+	agentHash, err := s.hashPassword(DemoAgentPassword)
 	if err != nil {
 		return false, err
 	}
-	leadHash, err := bcrypt.GenerateFromPassword([]byte(DemoLeadPassword), bcryptCost)
+	leadHash, err := s.hashPassword(DemoLeadPassword)
 	if err != nil {
 		return false, err
 	}
 	seeded := false
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		// Checked again under the write lock: another process may have
 		// written since the check above.
 		empty, err := demoEmpty(ctx, tx)
 		if err != nil || !empty {
 			return err
 		}
-		d := &demoSeeder{ctx: ctx, tx: tx, now: s.Now().UTC(), rng: rand.New(rand.NewPCG(1, 2))}
+		d := &demoSeeder{ctx: ctx, tx: tx.Tx, now: s.Now().UTC(), rng: rand.New(rand.NewPCG(1, 2))}
 		if err := d.seed(string(agentHash), string(leadHash)); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}

@@ -245,7 +245,7 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (Imp
 		return ImportResult{}, []RowError{{2, "The file has no eSIMs: after the header line, put one eSIM a line."}}, nil
 	}
 	res := ImportResult{ByProfile: map[int]int{}}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		taken, err := inventoryConflicts(ctx, tx, rows)
 		if err != nil {
 			return err
@@ -271,7 +271,7 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (Imp
 		// In ICCID order, each row lands next to the one before in the table.
 		sorted := slices.Clone(rows)
 		slices.SortFunc(sorted, func(a, b InventoryRow) int { return strings.Compare(a.ICCID, b.ICCID) })
-		now := formatTime(s.Now())
+		now := formatTime(tx.now)
 		for _, row := range sorted {
 			if _, err := ins.ExecContext(ctx, row.ICCID, row.IMSIProfile, row.SMDPAddress, row.MatchingID, now); err != nil {
 				return fmt.Errorf("line %d: %w", row.Line, err)
@@ -279,7 +279,7 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (Imp
 			res.ByProfile[row.IMSIProfile]++
 			res.Total++
 		}
-		return s.audit(ctx, tx, by, "import", 0, "", "added "+res.Summary())
+		return audit(ctx, tx, by, "import", 0, "", "added "+res.Summary())
 	})
 	if err != nil || len(bad) > 0 {
 		return ImportResult{}, bad, err
@@ -289,7 +289,7 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (Imp
 
 // inventoryConflicts finds the rows whose ICCID or activation code the
 // inventory already holds.
-func inventoryConflicts(ctx context.Context, tx *sql.Tx, rows []InventoryRow) ([]RowError, error) {
+func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([]RowError, error) {
 	var out []RowError
 	for start := 0; start < len(rows); start += importCheckChunk {
 		chunk := rows[start:min(start+importCheckChunk, len(rows))]
@@ -364,7 +364,7 @@ func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (ESIM, e
 		return ESIM{}, refuse(ErrForbidden, "", "Only team leads can retire eSIMs.")
 	}
 	var e ESIM
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var err error
 		if e, err = esim(ctx, tx, iccid); err != nil {
 			return err
@@ -379,7 +379,7 @@ func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (ESIM, e
 			return err
 		}
 		e.State = StateRetired
-		return s.audit(ctx, tx, by, "retire", 0, e.ICCID, fmt.Sprintf("profile %d, in stock since %s", e.IMSIProfile, formatTime(e.StockedAt)))
+		return audit(ctx, tx, by, "retire", 0, e.ICCID, fmt.Sprintf("profile %d, in stock since %s", e.IMSIProfile, formatTime(e.StockedAt)))
 	})
 	return e, err
 }

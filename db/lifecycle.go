@@ -90,7 +90,8 @@ func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
 		return AttachResult{}, err
 	}
 	var out AttachResult
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		a.ReceivedAt = tx.now
 		out = AttachResult{Attachment: a}
 		e, err := reportedESIM(ctx, tx, a.ICCID)
 		if err != nil {
@@ -111,12 +112,12 @@ func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
 			return nil
 		}
 		if req.By.ID != 0 {
-			if err := s.audit(ctx, tx, req.By, "simulate_attach", e.SubscriberID, a.ICCID,
+			if err := audit(ctx, tx, req.By, "simulate_attach", e.SubscriberID, a.ICCID,
 				fmt.Sprintf("attached in %s at %s", a.Country, formatTime(a.AttachedAt))); err != nil {
 				return err
 			}
 		}
-		now := s.Now()
+		now := tx.now
 		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = 'expired' WHERE iccid = ? AND state = 'active' AND expires_at <= ?`,
 			a.ICCID, formatTime(now)); err != nil {
 			return err
@@ -141,7 +142,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
 			return err
 		}
 		out.Activated = lp
-		return s.audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
+		return audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
 			fmt.Sprintf("plan %s, order %s: attached in %s at %s; active until %s",
 				lp.Plan.Code, lp.OrderNumber, a.Country, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt)))
 	})
@@ -289,12 +290,12 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (Profil
 	}
 	ev.At = at
 	out := ProfileEventResult{Event: ev}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		if _, err := reportedESIM(ctx, tx, ev.ICCID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO profile_events (iccid, event, at, received_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (iccid, event, at) DO NOTHING`, ev.ICCID, ev.Event, formatTime(ev.At), formatTime(s.Now()))
+			ON CONFLICT (iccid, event, at) DO NOTHING`, ev.ICCID, ev.Event, formatTime(ev.At), formatTime(tx.now))
 		if err != nil {
 			return err
 		}

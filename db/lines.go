@@ -61,8 +61,8 @@ type Order struct {
 // exceed the allowance.
 func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 	var order Order
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if done, err := s.replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		if done, err := replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
 			return err
 		}
 		sub, err := subscriber(ctx, tx, req.SubscriberID)
@@ -102,27 +102,26 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		if err != nil {
 			return err
 		}
-		now := s.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?
-			WHERE iccid = ? AND state = 'free'`, sub.ID, lineName, formatTime(now), req.By.ID, e.ICCID); err != nil {
+			WHERE iccid = ? AND state = 'free'`, sub.ID, lineName, formatTime(tx.now), req.By.ID, e.ICCID); err != nil {
 			return err
 		}
-		linePlan, number, err := s.insertLinePlan(ctx, tx, e.ICCID, p, req.By, now)
+		linePlan, number, err := insertLinePlan(ctx, tx, e.ICCID, p, req.By)
 		if err != nil {
 			return err
 		}
-		if err := s.enqueueQR(ctx, tx, sub, lineName, e); err != nil {
+		if err := enqueueQR(ctx, tx, sub, lineName, e); err != nil {
 			return err
 		}
-		if err := s.enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, linePlan, number, now); err != nil {
+		if err := enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, linePlan, number); err != nil {
 			return err
 		}
 		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: lineName, IMSIProfile: p.IMSIProfile, OrderNumber: number, PlanName: p.Name, Email: sub.Email}
 		detail := fmt.Sprintf("line %q, plan %s (%s), order %s", lineName, p.Name, p.Code, number)
-		if err := s.audit(ctx, tx, req.By, "add_line", sub.ID, e.ICCID, detail); err != nil {
+		if err := audit(ctx, tx, req.By, "add_line", sub.ID, e.ICCID, detail); err != nil {
 			return err
 		}
-		return s.remember(ctx, tx, req.Token, req.By, order)
+		return remember(ctx, tx, req.Token, req.By, order)
 	})
 	return order, err
 }
@@ -135,7 +134,7 @@ func notEligible(sub Subscriber, a Allowance) error {
 }
 
 // sellablePlan returns a plan that can be sold now.
-func sellablePlan(ctx context.Context, tx *sql.Tx, id int64) (Plan, error) {
+func sellablePlan(ctx context.Context, tx queryer, id int64) (Plan, error) {
 	if id == 0 {
 		return Plan{}, refuse(ErrInvalid, "plan", "Choose a plan.")
 	}
@@ -151,7 +150,8 @@ func sellablePlan(ctx context.Context, tx *sql.Tx, id int64) (Plan, error) {
 
 // insertLinePlan puts a plan on an eSIM, pending activation, and returns its
 // id and order number.
-func (s *Store) insertLinePlan(ctx context.Context, tx *sql.Tx, iccid string, p Plan, by Login, now time.Time) (int64, string, error) {
+func insertLinePlan(ctx context.Context, tx *change, iccid string, p Plan, by Login) (int64, string, error) {
+	now := tx.now
 	var id int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM esim_plans`).Scan(&id); err != nil {
 		return 0, "", err
@@ -170,24 +170,24 @@ func orderNumber(id int64, at time.Time) string {
 
 // enqueueQR queues the email with the QR code that installs eSIM e, the line
 // lineName of sub.
-func (s *Store) enqueueQR(ctx context.Context, tx *sql.Tx, sub Subscriber, lineName string, e ESIM) error {
-	qr, err := s.Mail.QRCode(QRMail{Subscriber: sub, LineName: lineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
+func enqueueQR(ctx context.Context, tx *change, sub Subscriber, lineName string, e ESIM) error {
+	qr, err := tx.mail.QRCode(QRMail{Subscriber: sub, LineName: lineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
 	if err != nil {
 		return err
 	}
-	return s.enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr})
+	return enqueueEmail(ctx, tx, Email{Kind: EmailQR, SubscriberID: sub.ID, ICCID: e.ICCID, To: sub.Email, Message: qr})
 }
 
-func (s *Store) enqueueConfirmation(ctx context.Context, tx *sql.Tx, sub Subscriber, lineName, iccid string, p Plan, linePlan int64, number string, now time.Time) error {
-	msg, err := s.Mail.OrderConfirmation(OrderMail{Subscriber: sub, OrderNumber: number, LineName: lineName, ICCID: iccid, Plan: p, OrderedAt: now})
+func enqueueConfirmation(ctx context.Context, tx *change, sub Subscriber, lineName, iccid string, p Plan, linePlan int64, number string) error {
+	msg, err := tx.mail.OrderConfirmation(OrderMail{Subscriber: sub, OrderNumber: number, LineName: lineName, ICCID: iccid, Plan: p, OrderedAt: tx.now})
 	if err != nil {
 		return err
 	}
-	return s.enqueueEmail(ctx, tx, Email{Kind: EmailConfirmation, SubscriberID: sub.ID, ICCID: iccid, LinePlanID: linePlan, To: sub.Email, Message: msg})
+	return enqueueEmail(ctx, tx, Email{Kind: EmailConfirmation, SubscriberID: sub.ID, ICCID: iccid, LinePlanID: linePlan, To: sub.Email, Message: msg})
 }
 
 // replay finds the result of a form already submitted with this token.
-func (s *Store) replay(ctx context.Context, tx *sql.Tx, token string, by Login, order *Order) (bool, error) {
+func replay(ctx context.Context, tx *change, token string, by Login, order *Order) (bool, error) {
 	if token == "" {
 		return false, nil
 	}
@@ -207,7 +207,7 @@ func (s *Store) replay(ctx context.Context, tx *sql.Tx, token string, by Login, 
 }
 
 // remember keeps the result of a submitted form under its token.
-func (s *Store) remember(ctx context.Context, tx *sql.Tx, token string, by Login, order Order) error {
+func remember(ctx context.Context, tx *change, token string, by Login, order Order) error {
 	if token == "" {
 		return nil
 	}
@@ -216,7 +216,7 @@ func (s *Store) remember(ctx context.Context, tx *sql.Tx, token string, by Login
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO form_submissions (token, login_id, result, created_at) VALUES (?, ?, ?, ?)`,
-		token, by.ID, result, formatTime(s.Now()))
+		token, by.ID, result, formatTime(tx.now))
 	return err
 }
 
@@ -224,7 +224,7 @@ func (s *Store) remember(ctx context.Context, tx *sql.Tx, token string, by Login
 // subscriber's current email address.
 func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (ESIM, error) {
 	var e ESIM
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var err error
 		if e, err = esim(ctx, tx, iccid); err != nil {
 			return err
@@ -236,10 +236,10 @@ func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (ESIM, err
 		if err != nil {
 			return err
 		}
-		if err := s.enqueueQR(ctx, tx, sub, e.LineName, e); err != nil {
+		if err := enqueueQR(ctx, tx, sub, e.LineName, e); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))
+		return audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))
 	})
 	return e, err
 }

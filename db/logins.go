@@ -4,9 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
-	"sync"
-
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -42,7 +41,8 @@ type Login struct {
 const (
 	MinPasswordLen  = 8
 	MaxPasswordByte = 72
-	bcryptCost      = 12
+	// DefaultPasswordCost is bcrypt's work factor: about a quarter second a hash.
+	DefaultPasswordCost = 12
 )
 
 // CheckPassword explains what is wrong with a new password, or returns nil.
@@ -58,52 +58,65 @@ func CheckPassword(pw string) error {
 
 // CreateLogin adds a login with a bcrypt hash of its password.
 func (s *Store) CreateLogin(ctx context.Context, email, name string, role Role, password string) (Login, error) {
-	email = strings.TrimSpace(email)
-	name = strings.TrimSpace(name)
-	if !strings.Contains(email, "@") {
-		return Login{}, refuse(ErrInvalid, "email", "Enter an email address.")
-	}
-	if name == "" {
-		return Login{}, refuse(ErrInvalid, "name", "Enter a name.")
-	}
-	if role != RoleAgent && role != RoleLead {
-		return Login{}, refuse(ErrInvalid, "role", "Role must be agent or lead.")
-	}
-	if err := CheckPassword(password); err != nil {
-		return Login{}, err
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	l, hash, err := s.checkNewLogin(email, name, role, password)
 	if err != nil {
 		return Login{}, err
 	}
-	l := Login{Email: email, Name: name, Role: role}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE email = ?)`, email).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			return refuse(ErrConflict, "email", "A login with this email already exists.")
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO logins (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-			email, name, role, string(hash), formatTime(s.Now()))
-		if err != nil {
-			return err
-		}
-		l.ID, err = res.LastInsertId()
-		return err
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		return insertLogin(ctx, tx, &l, hash)
 	})
 	return l, err
 }
 
-// dummyHash is compared against when the email is unknown, so a wrong email
-// takes as long as a wrong password and does not reveal which logins exist.
-// It is made on first use: a bcrypt hash costs a quarter second, which every
-// start of the program and every command would otherwise pay.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), bcryptCost)
-	return h
-})
+// checkNewLogin checks every field of a new login at once and hashes its
+// password, outside any transaction: a hash takes a quarter second.
+func (s *Store) checkNewLogin(email, name string, role Role, password string) (Login, []byte, error) {
+	l := Login{Email: strings.TrimSpace(email), Name: strings.TrimSpace(name), Role: role}
+	var errs Errors
+	if !strings.Contains(l.Email, "@") {
+		errs = append(errs, refuse(ErrInvalid, "email", "Enter an email address."))
+	}
+	if l.Name == "" {
+		errs = append(errs, refuse(ErrInvalid, "name", "Enter a name."))
+	}
+	if role != RoleAgent && role != RoleLead {
+		errs = append(errs, refuse(ErrInvalid, "role", "Role must be agent or lead."))
+	}
+	if err := errs.add(CheckPassword(password)); err != nil {
+		return l, nil, err
+	}
+	if len(errs) > 0 {
+		return l, nil, errs
+	}
+	hash, err := s.hashPassword(password)
+	return l, hash, err
+}
+
+func (s *Store) hashPassword(password string) ([]byte, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.PasswordCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return hash, nil
+}
+
+// insertLogin adds the login l with its password hash and sets its id.
+func insertLogin(ctx context.Context, tx *change, l *Login, hash []byte) error {
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE email = ?)`, l.Email).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return refuse(ErrConflict, "email", "A login with this email already exists.")
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO logins (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+		l.Email, l.Name, l.Role, string(hash), formatTime(tx.now))
+	if err != nil {
+		return err
+	}
+	l.ID, err = res.LastInsertId()
+	return err
+}
 
 // ErrWrongCredentials is all a failed sign-in learns.
 var ErrWrongCredentials = errors.New("wrong email or password")
@@ -117,7 +130,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (Login
 		`SELECT id, email, name, role, password_hash, disabled_at FROM logins WHERE email = ?`,
 		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return Login{}, ErrWrongCredentials
 	}
 	if err != nil {
@@ -145,7 +158,7 @@ func (s *Store) LoginByID(ctx context.Context, id int64) (Login, error) {
 
 // RecordSignIn writes a sign-in to the audit log.
 func (s *Store) RecordSignIn(ctx context.Context, l Login) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.audit(ctx, tx, l, "sign_in", 0, "", "")
+	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		return audit(ctx, tx, l, "sign_in", 0, "", "")
 	})
 }

@@ -81,8 +81,8 @@ type Email struct {
 
 // enqueueEmail writes an email to the outbox inside tx. Its Message-ID is
 // fixed here, so every delivery attempt carries the same one.
-func (s *Store) enqueueEmail(ctx context.Context, tx *sql.Tx, e Email) error {
-	now := formatTime(s.Now())
+func enqueueEmail(ctx context.Context, tx *change, e Email) error {
+	now := formatTime(tx.now)
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO outbox (kind, subscriber_id, iccid, esim_plan_id, to_address, subject, text_body, html_body,
 			message_id, next_attempt_at, queued_at)
@@ -179,40 +179,44 @@ func (s *Store) EmailByID(ctx context.Context, id int64) (Email, error) {
 
 // MarkEmailSent records a delivered email.
 func (s *Store) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
-	_, err := s.write.ExecContext(ctx,
-		`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ? AND state = 'queued'`,
-		formatTime(at), id)
-	return err
+	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		_, err := tx.ExecContext(ctx,
+			`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ? AND state = 'queued'`,
+			formatTime(at), id)
+		return err
+	})
 }
 
 // MarkEmailAttemptFailed records a failed delivery attempt: the email is tried
 // again at retryAt, or, when retryAt is zero, marked failed for good.
 func (s *Store) MarkEmailAttemptFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error {
-	state, next := EmailQueued, retryAt
-	if retryAt.IsZero() {
-		state, next = EmailFailed, s.Now()
-	}
-	_, err := s.write.ExecContext(ctx,
-		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'queued'`,
-		state, reason, formatTime(next), id)
-	return err
+	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		state, next := EmailQueued, retryAt
+		if retryAt.IsZero() {
+			state, next = EmailFailed, tx.now
+		}
+		_, err := tx.ExecContext(ctx,
+			`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'queued'`,
+			state, reason, formatTime(next), id)
+		return err
+	})
 }
 
 // RetryEmail queues a failed email again, at once, keeping its Message-ID.
 func (s *Store) RetryEmail(ctx context.Context, id int64, by Login) (Email, error) {
 	var e Email
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var subscriberID int64
 		var iccid sql.NullString
 		err := tx.QueryRowContext(ctx, `UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?
-			WHERE id = ? AND state = 'failed' RETURNING subscriber_id, iccid`, formatTime(s.Now()), id).Scan(&subscriberID, &iccid)
+			WHERE id = ? AND state = 'failed' RETURNING subscriber_id, iccid`, formatTime(tx.now), id).Scan(&subscriberID, &iccid)
 		if errors.Is(err, sql.ErrNoRows) {
 			return refuse(ErrConflict, "", "Only a failed email can be retried.")
 		}
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, by, "retry_email", subscriberID, iccid.String, "email #"+itoa(id))
+		return audit(ctx, tx, by, "retry_email", subscriberID, iccid.String, "email #"+itoa(id))
 	})
 	if err != nil {
 		return Email{}, err

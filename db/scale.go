@@ -78,8 +78,8 @@ func (s *Store) SeedScale(ctx context.Context, opt ScaleOptions) (ScaleReport, e
 	}
 	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
 	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = DEFAULT`)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		sc.ctx, sc.tx = ctx, tx
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		sc.ctx, sc.tx = ctx, tx.Tx
 		return sc.run()
 	})
 	if err != nil {

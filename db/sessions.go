@@ -203,7 +203,7 @@ func newSessionID() string {
 // in the database so sign-ins survive a restart.
 func (s *Store) SessionKey(ctx context.Context) ([]byte, error) {
 	var key []byte
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'session_key'`).Scan(&key)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

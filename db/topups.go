@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -37,8 +36,8 @@ func CheckLine(e ESIM) error {
 // new to install, so no QR email), in one transaction.
 func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
 	var order Order
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if done, err := s.replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		if done, err := replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
 			return err
 		}
 		e, err := esim(ctx, tx, req.ICCID)
@@ -62,19 +61,18 @@ func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
 		if err != nil {
 			return err
 		}
-		now := s.Now()
-		linePlan, number, err := s.insertLinePlan(ctx, tx, e.ICCID, p, req.By, now)
+		linePlan, number, err := insertLinePlan(ctx, tx, e.ICCID, p, req.By)
 		if err != nil {
 			return err
 		}
-		if err := s.enqueueConfirmation(ctx, tx, sub, e.LineName, e.ICCID, p, linePlan, number, now); err != nil {
+		if err := enqueueConfirmation(ctx, tx, sub, e.LineName, e.ICCID, p, linePlan, number); err != nil {
 			return err
 		}
 		order = Order{SubscriberID: sub.ID, ICCID: e.ICCID, LineName: e.LineName, IMSIProfile: e.IMSIProfile, OrderNumber: number, PlanName: p.Name, Email: sub.Email}
-		if err := s.audit(ctx, tx, req.By, "add_plan", sub.ID, e.ICCID, fmt.Sprintf("line %q, plan %s (%s), order %s", e.LineName, p.Name, p.Code, number)); err != nil {
+		if err := audit(ctx, tx, req.By, "add_plan", sub.ID, e.ICCID, fmt.Sprintf("line %q, plan %s (%s), order %s", e.LineName, p.Name, p.Code, number)); err != nil {
 			return err
 		}
-		return s.remember(ctx, tx, req.Token, req.By, order)
+		return remember(ctx, tx, req.Token, req.By, order)
 	})
 	return order, err
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Logins returns every login, active ones first, by name. Disabled logins
@@ -27,22 +25,27 @@ func (s *Store) Logins(ctx context.Context) ([]Login, error) {
 	return out, rows.Err()
 }
 
-// AddLogin is CreateLogin done by a team lead, and written to the audit log.
+// AddLogin is CreateLogin done by a team lead, and written to the audit log
+// in the same change.
 func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, password string, by Login) (Login, error) {
-	l, err := s.CreateLogin(ctx, email, name, role, password)
+	l, hash, err := s.checkNewLogin(email, name, role, password)
 	if err != nil {
-		return l, err
+		return Login{}, err
 	}
-	return l, s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.audit(ctx, tx, by, "add_login", 0, "", fmt.Sprintf("%s (%s), %s", l.Email, l.Name, l.Role.Label()))
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		if err := insertLogin(ctx, tx, &l, hash); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, "add_login", 0, "", fmt.Sprintf("%s (%s), %s", l.Email, l.Name, l.Role.Label()))
 	})
+	return l, err
 }
 
 // SetLoginDisabled disables or enables a login. Disabling ends its sessions
 // at once, and the last active team lead cannot be disabled, so someone can
 // always manage logins.
 func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, by Login) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var l Login
 		var isDisabled bool
 		err := tx.QueryRowContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL FROM logins WHERE id = ?`, id).
@@ -68,7 +71,7 @@ func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, b
 					return refuse(ErrConflict, "", l.Name+" is the last active team lead and cannot be disabled: make another team lead first.")
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = ? WHERE id = ?`, formatTime(s.Now()), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = ? WHERE id = ?`, formatTime(tx.now), id); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, id); err != nil {
@@ -77,7 +80,7 @@ func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, b
 		} else if _, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = NULL WHERE id = ?`, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, by, action, 0, "", l.Email)
+		return audit(ctx, tx, by, action, 0, "", l.Email)
 	})
 }
 
@@ -87,11 +90,11 @@ func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	hash, err := s.hashPassword(password)
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var email string
 		err := tx.QueryRowContext(ctx, `UPDATE logins SET password_hash = ? WHERE id = ? RETURNING email`, string(hash), id).Scan(&email)
 		if err == sql.ErrNoRows {
@@ -103,6 +106,6 @@ func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, by, "reset_password", 0, "", email)
+		return audit(ctx, tx, by, "reset_password", 0, "", email)
 	})
 }
