@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
 )
 
 // The demo logins. Their passwords are public: they belong in a demo
