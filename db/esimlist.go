@@ -475,7 +475,7 @@ const listColumns = `e.iccid, e.imsi_profile, e.state, e.stocked_at, coalesce(e.
 const listJoins = ` LEFT JOIN subscribers s ON s.id = e.subscriber_id LEFT JOIN logins l ON l.id = e.allocated_by
 	LEFT JOIN esim_plans cp ON cp.id = coalesce(
 		(SELECT min(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid AND ep.state = 'active' AND ep.expires_at > :now),
-		(SELECT min(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid AND ep.state = 'pending'),
+		(SELECT min(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid AND ep.state = 'queued'),
 		(SELECT max(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid))
 	LEFT JOIN plans p ON p.id = cp.plan_id `
 

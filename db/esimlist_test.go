@@ -465,7 +465,7 @@ func TestESIMListRow(t *testing.T) {
 		wantCurrentState string
 	}
 	day := 24 * time.Hour
-	pending := plan{state: PlanPending}
+	pending := plan{state: PlanQueued}
 	active := plan{state: PlanActive, activated: now.Add(-2 * day), exp: now.Add(28 * day)}
 	lapsed := plan{state: PlanActive, activated: now.Add(-31 * day), exp: now.Add(-day)} // active as stored, over by now
 	expired := plan{state: PlanExpired, activated: now.Add(-90 * day), exp: now.Add(-60 * day)}
@@ -477,7 +477,7 @@ func TestESIMListRow(t *testing.T) {
 	}{
 		{"NoPlans", nil, -1, ""},
 		{"ActiveFirst", []plan{expired, pending, active}, 2, PlanActive},
-		{"PendingWhenNoneActive", []plan{expired, lapsed, pending, pending}, 2, PlanPending},
+		{"PendingWhenNoneActive", []plan{expired, lapsed, pending, pending}, 2, PlanQueued},
 		{"LastExpired", []plan{expired, lapsed}, 1, PlanExpired},
 		{"FirstActive", []plan{active, active}, 0, PlanActive},
 	} {
@@ -489,7 +489,7 @@ func TestESIMListRow(t *testing.T) {
 				if !p.activated.IsZero() {
 					act, exp = formatTime(p.activated), formatTime(p.exp)
 				}
-				res, err := s.write.Exec(`INSERT INTO esim_plans (order_number, iccid, plan_id, state, added_at, activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				res, err := s.write.Exec(`INSERT INTO esim_plans (order_number, iccid, plan_id, state, added_at, activated_at, expires_at, data_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 1000000)`,
 					fmt.Sprintf("T-%s-%d", tc.name, j), iccid, planID, p.state, formatTime(now.Add(-100*day)), act, exp)
 				if err != nil {
 					t.Fatal(err)

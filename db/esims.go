@@ -43,7 +43,7 @@ func (s *Store) Lines(ctx context.Context, subscriberID int64) ([]ESIM, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	plans, err := s.linePlans(ctx, s.read, `WHERE e.subscriber_id = ? AND e.state = 'allocated'`, subscriberID)
+	plans, err := linePlans(ctx, s.read, `WHERE e.subscriber_id = ? AND e.state = 'allocated'`, subscriberID)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM
 	if err != nil {
 		return ESIM{}, err
 	}
-	plans, err := s.linePlans(ctx, q, `WHERE ep.iccid = ?`, iccid)
+	plans, err := linePlans(ctx, q, `WHERE ep.iccid = ?`, iccid)
 	if err != nil {
 		return ESIM{}, err
 	}
@@ -83,9 +83,10 @@ func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM
 
 // linePlans returns the plans on the eSIMs that where selects, by ICCID, in
 // the order they were added (the order they activate in).
-func (s *Store) linePlans(ctx context.Context, q queryer, where string, args ...any) (map[string][]LinePlan, error) {
+func linePlans(ctx context.Context, q queryer, where string, args ...any) (map[string][]LinePlan, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT ep.iccid, ep.id, ep.order_number, ep.state, ep.added_at, coalesce(l.name, ''), ep.activated_at, ep.expires_at, `+planColumns+`
+		SELECT ep.iccid, ep.id, ep.order_number, ep.state, ep.added_at, coalesce(l.name, ''), ep.activated_at, ep.expires_at,
+			ep.data_bytes, ep.used_bytes, ep.ended_at, `+planColumns+`
 		FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid JOIN plans p ON p.id = ep.plan_id
 		LEFT JOIN logins l ON l.id = ep.added_by `+where+` ORDER BY ep.iccid, ep.id`, args...)
 	if err != nil {
@@ -96,15 +97,15 @@ func (s *Store) linePlans(ctx context.Context, q queryer, where string, args ...
 	for rows.Next() {
 		var iccid string
 		var lp LinePlan
-		var activated, expires nullTime
+		var activated, expires, ended nullTime
 		var ps planScan
-		targets := append([]any{&iccid, &lp.ID, &lp.OrderNumber, &lp.State, dbTime{&lp.AddedAt}, &lp.AddedBy, &activated, &expires},
-			ps.targets()...)
+		targets := append([]any{&iccid, &lp.ID, &lp.OrderNumber, &lp.State, dbTime{&lp.AddedAt}, &lp.AddedBy, &activated, &expires,
+			&lp.DataBytes, &lp.UsedBytes, &ended}, ps.targets()...)
 		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
 		lp.Plan = ps.plan()
-		lp.ActivatedAt, lp.ExpiresAt = activated.Time, expires.Time
+		lp.ActivatedAt, lp.ExpiresAt, lp.EndedAt = activated.Time, expires.Time, ended.Time
 		out[iccid] = append(out[iccid], lp)
 	}
 	return out, rows.Err()

@@ -12,23 +12,26 @@ import (
 
 // The life of a plan on an eSIM, as the networks and the SM-DP+ report it.
 //
-// A plan is pending until the phone attaches to a network in one of its
-// destinations; it is then active from that moment, attached_at, for exactly
-// validity_days × 24 hours: active while activated_at <= t < expires_at. In
-// UTC, where every time here lives, that is the same instant as adding
-// calendar days, and it leaves no daylight-saving hour to argue about.
+// A plan is queued until the phone uses it: an attachment to a network in
+// one of its destinations, or usage there (usage.go, which also has how data
+// is charged and when a plan is used up). It is then active from that moment
+// for exactly validity_days × 24 hours: active while activated_at <= t <
+// expires_at, unless its data runs out first. In UTC, where every time here
+// lives, that is the same instant as adding calendar days, and it leaves no
+// daylight-saving hour to argue about.
 //
 // When the phone attaches in country X at t:
-//   - a plan covering X that is active at t covers the attachment: nothing changes;
-//   - otherwise the oldest pending plan covering X (lowest esim_plans.id) that
+//   - a plan covering X that is active at t and still has data covers the
+//     attachment: nothing changes;
+//   - otherwise the oldest queued plan covering X (lowest esim_plans.id) that
 //     was on the eSIM at t becomes active at t;
-//   - a report older than an activation already made for a plan covering X
-//     changes nothing: reports can arrive late and out of order, and a plan
-//     the customer has started is never moved or doubled by a stale one;
+//   - a report older than a start already made for a plan covering X changes
+//     nothing: reports can arrive late and out of order, and a plan the
+//     customer has started is never moved or doubled by a stale one;
 //   - an attachment no plan covers is recorded and changes nothing.
 //
 // The stored state is swept to 'expired' as a courtesy to the sqlite shell;
-// nothing reads it for that: LinePlan.StateAt and the rule above look at
+// nothing reads it for that: LinePlan.StateAt and the rules look at
 // expires_at.
 
 // Profile states of an eSIM on the phone, as the SM-DP+ reports them.
@@ -122,7 +125,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
 			a.ICCID, formatTime(now)); err != nil {
 			return err
 		}
-		plans, err := s.linePlans(ctx, tx, `WHERE ep.iccid = ?`, a.ICCID)
+		plans, err := linePlans(ctx, tx, `WHERE ep.iccid = ?`, a.ICCID)
 		if err != nil {
 			return err
 		}
@@ -131,13 +134,8 @@ func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
 			out.Reason = reason
 			return nil
 		}
-		lp.ActivatedAt = a.AttachedAt
-		lp.ExpiresAt = a.AttachedAt.Add(time.Duration(lp.Plan.ValidityDays) * 24 * time.Hour)
-		lp.State = PlanActive
-		if !now.Before(lp.ExpiresAt) {
-			lp.State = PlanExpired // a report so late that the plan is already over
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ? WHERE id = ? AND state = 'pending'`,
+		startPlan(lp, a.AttachedAt, tx.now)
+		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ? WHERE id = ? AND state = 'queued'`,
 			lp.State, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt), lp.ID); err != nil {
 			return err
 		}
@@ -155,55 +153,27 @@ func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
 // planToActivate picks the plan an attachment in country at t starts, or
 // says why none starts. plans are in the order they were added.
 func planToActivate(plans []LinePlan, country string, t time.Time) (*LinePlan, string) {
-	var covering []*LinePlan
-	for i := range plans {
-		if plans[i].Plan.Covers(country) {
-			covering = append(covering, &plans[i])
-		}
+	if i := activeCovering(plans, country, t); i >= 0 {
+		return nil, "covered by active plan " + plans[i].OrderNumber
 	}
-	if len(covering) == 0 {
-		return nil, "no plan covers " + country
+	i, reason := planToStart(plans, country, t)
+	if i < 0 {
+		return nil, reason
 	}
-	for _, lp := range covering {
-		if lp.State != PlanPending && !t.Before(lp.ActivatedAt) && t.Before(lp.ExpiresAt) {
-			return nil, "covered by active plan " + lp.OrderNumber
-		}
-	}
-	for _, lp := range covering {
-		if lp.State != PlanPending && lp.ActivatedAt.After(t) {
-			return nil, fmt.Sprintf("older than the activation of %s at %s", lp.OrderNumber, formatTime(lp.ActivatedAt))
-		}
-	}
-	for _, lp := range covering {
-		if lp.State == PlanPending && !lp.AddedAt.After(t) {
-			return lp, ""
-		}
-	}
-	return nil, "no pending plan covers " + country
+	return &plans[i], ""
 }
 
 // checkAttach validates a report and works out its country.
 func (s *Store) checkAttach(req Attach) (Attachment, error) {
-	a := Attachment{ICCID: strings.TrimSpace(req.ICCID), MCC: strings.TrimSpace(req.MCC),
-		Country: strings.ToUpper(strings.TrimSpace(req.Country)), ReceivedAt: s.Now()}
+	a := Attachment{ICCID: strings.TrimSpace(req.ICCID), MCC: strings.TrimSpace(req.MCC)}
 	if err := CheckICCID(a.ICCID); err != nil {
 		return a, refuse(ErrInvalid, "iccid", err.Error())
 	}
-	switch {
-	case a.MCC == "" && a.Country == "":
-		return a, refuse(ErrInvalid, "mcc", "give the mcc or the country of the network")
-	case a.MCC != "":
-		c, ok := CountryOfMCC(a.MCC)
-		if !ok {
-			return a, refuse(ErrInvalid, "mcc", fmt.Sprintf("unknown mobile country code %q", a.MCC))
-		}
-		if a.Country != "" && a.Country != c {
-			return a, refuse(ErrInvalid, "country", fmt.Sprintf("mcc %s is %s, not %s", a.MCC, c, a.Country))
-		}
-		a.Country = c
-	case !KnownCountry(a.Country):
-		return a, refuse(ErrInvalid, "country", fmt.Sprintf("unknown country %q: give an ISO 3166-1 alpha-2 code such as DE", req.Country))
+	country, refusal := countryOf(req.MCC, req.Country)
+	if refusal != nil {
+		return a, refusal
 	}
+	a.Country = country
 	at, err := s.checkReportTime("attached_at", req.AttachedAt)
 	a.AttachedAt = at
 	return a, err

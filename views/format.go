@@ -32,7 +32,7 @@ func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // line still covers (pending or active) is queued behind the nearest such one.
 func linePlanStatus(plans []db.LinePlan, i int, now time.Time) string {
 	lp := plans[i]
-	if lp.StateAt(now) == db.PlanPending {
+	if lp.StateAt(now) == db.PlanQueued {
 		for j := i - 1; j >= 0; j-- {
 			if prev := plans[j]; prev.StateAt(now) != db.PlanExpired && coversAll(prev.Plan, lp.Plan.Destinations) {
 				return "Queued — starts after " + prev.Plan.Name
@@ -54,7 +54,7 @@ func coversAll(p db.Plan, countries []string) bool {
 // planStatus says in words where a plan on a line stands, on its own.
 func planStatus(lp db.LinePlan, now time.Time) string {
 	switch lp.StateAt(now) {
-	case db.PlanPending:
+	case db.PlanQueued:
 		if lp.Plan.Region == "Global" {
 			return fmt.Sprintf("Waiting for first connection in any of its %d countries", len(lp.Plan.Destinations))
 		}
