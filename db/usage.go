@@ -302,9 +302,27 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
+// ValidateUsage checks every record of a report at once, as RecordUsage
+// will, without recording anything: a caller that has refusals of its own
+// (a time it could not read) can then list them all together.
+func (s *Store) ValidateUsage(ctx context.Context, reports []UsageReport) error {
+	iccids := make([]string, 0, len(reports))
+	for _, r := range reports {
+		iccids = append(iccids, strings.TrimSpace(r.ICCID))
+	}
+	// eSIMs are never deleted, so what the read pool knows now stays known.
+	known, err := usageLines(ctx, s.read, iccids)
+	if err != nil {
+		return failed("validate usage", err)
+	}
+	_, err = s.checkUsage(reports, known)
+	return err
+}
+
 // checkUsage checks every record of a report at once; Field names the record
-// by its index, "records[3].bytes".
-func (s *Store) checkUsage(reports []UsageReport) ([]usage, error) {
+// by its index, "records[3].bytes". With known, an ICCID it lacks is refused
+// too.
+func (s *Store) checkUsage(reports []UsageReport, known map[string]usageLine) ([]usage, error) {
 	if len(reports) == 0 {
 		return nil, refuse(ErrInvalid, "records", "records is empty: send at least one usage record")
 	}
@@ -327,6 +345,8 @@ func (s *Store) checkUsage(reports []UsageReport) ([]usage, error) {
 		}
 		if err := CheckICCID(u.ICCID); err != nil {
 			bad("iccid", err.Error())
+		} else if _, ok := known[u.ICCID]; known != nil && !ok {
+			bad("iccid", "no eSIM with ICCID "+u.ICCID)
 		}
 		country, err := countryOf(u.MCC, u.Country)
 		if err != nil {
@@ -387,7 +407,7 @@ func countryOf(mcc, country string) (string, *Error) {
 // bad record. by is the team lead who simulated the use in the demo; the zero
 // Login is the network. The results are in the order of the records.
 func (s *Store) RecordUsage(ctx context.Context, reports []UsageReport, by Login) ([]UsageResult, error) {
-	recs, err := s.checkUsage(reports)
+	recs, err := s.checkUsage(reports, nil)
 	if err != nil {
 		return nil, err
 	}
