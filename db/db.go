@@ -40,6 +40,8 @@ type Store struct {
 	Now func() time.Time
 	// Mail renders the emails a change queues in the outbox.
 	Mail MailRenderer
+	// listLimits, when set, replaces the eSIM List's defaultListLimits.
+	listLimits *listLimits
 
 	txs    chan txRequest // changes waiting for the committer
 	closed chan struct{}

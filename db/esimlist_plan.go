@@ -27,29 +27,39 @@ const (
 	walkWithLookup
 )
 
-// The limits between the plans; variables so tests can force each plan.
-// sortAllocations makes the same choice for the List in ICCID order over
-// some days: up to that many allocations, each page sorts the days'
-// allocations (collectMatches); past it, it walks the allocated eSIMs in
-// ICCID order. The walk alone would be slow for a few days: eSIMs are handed
-// out oldest first, so the ICCIDs of a month sit together, and the walk
-// would pass most allocated eSIMs before it reached them.
-var (
-	collectSubscribers = 300
-	collectLines       = 1000
-	gatherSubscribers  = 5000
-	sortAllocations    = 5_000
-)
+// listLimits are the limits between the plans. sortAllocations makes the
+// same choice for the List in ICCID order over some days: up to that many
+// allocations, each page sorts the days' allocations (collectMatches); past
+// it, it walks the allocated eSIMs in ICCID order. The walk alone would be
+// slow for a few days: eSIMs are handed out oldest first, so the ICCIDs of a
+// month sit together, and the walk would pass most allocated eSIMs before it
+// reached them.
+type listLimits struct {
+	collectSubscribers int // a search matching up to this many subscribers
+	collectLines       int // and this many line names collects its matches
+	gatherSubscribers  int // a walk gathers up to this many matching subscribers once
+	sortAllocations    int
+}
+
+// defaultListLimits are the limits the List plans with; a Store's
+// listLimits replaces them, so that a test can force each plan.
+func defaultListLimits() listLimits {
+	return listLimits{collectSubscribers: 300, collectLines: 1000, gatherSubscribers: 5000, sortAllocations: 5_000}
+}
 
 // searchPlan decides how a text search finds its eSIMs, from how many
 // subscribers and line names it matches, counted up to the limits; and
 // whether the ICCID order over some days collects them.
 func (s *Store) searchPlan(ctx context.Context, f ListFilter) (searchPlan, error) {
+	lim := defaultListLimits()
+	if s.listLimits != nil {
+		lim = *s.listLimits
+	}
 	if f.byICCIDOverDays() {
 		var n int
 		err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM esims e INDEXED BY esims_list_allocated
-			WHERE `+strings.Join(f.days(), " AND ")+` LIMIT :cap)`, append(f.args(time.Time{}), sql.Named("cap", sortAllocations+1))...).Scan(&n)
-		if err != nil || n > sortAllocations {
+			WHERE `+strings.Join(f.days(), " AND ")+` LIMIT :cap)`, append(f.args(time.Time{}), sql.Named("cap", lim.sortAllocations+1))...).Scan(&n)
+		if err != nil || n > lim.sortAllocations {
 			return walkWithSet, err
 		}
 		return collectMatches, nil
@@ -61,13 +71,13 @@ func (s *Store) searchPlan(ctx context.Context, f ListFilter) (searchPlan, error
 	err := s.read.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM (SELECT 1 FROM subscribers s WHERE `+subscriberLike+` LIMIT :subs)),
 		(SELECT count(*) FROM (SELECT 1 FROM esims e WHERE e.line_name LIKE :prefix ESCAPE '\' LIMIT :lines))`,
-		append(f.args(time.Time{}), sql.Named("subs", gatherSubscribers+1), sql.Named("lines", collectLines+1))...).Scan(&subs, &lines)
+		append(f.args(time.Time{}), sql.Named("subs", lim.gatherSubscribers+1), sql.Named("lines", lim.collectLines+1))...).Scan(&subs, &lines)
 	switch {
 	case err != nil:
 		return 0, err
-	case subs <= collectSubscribers && lines <= collectLines:
+	case subs <= lim.collectSubscribers && lines <= lim.collectLines:
 		return collectMatches, nil
-	case subs <= gatherSubscribers:
+	case subs <= lim.gatherSubscribers:
 		return walkWithSet, nil
 	}
 	return walkWithLookup, nil

@@ -324,7 +324,7 @@ func TestESIMList(t *testing.T) {
 				plans = []searchPlan{collectMatches, walkWithSet, walkWithLookup}
 			}
 			for _, plan := range plans {
-				forceSearchPlan(t, plan)
+				forceSearchPlan(t, s, plan)
 				got, count := walk(t, s, f)
 				if !slices.Equal(got, want) {
 					t.Fatalf("plan %d: got %d eSIMs, want %d\n got %v\nwant %v", plan, len(got), len(want), got, want)
@@ -348,19 +348,17 @@ func TestESIMList(t *testing.T) {
 }
 
 // forceSearchPlan makes every text search of the test take one plan.
-func forceSearchPlan(t *testing.T, plan searchPlan) {
+func forceSearchPlan(t *testing.T, s *Store, plan searchPlan) {
 	t.Helper()
-	saved := [4]int{collectSubscribers, collectLines, gatherSubscribers, sortAllocations}
-	t.Cleanup(func() {
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = saved[0], saved[1], saved[2], saved[3]
-	})
+	saved := s.listLimits
+	t.Cleanup(func() { s.listLimits = saved })
 	switch plan {
 	case collectMatches:
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = 1<<30, 1<<30, 1<<30, 1<<30
+		s.listLimits = &listLimits{collectSubscribers: 1 << 30, collectLines: 1 << 30, gatherSubscribers: 1 << 30, sortAllocations: 1 << 30}
 	case walkWithSet:
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = -1, -1, 1<<30, -1
+		s.listLimits = &listLimits{collectSubscribers: -1, collectLines: -1, gatherSubscribers: 1 << 30, sortAllocations: -1}
 	case walkWithLookup:
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = -1, -1, -1, -1
+		s.listLimits = &listLimits{collectSubscribers: -1, collectLines: -1, gatherSubscribers: -1, sortAllocations: -1}
 	}
 }
 
