@@ -52,56 +52,60 @@ type search struct {
 // MaxListSearchLen is the longest search the List takes, in characters.
 const MaxListSearchLen = 100
 
-// ParseListFilter checks a filter as typed; it returns the messages for the
-// fields it refuses, by field name.
-func ParseListFilter(in ListFilterInput) (ListFilter, map[string]string) {
+// ParseListFilter checks a filter as typed. It refuses every field it
+// cannot use at once, as Errors: one *Error for each such field, with Code
+// ErrInvalid and the field's name, in the order the form lists them.
+func ParseListFilter(in ListFilterInput) (ListFilter, error) {
 	var f ListFilter
-	errs := map[string]string{}
+	var errs Errors
+	invalid := func(field, message string) { errs = append(errs, refuse(ErrInvalid, field, message)) }
+	f.Q = strings.TrimSpace(in.Q)
+	if utf8.RuneCountInString(f.Q) > MaxListSearchLen {
+		invalid("q", fmt.Sprintf("The search is too long: at most %d characters.", MaxListSearchLen))
+	} else if msg := f.parseSearch(); msg != "" {
+		invalid("q", msg)
+	}
 	switch state := strings.TrimSpace(in.State); state {
 	case "", StateFree, StateAllocated, StateRetired:
 		f.State = state
 	default:
-		errs["state"] = "Choose free, allocated or retired."
+		invalid("state", "Choose free, allocated or retired.")
 	}
 	if p := strings.TrimSpace(in.Profile); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || !ValidIMSIProfile(n) {
-			errs["profile"] = "The IMSI profile must be 2, 7 or 10."
+			invalid("profile", "The IMSI profile must be 2, 7 or 10.")
 		} else {
 			f.Profile = n
 		}
 	}
 	var ok bool
 	if f.From, ok = parseDay(in.From); !ok {
-		errs["from"] = "Enter the date as YYYY-MM-DD, for example 2026-03-01."
+		invalid("from", "Enter the date as YYYY-MM-DD, for example 2026-03-01.")
 	}
 	if f.To, ok = parseDay(in.To); !ok {
-		errs["to"] = "Enter the date as YYYY-MM-DD, for example 2026-03-31."
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
-		errs["to"] = "The end date is before the start date."
+		invalid("to", "Enter the date as YYYY-MM-DD, for example 2026-03-31.")
+	} else if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		invalid("to", "The end date is before the start date.")
 	}
 	if by := strings.TrimSpace(in.By); by != "" {
 		id, err := strconv.ParseInt(by, 10, 64)
 		if err != nil || id <= 0 {
-			errs["by"] = "Choose a person from the list."
+			invalid("by", "Choose a person from the list.")
 		} else {
 			f.By = id
 		}
-	}
-	f.Q = strings.TrimSpace(in.Q)
-	if utf8.RuneCountInString(f.Q) > MaxListSearchLen {
-		errs["q"] = fmt.Sprintf("The search is too long: at most %d characters.", MaxListSearchLen)
-	} else if msg := f.parseSearch(); msg != "" {
-		errs["q"] = msg
 	}
 	switch in.Sort {
 	case SortNewest, SortICCID:
 		f.Sort = in.Sort
 	default:
-		errs["sort"] = "Choose an order from the list."
+		invalid("sort", "Choose an order from the list.")
 	}
-	return f, errs
+	if err := errs.Err(); err != nil {
+		return ListFilter{}, err
+	}
+	return f, nil
 }
 
 func parseDay(s string) (time.Time, bool) {

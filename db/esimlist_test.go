@@ -271,9 +271,9 @@ func head(s []string) []string { return s[:min(3, len(s))] }
 
 func mustFilter(t *testing.T, in ListFilterInput) ListFilter {
 	t.Helper()
-	f, errs := ParseListFilter(in)
-	if len(errs) > 0 {
-		t.Fatalf("ParseListFilter(%+v): %v", in, errs)
+	f, err := ParseListFilter(in)
+	if err != nil {
+		t.Fatalf("ParseListFilter(%+v): %v", in, err)
 	}
 	return f
 }
@@ -409,18 +409,29 @@ func TestParseListFilter(t *testing.T) {
 		{"Sort", ListFilterInput{Sort: "name"}, "sort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, errs := ParseListFilter(tc.in)
+			_, err := ParseListFilter(tc.in)
 			if tc.field == "" {
-				if len(errs) > 0 {
-					t.Errorf("errors %v, want none", errs)
+				if err != nil {
+					t.Errorf("err = %v, want none", err)
 				}
 				return
 			}
-			if errs[tc.field] == "" || len(errs) != 1 {
-				t.Errorf("errors %v, want one for %s", errs, tc.field)
+			errs := Refusals(err)
+			if len(errs) != 1 || errs[0].Field != tc.field || errs[0].Code != ErrInvalid || errs[0].Message == "" {
+				t.Errorf("err = %#v, want one refusal of %s", errs, tc.field)
 			}
 		})
 	}
+	t.Run("EveryField", func(t *testing.T) {
+		_, err := ParseListFilter(ListFilterInput{Q: "12", State: "lost", From: "yesterday", To: "2026-02-30", Sort: "name"})
+		var fields []string
+		for _, e := range Refusals(err) {
+			fields = append(fields, e.Field)
+		}
+		if want := []string{"q", "state", "from", "to", "sort"}; !slices.Equal(fields, want) {
+			t.Errorf("refused fields %v, want %v", fields, want)
+		}
+	})
 }
 
 func TestESIMListCursor(t *testing.T) {

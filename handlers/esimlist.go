@@ -29,9 +29,11 @@ func (h *Handlers) esimList(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := views.ESIMListView{Filter: listInput(c), Now: h.Store.Now()}
 	status := http.StatusOK
-	f, problems := db.ParseListFilter(v.Filter)
-	if len(problems) > 0 {
-		v.Errors, status = problems, http.StatusUnprocessableEntity
+	f, err := db.ParseListFilter(v.Filter)
+	if refused := db.Refusals(err); len(refused) > 0 {
+		v.Errors, status = refused.ByField(), http.StatusUnprocessableEntity
+	} else if err != nil {
+		return err
 	} else {
 		page, err := h.Store.ESIMList(ctx, f, c.QueryParam("after"), c.QueryParam("before"))
 		var refusal *db.Error
@@ -55,7 +57,6 @@ func (h *Handlers) esimList(c echo.Context) error {
 		c.Response().Header().Set("HX-Push-Url", v.URL(cursor, value))
 		return h.render(c, status, views.ESIMListResults(v))
 	}
-	var err error
 	if v.Allocators, err = h.Store.Logins(ctx); err != nil {
 		return err
 	}
@@ -74,11 +75,11 @@ func (h *Handlers) esimStock(c echo.Context) error {
 
 // esimListCSV streams the eSIMs the filter matches, however many, as CSV.
 func (h *Handlers) esimListCSV(c echo.Context) error {
-	f, problems := db.ParseListFilter(listInput(c))
-	for _, field := range []string{"q", "state", "profile", "from", "to", "by", "sort"} {
-		if msg := problems[field]; msg != "" {
-			return echo.NewHTTPError(http.StatusUnprocessableEntity, "The filter of this link cannot be used: "+msg)
-		}
+	f, err := db.ParseListFilter(listInput(c))
+	if refused := db.Refusals(err); len(refused) > 0 {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "The filter of this link cannot be used: "+refused[0].Message)
+	} else if err != nil {
+		return err
 	}
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
