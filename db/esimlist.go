@@ -106,12 +106,15 @@ type ListPage struct {
 	Next  string // cursor of the next page; "" on the last page
 	Prev  string // cursor of the previous page; "" on the first page
 	Count ListCount
+	// Notice is said above the table: the page link was out of date, so
+	// this is the first page instead of the one it asked for.
+	Notice string
 }
 
 // ESIMList returns the page of the List after the cursor after, or before
 // the cursor before (at most one is set; neither is the first page). A
-// cursor that does not fit the filter gets the first page and an *Error
-// with Code ErrInvalid and Field "cursor" beside it.
+// cursor that does not fit the filter is no error: it gets the first page,
+// with a Notice that says so.
 func (s *Store) ESIMList(ctx context.Context, f ListFilter, after, before string) (ListPage, error) {
 	how, err := s.searchPlan(ctx, f)
 	if err != nil {
@@ -120,21 +123,19 @@ func (s *Store) ESIMList(ctx context.Context, f ListFilter, after, before string
 	now := s.Now()
 	args := f.args(now)
 	parts := f.parts()
-	var cursorErr error
+	var page ListPage
 	var from *listKey
 	backward := after == "" && before != ""
 	if c := cmpOr(after, before); c != "" {
-		k, err := parseCursor(c, parts)
-		if err != nil {
-			cursorErr, backward = err, false
-		} else {
+		if k, ok := parseCursor(c, parts); ok {
 			from = &k
+		} else {
+			page.Notice, backward = staleCursorNotice, false
 		}
 	}
 	// A search that collects its matches reads them all at once, a few
 	// hundred at most: every page and the count come from that one read.
 	var all []listKey
-	var page ListPage
 	if f.collects(how) {
 		if all, err = s.listKeys(ctx, f, how, parts, nil, false, args, 0); err != nil {
 			return ListPage{}, err
@@ -178,7 +179,7 @@ func (s *Store) ESIMList(ctx context.Context, f ListFilter, after, before string
 	if page.Rows, err = s.listRows(ctx, keys, args); err != nil {
 		return ListPage{}, err
 	}
-	return page, cursorErr
+	return page, nil
 }
 
 // listRows reads the rows of the keys, in the keys' order.

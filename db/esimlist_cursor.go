@@ -26,29 +26,34 @@ func (k listKey) cursor() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(cursorVersion + "|" + string(k.part) + "|" + k.key + "|" + k.iccid))
 }
 
-var errStaleCursor = refuse(ErrInvalid, "cursor", "That page link is out of date, so the List starts from its first page.")
+// staleCursorNotice is said above the first page when a page link's cursor
+// does not fit the List it asks for: the filter or the cursor's layout
+// changed since the link was made.
+const staleCursorNotice = "That page link is out of date, so the List starts from its first page."
 
-func parseCursor(s, parts string) (listKey, error) {
+// parseCursor reads a cursor of the List of these parts; ok is false when it
+// does not fit them.
+func parseCursor(s, parts string) (k listKey, ok bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return listKey{}, errStaleCursor
+		return listKey{}, false
 	}
 	fields := strings.Split(string(raw), "|")
 	if len(fields) != 4 || fields[0] != cursorVersion || len(fields[1]) != 1 || !strings.Contains(parts, fields[1]) {
-		return listKey{}, errStaleCursor
+		return listKey{}, false
 	}
-	k := listKey{part: fields[1][0], key: fields[2], iccid: fields[3]}
+	k = listKey{part: fields[1][0], key: fields[2], iccid: fields[3]}
 	if k.iccid == "" || len(k.iccid) > 20 || onlyDigits(k.iccid) != k.iccid {
-		return listKey{}, errStaleCursor
+		return listKey{}, false
 	}
 	if k.part == 'i' {
 		if k.key != "" {
-			return listKey{}, errStaleCursor
+			return listKey{}, false
 		}
 	} else if _, err := time.Parse(timeFormat, k.key); err != nil {
-		return listKey{}, errStaleCursor
+		return listKey{}, false
 	}
-	return k, nil
+	return k, true
 }
 
 // before reports whether k comes before o in the List of these parts.

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -35,14 +34,9 @@ func (h *Handlers) esimList(c echo.Context) error {
 	} else if err != nil {
 		return err
 	} else {
-		page, err := h.Store.ESIMList(ctx, f, c.QueryParam("after"), c.QueryParam("before"))
-		var refusal *db.Error
-		if errors.As(err, &refusal) && refusal.Field == "cursor" {
-			v.Notice = refusal.Message
-		} else if err != nil {
+		if v.Page, err = h.Store.ESIMList(ctx, f, c.QueryParam("after"), c.QueryParam("before")); err != nil {
 			return err
 		}
-		v.Page = page
 	}
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "esim-results" {
 		// The form submits its empty fields too; the address bar gets the
@@ -51,7 +45,7 @@ func (h *Handlers) esimList(c echo.Context) error {
 		if value == "" {
 			cursor, value = "before", c.QueryParam("before")
 		}
-		if v.Notice != "" { // the link's cursor was refused: this is the first page
+		if v.Page.Notice != "" { // the link was out of date: this is the first page
 			value = ""
 		}
 		c.Response().Header().Set("HX-Push-Url", v.URL(cursor, value))

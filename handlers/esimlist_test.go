@@ -182,12 +182,25 @@ func TestESIMListPage(t *testing.T) {
 	})
 
 	t.Run("OutOfDateLink", func(t *testing.T) {
-		doc := agent.page(t, "/esims?after=bm90LWEtY3Vyc29y")
-		if got := text(doc.Find("[data-testid=list-notice]")); !strings.Contains(got, "out of date") {
-			t.Errorf("notice %q", got)
-		}
-		if len(listRows(doc)) != db.ListPageSize {
-			t.Error("no first page after an out-of-date link")
+		// A page with a notice, not a refusal: 200, the first page, and the
+		// address bar back at the List's own address.
+		for _, headers := range [][]string{nil, htmxResults} {
+			r := agent.get(t, "/esims?profile=7&after=bm90LWEtY3Vyc29y", headers...)
+			if r.Status != http.StatusOK {
+				t.Errorf("status %d, want 200", r.Status)
+			}
+			doc := r.doc(t)
+			if got := text(doc.Find("[data-testid=list-notice]")); !strings.Contains(got, "out of date") {
+				t.Errorf("notice %q", got)
+			}
+			if len(listRows(doc)) != db.ListPageSize || doc.Find("[data-testid=prev-page]").Length() != 0 {
+				t.Error("no first page after an out-of-date link")
+			}
+			if headers != nil {
+				if got := r.Header.Get("HX-Push-Url"); got != "/esims?profile=7" {
+					t.Errorf("HX-Push-Url %q, want the first page's address", got)
+				}
+			}
 		}
 	})
 }
