@@ -164,6 +164,13 @@ func TestESIMListPage(t *testing.T) {
 		if got := text(doc.Find("#esim-filters #list-from-error")); !strings.Contains(got, "YYYY-MM-DD") {
 			t.Errorf("date error %q", got)
 		}
+		// A bad date shows its message once, by its field.
+		if n := doc.Find("#list-from-error").Length(); n != 1 {
+			t.Errorf("%d date messages, want 1", n)
+		}
+		if n := strings.Count(text(doc.Find("main")), "YYYY-MM-DD"); n != 1 {
+			t.Errorf("the date message shows %d times, want once", n)
+		}
 		if doc.Find("[data-testid=filter-refused]").Length() != 1 || doc.Find("[data-testid=esim-row]").Length() != 0 {
 			t.Error("the table shows eSIMs for a refused filter")
 		}
