@@ -33,8 +33,8 @@ import (
 //
 // To add a filter:
 //  1. Add its field as typed to ListFilterInput and as checked to
-//     ListFilter, and check it in ParseListFilter, whose refusal names the
-//     form field.
+//     ListFilter, and check it in ParseListFilter: a value it cannot use
+//     adds an ErrInvalid to its Errors, with the form field's name.
 //  2. If it can only match allocated eSIMs (as the allocation days do), say
 //     so in ListFilter.allocatedOnly: the free and retired parts are then
 //     not read at all.
