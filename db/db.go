@@ -49,6 +49,8 @@ type Store struct {
 	// exist. It is made on first use: a hash costs a quarter second, which
 	// every start of the program and every command would otherwise pay.
 	dummyHash func() []byte
+	// listLimits, when set, replaces the eSIM List's defaultListLimits.
+	listLimits *listLimits
 
 	txs    chan txRequest // changes waiting for the committer
 	closed chan struct{}

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,3 +90,15 @@ func destinations(p db.Plan) string {
 func profileLabel(p int) string { return fmt.Sprintf("Profile %d", p) }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// thousands writes 12345 as 12,345.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
