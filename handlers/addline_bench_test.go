@@ -146,7 +146,7 @@ func newBenchApp(b *testing.B, subscribers int) *benchApp {
 	rand.Read(key)
 	h := handlers.Handlers{
 		Store:      store,
-		Sessions:   store.NewSessionStore(key, false),
+		Sessions:   handlers.NewSessionStore(store, key, false),
 		Log:        slog.New(slog.DiscardHandler),
 		CookieName: "esim_session",
 		MailHeld:   true,

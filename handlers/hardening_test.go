@@ -55,7 +55,7 @@ func TestPanicGivesErrorPage(t *testing.T) {
 	var logs bytes.Buffer
 	key := make([]byte, 32)
 	rand.Read(key)
-	e := handlers.New(handlers.Handlers{Store: store, Sessions: store.NewSessionStore(key, false),
+	e := handlers.New(handlers.Handlers{Store: store, Sessions: handlers.NewSessionStore(store, key, false),
 		Log: slog.New(slog.NewJSONHandler(&logs, nil)), CookieName: "s"}).Routes()
 	e.GET("/boom", func(echo.Context) error { panic("the disk is on fire") })
 	rec := httptest.NewRecorder()

@@ -82,7 +82,7 @@ func newTestAppWith(t testing.TB, configure func(app *testApp, h *handlers.Handl
 	rand.Read(key)
 	h := handlers.Handlers{
 		Store:      store,
-		Sessions:   store.NewSessionStore(key, false),
+		Sessions:   handlers.NewSessionStore(store, key, false),
 		Log:        slog.New(slog.DiscardHandler),
 		CookieName: "esim_session",
 		MailHeld:   true,
