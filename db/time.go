@@ -1,7 +1,6 @@
 package db
 
 import (
-	"database/sql/driver"
 	"fmt"
 	"time"
 )
@@ -48,12 +47,4 @@ func (d dbTime) Scan(v any) error {
 	}
 	*d.Time = n.Time
 	return nil
-}
-
-// timeArg turns a time into a query argument; the zero time becomes NULL.
-func timeArg(t time.Time) driver.Value {
-	if t.IsZero() {
-		return nil
-	}
-	return formatTime(t)
 }
