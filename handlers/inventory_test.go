@@ -18,6 +18,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -40,11 +41,11 @@ func listRows(doc *goquery.Document) []map[string]string {
 
 func TestESIMListPage(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	agent := signedIn(t, app)
-	total := app.count(t, `SELECT count(*) FROM esims`)
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	total := app.Count(t, `SELECT count(*) FROM esims`)
 
-	doc := agent.page(t, "/esims")
+	doc := agent.Page(t, "/esims")
 	if got := text(doc.Find(`nav a[aria-current="page"]`)); got != "List" {
 		t.Errorf("current navigation entry %q, want List", got)
 	}
@@ -72,7 +73,7 @@ func TestESIMListPage(t *testing.T) {
 		var pages []string
 		path := "/esims"
 		for path != "" {
-			r := agent.get(t, path, htmxResults...)
+			r := agent.Get(t, path, htmxResults...)
 			if r.Status != http.StatusOK {
 				t.Fatalf("GET %s: %d", path, r.Status)
 			}
@@ -82,7 +83,7 @@ func TestESIMListPage(t *testing.T) {
 			if push := r.Header.Get("HX-Push-Url"); push != path {
 				t.Errorf("HX-Push-Url %q, want %q", push, path)
 			}
-			d := r.doc(t)
+			d := r.Doc(t)
 			for _, row := range listRows(d) {
 				if seen[row["iccid"]] {
 					t.Fatalf("%s on two pages", row["iccid"])
@@ -99,16 +100,16 @@ func TestESIMListPage(t *testing.T) {
 			t.Errorf("%d eSIMs over %d pages, want %d", len(seen), len(pages), total)
 		}
 		// The same address gives the whole page, for a shared link or a reload.
-		last := agent.page(t, pages[len(pages)-1])
+		last := agent.Page(t, pages[len(pages)-1])
 		if last.Find("#esim-filters").Length() != 1 || last.Find("[data-testid=prev-page]").Length() != 1 {
 			t.Error("a page's own address does not render the whole page with its links")
 		}
 	})
 
 	t.Run("Filters", func(t *testing.T) {
-		doc := agent.page(t, "/esims?state=free&profile=7")
+		doc := agent.Page(t, "/esims?state=free&profile=7")
 		rows := listRows(doc)
-		want := app.count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = 7`)
+		want := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = 7`)
 		if len(rows) != min(want, db.ListPageSize) {
 			t.Fatalf("%d rows, want %d", len(rows), min(want, db.ListPageSize))
 		}
@@ -127,20 +128,20 @@ func TestESIMListPage(t *testing.T) {
 		if doc.Find("[data-testid=csv-link]").Length() != 0 {
 			t.Error("an agent is offered the CSV export")
 		}
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-		if got := lead.page(t, "/esims?state=free&profile=7").Find("[data-testid=csv-link]").AttrOr("href", ""); got != "/esims.csv?profile=7&state=free" {
+		lead := app.Lead(t)
+		if got := lead.Page(t, "/esims?state=free&profile=7").Find("[data-testid=csv-link]").AttrOr("href", ""); got != "/esims.csv?profile=7&state=free" {
 			t.Errorf("CSV link %q", got)
 		}
 	})
 
 	t.Run("Search", func(t *testing.T) {
-		maria := app.subscriber(t, "AC-100231")
-		rows := listRows(agent.page(t, "/esims?q=garc"))
+		maria := app.Subscriber(t, "AC-100231")
+		rows := listRows(agent.Page(t, "/esims?q=garc"))
 		if len(rows) != 1 || rows[0]["subscriberHref"] != fmt.Sprintf("/subscribers/%d", maria.ID) || rows[0]["line"] != "France" {
 			t.Errorf("search by surname: %v", rows)
 		}
-		iccid := app.lines(t, maria.ID)[0].ICCID
-		rows = listRows(agent.page(t, "/esims?q="+iccid[len(iccid)-6:]))
+		iccid := app.Lines(t, maria.ID)[0].ICCID
+		rows = listRows(agent.Page(t, "/esims?q="+iccid[len(iccid)-6:]))
 		if len(rows) != 1 || rows[0]["iccid"] != iccid {
 			t.Errorf("search by the last digits of %s: %v", iccid, rows)
 		}
@@ -148,7 +149,7 @@ func TestESIMListPage(t *testing.T) {
 
 	t.Run("FormFieldsEmpty", func(t *testing.T) {
 		// What the filter form sends: every field, most empty.
-		r := agent.get(t, "/esims?q=&state=allocated&profile=&from=&to=&by=&sort=", htmxResults...)
+		r := agent.Get(t, "/esims?q=&state=allocated&profile=&from=&to=&by=&sort=", htmxResults...)
 		if r.Status != http.StatusOK {
 			t.Fatalf("status %d", r.Status)
 		}
@@ -158,11 +159,11 @@ func TestESIMListPage(t *testing.T) {
 	})
 
 	t.Run("InvalidFilter", func(t *testing.T) {
-		r := agent.get(t, "/esims?q=123&from=yesterday")
+		r := agent.Get(t, "/esims?q=123&from=yesterday")
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		if got := text(doc.Find("#esim-filters #list-q-error")); !strings.Contains(got, "4 digits") {
 			t.Errorf("search error %q", got)
 		}
@@ -173,21 +174,21 @@ func TestESIMListPage(t *testing.T) {
 			t.Error("the table shows eSIMs for a refused filter")
 		}
 		// From HTMX, the messages travel out of band to the form's fields.
-		r = agent.get(t, "/esims?q=123", htmxResults...)
+		r = agent.Get(t, "/esims?q=123", htmxResults...)
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("HTMX status %d, want 422", r.Status)
 		}
-		oob := r.doc(t).Find(`#list-q-error[hx-swap-oob="true"]`)
+		oob := r.Doc(t).Find(`#list-q-error[hx-swap-oob="true"]`)
 		if !strings.Contains(text(oob), "4 digits") {
 			t.Errorf("out-of-band error %q", text(oob))
 		}
-		if r.doc(t).Find(`#list-from-error[hx-swap-oob="true"]`).Length() != 1 {
+		if r.Doc(t).Find(`#list-from-error[hx-swap-oob="true"]`).Length() != 1 {
 			t.Error("a fixed field's old message is not cleared")
 		}
 	})
 
 	t.Run("OutOfDateLink", func(t *testing.T) {
-		doc := agent.page(t, "/esims?after=bm90LWEtY3Vyc29y")
+		doc := agent.Page(t, "/esims?after=bm90LWEtY3Vyc29y")
 		if got := text(doc.Find("[data-testid=list-notice]")); !strings.Contains(got, "out of date") {
 			t.Errorf("notice %q", got)
 		}
@@ -199,12 +200,12 @@ func TestESIMListPage(t *testing.T) {
 
 func TestESIMListCSV(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	if r := signedIn(t, app).get(t, "/esims.csv"); r.Status != http.StatusForbidden {
+	app := portaltest.Start(t)
+	if r := app.Agent(t).Get(t, "/esims.csv"); r.Status != http.StatusForbidden {
 		t.Errorf("agent exports the inventory: status %d, want 403", r.Status)
 	}
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-	r := lead.get(t, "/esims.csv?state=allocated")
+	lead := app.Lead(t)
+	r := lead.Get(t, "/esims.csv?state=allocated")
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d", r.Status)
 	}
@@ -222,7 +223,7 @@ func TestESIMListCSV(t *testing.T) {
 	if strings.Join(records[0], ",") != strings.Join(db.ExportHeader, ",") {
 		t.Errorf("header %v", records[0])
 	}
-	if got, want := len(records)-1, app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != want {
+	if got, want := len(records)-1, app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != want {
 		t.Errorf("%d rows, want %d", got, want)
 	}
 	for _, rec := range records[1:] {
@@ -233,7 +234,7 @@ func TestESIMListCSV(t *testing.T) {
 			t.Errorf("allocated_at %q: %v", rec[7], err)
 		}
 	}
-	if r := lead.get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity {
+	if r := lead.Get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("invalid filter: status %d, want 422", r.Status)
 	}
 }
@@ -246,16 +247,16 @@ func TestStockSummary(t *testing.T) {
 		warnings int
 	}{{"Plenty", 20, 0}, {"Low", 1000, 3}} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTestAppWith(t, func(_ *testApp, h *handlers.Handlers) { h.LowStock = tc.lowStock })
-			doc := signedIn(t, app).page(t, "/esims/stock", "HX-Request", "true")
+			app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.LowStock = tc.lowStock }})
+			doc := app.Agent(t).Page(t, "/esims/stock", "HX-Request", "true")
 			cards := doc.Find("[data-testid=stock-profile]")
 			if cards.Length() != 3 {
 				t.Fatalf("%d profiles", cards.Length())
 			}
 			cards.Each(func(_ int, card *goquery.Selection) {
 				p := card.AttrOr("data-profile", "")
-				free := app.count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = ?`, p)
-				allocated := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated' AND imsi_profile = ?`, p)
+				free := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = ?`, p)
+				allocated := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated' AND imsi_profile = ?`, p)
 				if text(card.Find("[data-testid=free]")) != strconv.Itoa(free) || text(card.Find("[data-testid=allocated]")) != strconv.Itoa(allocated) {
 					t.Errorf("profile %s: %q, want %d free and %d allocated", p, text(card), free, allocated)
 				}
@@ -268,7 +269,7 @@ func TestStockSummary(t *testing.T) {
 }
 
 // postFile sends a file as the import form does, multipart with its CSRF token.
-func postFile(t *testing.T, c *client, path, csrf, filename, content string) *response {
+func postFile(t *testing.T, c *portaltest.Client, path, csrf, filename, content string) *portaltest.Response {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -279,18 +280,18 @@ func postFile(t *testing.T, c *client, path, csrf, filename, content string) *re
 	}
 	io.WriteString(fw, content)
 	mw.Close()
-	req, err := http.NewRequest(http.MethodPost, c.base+path, &body)
+	req, err := http.NewRequest(http.MethodPost, c.URL+path, &body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := c.hc.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return &portaltest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
 func importICCID(profile, serial int) string {
@@ -310,49 +311,49 @@ func importFile(n, first int) string {
 
 func TestImportInventory(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	agent := signedIn(t, app)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-	before := app.count(t, `SELECT count(*) FROM esims`)
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	lead := app.Lead(t)
+	before := app.Count(t, `SELECT count(*) FROM esims`)
 
 	t.Run("AgentRefused", func(t *testing.T) {
-		if r := agent.get(t, "/esims/import"); r.Status != http.StatusForbidden {
+		if r := agent.Get(t, "/esims/import"); r.Status != http.StatusForbidden {
 			t.Errorf("GET: status %d, want 403", r.Status)
 		}
-		if r := postFile(t, agent, "/esims/import", agent.csrfToken(t, "/esims"), "x.csv", importFile(3, 0)); r.Status != http.StatusForbidden {
+		if r := postFile(t, agent, "/esims/import", agent.CSRFToken(t, "/esims"), "x.csv", importFile(3, 0)); r.Status != http.StatusForbidden {
 			t.Errorf("POST: status %d, want 403", r.Status)
 		}
-		if app.count(t, `SELECT count(*) FROM esims`) != before {
+		if app.Count(t, `SELECT count(*) FROM esims`) != before {
 			t.Error("the agent's file was imported")
 		}
 	})
 	t.Run("OK", func(t *testing.T) {
-		if lead.page(t, "/esims").Find("[data-testid=import-link]").Length() != 1 {
+		if lead.Page(t, "/esims").Find("[data-testid=import-link]").Length() != 1 {
 			t.Error("the lead is not offered the import")
 		}
-		r := postFile(t, lead, "/esims/import", lead.csrfToken(t, "/esims/import"), "delivery.csv", importFile(30, 0))
+		r := postFile(t, lead, "/esims/import", lead.CSRFToken(t, "/esims/import"), "delivery.csv", importFile(30, 0))
 		if r.Status != http.StatusSeeOther || r.Location() != "/esims?state=free" {
 			t.Fatalf("status %d to %q, want 303 to the free stock", r.Status, r.Location())
 		}
-		doc := lead.page(t, r.Location())
+		doc := lead.Page(t, r.Location())
 		if got := text(doc.Find(".alert.ok")); !strings.Contains(got, "Added 30 eSIMs: 10 of profile 2, 10 of profile 7, 10 of profile 10") {
 			t.Errorf("flash %q", got)
 		}
 		if rows := listRows(doc); len(rows) == 0 || !strings.HasPrefix(rows[0]["iccid"], "8901487") {
 			t.Errorf("the import is not at the top of the free stock: %v", rows[:min(1, len(rows))])
 		}
-		if got := app.count(t, `SELECT count(*) FROM esims WHERE iccid LIKE '8901487%' AND state = 'free'`); got != 30 {
+		if got := app.Count(t, `SELECT count(*) FROM esims WHERE iccid LIKE '8901487%' AND state = 'free'`); got != 30 {
 			t.Errorf("%d eSIMs added, want 30", got)
 		}
 	})
 	t.Run("BadRows", func(t *testing.T) {
 		file := importFile(5, 100) + importICCID(2, 0) + ",2,smdp.delivery.example.com,NEW\n" + // already imported
 			"8901487000000000000,5,https://smdp.example.com,\n"
-		r := postFile(t, lead, "/esims/import", lead.csrfToken(t, "/esims/import"), "bad.csv", file)
+		r := postFile(t, lead, "/esims/import", lead.CSRFToken(t, "/esims/import"), "bad.csv", file)
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		var errs [][2]string // line, reason
 		doc.Find("[data-testid=import-error]").Each(func(_ int, tr *goquery.Selection) {
 			errs = append(errs, [2]string{text(tr.Find("td").Eq(0)), text(tr.Find("td").Eq(1))})
@@ -364,7 +365,7 @@ func TestImportInventory(t *testing.T) {
 		if !strings.Contains(text(doc.Find("[data-testid=import-errors]")), "Nothing was added") {
 			t.Error("the page does not say nothing was added")
 		}
-		if got := app.count(t, `SELECT count(*) FROM esims WHERE iccid LIKE '8901487%'`); got != 30 {
+		if got := app.Count(t, `SELECT count(*) FROM esims WHERE iccid LIKE '8901487%'`); got != 30 {
 			t.Errorf("%d imported eSIMs, want the 30 of before", got)
 		}
 	})
@@ -374,7 +375,7 @@ func TestImportInventory(t *testing.T) {
 		for range 250 {
 			b.WriteString("123,2,smdp.example.com,X\n")
 		}
-		doc := postFile(t, lead, "/esims/import", lead.csrfToken(t, "/esims/import"), "bad.csv", b.String()).doc(t)
+		doc := postFile(t, lead, "/esims/import", lead.CSRFToken(t, "/esims/import"), "bad.csv", b.String()).Doc(t)
 		if got := doc.Find("[data-testid=import-error]").Length(); got != 200 {
 			t.Errorf("%d lines listed, want 200", got)
 		}
@@ -383,9 +384,9 @@ func TestImportInventory(t *testing.T) {
 		}
 	})
 	t.Run("NoFile", func(t *testing.T) {
-		form := url.Values{"_csrf": {lead.csrfToken(t, "/esims/import")}}
-		r := lead.post(t, "/esims/import", form)
-		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.doc(t).Find("[data-testid=import-message]")), "Choose") {
+		form := url.Values{"_csrf": {lead.CSRFToken(t, "/esims/import")}}
+		r := lead.Post(t, "/esims/import", form)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.Doc(t).Find("[data-testid=import-message]")), "Choose") {
 			t.Errorf("status %d", r.Status)
 		}
 	})
@@ -393,38 +394,38 @@ func TestImportInventory(t *testing.T) {
 
 func TestRetireESIM(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	agent := signedIn(t, app)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	lead := app.Lead(t)
 	pick := func(state string) string {
 		var iccid string
-		if err := app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = ? ORDER BY iccid LIMIT 1`, state).Scan(&iccid); err != nil {
+		if err := app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = ? ORDER BY iccid LIMIT 1`, state).Scan(&iccid); err != nil {
 			t.Fatal(err)
 		}
 		return iccid
 	}
 	free, allocated := pick(db.StateFree), pick(db.StateAllocated)
-	csrf := func(c *client) url.Values { return url.Values{"_csrf": {c.csrfToken(t, "/esims")}} }
+	csrf := func(c *portaltest.Client) url.Values { return url.Values{"_csrf": {c.CSRFToken(t, "/esims")}} }
 
-	if r := agent.post(t, "/esims/"+free+"/retire", csrf(agent)); r.Status != http.StatusForbidden {
+	if r := agent.Post(t, "/esims/"+free+"/retire", csrf(agent)); r.Status != http.StatusForbidden {
 		t.Errorf("agent: status %d, want 403", r.Status)
 	}
-	r := lead.post(t, "/esims/"+allocated+"/retire", csrf(lead))
-	if r.Status != http.StatusConflict || !strings.Contains(text(r.doc(t).Find("[data-testid=error-page]")), "is allocated") {
+	r := lead.Post(t, "/esims/"+allocated+"/retire", csrf(lead))
+	if r.Status != http.StatusConflict || !strings.Contains(text(r.Doc(t).Find("[data-testid=error-page]")), "is allocated") {
 		t.Errorf("allocated: status %d", r.Status)
 	}
-	r = lead.post(t, "/esims/"+allocated+"/retire", csrf(lead), "HX-Request", "true")
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.doc(t).Find("[data-testid=retire-refused]")), "cannot be retired") {
+	r = lead.Post(t, "/esims/"+allocated+"/retire", csrf(lead), "HX-Request", "true")
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.Doc(t).Find("[data-testid=retire-refused]")), "cannot be retired") {
 		t.Errorf("allocated from the button: status %d", r.Status)
 	}
-	r = lead.post(t, "/esims/"+free+"/retire", csrf(lead))
+	r = lead.Post(t, "/esims/"+free+"/retire", csrf(lead))
 	if r.Status != http.StatusSeeOther || r.Location() != "/esims/"+free {
 		t.Fatalf("free: status %d to %q", r.Status, r.Location())
 	}
-	if got := text(lead.page(t, r.Location()).Find(".alert.ok")); !strings.Contains(got, "retired") {
+	if got := text(lead.Page(t, r.Location()).Find(".alert.ok")); !strings.Contains(got, "retired") {
 		t.Errorf("flash %q", got)
 	}
-	if app.count(t, `SELECT count(*) FROM esims WHERE iccid = ? AND state = 'retired'`, free) != 1 {
+	if app.Count(t, `SELECT count(*) FROM esims WHERE iccid = ? AND state = 'retired'`, free) != 1 {
 		t.Error("not retired")
 	}
 }
