@@ -10,43 +10,44 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/views"
 )
 
 func TestRetireESIM(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	agent := signedIn(t, app)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	lead := app.Lead(t)
 	pick := func(state string) string {
 		var iccid string
-		if err := app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = ? ORDER BY iccid LIMIT 1`, state).Scan(&iccid); err != nil {
+		if err := app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = ? ORDER BY iccid LIMIT 1`, state).Scan(&iccid); err != nil {
 			t.Fatal(err)
 		}
 		return iccid
 	}
 	free, allocated := pick(db.StateFree), pick(db.StateAllocated)
-	csrf := func(c *client) url.Values { return url.Values{"_csrf": {c.csrfToken(t, "/esims")}} }
+	csrf := func(c *portaltest.Client) url.Values { return url.Values{"_csrf": {c.CSRFToken(t, "/esims")}} }
 
-	if r := agent.post(t, "/esims/"+free+"/retire", csrf(agent)); r.Status != http.StatusForbidden {
+	if r := agent.Post(t, "/esims/"+free+"/retire", csrf(agent)); r.Status != http.StatusForbidden {
 		t.Errorf("agent: status %d, want 403", r.Status)
 	}
-	r := lead.post(t, "/esims/"+allocated+"/retire", csrf(lead))
-	if r.Status != http.StatusConflict || !strings.Contains(text(r.doc(t).Find("[data-testid=error-page]")), "is allocated") {
+	r := lead.Post(t, "/esims/"+allocated+"/retire", csrf(lead))
+	if r.Status != http.StatusConflict || !strings.Contains(text(r.Doc(t).Find("[data-testid=error-page]")), "is allocated") {
 		t.Errorf("allocated: status %d", r.Status)
 	}
-	r = lead.post(t, "/esims/"+allocated+"/retire", csrf(lead), "HX-Request", "true")
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.doc(t).Find("[data-testid=retire-refused]")), "cannot be retired") {
+	r = lead.Post(t, "/esims/"+allocated+"/retire", csrf(lead), "HX-Request", "true")
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.Doc(t).Find("[data-testid=retire-refused]")), "cannot be retired") {
 		t.Errorf("allocated from the button: status %d", r.Status)
 	}
-	r = lead.post(t, "/esims/"+free+"/retire", csrf(lead))
+	r = lead.Post(t, "/esims/"+free+"/retire", csrf(lead))
 	if r.Status != http.StatusSeeOther || r.Location() != "/esims/"+free {
 		t.Fatalf("free: status %d to %q", r.Status, r.Location())
 	}
-	if got := text(lead.page(t, r.Location()).Find(".alert.ok")); !strings.Contains(got, "retired") {
+	if got := text(lead.Page(t, r.Location()).Find(".alert.ok")); !strings.Contains(got, "retired") {
 		t.Errorf("flash %q", got)
 	}
-	if app.count(t, `SELECT count(*) FROM esims WHERE iccid = ? AND state = 'retired'`, free) != 1 {
+	if app.Count(t, `SELECT count(*) FROM esims WHERE iccid = ? AND state = 'retired'`, free) != 1 {
 		t.Error("not retired")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/handlers"
 )
 
@@ -35,11 +36,11 @@ func listRows(doc *goquery.Document) []map[string]string {
 
 func TestESIMListPage(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	agent := signedIn(t, app)
-	total := app.count(t, `SELECT count(*) FROM esims`)
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	total := app.Count(t, `SELECT count(*) FROM esims`)
 
-	doc := agent.page(t, "/esims")
+	doc := agent.Page(t, "/esims")
 	if got := text(doc.Find(`nav a[aria-current="page"]`)); got != "List" {
 		t.Errorf("current navigation entry %q, want List", got)
 	}
@@ -67,7 +68,7 @@ func TestESIMListPage(t *testing.T) {
 		var pages []string
 		path := "/esims"
 		for path != "" {
-			r := agent.get(t, path, htmxResults...)
+			r := agent.Get(t, path, htmxResults...)
 			if r.Status != http.StatusOK {
 				t.Fatalf("GET %s: %d", path, r.Status)
 			}
@@ -77,7 +78,7 @@ func TestESIMListPage(t *testing.T) {
 			if push := r.Header.Get("HX-Push-Url"); push != path {
 				t.Errorf("HX-Push-Url %q, want %q", push, path)
 			}
-			d := r.doc(t)
+			d := r.Doc(t)
 			for _, row := range listRows(d) {
 				if seen[row["iccid"]] {
 					t.Fatalf("%s on two pages", row["iccid"])
@@ -94,16 +95,16 @@ func TestESIMListPage(t *testing.T) {
 			t.Errorf("%d eSIMs over %d pages, want %d", len(seen), len(pages), total)
 		}
 		// The same address gives the whole page, for a shared link or a reload.
-		last := agent.page(t, pages[len(pages)-1])
+		last := agent.Page(t, pages[len(pages)-1])
 		if last.Find("#esim-filters").Length() != 1 || last.Find("[data-testid=prev-page]").Length() != 1 {
 			t.Error("a page's own address does not render the whole page with its links")
 		}
 	})
 
 	t.Run("Filters", func(t *testing.T) {
-		doc := agent.page(t, "/esims?state=free&profile=7")
+		doc := agent.Page(t, "/esims?state=free&profile=7")
 		rows := listRows(doc)
-		want := app.count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = 7`)
+		want := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = 7`)
 		if len(rows) != min(want, db.ListPageSize) {
 			t.Fatalf("%d rows, want %d", len(rows), min(want, db.ListPageSize))
 		}
@@ -122,20 +123,20 @@ func TestESIMListPage(t *testing.T) {
 		if doc.Find("[data-testid=csv-link]").Length() != 0 {
 			t.Error("an agent is offered the CSV export")
 		}
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-		if got := lead.page(t, "/esims?state=free&profile=7").Find("[data-testid=csv-link]").AttrOr("href", ""); got != "/esims.csv?profile=7&state=free" {
+		lead := app.Lead(t)
+		if got := lead.Page(t, "/esims?state=free&profile=7").Find("[data-testid=csv-link]").AttrOr("href", ""); got != "/esims.csv?profile=7&state=free" {
 			t.Errorf("CSV link %q", got)
 		}
 	})
 
 	t.Run("Search", func(t *testing.T) {
-		maria := app.subscriber(t, "AC-100231")
-		rows := listRows(agent.page(t, "/esims?q=garc"))
+		maria := app.Subscriber(t, "AC-100231")
+		rows := listRows(agent.Page(t, "/esims?q=garc"))
 		if len(rows) != 1 || rows[0]["subscriberHref"] != fmt.Sprintf("/subscribers/%d", maria.ID) || rows[0]["line"] != "France" {
 			t.Errorf("search by surname: %v", rows)
 		}
-		iccid := app.lines(t, maria.ID)[0].ICCID
-		rows = listRows(agent.page(t, "/esims?q="+iccid[len(iccid)-6:]))
+		iccid := app.Lines(t, maria.ID)[0].ICCID
+		rows = listRows(agent.Page(t, "/esims?q="+iccid[len(iccid)-6:]))
 		if len(rows) != 1 || rows[0]["iccid"] != iccid {
 			t.Errorf("search by the last digits of %s: %v", iccid, rows)
 		}
@@ -143,7 +144,7 @@ func TestESIMListPage(t *testing.T) {
 
 	t.Run("FormFieldsEmpty", func(t *testing.T) {
 		// What the filter form sends: every field, most empty.
-		r := agent.get(t, "/esims?q=&state=allocated&profile=&from=&to=&by=&sort=", htmxResults...)
+		r := agent.Get(t, "/esims?q=&state=allocated&profile=&from=&to=&by=&sort=", htmxResults...)
 		if r.Status != http.StatusOK {
 			t.Fatalf("status %d", r.Status)
 		}
@@ -153,11 +154,11 @@ func TestESIMListPage(t *testing.T) {
 	})
 
 	t.Run("InvalidFilter", func(t *testing.T) {
-		r := agent.get(t, "/esims?q=123&from=yesterday")
+		r := agent.Get(t, "/esims?q=123&from=yesterday")
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		if got := text(doc.Find("#esim-filters #list-q-error")); !strings.Contains(got, "4 digits") {
 			t.Errorf("search error %q", got)
 		}
@@ -175,15 +176,15 @@ func TestESIMListPage(t *testing.T) {
 			t.Error("the table shows eSIMs for a refused filter")
 		}
 		// From HTMX, the messages travel out of band to the form's fields.
-		r = agent.get(t, "/esims?q=123", htmxResults...)
+		r = agent.Get(t, "/esims?q=123", htmxResults...)
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("HTMX status %d, want 422", r.Status)
 		}
-		oob := r.doc(t).Find(`#list-q-error[hx-swap-oob="true"]`)
+		oob := r.Doc(t).Find(`#list-q-error[hx-swap-oob="true"]`)
 		if !strings.Contains(text(oob), "4 digits") {
 			t.Errorf("out-of-band error %q", text(oob))
 		}
-		if r.doc(t).Find(`#list-from-error[hx-swap-oob="true"]`).Length() != 1 {
+		if r.Doc(t).Find(`#list-from-error[hx-swap-oob="true"]`).Length() != 1 {
 			t.Error("a fixed field's old message is not cleared")
 		}
 	})
@@ -192,11 +193,11 @@ func TestESIMListPage(t *testing.T) {
 		// A page with a notice, not a refusal: 200, the first page, and the
 		// address bar back at the List's own address.
 		for _, headers := range [][]string{nil, htmxResults} {
-			r := agent.get(t, "/esims?profile=7&after=bm90LWEtY3Vyc29y", headers...)
+			r := agent.Get(t, "/esims?profile=7&after=bm90LWEtY3Vyc29y", headers...)
 			if r.Status != http.StatusOK {
 				t.Errorf("status %d, want 200", r.Status)
 			}
-			doc := r.doc(t)
+			doc := r.Doc(t)
 			if got := text(doc.Find("[data-testid=list-notice]")); !strings.Contains(got, "out of date") {
 				t.Errorf("notice %q", got)
 			}
@@ -214,12 +215,12 @@ func TestESIMListPage(t *testing.T) {
 
 func TestESIMListCSV(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	if r := signedIn(t, app).get(t, "/esims.csv"); r.Status != http.StatusForbidden {
+	app := portaltest.Start(t)
+	if r := app.Agent(t).Get(t, "/esims.csv"); r.Status != http.StatusForbidden {
 		t.Errorf("agent exports the inventory: status %d, want 403", r.Status)
 	}
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-	r := lead.get(t, "/esims.csv?state=allocated")
+	lead := app.Lead(t)
+	r := lead.Get(t, "/esims.csv?state=allocated")
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d", r.Status)
 	}
@@ -237,7 +238,7 @@ func TestESIMListCSV(t *testing.T) {
 	if strings.Join(records[0], ",") != strings.Join(db.ExportHeader, ",") {
 		t.Errorf("header %v", records[0])
 	}
-	if got, want := len(records)-1, app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != want {
+	if got, want := len(records)-1, app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != want {
 		t.Errorf("%d rows, want %d", got, want)
 	}
 	for _, rec := range records[1:] {
@@ -248,7 +249,7 @@ func TestESIMListCSV(t *testing.T) {
 			t.Errorf("allocated_at %q: %v", rec[7], err)
 		}
 	}
-	if r := lead.get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity {
+	if r := lead.Get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("invalid filter: status %d, want 422", r.Status)
 	}
 }
@@ -261,16 +262,16 @@ func TestStockSummary(t *testing.T) {
 		warnings int
 	}{{"Plenty", 20, 0}, {"Low", 1000, 3}} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTestAppWith(t, func(_ *testApp, h *handlers.Handlers) { h.LowStock = tc.lowStock })
-			doc := signedIn(t, app).page(t, "/esims/stock", "HX-Request", "true")
+			app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.LowStock = tc.lowStock }})
+			doc := app.Agent(t).Page(t, "/esims/stock", "HX-Request", "true")
 			cards := doc.Find("[data-testid=stock-profile]")
 			if cards.Length() != 3 {
 				t.Fatalf("%d profiles", cards.Length())
 			}
 			cards.Each(func(_ int, card *goquery.Selection) {
 				p := card.AttrOr("data-profile", "")
-				free := app.count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = ?`, p)
-				allocated := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated' AND imsi_profile = ?`, p)
+				free := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = ?`, p)
+				allocated := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated' AND imsi_profile = ?`, p)
 				if text(card.Find("[data-testid=free]")) != strconv.Itoa(free) || text(card.Find("[data-testid=allocated]")) != strconv.Itoa(allocated) {
 					t.Errorf("profile %s: %q, want %d free and %d allocated", p, text(card), free, allocated)
 				}

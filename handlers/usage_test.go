@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
-func (a *testApp) usage(t *testing.T, body string) apiCall {
+func usage(t *testing.T, app *portaltest.Portal, body string) apiCall {
 	t.Helper()
-	return apiPost(t, nil, a.URL, "/api/v1/usage", "Bearer "+testAPIToken, body)
+	return apiPost(t, nil, app.URL, "/api/v1/usage", "Bearer "+testAPIToken, body)
 }
 
 // usageBody is a request with the records given as JSON objects.
@@ -33,7 +34,7 @@ func TestAPIUsage(t *testing.T) {
 	data := line.Plans[0].DataBytes
 
 	t.Run("StartsAndCharges", func(t *testing.T) {
-		r := app.usage(t, usageBody(usageRecordJSON("cdr-1", line.ICCID, `"mcc": "208"`, 50*db.BytesPerMB, now.Add(-2*time.Hour), now.Add(-2*time.Hour+15*time.Minute))))
+		r := usage(t, app, usageBody(usageRecordJSON("cdr-1", line.ICCID, `"mcc": "208"`, 50*db.BytesPerMB, now.Add(-2*time.Hour), now.Add(-2*time.Hour+15*time.Minute))))
 		if r.Status != http.StatusOK {
 			t.Fatalf("status %d: %v", r.Status, r.JSON)
 		}
@@ -48,7 +49,7 @@ func TestAPIUsage(t *testing.T) {
 		}
 	})
 	t.Run("Duplicate", func(t *testing.T) {
-		r := app.usage(t, usageBody(usageRecordJSON("cdr-1", line.ICCID, `"country": "FR"`, 999, now, now)))
+		r := usage(t, app, usageBody(usageRecordJSON("cdr-1", line.ICCID, `"country": "FR"`, 999, now, now)))
 		rec := r.JSON["records"].([]any)[0].(map[string]any)
 		if r.Status != http.StatusOK || rec["duplicate"] != true || len(rec["charged"].([]any)) != 0 {
 			t.Errorf("answer = %d %v, want a duplicate that changed nothing", r.Status, rec)
@@ -56,7 +57,7 @@ func TestAPIUsage(t *testing.T) {
 	})
 	t.Run("UsedUpWithTheRestUncovered", func(t *testing.T) {
 		left := data - 50*db.BytesPerMB
-		r := app.usage(t, usageBody(usageRecordJSON("cdr-2", line.ICCID, `"country": "DE"`, left+7, now.Add(-time.Hour), now.Add(-time.Hour))))
+		r := usage(t, app, usageBody(usageRecordJSON("cdr-2", line.ICCID, `"country": "DE"`, left+7, now.Add(-time.Hour), now.Add(-time.Hour))))
 		rec := r.JSON["records"].([]any)[0].(map[string]any)
 		usedUp := rec["used_up"].([]any)
 		if r.Status != http.StatusOK || len(usedUp) != 1 || rec["uncovered_bytes"] != float64(7) || rec["reason"] == "" {
@@ -67,7 +68,7 @@ func TestAPIUsage(t *testing.T) {
 		}
 	})
 	t.Run("InOrder", func(t *testing.T) {
-		r := app.usage(t, usageBody(
+		r := usage(t, app, usageBody(
 			usageRecordJSON("cdr-3", line.ICCID, `"country": "JP"`, 1, now, now),
 			usageRecordJSON("cdr-2", line.ICCID, `"country": "DE"`, 1, now, now)))
 		recs := r.JSON["records"].([]any)
@@ -108,7 +109,7 @@ func TestAPIUsageErrors(t *testing.T) {
 		rec("r10", func(m map[string]any) { m["bytesUsed"] = 1 }),
 		rec("r11", func(m map[string]any) { m["bytes"] = "many" }),
 	)
-	r := app.usage(t, body)
+	r := usage(t, app, body)
 	if r.Status != http.StatusBadRequest {
 		t.Fatalf("status %d: %v", r.Status, r.JSON)
 	}
@@ -130,7 +131,7 @@ func TestAPIUsageErrors(t *testing.T) {
 	if len(got) != 11 {
 		t.Errorf("%d errors, want 11 (the good record has none): %v", len(got), got)
 	}
-	if n := app.count(t, `SELECT count(*) FROM usage_records`); n != 0 {
+	if n := app.Count(t, `SELECT count(*) FROM usage_records`); n != 0 {
 		t.Errorf("%d records recorded from a refused batch", n)
 	}
 
@@ -139,7 +140,7 @@ func TestAPIUsageErrors(t *testing.T) {
 		for i := range recs {
 			recs[i] = rec(fmt.Sprint("big-", i), nil)
 		}
-		r := app.usage(t, usageBody(recs...))
+		r := usage(t, app, usageBody(recs...))
 		if r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(r.JSON["error"].(string), "at most 1000") {
 			t.Errorf("answer = %d %v, want 413", r.Status, r.JSON)
 		}
@@ -149,7 +150,7 @@ func TestAPIUsageErrors(t *testing.T) {
 		for i := range recs {
 			recs[i] = rec(fmt.Sprint("fit-", i), func(m map[string]any) { m["bytes"] = 1 })
 		}
-		if r := app.usage(t, usageBody(recs...)); r.Status != http.StatusOK {
+		if r := usage(t, app, usageBody(recs...)); r.Status != http.StatusOK {
 			t.Errorf("status %d: %v", r.Status, r.JSON["error"])
 		}
 	})
