@@ -69,21 +69,25 @@ type ListRow struct {
 	AllocatedBy    string // the login's name
 	Plans          int    // how many plans the eSIM holds
 	// CurrentPlan is the name of the plan that matters now: the first active
-	// one not past its end, else the first one waiting, else the last to expire.
+	// one not past its end with data left, else the first one queued, else the
+	// last one added.
 	CurrentPlan      string
 	CurrentPlanState string // its state now (see LinePlan.StateAt); "" with no plan
+	// CurrentPlanUsed and CurrentPlanData are its data used and allowance.
+	CurrentPlanUsed, CurrentPlanData int64
 }
 
 // listColumns are a ListRow's columns; they need listJoins and :now.
 const listColumns = `e.iccid, e.imsi_profile, e.state, e.stocked_at, coalesce(e.subscriber_id, 0), coalesce(s.name, ''),
 	coalesce(s.account_number, ''), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	(SELECT count(*) FROM esim_plans ep WHERE ep.iccid = e.iccid), coalesce(p.name, ''),
-	coalesce(CASE WHEN cp.state = 'active' AND cp.expires_at <= :now THEN 'expired' ELSE cp.state END, '')`
+	coalesce(CASE WHEN cp.state = 'active' AND cp.expires_at <= :now THEN 'expired' ELSE cp.state END, ''),
+	coalesce(cp.used_bytes, 0), coalesce(cp.data_bytes, 0)`
 
 // listJoins find the subscriber, the allocating login and the current plan;
 // an active plan past its end counts as expired, as LinePlan.StateAt says.
-// When no plan is active or waiting, every plan has expired and the last
-// added is the current one. Each choice is a lookup in esim_plans_iccid.
+// A used-up plan is no longer active. When no plan is active or queued, every
+// plan has ended and the last added is the current one. Each choice is a lookup in esim_plans_iccid.
 const listJoins = ` LEFT JOIN subscribers s ON s.id = e.subscriber_id LEFT JOIN logins l ON l.id = e.allocated_by
 	LEFT JOIN esim_plans cp ON cp.id = coalesce(
 		(SELECT min(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid AND ep.state = 'active' AND ep.expires_at > :now),
@@ -95,7 +99,8 @@ func scanListRow(row interface{ Scan(...any) error }) (ListRow, error) {
 	var r ListRow
 	var allocated nullTime
 	err := row.Scan(&r.ICCID, &r.IMSIProfile, &r.State, dbTime{&r.StockedAt}, &r.SubscriberID, &r.SubscriberName,
-		&r.AccountNumber, &r.LineName, &allocated, &r.AllocatedBy, &r.Plans, &r.CurrentPlan, &r.CurrentPlanState)
+		&r.AccountNumber, &r.LineName, &allocated, &r.AllocatedBy, &r.Plans, &r.CurrentPlan, &r.CurrentPlanState,
+		&r.CurrentPlanUsed, &r.CurrentPlanData)
 	r.AllocatedAt = allocated.Time
 	return r, err
 }

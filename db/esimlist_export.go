@@ -15,7 +15,8 @@ import (
 
 // ExportHeader is the header line of the List's CSV export.
 var ExportHeader = []string{"iccid", "imsi_profile", "state", "stocked_at", "subscriber_account", "subscriber_name",
-	"line_name", "allocated_at", "allocated_by", "plans", "current_plan", "current_plan_state"}
+	"line_name", "allocated_at", "allocated_by", "plans", "current_plan", "current_plan_state",
+	"current_plan_data_used_bytes", "current_plan_data_left_bytes"}
 
 // exportFlushRows is how often the export pushes what it wrote to the client.
 const exportFlushRows = 500
@@ -85,7 +86,16 @@ func (r ListRow) exportRecord(out []string) {
 	}
 	copy(out, []string{r.ICCID, strconv.Itoa(r.IMSIProfile), r.State, stamp(r.StockedAt), r.AccountNumber,
 		spreadsheetSafe(r.SubscriberName), spreadsheetSafe(r.LineName), stamp(r.AllocatedAt), spreadsheetSafe(r.AllocatedBy),
-		strconv.Itoa(r.Plans), spreadsheetSafe(r.CurrentPlan), r.CurrentPlanState})
+		strconv.Itoa(r.Plans), spreadsheetSafe(r.CurrentPlan), r.CurrentPlanState, dataCell(r.CurrentPlanUsed, r.CurrentPlanData),
+		dataCell(r.CurrentPlanData-r.CurrentPlanUsed, r.CurrentPlanData)})
+}
+
+// dataCell is a byte count, empty for an eSIM with no plan.
+func dataCell(n, allowance int64) string {
+	if allowance == 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // spreadsheetSafe keeps a typed-in value from being run as a formula when

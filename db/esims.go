@@ -9,7 +9,8 @@ import (
 const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.state, e.stocked_at,
 	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	coalesce(e.profile_state, ''), e.profile_state_at,
-	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent')`
+	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent'),
+	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid)`
 
 const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
 
@@ -17,7 +18,7 @@ func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
 	var e ESIM
 	var allocated, profileAt, qrSent nullTime
 	err := row.Scan(&e.ICCID, &e.IMSIProfile, &e.SMDPAddress, &e.MatchingID, &e.State, dbTime{&e.StockedAt},
-		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent)
+		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent, &e.UncoveredBytes)
 	e.AllocatedAt, e.ProfileStateAt, e.QRSentAt = allocated.Time, profileAt.Time, qrSent.Time
 	return e, err
 }

@@ -310,6 +310,8 @@ const (
 	TimelineAttached    = "attached"
 	TimelineActivated   = "activated"
 	TimelineExpired     = "expired"
+	TimelineUsedUp      = "used_up"
+	TimelineUsage       = "usage" // one day's data in one country
 )
 
 // TimelineEvent is one thing that happened to a line.
@@ -322,6 +324,8 @@ type TimelineEvent struct {
 	// Detail is, by Kind: the order number, the recipient, the failure, or the MCC.
 	Detail string
 	By     string // the login's name, for what a person did
+	// Bytes and Uncovered are a day's usage and what of it no plan took.
+	Bytes, Uncovered int64
 }
 
 // TimelineLimit is how many of its latest events a line's timeline shows:
@@ -329,35 +333,45 @@ type TimelineEvent struct {
 const TimelineLimit = 300
 
 // Timeline returns what happened to an eSIM, oldest first: its allocation,
-// its plans added, started and ended, the emails about it, what the phone did
-// with the profile, and where it attached. A plan's end is an event once its
-// expires_at has passed, whether or not its state says so yet. At the same
-// instant, an end comes first and an activation after the attachment that
-// caused it.
+// its plans added, started and ended (used up, or at their 30-day end), the
+// emails about it, what the phone did with the profile, where it attached,
+// and its data use per day and country (at the day's last record: a record
+// per quarter hour would drown the rest). A plan's 30-day end is an event
+// once its expires_at has passed, whether or not its state says so yet. At
+// the same instant, an end comes first and an activation after the
+// attachment that caused it.
 func (s *Store) Timeline(ctx context.Context, iccid string) ([]TimelineEvent, error) {
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT at, kind, subject, detail, who FROM (
-			SELECT e.allocated_at AS at, 1 AS rank, 0 AS seq, 'allocated' AS kind, e.line_name AS subject, '' AS detail, coalesce(l.name, '') AS who
+		SELECT at, kind, subject, detail, who, n, uncovered FROM (
+			SELECT e.allocated_at AS at, 1 AS rank, 0 AS seq, 'allocated' AS kind, e.line_name AS subject, '' AS detail,
+				coalesce(l.name, '') AS who, 0 AS n, 0 AS uncovered
 			FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by WHERE e.iccid = ?1 AND e.allocated_at IS NOT NULL
 			UNION ALL
-			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, '')
+			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, ''), 0, 0
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id LEFT JOIN logins l ON l.id = ep.added_by WHERE ep.iccid = ?1
 			UNION ALL
-			SELECT o.queued_at, 3, o.id, 'email_queued', o.kind, o.to_address, '' FROM outbox o WHERE o.iccid = ?1
+			SELECT o.queued_at, 3, o.id, 'email_queued', o.kind, o.to_address, '', 0, 0 FROM outbox o WHERE o.iccid = ?1
 			UNION ALL
-			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '' FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
+			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
 			UNION ALL
-			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '' FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
+			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
 			UNION ALL
-			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '' FROM profile_events pe WHERE pe.iccid = ?1
+			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '', 0, 0 FROM profile_events pe WHERE pe.iccid = ?1
 			UNION ALL
-			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '' FROM attachments a WHERE a.iccid = ?1
+			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '', 0, 0 FROM attachments a WHERE a.iccid = ?1
 			UNION ALL
-			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, ''
+			SELECT max(u.end_at), 6, 0, 'usage', u.country, '', '', sum(u.bytes), sum(u.uncovered_bytes)
+			FROM usage_records u WHERE u.iccid = ?1 GROUP BY substr(u.start_at, 1, 10), u.country
+			UNION ALL
+			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, '', 0, 0
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.activated_at IS NOT NULL
 			UNION ALL
-			SELECT ep.expires_at, 0, ep.id, 'expired', p.name, ep.order_number, ''
-			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.expires_at <= ?2
+			SELECT ep.ended_at, 0, ep.id, 'used_up', p.name, ep.order_number, '', ep.data_bytes, 0
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.state = 'used_up'
+			UNION ALL
+			SELECT ep.expires_at, 0, ep.id, 'expired', p.name, ep.order_number, '', ep.data_bytes - ep.used_bytes, 0
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id
+			WHERE ep.iccid = ?1 AND ep.expires_at <= ?2 AND ep.state NOT IN ('used_up', 'cancelled')
 		) ORDER BY at DESC, rank DESC, seq DESC LIMIT ?3`, iccid, formatTime(s.Now()), TimelineLimit)
 	if err != nil {
 		return nil, err
@@ -366,7 +380,7 @@ func (s *Store) Timeline(ctx context.Context, iccid string) ([]TimelineEvent, er
 	var out []TimelineEvent
 	for rows.Next() {
 		var ev TimelineEvent
-		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By); err != nil {
+		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By, &ev.Bytes, &ev.Uncovered); err != nil {
 			return nil, err
 		}
 		out = append(out, ev)

@@ -103,6 +103,20 @@ type ESIM struct {
 	// LastAttachment is where the phone last attached to a network, nil if
 	// it never did; only Store.ESIM loads it.
 	LastAttachment *Attachment
+	// UncoveredBytes is the data the networks reported that no plan took.
+	UncoveredBytes int64
+}
+
+// PlanNow is the plan carrying the line's data at now: the active plan with
+// data left that ends first; nil when none does.
+func (e ESIM) PlanNow(now time.Time) *LinePlan {
+	var best *LinePlan
+	for i, lp := range e.Plans {
+		if lp.ActiveAt(now) && (best == nil || lp.ExpiresAt.Before(best.ExpiresAt)) {
+			best = &e.Plans[i]
+		}
+	}
+	return best
 }
 
 // ActivationCode is the GSMA SGP.22 string a phone reads from the QR code.

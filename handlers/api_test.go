@@ -290,10 +290,11 @@ func TestLineStatuses(t *testing.T) {
 	l := demoLine(t, app, activeFrance)
 	now := app.Clock.Now()
 	left := int(math.Ceil(l.Plans[1].ExpiresAt.Sub(now).Hours() / 24))
-	want := []string{
-		"Expired on " + l.Plans[0].ExpiresAt.Format("2 Jan 2006"),
-		fmt.Sprintf("Active — %d days left (until %s)", left, l.Plans[1].ExpiresAt.Format("2 Jan 2006")),
+	ended := "Ended " + l.Plans[0].ExpiresAt.Format("2 Jan 2006, 15:04 UTC")
+	if unused := l.Plans[0].LeftBytes(); unused > 0 {
+		ended += " with " + db.FormatBytes(unused) + " unused"
 	}
+	want := []string{ended, fmt.Sprintf("%d days left (until %s)", left, l.Plans[1].ExpiresAt.Format("2 Jan 2006, 15:04 UTC"))}
 	if strings.Join(plans, "|") != strings.Join(want, "|") {
 		t.Errorf("plan statuses = %q, want %q", plans, want)
 	}
@@ -316,7 +317,7 @@ func TestLineStatuses(t *testing.T) {
 		t.Fatalf("add plan: status %d", r.Status)
 	}
 	_, plans = status(pendingEurope)
-	if want := []string{"Waiting for first connection in Europe", "Queued — starts after Euro 1"}; strings.Join(plans, "|") != strings.Join(want, "|") {
+	if want := []string{"Starts on first use in Europe", "Starts when Euro 1 runs out or ends"}; strings.Join(plans, "|") != strings.Join(want, "|") {
 		t.Errorf("plan statuses = %q, want %q", plans, want)
 	}
 
@@ -401,7 +402,7 @@ func TestSimulateAttach(t *testing.T) {
 		if got := text(doc.Find(`[role="status"]`).First()); !strings.HasPrefix(got, "Simulated a connection in Germany. Euro 1 (order ") {
 			t.Errorf("flash = %q", got)
 		}
-		if got := text(doc.Find(`[data-testid="plan-status"]`)); !strings.HasPrefix(got, "Active — 30 days left") {
+		if got := text(doc.Find(`[data-testid="plan-status"]`)); !strings.HasPrefix(got, "30 days left") {
 			t.Errorf("plan status = %q, want active for 30 days", got)
 		}
 		if n := app.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'simulate_attach' AND iccid = ?`, line.ICCID); n != 1 {

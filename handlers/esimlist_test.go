@@ -13,8 +13,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // htmxResults are the headers of the List's filter form and page links.

@@ -147,7 +147,7 @@ func TestSubscriberProfile(t *testing.T) {
 		if got, want := cells[1], "1 GB"; got != want {
 			t.Errorf("data = %q, want %q", got, want)
 		}
-		if got, want := cells[2], "Queued Waiting for first connection in Europe"; got != want {
+		if got, want := cells[2], "Queued Starts on first use in Europe"; got != want {
 			t.Errorf("status = %q, want %q", got, want)
 		}
 		if got, want := cells[5], lines[0].Plans[0].OrderNumber; got != want {

@@ -3,7 +3,9 @@ package handlers_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/PuerkitoBio/goquery"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -154,4 +156,74 @@ func TestAPIUsageErrors(t *testing.T) {
 			t.Errorf("status %d: %v", r.Status, r.JSON["error"])
 		}
 	})
+}
+
+// TestLineShowsItsData: after usage, the profile's line card and the eSIM
+// page say, in words, how much each plan has used, what the phone uses now,
+// when a plan ran out, and what took over; the timeline has a day's use.
+func TestLineShowsItsData(t *testing.T) {
+	app := newAPIApp(t, true)
+	agent := app.Agent(t)
+	line := demoLine(t, app, pendingEurope) // Euro 1, 1 GB, queued
+	sub := app.Subscriber(t, pendingEurope)
+	now := app.Clock.Now().Truncate(time.Second)
+	rowTexts := func(doc interface {
+		Find(string) *goquery.Selection
+	}) []string {
+		var out []string
+		doc.Find(`#line-` + line.ICCID + ` [data-testid=line-plan]`).Each(func(_ int, tr *goquery.Selection) {
+			out = append(out, text(tr.Find("[data-testid=plan-data]"))+" | "+text(tr.Find("[data-testid=plan-status]")))
+		})
+		return out
+	}
+
+	usage(t, app, usageBody(usageRecordJSON("d-1", line.ICCID, `"country": "FR"`, 620*db.BytesPerMB, now.Add(-3*time.Hour), now.Add(-2*time.Hour))))
+	doc := agent.Page(t, fmt.Sprintf("/subscribers/%d", sub.ID))
+	if got := rowTexts(doc); len(got) != 1 || !strings.HasPrefix(got[0], "620 MB of 1 GB used · 380 MB left | 30 days left") {
+		t.Errorf("plan rows = %q, want 620 MB of 1 GB used and 30 days left", got)
+	}
+	if got := text(doc.Find(`#line-` + line.ICCID + ` [data-testid=line-now]`)); got != "Using now: Euro 1 — 380 MB left, 30 days left" {
+		t.Errorf("line says %q", got)
+	}
+	if doc.Find(`#line-`+line.ICCID+` svg.databar`).Length() != 1 {
+		t.Error("no data bar for the active plan")
+	}
+
+	// The lead simulates a top-up's worth of use: Euro 1 runs out, nothing is queued.
+	lead := app.Lead(t)
+	path := "/esims/" + line.ICCID
+	form := url.Values{"_csrf": {lead.CSRFToken(t, path)}, "mb": {"500"}, "country": {"DE"}}
+	if r := lead.Post(t, path+"/simulate-usage", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("simulate usage: status %d", r.Status)
+	}
+	doc = lead.Page(t, path)
+	if got := text(doc.Find(`[role="status"]`).First()); !strings.Contains(got, "Euro 1 is used up") || !strings.Contains(got, "120 MB uncovered") {
+		t.Errorf("flash = %q, want Euro 1 used up and 120 MB uncovered", got)
+	}
+	if got := rowTexts(doc); len(got) != 1 || !strings.HasPrefix(got[0], "1 GB of 1 GB used · 0 B left | Data used up ") {
+		t.Errorf("plan rows = %q, want used up", got)
+	}
+	if got := text(doc.Find(`[data-testid=line-now]`)); !strings.HasPrefix(got, "No data: Euro 1 used up ") || !strings.HasSuffix(got, "Add plan") {
+		t.Errorf("line says %q, want no data and Add plan", got)
+	}
+	if got := text(doc.Find(`[data-testid=uncovered]`)); !strings.HasPrefix(got, "120 MB used with no plan") {
+		t.Errorf("uncovered = %q", got)
+	}
+	var usageDays []string
+	doc.Find(`[data-testid=timeline] li[data-kind=usage]`).Each(func(_ int, li *goquery.Selection) { usageDays = append(usageDays, text(li.Find("span"))) })
+	if len(usageDays) != 2 || !strings.Contains(strings.Join(usageDays, "|"), "620 MB used in France that day") {
+		t.Errorf("timeline usage = %q, want one entry per day and country", usageDays)
+	}
+	if doc.Find(`[data-testid=timeline] li[data-kind=used_up]`).Length() != 1 {
+		t.Error("the timeline does not show Euro 1 used up")
+	}
+	if n := app.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'simulate_usage' AND iccid = ?`, line.ICCID); n != 1 {
+		t.Errorf("simulate usage audit entries = %d, want 1", n)
+	}
+
+	// The List shows the current plan with its data left.
+	list := agent.Page(t, "/esims?q="+line.ICCID)
+	if got := text(list.Find("[data-testid=plans]")); !strings.Contains(got, "Used up Euro 1") {
+		t.Errorf("List plan cell = %q", got)
+	}
 }
