@@ -227,3 +227,27 @@ func TestLineShowsItsData(t *testing.T) {
 		t.Errorf("List plan cell = %q", got)
 	}
 }
+
+// TestAddPlanSaysTheLineIsRunningOut: Add plan on a line with 20% or less of
+// its data left says so at the top, and so when the data is gone.
+func TestAddPlanSaysTheLineIsRunningOut(t *testing.T) {
+	app := newAPIApp(t, false)
+	agent := app.Agent(t)
+	line := demoLine(t, app, pendingEurope) // Euro 1, 1 GB
+	now := app.Clock.Now().Truncate(time.Second)
+	notice := func() string {
+		return text(agent.Page(t, "/esims/"+line.ICCID+"/plans/new").Find("[data-testid=top-up-notice]"))
+	}
+	usage(t, app, usageBody(usageRecordJSON("n-1", line.ICCID, `"country": "FR"`, 790*db.BytesPerMB, now.Add(-time.Hour), now.Add(-time.Hour))))
+	if got := notice(); got != "" {
+		t.Errorf("with 210 MB left: notice %q, want none", got)
+	}
+	usage(t, app, usageBody(usageRecordJSON("n-2", line.ICCID, `"country": "FR"`, 170*db.BytesPerMB, now.Add(-time.Hour), now.Add(-time.Hour))))
+	if got, want := notice(), "Euro 1 has 40 MB left; the new plan starts when it runs out."; got != want {
+		t.Errorf("notice %q, want %q", got, want)
+	}
+	usage(t, app, usageBody(usageRecordJSON("n-3", line.ICCID, `"country": "FR"`, 40*db.BytesPerMB, now.Add(-time.Hour), now.Add(-time.Hour))))
+	if got := notice(); !strings.HasPrefix(got, "Euro 1 is used up (") || !strings.Contains(got, "starts at the phone's next use") {
+		t.Errorf("notice %q, want Euro 1 used up", got)
+	}
+}

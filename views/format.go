@@ -147,6 +147,31 @@ func lineNow(l db.ESIM, now time.Time) string {
 	return "No data: " + last.Plan.Name + " ended " + dateTime(last.ExpiresAt) + " — Add plan"
 }
 
+// topUpNotice tells the agent on Add plan when the line is running out of
+// data, or has run out: the very case a top-up is for.
+func topUpNotice(l db.ESIM, now time.Time) string {
+	if lp := l.PlanNow(now); lp != nil {
+		if lp.LeftBytes()*5 <= lp.DataBytes {
+			return fmt.Sprintf("%s has %s left; the new plan starts when it runs out.", lp.Plan.Name, db.FormatBytes(lp.LeftBytes()))
+		}
+		return ""
+	}
+	var usedUp *db.LinePlan
+	for i, lp := range l.Plans {
+		switch lp.StateAt(now) {
+		case db.PlanQueued:
+			return ""
+		case db.PlanUsedUp:
+			usedUp = &l.Plans[i]
+		}
+	}
+	if usedUp == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s is used up (%s) and nothing is queued: the new plan starts at the phone's next use in its destinations.",
+		usedUp.Plan.Name, dateTime(usedUp.EndedAt))
+}
+
 func stateLabel(state string) string {
 	if state == "" {
 		return ""
