@@ -446,12 +446,18 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 	if err != nil {
 		return nil, err
 	}
-	plans, err := linePlans(ctx, tx, `WHERE ep.iccid IN (SELECT value FROM json_each(?)) AND ep.state <> 'cancelled'`, jsonList(iccids))
+	plans, err := usagePlans(ctx, tx, iccids)
 	if err != nil {
 		return nil, err
 	}
+	// A batch runs a few statements per record: prepared once, and with ids
+	// given here (the change holds the write lock) rather than read back.
+	var recordID int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM usage_records`).Scan(&recordID); err != nil {
+		return nil, err
+	}
 	insRecord, err := tx.PrepareContext(ctx, `INSERT INTO usage_records
-		(record_id, iccid, country, mcc, bytes, start_at, end_at, uncovered_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+		(id, record_id, iccid, country, mcc, bytes, start_at, end_at, uncovered_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -461,6 +467,12 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		return nil, err
 	}
 	defer insCharge.Close()
+	updPlan, err := tx.PrepareContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ?, used_bytes = ?, ended_at = ?
+		WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer updPlan.Close()
 
 	order := make([]int, len(recs))
 	for i := range order {
@@ -497,9 +509,9 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		if o.uncovered > 0 {
 			res.Reason = o.reason
 		}
-		var recordID int64
-		if err := insRecord.QueryRowContext(ctx, r.ID, r.ICCID, r.Country, nullString(strings.TrimSpace(r.MCC)), r.Bytes,
-			formatTime(r.Start), formatTime(r.End), o.uncovered, received).Scan(&recordID); err != nil {
+		recordID++
+		if _, err := insRecord.ExecContext(ctx, recordID, r.ID, r.ICCID, r.Country, nullString(strings.TrimSpace(r.MCC)), r.Bytes,
+			formatTime(r.Start), formatTime(r.End), o.uncovered, received); err != nil {
 			return nil, err
 		}
 		for _, i := range o.charged {
@@ -536,18 +548,56 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		}
 	}
 	for ref := range changed {
-		if err := updatePlanUsage(ctx, tx, plans[ref.iccid][ref.i]); err != nil {
+		lp := plans[ref.iccid][ref.i]
+		if _, err := updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// updatePlanUsage writes a plan's state, start, end and data used.
-func updatePlanUsage(ctx context.Context, tx *change, lp LinePlan) error {
-	_, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ?, used_bytes = ?, ended_at = ?
-		WHERE id = ?`, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
-	return err
+// usagePlans loads the plans of the eSIMs that usage is charged to, in the
+// order they were added, cancelled ones left out. It reads the catalog once
+// rather than a plan's destinations per row: a batch meets a thousand lines.
+func usagePlans(ctx context.Context, q queryer, iccids []string) (map[string][]LinePlan, error) {
+	catalog := map[int64]Plan{}
+	rows, err := q.QueryContext(ctx, `SELECT `+planColumns+` FROM plans p`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		p, err := scanPlan(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		catalog[p.ID] = p
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT iccid, id, order_number, plan_id, state, added_at, activated_at, expires_at, data_bytes, used_bytes, ended_at
+		FROM esim_plans WHERE iccid IN (SELECT value FROM json_each(?)) AND state <> 'cancelled' ORDER BY iccid, id`, jsonList(iccids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]LinePlan{}
+	for rows.Next() {
+		var iccid string
+		var planID int64
+		var lp LinePlan
+		var activated, expires, ended nullTime
+		if err := rows.Scan(&iccid, &lp.ID, &lp.OrderNumber, &planID, &lp.State, dbTime{&lp.AddedAt}, &activated, &expires,
+			&lp.DataBytes, &lp.UsedBytes, &ended); err != nil {
+			return nil, err
+		}
+		lp.Plan = catalog[planID]
+		lp.ActivatedAt, lp.ExpiresAt, lp.EndedAt = activated.Time, expires.Time, ended.Time
+		out[iccid] = append(out[iccid], lp)
+	}
+	return out, rows.Err()
 }
 
 // usageLine is what applying usage needs of an eSIM.
