@@ -219,27 +219,3 @@ func remember(ctx context.Context, tx *change, token string, by Login, order Ord
 		token, by.ID, result, formatTime(tx.now))
 	return err
 }
-
-// ResendQR queues the QR-code email of an allocated eSIM again, to the
-// subscriber's current email address.
-func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (ESIM, error) {
-	var e ESIM
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		var err error
-		if e, err = esim(ctx, tx, iccid); err != nil {
-			return err
-		}
-		if e.State != StateAllocated {
-			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
-		}
-		sub, err := subscriber(ctx, tx, e.SubscriberID)
-		if err != nil {
-			return err
-		}
-		if err := enqueueQR(ctx, tx, sub, e.LineName, e); err != nil {
-			return err
-		}
-		return audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))
-	})
-	return e, err
-}

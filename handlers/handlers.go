@@ -85,6 +85,30 @@ func login(c echo.Context) db.Login {
 
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
+// redirectWithFlash shows msg on the page at url; HTMX requests get a full
+// page load there, since a change shows in several places of it. The url
+// carries no #fragment: to the page already open, that would only scroll.
+func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
+	if err := h.Sessions.SetFlash(c.Response(), msg); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", url)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, url)
+}
+
+// popFlash moves the flash message, if any, onto this page.
+func (h *Handlers) popFlash(c echo.Context) {
+	if isHTMX(c) || c.Request().Method != http.MethodGet {
+		return
+	}
+	if msg := h.Sessions.Flash(c.Request(), c.Response()); msg != "" {
+		c.Set(flashKey, msg)
+	}
+}
+
 // formRefusal is the refusal a form shows next to its fields, or nil. A
 // thing named in the path that does not exist is no such refusal: that page
 // is not found. A choice in the form that does not exist is one (it has a
