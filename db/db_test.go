@@ -140,6 +140,9 @@ func TestCheckICCID(t *testing.T) {
 			if got := err == nil; got != tc.ok {
 				t.Errorf("CheckICCID(%s) = %v, want ok=%v", tc.iccid, err, tc.ok)
 			}
+			if r := Refusals(err); !tc.ok && (len(r) != 1 || r[0].Code != ErrInvalid || r[0].Field != "iccid") {
+				t.Errorf("CheckICCID(%s) = %#v, want a refusal of the field iccid", tc.iccid, err)
+			}
 		})
 	}
 	t.Run("LuhnKnownValue", func(t *testing.T) {

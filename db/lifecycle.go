@@ -187,7 +187,7 @@ func (s *Store) checkAttach(req Attach) (Attachment, error) {
 	a := Attachment{ICCID: strings.TrimSpace(req.ICCID), MCC: strings.TrimSpace(req.MCC),
 		Country: strings.ToUpper(strings.TrimSpace(req.Country)), ReceivedAt: s.Now()}
 	if err := CheckICCID(a.ICCID); err != nil {
-		return a, refuse(ErrInvalid, "iccid", err.Error())
+		return a, err
 	}
 	switch {
 	case a.MCC == "" && a.Country == "":
@@ -278,7 +278,7 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (Profil
 	ev.ICCID = strings.TrimSpace(ev.ICCID)
 	ev.Event = strings.ToLower(strings.TrimSpace(ev.Event))
 	if err := CheckICCID(ev.ICCID); err != nil {
-		return ProfileEventResult{}, refuse(ErrInvalid, "iccid", err.Error())
+		return ProfileEventResult{}, err
 	}
 	if !slices.Contains(ProfileEvents, ev.Event) {
 		return ProfileEventResult{}, refuse(ErrInvalid, "event",
