@@ -60,8 +60,12 @@ type Order struct {
 // checked inside it, so concurrent Add lines can neither share an eSIM nor
 // exceed the allowance.
 func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
+	lineName, err := s.checkAddLine(ctx, req)
+	if err != nil {
+		return Order{}, err
+	}
 	var order Order
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		if done, err := replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
 			return err
 		}
@@ -69,12 +73,10 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		if err != nil {
 			return err
 		}
-		lineName, err := CleanLineName(req.LineName)
-		if err != nil {
-			return err
-		}
+		// The plan is looked up again: the catalog may have changed since.
+		var errs Errors
 		p, err := sellablePlan(ctx, tx, req.PlanID)
-		if err != nil {
+		if err := errs.add(err); err != nil {
 			return err
 		}
 		var taken bool
@@ -83,7 +85,10 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 			return err
 		}
 		if taken {
-			return refuse(ErrInvalid, "line_name", fmt.Sprintf("%s already has a line named %q. Choose another name, or add the plan to that line.", sub.Name, lineName))
+			errs = append(errs, refuse(ErrInvalid, "line_name", fmt.Sprintf("%s already has a line named %q. Choose another name, or add the plan to that line.", sub.Name, lineName)))
+		}
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		a, err := allowance(ctx, tx, sub.ID)
 		if err != nil {
@@ -124,6 +129,26 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		return remember(ctx, tx, req.Token, req.By, order)
 	})
 	return order, err
+}
+
+// checkAddLine refuses, before any change, a form that could never be
+// taken: a line name that will not do, or no plan chosen. The chosen plan is
+// then looked up too, so that every field's refusal shows at once. It
+// returns the cleaned line name.
+func (s *Store) checkAddLine(ctx context.Context, req AddLine) (string, error) {
+	lineName, nameErr := CleanLineName(req.LineName)
+	if nameErr == nil && req.PlanID != 0 {
+		return lineName, nil
+	}
+	var errs Errors
+	if err := errs.add(nameErr); err != nil {
+		return "", err
+	}
+	_, err := sellablePlan(ctx, s.read, req.PlanID)
+	if err := errs.add(err); err != nil {
+		return "", err
+	}
+	return "", errs
 }
 
 func notEligible(sub Subscriber, a Allowance) error {

@@ -37,13 +37,13 @@ func (h *Handlers) addLine(c echo.Context) error {
 	order, err := h.Store.AddLine(c.Request().Context(), db.AddLine{
 		SubscriberID: id, LineName: c.FormValue("line_name"), PlanID: planID, Token: c.FormValue("token"), By: login(c),
 	})
-	if refusal := formRefusal(err); refusal != nil {
+	if refusals := formRefusals(err); refusals != nil {
 		// Only a refusal needs the whole form, shown again with what was typed.
 		f, err := h.lineForm(c)
 		if err != nil {
 			return err
 		}
-		f.Errors = map[string]string{refusal.Field: refusal.Message}
+		f.Errors = refusals.ByField()
 		return h.renderForm(c, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {

@@ -109,16 +109,16 @@ func (h *Handlers) popFlash(c echo.Context) {
 	}
 }
 
-// formRefusal is the refusal a form shows next to its fields, or nil. A
+// formRefusals are the refusals a form shows next to its fields, or nil. A
 // thing named in the path that does not exist is no such refusal: that page
 // is not found. A choice in the form that does not exist is one (it has a
 // field), as is every other rule the store refused.
-func formRefusal(err error) *db.Error {
-	var refusal *db.Error
-	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
-		return refusal
+func formRefusals(err error) db.Errors {
+	refusals := db.Refusals(err)
+	if len(refusals) == 1 && refusals[0].Field == "" && refusals[0].Code == db.ErrNotFound {
+		return nil
 	}
-	return nil
+	return refusals
 }
 
 // statusOf maps a refusal of the store to an HTTP status.
