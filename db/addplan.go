@@ -47,15 +47,19 @@ func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
 		if err := CheckLine(e); err != nil {
 			return err
 		}
+		var errs Errors
 		if e.SubscriberID != req.SubscriberID {
-			return refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is not a line of this subscriber.", e.ICCID))
+			errs = append(errs, refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is not a line of this subscriber.", e.ICCID)))
 		}
-		p, err := sellablePlan(ctx, tx, req.PlanID)
-		if err != nil {
+		p, planErr := sellablePlan(ctx, tx, req.PlanID)
+		if planErr == nil && p.IMSIProfile != e.IMSIProfile {
+			planErr = ProfileMismatch(p, e.IMSIProfile)
+		}
+		if err := errs.add(planErr); err != nil {
 			return err
 		}
-		if p.IMSIProfile != e.IMSIProfile {
-			return ProfileMismatch(p, e.IMSIProfile)
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		sub, err := subscriber(ctx, tx, e.SubscriberID)
 		if err != nil {

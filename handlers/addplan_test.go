@@ -78,6 +78,24 @@ func TestAddPlan(t *testing.T) {
 		})
 	}
 
+	t.Run("EveryRefusalAtOnce", func(t *testing.T) {
+		before := state()
+		r := post(europe.ICCID, tom.ID, euro5.ID)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
+		}
+		doc := r.doc(t)
+		if got := text(doc.Find("[data-testid=form-error]")); !strings.Contains(got, "is not a line of this subscriber") {
+			t.Errorf("form error = %q, want the eSIM not a line of this subscriber", got)
+		}
+		if got := text(doc.Find("[data-testid=plan-error]")); !strings.Contains(got, "Euro 5 is no longer sold") {
+			t.Errorf("plan error = %q, want Euro 5 no longer sold", got)
+		}
+		if after := state(); after != before {
+			t.Errorf("a refused Add plan changed the data: %s → %s", before, after)
+		}
+	})
+
 	t.Run("OKUpdatesTheLineInPlace", func(t *testing.T) {
 		qr := app.count(t, `SELECT count(*) FROM outbox WHERE kind = 'qr'`)
 		r := post(europe.ICCID, priya.ID, euro3.ID, "HX-Request", "true")
