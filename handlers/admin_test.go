@@ -99,6 +99,18 @@ func TestUsers(t *testing.T) {
 			t.Errorf("email error = %q", got)
 		}
 	})
+	t.Run("EveryFieldAtOnce", func(t *testing.T) {
+		r := lead.post(t, "/users", url.Values{"_csrf": {token}, "email": {"nobody"}, "name": {" "}, "role": {"agent"}, "password": {"short"}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
+		}
+		doc := r.doc(t)
+		for field, want := range map[string]string{"email": "Enter an email address.", "name": "Enter a name.", "password": "at least 8 characters"} {
+			if got := text(doc.Find("#" + field + "-error")); !strings.Contains(got, want) {
+				t.Errorf("%s error = %q, want %q", field, got, want)
+			}
+		}
+	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
 		agent := signedIn(t, app)
 		r := lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
