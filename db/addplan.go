@@ -23,10 +23,11 @@ func ProfileMismatch(p Plan, esimProfile int) *Error {
 		p.Name, p.IMSIProfile, esimProfile))
 }
 
-// CheckLine refuses an eSIM that is not a subscriber's line.
+// CheckLine refuses an eSIM that is not a subscriber's line: a conflict with
+// its state, as for every change that needs a line.
 func CheckLine(e ESIM) error {
 	if e.State != StateAllocated {
-		return refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is %s, not a subscriber's line: plans go only on allocated eSIMs.", e.ICCID, e.State))
+		return refuse(ErrConflict, "", fmt.Sprintf("eSIM %s is %s, not a subscriber's line: plans go only on allocated eSIMs.", e.ICCID, e.State))
 	}
 	return nil
 }

@@ -59,8 +59,8 @@ func TestAddPlan(t *testing.T) {
 		{"AnotherSubscribersESIM", europe.ICCID, tom.ID, euro3.ID, http.StatusUnprocessableEntity, "is not a line of this subscriber"},
 		{"InactivePlan", europe.ICCID, priya.ID, euro5.ID, http.StatusUnprocessableEntity, "no longer sold"},
 		{"UnknownESIM", "8900000000000000000", priya.ID, euro3.ID, http.StatusNotFound, "No eSIM with ICCID"},
-		{"FreeESIM", free, priya.ID, euro3.ID, http.StatusUnprocessableEntity, "is free, not a subscriber's line"},
-		{"RetiredESIM", retired, priya.ID, euro3.ID, http.StatusUnprocessableEntity, "is retired, not a subscriber's line"},
+		{"FreeESIM", free, priya.ID, euro3.ID, http.StatusConflict, "is free, not a subscriber's line"},
+		{"RetiredESIM", retired, priya.ID, euro3.ID, http.StatusConflict, "is retired, not a subscriber's line"},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {

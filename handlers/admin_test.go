@@ -92,8 +92,8 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("DuplicateEmailRefusedInline", func(t *testing.T) {
 		r := lead.post(t, "/users", url.Values{"_csrf": {token}, "email": {"AGENT@example.com"}, "name": {"Dup"}, "role": {"agent"}, "password": {"a good password"}})
-		if r.Status != http.StatusConflict {
-			t.Fatalf("status %d, want 409", r.Status)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
 		}
 		if got := text(r.doc(t).Find("#email-error")); !strings.Contains(got, "already exists") {
 			t.Errorf("email error = %q", got)
@@ -128,8 +128,8 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
 		r := lead.post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
-		if r.Status != http.StatusConflict {
-			t.Fatalf("status %d, want 409", r.Status)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
 		}
 		if got := text(r.doc(t).Find("[data-testid=form-error]")); !strings.Contains(got, "last active team lead") {
 			t.Errorf("message = %q", got)

@@ -26,14 +26,15 @@ func (h *Handlers) renderUsers(c echo.Context, status int, f views.UsersForm) er
 }
 
 // refused re-renders the Users page with every refusal of the store next to
-// its field; any other error goes on up.
+// its field, with 422 as every form shown again with its refusals; any other
+// error goes on up.
 func (h *Handlers) refused(c echo.Context, f views.UsersForm, err error) error {
 	refusals := db.Refusals(err)
 	if refusals == nil {
 		return err
 	}
 	f.Errors = refusals.ByField()
-	return h.renderUsers(c, statusOf(refusals[0].Code), f)
+	return h.renderUsers(c, http.StatusUnprocessableEntity, f)
 }
 
 func (h *Handlers) addUser(c echo.Context) error {
