@@ -180,9 +180,25 @@ func TestAuditLogFilterAndExport(t *testing.T) {
 	if len(lines) != rows.Length()+1 || !strings.HasPrefix(lines[0], "id,at,") {
 		t.Errorf("CSV has %d lines, want a header and %d rows", len(lines), rows.Length())
 	}
-	if r := lead.get(t, "/audit?from=yesterday"); r.Status != http.StatusOK || !strings.Contains(text(r.doc(t).Find("[role=alert]")), "From must be a date") {
-		t.Errorf("a bad date is not explained")
-	}
+	t.Run("BadDates", func(t *testing.T) {
+		r := lead.get(t, "/audit?from=yesterday&to=tomorrow")
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("status %d, want 422", r.Status)
+		}
+		doc := r.doc(t)
+		if got := text(doc.Find("#from-error")); got != "From must be a date like 2026-12-01." {
+			t.Errorf("from error = %q", got)
+		}
+		if got := text(doc.Find("#to-error")); got != "To must be a date like 2026-12-31." {
+			t.Errorf("to error = %q", got)
+		}
+		if doc.Find("[data-testid=audit-entries]").Length() != 0 {
+			t.Error("entries shown for a refused filter")
+		}
+		if r := lead.get(t, "/audit.csv?from=yesterday"); r.Status != http.StatusBadRequest {
+			t.Errorf("CSV of a refused filter: status %d", r.Status)
+		}
+	})
 }
 
 // TestNoGETChangesState requests every GET route of the route table, checks
