@@ -59,7 +59,8 @@ type Order struct {
 // and the order confirmation, all in one transaction. Every business rule is
 // checked inside it, so concurrent Add lines can neither share an eSIM nor
 // exceed the allowance.
-func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
+func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
+	defer func() { err = failed("add line", err) }()
 	lineName, err := s.checkAddLine(ctx, req)
 	if err != nil {
 		return Order{}, err

@@ -35,9 +35,10 @@ func CheckLine(e ESIM) error {
 // AddPlan puts a plan on an allocated eSIM, pending activation behind the
 // plans already on it, and queues the order confirmation (there is nothing
 // new to install, so no QR email), in one transaction.
-func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
+func (s *Store) AddPlan(ctx context.Context, req AddPlan) (_ Order, err error) {
+	defer func() { err = failed("add plan", err) }()
 	var order Order
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		if done, err := replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
 			return err
 		}

@@ -104,9 +104,10 @@ func timeText(t time.Time) string {
 
 // AuditLog returns a page of size entries: the newest ones, or those just
 // older than before, or just newer than after.
-func (s *Store) AuditLog(ctx context.Context, f AuditFilter, before, after int64, size int) (AuditPage, error) {
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter, before, after int64, size int) (_ AuditPage, err error) {
+	defer func() { err = failed("audit log", err) }()
 	var page AuditPage
-	err := s.eachAudit(ctx, f.args(before, after, size+1), func(e AuditEntry) error {
+	err = s.eachAudit(ctx, f.args(before, after, size+1), func(e AuditEntry) error {
 		page.Entries = append(page.Entries, e)
 		return nil
 	})
@@ -137,7 +138,8 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, before, after int64
 
 // EachAuditEntry calls fn for every entry the filter matches, newest first,
 // reading them one at a time so an export of any size runs in constant memory.
-func (s *Store) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+func (s *Store) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) (err error) {
+	defer func() { err = failed("export audit log", err) }()
 	return s.eachAudit(ctx, f.args(0, 0, -1), fn)
 }
 

@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -110,4 +111,13 @@ func ErrorCode(err error) Code {
 		return e.Code
 	}
 	return ""
+}
+
+// failed names the operation an internal error came from, so a 500 in the
+// log says what failed; a refusal goes back as it is, for the person to read.
+func failed(op string, err error) error {
+	if err == nil || Refusals(err) != nil {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }

@@ -240,7 +240,8 @@ const importCheckChunk = 5000
 // or activation code the inventory already has, nothing is added and every
 // such line is returned. Otherwise the eSIMs go in, free and stocked now, in
 // one transaction with its audit entry. A zero Login is the command line.
-func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (ImportResult, []RowError, error) {
+func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ ImportResult, _ []RowError, err error) {
+	defer func() { err = failed("import inventory", err) }()
 	if by.ID != 0 && by.Role != RoleLead {
 		return ImportResult{}, nil, refuse(ErrForbidden, "", "Only team leads can add eSIMs to the inventory.")
 	}
@@ -366,12 +367,13 @@ func mergeRowErrors(a, b []RowError) []RowError {
 // RetireESIM takes a free eSIM out of stock for good, as a team lead does
 // with one that failed its download test. An allocated eSIM is a
 // subscriber's line and cannot be retired.
-func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (ESIM, error) {
+func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (_ ESIM, err error) {
+	defer func() { err = failed("retire eSIM", err) }()
 	if by.Role != RoleLead {
 		return ESIM{}, refuse(ErrForbidden, "", "Only team leads can retire eSIMs.")
 	}
 	var e ESIM
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var err error
 		if e, err = esim(ctx, tx, iccid); err != nil {
 			return err
@@ -402,7 +404,8 @@ type ProfileStock struct {
 // Each count reads a covering index, not the table, but still reads one
 // index entry per eSIM: at a million eSIMs that is a tenth of a second, so
 // the List loads it apart from its first page.
-func (s *Store) StockSummary(ctx context.Context) ([]ProfileStock, error) {
+func (s *Store) StockSummary(ctx context.Context) (_ []ProfileStock, err error) {
+	defer func() { err = failed("stock summary", err) }()
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT imsi_profile, 'free', count(*) FROM esims INDEXED BY esims_free WHERE state = 'free' GROUP BY imsi_profile
 		UNION ALL
