@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/mail"
 	"net/url"
 	"os"
@@ -27,10 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/emails/smtptest"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // The crash test's stream: enough eligible subscribers that the stream
@@ -83,12 +81,12 @@ func TestCrashDuringAddLines(t *testing.T) {
 	run1 := startCrashPortal(t, bin, addr, dbPath, relay.Addr)
 	transport := &http.Transport{MaxIdleConnsPerHost: crashAgents}
 	t.Cleanup(transport.CloseIdleConnections)
-	agents := make([]*crashAgent, crashAgents)
+	agents := make([]*portaltest.Client, crashAgents)
 	var wg sync.WaitGroup
 	signInErrs := make([]error, crashAgents)
 	for i := range agents {
 		wg.Go(func() {
-			agents[i], signInErrs[i] = signInCrashAgent("http://"+addr, transport, stream.subscribers[0])
+			agents[i], signInErrs[i] = portaltest.SignedIn("http://"+addr, transport, db.DemoAgentEmail, db.DemoAgentPassword)
 		})
 	}
 	wg.Wait()
@@ -140,7 +138,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 				}
 				at := crashAttempt{subscriber: id, token: newCrashToken()}
 				inflight.Add(1)
-				err := a.addLine(id, stream.planID, at.token)
+				err := crashAddLine(a, id, stream.planID, at.token)
 				inflight.Add(-1)
 				var refused *crashRefusal
 				switch {
@@ -221,7 +219,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 	// come back as they were, the others happen now.
 	run2 := startCrashPortal(t, bin, addr, dbPath, mailServer.Addr)
 	for _, at := range unanswered {
-		if err := agents[0].addLine(at.subscriber, stream.planID, at.token); err != nil {
+		if err := crashAddLine(agents[0], at.subscriber, stream.planID, at.token); err != nil {
 			t.Fatalf("after the restart, submitting again: %v", err)
 		}
 	}
@@ -476,13 +474,6 @@ func newCrashToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// crashAgent is a signed-in agent's browser.
-type crashAgent struct {
-	base string
-	hc   *http.Client
-	csrf string
-}
-
 // crashRefusal is an answer of the portal other than the redirect to the
 // profile: unlike a cut connection, never expected.
 type crashRefusal struct {
@@ -495,70 +486,13 @@ func (e *crashRefusal) Error() string {
 	return fmt.Sprintf("POST %s: status %d; body: %.300s", e.path, e.status, e.body)
 }
 
-// signInCrashAgent signs in the demo agent and reads the CSRF token from an
-// Add line form.
-func signInCrashAgent(base string, transport http.RoundTripper, subscriberID int64) (*crashAgent, error) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, err
-	}
-	a := &crashAgent{base: base, hc: &http.Client{
-		Jar:           jar,
-		Transport:     transport,
-		Timeout:       15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-	token, err := a.csrfToken("/login")
-	if err != nil {
-		return nil, err
-	}
-	r, err := a.post("/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
-	if err != nil {
-		return nil, err
-	}
-	r.Body.Close()
-	if r.StatusCode != http.StatusSeeOther {
-		return nil, fmt.Errorf("sign in: status %d, want 303", r.StatusCode)
-	}
-	a.csrf, err = a.csrfToken(fmt.Sprintf("/subscribers/%d/lines/new", subscriberID))
-	return a, err
-}
-
-func (a *crashAgent) csrfToken(path string) (string, error) {
-	r, err := a.hc.Get(a.base + path)
-	if err != nil {
-		return "", err
-	}
-	defer r.Body.Close()
-	if r.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: status %d", path, r.StatusCode)
-	}
-	doc, err := goquery.NewDocumentFromReader(r.Body)
-	if err != nil {
-		return "", err
-	}
-	token := doc.Find(`input[name="_csrf"]`).First().AttrOr("value", "")
-	if token == "" {
-		return "", fmt.Errorf("GET %s: no _csrf input", path)
-	}
-	return token, nil
-}
-
-func (a *crashAgent) post(path string, form url.Values) (*http.Response, error) {
-	req, err := http.NewRequest(http.MethodPost, a.base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return a.hc.Do(req)
-}
-
-// addLine submits the Add line form. A *crashRefusal is an answer other than
-// the redirect to the profile; any other error means no answer came.
-func (a *crashAgent) addLine(subscriberID, planID int64, token string) error {
+// crashAddLine submits the Add line form. A *crashRefusal is an answer
+// other than the redirect to the profile; any other error means no answer
+// came.
+func crashAddLine(a *portaltest.Client, subscriberID, planID int64, token string) error {
 	path := fmt.Sprintf("/subscribers/%d/lines", subscriberID)
-	r, err := a.post(path, url.Values{
-		"_csrf":     {a.csrf},
+	r, err := a.Send(http.MethodPost, path, url.Values{
+		"_csrf":     {a.CSRF},
 		"token":     {token},
 		"line_name": {"France"},
 		"plan":      {strconv.FormatInt(planID, 10)},
@@ -566,13 +500,8 @@ func (a *crashAgent) addLine(subscriberID, planID int64, token string) error {
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return err
-	}
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != fmt.Sprintf("/subscribers/%d", subscriberID) {
-		return &crashRefusal{path: path, status: r.StatusCode, body: string(body)}
+	if r.Status != http.StatusSeeOther || r.Location() != fmt.Sprintf("/subscribers/%d", subscriberID) {
+		return &crashRefusal{path: path, status: r.Status, body: string(r.Body)}
 	}
 	return nil
 }
@@ -872,4 +801,65 @@ func (r *slowRelay) Close() {
 	r.conns = nil
 	r.mu.Unlock()
 	r.wg.Wait()
+}
+
+// freeAddr finds a port nobody listens on. Another process could take it
+// before the portal does, which is rare enough on a test machine.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatalf("free the port: %v", err)
+	}
+	return addr
+}
+
+// waitUntilServing polls the sign-in page until it answers 200, or until
+// the program ends early, with the reason it could not start.
+func waitUntilServing(loginURL string, done <-chan error, timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			return fmt.Errorf("the program ended before serving: %v", err)
+		case <-tick.C:
+		}
+		res, err := client.Get(loginURL)
+		if err != nil {
+			last = err
+			continue
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			return nil
+		}
+		last = fmt.Errorf("GET %s: %s", loginURL, res.Status)
+	}
+	return fmt.Errorf("not serving after %s: %v", timeout, last)
+}
+
+// lockedBuffer collects the program's output, written as it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"mime"
-	"net"
-	"net/http"
 	"net/mail"
 	"net/url"
 	"os"
@@ -25,115 +23,27 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/carrier/esim-admin/emails/smtptest"
+	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // browserTestTimeout bounds a whole browser test, so a page that never
 // shows what a test waits for fails the test instead of hanging the run.
 const browserTestTimeout = 90 * time.Second
 
-// portal is the real program running in-process for a test.
-type portal struct {
-	URL string // base URL, e.g. http://127.0.0.1:54321
-	DB  string // the database file, fresh for each test
-}
-
-// startPortal runs the program as `esim-admin -addr ... -db ...` with the
-// environment env (every other variable reads as empty, so the developer's
-// own ESIM_* settings never leak in). The demo data is loaded, as it is by
-// default. The program stops when the test ends. Pass ESIM_SMTP_ADDR in env
-// to send the emails to a test mail server.
-func startPortal(t *testing.T, env map[string]string) *portal {
+// startPortal serves the portal with the program's default settings, the
+// demo-only controls included, sending the emails to mail when it is not nil.
+// The portal stops when the test ends.
+func startPortal(t *testing.T, mail *smtptest.Server) *portaltest.Portal {
 	t.Helper()
-	addr := freeAddr(t)
-	p := &portal{URL: "http://" + addr, DB: filepath.Join(t.TempDir(), "e2e.db")}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
-	getenv := func(key string) string { return env[key] }
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", addr, "-db", p.DB}, getenv, strings.NewReader(""), &out, &out)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("portal stopped with an error: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("portal did not stop within 15s of its context ending")
-		}
-		if t.Failed() {
-			t.Logf("portal output:\n%s", out.String())
-		}
-	})
-
-	if err := waitUntilServing(p.URL+"/login", done, 20*time.Second); err != nil {
-		t.Fatalf("start the portal: %v\noutput:\n%s", err, out.String())
-	}
-	return p
-}
-
-// freeAddr finds a port nobody listens on. Another process could take it
-// before the portal does, which is rare enough on a test machine.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg, _, err := parseConfig("e2e", nil, func(string) string { return "" }, io.Discard)
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		t.Fatalf("the default configuration: %v", err)
 	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("free the port: %v", err)
-	}
-	return addr
-}
-
-// waitUntilServing polls the sign-in page until it answers 200, or until
-// run returns early with the reason it could not start.
-func waitUntilServing(loginURL string, done <-chan error, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			return fmt.Errorf("run returned before serving: %v", err)
-		case <-tick.C:
-		}
-		res, err := client.Get(loginURL)
-		if err != nil {
-			last = err
-			continue
-		}
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
-			return nil
-		}
-		last = fmt.Errorf("GET %s: %s", loginURL, res.Status)
-	}
-	return fmt.Errorf("not serving after %s: %v", timeout, last)
-}
-
-// lockedBuffer collects the program's output, written from its goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return portaltest.StartWith(t, portaltest.Options{Mail: mail, Configure: func(h *handlers.Handlers) {
+		h.Demo = cfg.Demo
+		h.LowStock = cfg.LowStock
+	}})
 }
 
 // browserPath finds Chromium or Chrome on PATH.
@@ -152,8 +62,8 @@ func browserPath() (string, bool) {
 // skipping would hide that the flows were never clicked through.
 //
 // Call it after startPortal, so that the browser closes before the portal
-// stops (cleanups run last-in first-out): a socket Chromium opened ahead of
-// need would otherwise hold up the server's graceful shutdown for seconds.
+// stops (cleanups run last-in first-out): a request the browser still has
+// open would otherwise hold up the server's Close.
 //
 // The test fails at its end if the page threw an uncaught exception, called
 // console.error, or broke the Content-Security-Policy: each of these means
@@ -368,7 +278,7 @@ func shotOnFailure(t *testing.T, ctx context.Context, what string) {
 
 // signIn signs in from the sign-in page and waits for the subscriber
 // search, where a sign-in without a next page lands.
-func signIn(t *testing.T, ctx context.Context, p *portal, email, password string) {
+func signIn(t *testing.T, ctx context.Context, p *portaltest.Portal, email, password string) {
 	t.Helper()
 	do(t, ctx, "open the sign-in page",
 		chromedp.Navigate(p.URL+"/login"),

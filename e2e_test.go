@@ -191,7 +191,7 @@ const (
 func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	t.Parallel()
 	mailServer := smtptest.Start(t)
-	p := startPortal(t, map[string]string{"ESIM_SMTP_ADDR": mailServer.Addr})
+	p := startPortal(t, mailServer)
 	ctx := newBrowser(t)
 	signIn(t, ctx, p, db.DemoAgentEmail, db.DemoAgentPassword)
 

@@ -86,7 +86,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	}
 	h := handlers.New(handlers.Handlers{
 		Store:      store,
-		Sessions:   store.NewSessionStore(key, cfg.secure()),
+		Sessions:   handlers.NewSessionStore(store, key, cfg.secure()),
 		Log:        log,
 		CookieName: cookie,
 		MailHeld:   cfg.SMTPAddr == "",

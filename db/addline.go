@@ -174,7 +174,8 @@ func sellablePlan(ctx context.Context, tx queryer, id int64) (Plan, error) {
 	return p, nil
 }
 
-// insertLinePlan puts a plan on an eSIM, pending activation, and returns its
+// insertLinePlan puts a plan on an eSIM, queued until it starts, with the
+// catalog's allowance, and returns its
 // id and order number.
 func insertLinePlan(ctx context.Context, tx *change, iccid string, p Plan, by Login) (int64, string, error) {
 	now := tx.now
@@ -183,8 +184,8 @@ func insertLinePlan(ctx context.Context, tx *change, iccid string, p Plan, by Lo
 		return 0, "", err
 	}
 	number := orderNumber(id, now)
-	_, err := tx.ExecContext(ctx, `INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?)`, id, number, iccid, p.ID, formatTime(now), by.ID)
+	_, err := tx.ExecContext(ctx, `INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by, data_bytes)
+		VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`, id, number, iccid, p.ID, formatTime(now), by.ID, int64(p.DataMB)*BytesPerMB)
 	return id, number, err
 }
 

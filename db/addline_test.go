@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"golang.org/x/crypto/bcrypt"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,7 @@ func newFixture(t testing.TB, subscribers, free int) *fixture {
 	}
 	t.Cleanup(func() { s.Close() })
 	s.Mail = testMail{}
+	s.PasswordCost = bcrypt.MinCost
 	f := &fixture{s: s, plans: map[string]Plan{}}
 	f.agent, err = s.CreateLogin(ctx, "agent@example.com", "Agent", RoleAgent, "agent-password")
 	if err != nil {
@@ -125,7 +127,7 @@ func TestAddLine(t *testing.T) {
 		if want := testICCID(3 + 1); e.ICCID != want {
 			t.Errorf("allocated %s, want the oldest free profile 7 eSIM %s", e.ICCID, want)
 		}
-		if len(e.Plans) != 1 || e.Plans[0].State != PlanPending || e.Plans[0].Plan.Code != "EURO1" || e.Plans[0].OrderNumber != order.OrderNumber {
+		if len(e.Plans) != 1 || e.Plans[0].State != PlanQueued || e.Plans[0].Plan.Code != "EURO1" || e.Plans[0].OrderNumber != order.OrderNumber {
 			t.Errorf("plans = %+v, want one pending Euro 1", e.Plans)
 		}
 		emails, err := f.s.EmailsForESIM(ctx, e.ICCID)

@@ -53,7 +53,7 @@ func TestAddPlan(t *testing.T) {
 		for _, p := range e.Plans {
 			got = append(got, p.Plan.Code+":"+p.State)
 		}
-		if want := "EURO1:pending ASIA1:pending EURO1:pending ASIA1:pending"; strings.Join(got, " ") != want {
+		if want := "EURO1:queued ASIA1:queued EURO1:queued ASIA1:queued"; strings.Join(got, " ") != want {
 			t.Errorf("plans = %s, want %s", strings.Join(got, " "), want)
 		}
 	})

@@ -49,6 +49,8 @@ type Store struct {
 	// exist. It is made on first use: a hash costs a quarter second, which
 	// every start of the program and every command would otherwise pay.
 	dummyHash func() []byte
+	// listLimits, when set, replaces the eSIM List's defaultListLimits.
+	listLimits *listLimits
 
 	txs    chan txRequest // changes waiting for the committer
 	closed chan struct{}
@@ -305,18 +307,38 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.inTx(ctx, func(ctx context.Context, c *change) error {
-			if _, err := c.ExecContext(ctx, string(body)); err != nil {
-				return err
-			}
-			_, err := c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, formatTime(c.now))
-			return err
-		})
-		if err != nil {
+		if err := s.applyMigration(ctx, v, string(body)); err != nil {
 			return fmt.Errorf("migration %s: %w", f, err)
 		}
 	}
 	return nil
+}
+
+// applyMigration runs one migration in a change of its own with foreign keys
+// off, as SQLite's way of rebuilding a table asks, and checks them before the
+// change commits. The writer pool has one connection, so the pragma reaches
+// the connection the change runs on; it cannot be set inside a transaction.
+func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+	if _, err := s.write.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	return s.inTx(ctx, func(ctx context.Context, c *change) error {
+		if _, err := c.ExecContext(ctx, body); err != nil {
+			return err
+		}
+		rows, err := c.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			return err
+		}
+		broken := rows.Next()
+		rows.Close()
+		if broken {
+			return errors.New("it leaves rows whose foreign keys point nowhere")
+		}
+		_, err = c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, formatTime(c.now))
+		return err
+	})
 }
 
 func migrationVersion(name string) (int, error) {

@@ -584,15 +584,15 @@ func (d *demoSeeder) by(a *demoAllocation) int64 {
 // insertOrders puts the plans on the lines in the order they were sold, so
 // ids and order numbers grow with time.
 func (d *demoSeeder) insertOrders(orders []*demoOrder) error {
-	ins, err := d.prepare(`INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := d.prepare(`INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at, data_bytes)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, (SELECT data_mb * 1000000 FROM plans WHERE id = ?4))`)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
 	for i, o := range orders {
 		id := int64(i + 1)
-		state, activated, expires := PlanPending, any(nil), any(nil)
+		state, activated, expires := PlanQueued, any(nil), any(nil)
 		if !o.activatedAt.IsZero() {
 			exp := o.activatedAt.AddDate(0, 0, 30)
 			state, activated, expires = PlanActive, formatTime(o.activatedAt), formatTime(exp)

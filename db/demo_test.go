@@ -141,7 +141,7 @@ func TestSeedDemo(t *testing.T) {
 	})
 
 	t.Run("every plan state", func(t *testing.T) {
-		for _, state := range []string{PlanPending, PlanActive, PlanExpired} {
+		for _, state := range []string{PlanQueued, PlanActive, PlanExpired} {
 			if got := count(t, s, `SELECT count(*) FROM esim_plans WHERE state = ?`, state); got == 0 {
 				t.Errorf("plans %s = 0, want some", state)
 			}

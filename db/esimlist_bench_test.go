@@ -122,9 +122,9 @@ func (t timings) report(b *testing.B) {
 // listPage does what the List's handler does for a whole page: the page of
 // eSIMs, the logins of the filter, and the render.
 func listPage(ctx context.Context, s *db.Store, in db.ListFilterInput, after, before string) (db.ListPage, error) {
-	f, errs := db.ParseListFilter(in)
-	if len(errs) > 0 {
-		return db.ListPage{}, fmt.Errorf("filter %+v: %v", in, errs)
+	f, err := db.ParseListFilter(in)
+	if err != nil {
+		return db.ListPage{}, fmt.Errorf("filter %+v: %w", in, err)
 	}
 	page, err := s.ESIMList(ctx, f, after, before)
 	if err != nil {

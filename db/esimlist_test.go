@@ -271,9 +271,9 @@ func head(s []string) []string { return s[:min(3, len(s))] }
 
 func mustFilter(t *testing.T, in ListFilterInput) ListFilter {
 	t.Helper()
-	f, errs := ParseListFilter(in)
-	if len(errs) > 0 {
-		t.Fatalf("ParseListFilter(%+v): %v", in, errs)
+	f, err := ParseListFilter(in)
+	if err != nil {
+		t.Fatalf("ParseListFilter(%+v): %v", in, err)
 	}
 	return f
 }
@@ -324,7 +324,7 @@ func TestESIMList(t *testing.T) {
 				plans = []searchPlan{collectMatches, walkWithSet, walkWithLookup}
 			}
 			for _, plan := range plans {
-				forceSearchPlan(t, plan)
+				forceSearchPlan(t, s, plan)
 				got, count := walk(t, s, f)
 				if !slices.Equal(got, want) {
 					t.Fatalf("plan %d: got %d eSIMs, want %d\n got %v\nwant %v", plan, len(got), len(want), got, want)
@@ -348,19 +348,17 @@ func TestESIMList(t *testing.T) {
 }
 
 // forceSearchPlan makes every text search of the test take one plan.
-func forceSearchPlan(t *testing.T, plan searchPlan) {
+func forceSearchPlan(t *testing.T, s *Store, plan searchPlan) {
 	t.Helper()
-	saved := [4]int{collectSubscribers, collectLines, gatherSubscribers, sortAllocations}
-	t.Cleanup(func() {
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = saved[0], saved[1], saved[2], saved[3]
-	})
+	saved := s.listLimits
+	t.Cleanup(func() { s.listLimits = saved })
 	switch plan {
 	case collectMatches:
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = 1<<30, 1<<30, 1<<30, 1<<30
+		s.listLimits = &listLimits{collectSubscribers: 1 << 30, collectLines: 1 << 30, gatherSubscribers: 1 << 30, sortAllocations: 1 << 30}
 	case walkWithSet:
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = -1, -1, 1<<30, -1
+		s.listLimits = &listLimits{collectSubscribers: -1, collectLines: -1, gatherSubscribers: 1 << 30, sortAllocations: -1}
 	case walkWithLookup:
-		collectSubscribers, collectLines, gatherSubscribers, sortAllocations = -1, -1, -1, -1
+		s.listLimits = &listLimits{collectSubscribers: -1, collectLines: -1, gatherSubscribers: -1, sortAllocations: -1}
 	}
 }
 
@@ -411,18 +409,29 @@ func TestParseListFilter(t *testing.T) {
 		{"Sort", ListFilterInput{Sort: "name"}, "sort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, errs := ParseListFilter(tc.in)
+			_, err := ParseListFilter(tc.in)
 			if tc.field == "" {
-				if len(errs) > 0 {
-					t.Errorf("errors %v, want none", errs)
+				if err != nil {
+					t.Errorf("err = %v, want none", err)
 				}
 				return
 			}
-			if errs[tc.field] == "" || len(errs) != 1 {
-				t.Errorf("errors %v, want one for %s", errs, tc.field)
+			errs := Refusals(err)
+			if len(errs) != 1 || errs[0].Field != tc.field || errs[0].Code != ErrInvalid || errs[0].Message == "" {
+				t.Errorf("err = %#v, want one refusal of %s", errs, tc.field)
 			}
 		})
 	}
+	t.Run("EveryField", func(t *testing.T) {
+		_, err := ParseListFilter(ListFilterInput{Q: "12", State: "lost", From: "yesterday", To: "2026-02-30", Sort: "name"})
+		var fields []string
+		for _, e := range Refusals(err) {
+			fields = append(fields, e.Field)
+		}
+		if want := []string{"q", "state", "from", "to", "sort"}; !slices.Equal(fields, want) {
+			t.Errorf("refused fields %v, want %v", fields, want)
+		}
+	})
 }
 
 func TestESIMListCursor(t *testing.T) {
@@ -441,9 +450,11 @@ func TestESIMListCursor(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			page, err := s.ESIMList(ctx, ListFilter{}, cursor, "")
-			var e *Error
-			if !errorsAs(err, &e) || e.Code != ErrInvalid || e.Field != "cursor" {
-				t.Fatalf("err = %v, want a refusal of the cursor", err)
+			if err != nil {
+				t.Fatalf("err = %v, want the first page with a notice", err)
+			}
+			if page.Notice != staleCursorNotice {
+				t.Errorf("notice %q, want %q", page.Notice, staleCursorNotice)
 			}
 			if !slices.Equal(iccidsOf(page.Rows), iccidsOf(first.Rows)) {
 				t.Errorf("a bad cursor did not give the first page")
@@ -465,7 +476,7 @@ func TestESIMListRow(t *testing.T) {
 		wantCurrentState string
 	}
 	day := 24 * time.Hour
-	pending := plan{state: PlanPending}
+	pending := plan{state: PlanQueued}
 	active := plan{state: PlanActive, activated: now.Add(-2 * day), exp: now.Add(28 * day)}
 	lapsed := plan{state: PlanActive, activated: now.Add(-31 * day), exp: now.Add(-day)} // active as stored, over by now
 	expired := plan{state: PlanExpired, activated: now.Add(-90 * day), exp: now.Add(-60 * day)}
@@ -477,7 +488,7 @@ func TestESIMListRow(t *testing.T) {
 	}{
 		{"NoPlans", nil, -1, ""},
 		{"ActiveFirst", []plan{expired, pending, active}, 2, PlanActive},
-		{"PendingWhenNoneActive", []plan{expired, lapsed, pending, pending}, 2, PlanPending},
+		{"PendingWhenNoneActive", []plan{expired, lapsed, pending, pending}, 2, PlanQueued},
 		{"LastExpired", []plan{expired, lapsed}, 1, PlanExpired},
 		{"FirstActive", []plan{active, active}, 0, PlanActive},
 	} {
@@ -489,7 +500,7 @@ func TestESIMListRow(t *testing.T) {
 				if !p.activated.IsZero() {
 					act, exp = formatTime(p.activated), formatTime(p.exp)
 				}
-				res, err := s.write.Exec(`INSERT INTO esim_plans (order_number, iccid, plan_id, state, added_at, activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				res, err := s.write.Exec(`INSERT INTO esim_plans (order_number, iccid, plan_id, state, added_at, activated_at, expires_at, data_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 1000000)`,
 					fmt.Sprintf("T-%s-%d", tc.name, j), iccid, planID, p.state, formatTime(now.Add(-100*day)), act, exp)
 				if err != nil {
 					t.Fatal(err)

@@ -9,7 +9,8 @@ import (
 const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.state, e.stocked_at,
 	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	coalesce(e.profile_state, ''), e.profile_state_at,
-	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent')`
+	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent'),
+	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid)`
 
 const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
 
@@ -17,7 +18,7 @@ func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
 	var e ESIM
 	var allocated, profileAt, qrSent nullTime
 	err := row.Scan(&e.ICCID, &e.IMSIProfile, &e.SMDPAddress, &e.MatchingID, &e.State, dbTime{&e.StockedAt},
-		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent)
+		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent, &e.UncoveredBytes)
 	e.AllocatedAt, e.ProfileStateAt, e.QRSentAt = allocated.Time, profileAt.Time, qrSent.Time
 	return e, err
 }
@@ -44,7 +45,7 @@ func (s *Store) Lines(ctx context.Context, subscriberID int64) (_ []ESIM, err er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	plans, err := s.linePlans(ctx, s.read, `WHERE e.subscriber_id = ? AND e.state = 'allocated'`, subscriberID)
+	plans, err := linePlans(ctx, s.read, `WHERE e.subscriber_id = ? AND e.state = 'allocated'`, subscriberID)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM
 	if err != nil {
 		return ESIM{}, err
 	}
-	plans, err := s.linePlans(ctx, q, `WHERE ep.iccid = ?`, iccid)
+	plans, err := linePlans(ctx, q, `WHERE ep.iccid = ?`, iccid)
 	if err != nil {
 		return ESIM{}, err
 	}
@@ -85,9 +86,10 @@ func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM
 
 // linePlans returns the plans on the eSIMs that where selects, by ICCID, in
 // the order they were added (the order they activate in).
-func (s *Store) linePlans(ctx context.Context, q queryer, where string, args ...any) (map[string][]LinePlan, error) {
+func linePlans(ctx context.Context, q queryer, where string, args ...any) (map[string][]LinePlan, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT ep.iccid, ep.id, ep.order_number, ep.state, ep.added_at, coalesce(l.name, ''), ep.activated_at, ep.expires_at, `+planColumns+`
+		SELECT ep.iccid, ep.id, ep.order_number, ep.state, ep.added_at, coalesce(l.name, ''), ep.activated_at, ep.expires_at,
+			ep.data_bytes, ep.used_bytes, ep.ended_at, `+planColumns+`
 		FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid JOIN plans p ON p.id = ep.plan_id
 		LEFT JOIN logins l ON l.id = ep.added_by `+where+` ORDER BY ep.iccid, ep.id`, args...)
 	if err != nil {
@@ -98,15 +100,15 @@ func (s *Store) linePlans(ctx context.Context, q queryer, where string, args ...
 	for rows.Next() {
 		var iccid string
 		var lp LinePlan
-		var activated, expires nullTime
+		var activated, expires, ended nullTime
 		var ps planScan
-		targets := append([]any{&iccid, &lp.ID, &lp.OrderNumber, &lp.State, dbTime{&lp.AddedAt}, &lp.AddedBy, &activated, &expires},
-			ps.targets()...)
+		targets := append([]any{&iccid, &lp.ID, &lp.OrderNumber, &lp.State, dbTime{&lp.AddedAt}, &lp.AddedBy, &activated, &expires,
+			&lp.DataBytes, &lp.UsedBytes, &ended}, ps.targets()...)
 		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
 		lp.Plan = ps.plan()
-		lp.ActivatedAt, lp.ExpiresAt = activated.Time, expires.Time
+		lp.ActivatedAt, lp.ExpiresAt, lp.EndedAt = activated.Time, expires.Time, ended.Time
 		out[iccid] = append(out[iccid], lp)
 	}
 	return out, rows.Err()

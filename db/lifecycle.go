@@ -12,23 +12,26 @@ import (
 
 // The life of a plan on an eSIM, as the networks and the SM-DP+ report it.
 //
-// A plan is pending until the phone attaches to a network in one of its
-// destinations; it is then active from that moment, attached_at, for exactly
-// validity_days × 24 hours: active while activated_at <= t < expires_at. In
-// UTC, where every time here lives, that is the same instant as adding
-// calendar days, and it leaves no daylight-saving hour to argue about.
+// A plan is queued until the phone uses it: an attachment to a network in
+// one of its destinations, or usage there (usage.go, which also has how data
+// is charged and when a plan is used up). It is then active from that moment
+// for exactly validity_days × 24 hours: active while activated_at <= t <
+// expires_at, unless its data runs out first. In UTC, where every time here
+// lives, that is the same instant as adding calendar days, and it leaves no
+// daylight-saving hour to argue about.
 //
 // When the phone attaches in country X at t:
-//   - a plan covering X that is active at t covers the attachment: nothing changes;
-//   - otherwise the oldest pending plan covering X (lowest esim_plans.id) that
+//   - a plan covering X that is active at t and still has data covers the
+//     attachment: nothing changes;
+//   - otherwise the oldest queued plan covering X (lowest esim_plans.id) that
 //     was on the eSIM at t becomes active at t;
-//   - a report older than an activation already made for a plan covering X
-//     changes nothing: reports can arrive late and out of order, and a plan
-//     the customer has started is never moved or doubled by a stale one;
+//   - a report older than a start already made for a plan covering X changes
+//     nothing: reports can arrive late and out of order, and a plan the
+//     customer has started is never moved or doubled by a stale one;
 //   - an attachment no plan covers is recorded and changes nothing.
 //
 // The stored state is swept to 'expired' as a courtesy to the sqlite shell;
-// nothing reads it for that: LinePlan.StateAt and the rule above look at
+// nothing reads it for that: LinePlan.StateAt and the rules look at
 // expires_at.
 
 // Profile states of an eSIM on the phone, as the SM-DP+ reports them.
@@ -123,7 +126,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 			a.ICCID, formatTime(now)); err != nil {
 			return err
 		}
-		plans, err := s.linePlans(ctx, tx, `WHERE ep.iccid = ?`, a.ICCID)
+		plans, err := linePlans(ctx, tx, `WHERE ep.iccid = ?`, a.ICCID)
 		if err != nil {
 			return err
 		}
@@ -132,13 +135,8 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 			out.Reason = reason
 			return nil
 		}
-		lp.ActivatedAt = a.AttachedAt
-		lp.ExpiresAt = a.AttachedAt.Add(time.Duration(lp.Plan.ValidityDays) * 24 * time.Hour)
-		lp.State = PlanActive
-		if !now.Before(lp.ExpiresAt) {
-			lp.State = PlanExpired // a report so late that the plan is already over
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ? WHERE id = ? AND state = 'pending'`,
+		startPlan(lp, a.AttachedAt, tx.now)
+		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ? WHERE id = ? AND state = 'queued'`,
 			lp.State, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt), lp.ID); err != nil {
 			return err
 		}
@@ -156,55 +154,27 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 // planToActivate picks the plan an attachment in country at t starts, or
 // says why none starts. plans are in the order they were added.
 func planToActivate(plans []LinePlan, country string, t time.Time) (*LinePlan, string) {
-	var covering []*LinePlan
-	for i := range plans {
-		if plans[i].Plan.Covers(country) {
-			covering = append(covering, &plans[i])
-		}
+	if i := activeCovering(plans, country, t); i >= 0 {
+		return nil, "covered by active plan " + plans[i].OrderNumber
 	}
-	if len(covering) == 0 {
-		return nil, "no plan covers " + country
+	i, reason := planToStart(plans, country, t)
+	if i < 0 {
+		return nil, reason
 	}
-	for _, lp := range covering {
-		if lp.State != PlanPending && !t.Before(lp.ActivatedAt) && t.Before(lp.ExpiresAt) {
-			return nil, "covered by active plan " + lp.OrderNumber
-		}
-	}
-	for _, lp := range covering {
-		if lp.State != PlanPending && lp.ActivatedAt.After(t) {
-			return nil, fmt.Sprintf("older than the activation of %s at %s", lp.OrderNumber, formatTime(lp.ActivatedAt))
-		}
-	}
-	for _, lp := range covering {
-		if lp.State == PlanPending && !lp.AddedAt.After(t) {
-			return lp, ""
-		}
-	}
-	return nil, "no pending plan covers " + country
+	return &plans[i], ""
 }
 
 // checkAttach validates a report and works out its country.
 func (s *Store) checkAttach(req Attach) (Attachment, error) {
-	a := Attachment{ICCID: strings.TrimSpace(req.ICCID), MCC: strings.TrimSpace(req.MCC),
-		Country: strings.ToUpper(strings.TrimSpace(req.Country)), ReceivedAt: s.Now()}
+	a := Attachment{ICCID: strings.TrimSpace(req.ICCID), MCC: strings.TrimSpace(req.MCC)}
 	if err := CheckICCID(a.ICCID); err != nil {
 		return a, err
 	}
-	switch {
-	case a.MCC == "" && a.Country == "":
-		return a, refuse(ErrInvalid, "mcc", "give the mcc or the country of the network")
-	case a.MCC != "":
-		c, ok := CountryOfMCC(a.MCC)
-		if !ok {
-			return a, refuse(ErrInvalid, "mcc", fmt.Sprintf("unknown mobile country code %q", a.MCC))
-		}
-		if a.Country != "" && a.Country != c {
-			return a, refuse(ErrInvalid, "country", fmt.Sprintf("mcc %s is %s, not %s", a.MCC, c, a.Country))
-		}
-		a.Country = c
-	case !KnownCountry(a.Country):
-		return a, refuse(ErrInvalid, "country", fmt.Sprintf("unknown country %q: give an ISO 3166-1 alpha-2 code such as DE", req.Country))
+	country, refusal := countryOf(req.MCC, req.Country)
+	if refusal != nil {
+		return a, refusal
 	}
+	a.Country = country
 	at, err := s.checkReportTime("attached_at", req.AttachedAt)
 	a.AttachedAt = at
 	return a, err
@@ -342,6 +312,8 @@ const (
 	TimelineAttached    = "attached"
 	TimelineActivated   = "activated"
 	TimelineExpired     = "expired"
+	TimelineUsedUp      = "used_up"
+	TimelineUsage       = "usage" // one day's data in one country
 )
 
 // TimelineEvent is one thing that happened to a line.
@@ -354,6 +326,8 @@ type TimelineEvent struct {
 	// Detail is, by Kind: the order number, the recipient, the failure, or the MCC.
 	Detail string
 	By     string // the login's name, for what a person did
+	// Bytes and Uncovered are a day's usage and what of it no plan took.
+	Bytes, Uncovered int64
 }
 
 // TimelineLimit is how many of its latest events a line's timeline shows:
@@ -361,36 +335,46 @@ type TimelineEvent struct {
 const TimelineLimit = 300
 
 // Timeline returns what happened to an eSIM, oldest first: its allocation,
-// its plans added, started and ended, the emails about it, what the phone did
-// with the profile, and where it attached. A plan's end is an event once its
-// expires_at has passed, whether or not its state says so yet. At the same
-// instant, an end comes first and an activation after the attachment that
-// caused it.
+// its plans added, started and ended (used up, or at their 30-day end), the
+// emails about it, what the phone did with the profile, where it attached,
+// and its data use per day and country (at the day's last record: a record
+// per quarter hour would drown the rest). A plan's 30-day end is an event
+// once its expires_at has passed, whether or not its state says so yet. At
+// the same instant, an end comes first and an activation after the
+// attachment that caused it.
 func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, err error) {
 	defer func() { err = failed("timeline", err) }()
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT at, kind, subject, detail, who FROM (
-			SELECT e.allocated_at AS at, 1 AS rank, 0 AS seq, 'allocated' AS kind, e.line_name AS subject, '' AS detail, coalesce(l.name, '') AS who
+		SELECT at, kind, subject, detail, who, n, uncovered FROM (
+			SELECT e.allocated_at AS at, 1 AS rank, 0 AS seq, 'allocated' AS kind, e.line_name AS subject, '' AS detail,
+				coalesce(l.name, '') AS who, 0 AS n, 0 AS uncovered
 			FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by WHERE e.iccid = ?1 AND e.allocated_at IS NOT NULL
 			UNION ALL
-			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, '')
+			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, ''), 0, 0
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id LEFT JOIN logins l ON l.id = ep.added_by WHERE ep.iccid = ?1
 			UNION ALL
-			SELECT o.queued_at, 3, o.id, 'email_queued', o.kind, o.to_address, '' FROM outbox o WHERE o.iccid = ?1
+			SELECT o.queued_at, 3, o.id, 'email_queued', o.kind, o.to_address, '', 0, 0 FROM outbox o WHERE o.iccid = ?1
 			UNION ALL
-			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '' FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
+			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
 			UNION ALL
-			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '' FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
+			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
 			UNION ALL
-			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '' FROM profile_events pe WHERE pe.iccid = ?1
+			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '', 0, 0 FROM profile_events pe WHERE pe.iccid = ?1
 			UNION ALL
-			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '' FROM attachments a WHERE a.iccid = ?1
+			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '', 0, 0 FROM attachments a WHERE a.iccid = ?1
 			UNION ALL
-			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, ''
+			SELECT max(u.end_at), 6, 0, 'usage', u.country, '', '', sum(u.bytes), sum(u.uncovered_bytes)
+			FROM usage_records u WHERE u.iccid = ?1 GROUP BY substr(u.start_at, 1, 10), u.country
+			UNION ALL
+			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, '', 0, 0
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.activated_at IS NOT NULL
 			UNION ALL
-			SELECT ep.expires_at, 0, ep.id, 'expired', p.name, ep.order_number, ''
-			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.expires_at <= ?2
+			SELECT ep.ended_at, 0, ep.id, 'used_up', p.name, ep.order_number, '', ep.data_bytes, 0
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.state = 'used_up'
+			UNION ALL
+			SELECT ep.expires_at, 0, ep.id, 'expired', p.name, ep.order_number, '', ep.data_bytes - ep.used_bytes, 0
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id
+			WHERE ep.iccid = ?1 AND ep.expires_at <= ?2 AND ep.state NOT IN ('used_up', 'cancelled')
 		) ORDER BY at DESC, rank DESC, seq DESC LIMIT ?3`, iccid, formatTime(s.Now()), TimelineLimit)
 	if err != nil {
 		return nil, err
@@ -399,7 +383,7 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 	var out []TimelineEvent
 	for rows.Next() {
 		var ev TimelineEvent
-		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By); err != nil {
+		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By, &ev.Bytes, &ev.Uncovered); err != nil {
 			return nil, err
 		}
 		out = append(out, ev)

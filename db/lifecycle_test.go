@@ -67,7 +67,7 @@ func (l *lifecycle) attach(t *testing.T, country string, at time.Time) AttachRes
 	return r
 }
 
-// states reads "EURO1:active EURO1:pending" at the clock's time.
+// states reads "EURO1:active EURO1:queued" at the clock's time.
 func (l *lifecycle) states(t *testing.T) string {
 	t.Helper()
 	e, err := l.s.ESIM(context.Background(), l.iccid)
@@ -106,7 +106,7 @@ func TestAttach(t *testing.T) {
 		if got, want := activatedOrder(l.attach(t, "GB", t1.Add(time.Hour))), l.orders[1]; got != want {
 			t.Errorf("GB activated %s, want %s", got, want)
 		}
-		if got, want := l.states(t), "EURO1:active EUROPLUS:active EURO1:pending"; got != want {
+		if got, want := l.states(t), "EURO1:active EUROPLUS:active EURO1:queued"; got != want {
 			t.Errorf("plans = %s, want %s", got, want)
 		}
 	})
@@ -117,7 +117,7 @@ func TestAttach(t *testing.T) {
 		if got, want := activatedOrder(l.attach(t, "GB", t1)), l.orders[1]; got != want {
 			t.Errorf("activated %s, want %s", got, want)
 		}
-		if got, want := l.states(t), "EURO1:pending EUROPLUS:active"; got != want {
+		if got, want := l.states(t), "EURO1:queued EUROPLUS:active"; got != want {
 			t.Errorf("plans = %s, want %s", got, want)
 		}
 	})
@@ -130,7 +130,7 @@ func TestAttach(t *testing.T) {
 		if r.Activated != nil || r.Reason != "covered by active plan "+l.orders[0] {
 			t.Errorf("result = %+v, want nothing activated, covered by %s", r, l.orders[0])
 		}
-		if got, want := l.states(t), "EURO1:active EURO1:pending"; got != want {
+		if got, want := l.states(t), "EURO1:active EURO1:queued"; got != want {
 			t.Errorf("plans = %s, want %s", got, want)
 		}
 		if n := count(t, l.s, `SELECT count(*) FROM attachments WHERE iccid = ?`, l.iccid); n != 2 {
@@ -148,7 +148,7 @@ func TestAttach(t *testing.T) {
 		if n := count(t, l.s, `SELECT count(*) FROM attachments WHERE iccid = ? AND country = 'JP'`, l.iccid); n != 1 {
 			t.Errorf("attachments = %d, want 1", n)
 		}
-		if got, want := l.states(t), "EURO1:pending"; got != want {
+		if got, want := l.states(t), "EURO1:queued"; got != want {
 			t.Errorf("plans = %s, want %s", got, want)
 		}
 	})
@@ -190,7 +190,7 @@ func TestAttach(t *testing.T) {
 		}
 		// No sweep has run, and the view already says expired.
 		l.now = end
-		if got, want := l.states(t), "EURO1:expired EURO1:pending"; got != want {
+		if got, want := l.states(t), "EURO1:expired EURO1:queued"; got != want {
 			t.Errorf("plans at the end = %s, want %s", got, want)
 		}
 		if got, want := activatedOrder(l.attach(t, "FR", end)), l.orders[1]; got != want {
@@ -233,7 +233,7 @@ func TestAttach(t *testing.T) {
 		if r.Activated != nil || !strings.HasPrefix(r.Reason, "older than the activation of "+l.orders[0]) {
 			t.Errorf("result = %+v, want nothing activated by a stale report", r)
 		}
-		if got, want := l.states(t), "EURO1:active EURO1:pending"; got != want {
+		if got, want := l.states(t), "EURO1:active EURO1:queued"; got != want {
 			t.Errorf("plans = %s, want %s", got, want)
 		}
 	})
@@ -242,7 +242,7 @@ func TestAttach(t *testing.T) {
 		t.Parallel()
 		l := newLifecycle(t, "EURO1")
 		r := l.attach(t, "FR", lifecycleBase.Add(-time.Hour))
-		if r.Activated != nil || r.Reason != "no pending plan covers FR" {
+		if r.Activated != nil || r.Reason != "no queued plan covers FR" {
 			t.Errorf("result = %+v, want nothing activated before the plan was on the eSIM", r)
 		}
 	})
@@ -350,8 +350,8 @@ func TestAttach(t *testing.T) {
 func TestPlanToActivate(t *testing.T) {
 	t0 := lifecycleBase
 	plan := func(id int64, state string, dest ...string) LinePlan {
-		lp := LinePlan{ID: id, OrderNumber: "O" + itoa(id), State: state, AddedAt: t0, Plan: Plan{Destinations: dest, ValidityDays: 30}}
-		if state != PlanPending {
+		lp := LinePlan{ID: id, OrderNumber: "O" + itoa(id), State: state, AddedAt: t0, DataBytes: BytesPerMB, Plan: Plan{Destinations: dest, ValidityDays: 30}}
+		if state != PlanQueued {
 			lp.ActivatedAt, lp.ExpiresAt = t0, t0.Add(30*24*time.Hour)
 		}
 		return lp
@@ -363,12 +363,12 @@ func TestPlanToActivate(t *testing.T) {
 		at      time.Time
 		want    string
 	}{
-		{"OldestCovering", []LinePlan{plan(1, PlanPending, "JP"), plan(2, PlanPending, "FR"), plan(3, PlanPending, "FR")}, "FR", t0, "O2"},
-		{"ActiveCovers", []LinePlan{plan(1, PlanActive, "FR"), plan(2, PlanPending, "FR")}, "FR", t0.Add(time.Hour), "covered by active plan O1"},
+		{"OldestCovering", []LinePlan{plan(1, PlanQueued, "JP"), plan(2, PlanQueued, "FR"), plan(3, PlanQueued, "FR")}, "FR", t0, "O2"},
+		{"ActiveCovers", []LinePlan{plan(1, PlanActive, "FR"), plan(2, PlanQueued, "FR")}, "FR", t0.Add(time.Hour), "covered by active plan O1"},
 		// Stored as active, but past its end: it no longer covers.
-		{"ActivePastItsEnd", []LinePlan{plan(1, PlanActive, "FR"), plan(2, PlanPending, "FR")}, "FR", t0.Add(30 * 24 * time.Hour), "O2"},
-		{"ExpiredOnly", []LinePlan{plan(1, PlanExpired, "FR")}, "FR", t0.Add(40 * 24 * time.Hour), "no pending plan covers FR"},
-		{"NoneCovers", []LinePlan{plan(1, PlanPending, "FR")}, "JP", t0, "no plan covers JP"},
+		{"ActivePastItsEnd", []LinePlan{plan(1, PlanActive, "FR"), plan(2, PlanQueued, "FR")}, "FR", t0.Add(30 * 24 * time.Hour), "O2"},
+		{"ExpiredOnly", []LinePlan{plan(1, PlanExpired, "FR")}, "FR", t0.Add(40 * 24 * time.Hour), "no queued plan covers FR"},
+		{"NoneCovers", []LinePlan{plan(1, PlanQueued, "FR")}, "JP", t0, "no plan covers JP"},
 		{"NoPlans", nil, "JP", t0, "no plan covers JP"},
 	}
 	for _, tc := range cases {

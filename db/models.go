@@ -103,6 +103,20 @@ type ESIM struct {
 	// LastAttachment is where the phone last attached to a network, nil if
 	// it never did; only Store.ESIM loads it.
 	LastAttachment *Attachment
+	// UncoveredBytes is the data the networks reported that no plan took.
+	UncoveredBytes int64
+}
+
+// PlanNow is the plan carrying the line's data at now: the active plan with
+// data left that ends first; nil when none does.
+func (e ESIM) PlanNow(now time.Time) *LinePlan {
+	var best *LinePlan
+	for i, lp := range e.Plans {
+		if lp.ActiveAt(now) && (best == nil || lp.ExpiresAt.Before(best.ExpiresAt)) {
+			best = &e.Plans[i]
+		}
+	}
+	return best
 }
 
 // ActivationCode is the GSMA SGP.22 string a phone reads from the QR code.
@@ -115,12 +129,18 @@ func ActivationCode(smdp, matchingID string) string {
 	return "LPA:1$" + smdp + "$" + matchingID
 }
 
-// Plan states on an eSIM.
+// Plan states on an eSIM (the rules are in usage.go and lifecycle.go).
 const (
-	PlanPending = "pending"
-	PlanActive  = "active"
-	PlanExpired = "expired"
+	PlanQueued    = "queued"    // nothing has used it yet
+	PlanActive    = "active"    // started, with data and days left
+	PlanUsedUp    = "used_up"   // its data ran out before its 30 days
+	PlanExpired   = "expired"   // its 30 × 24 hours are over
+	PlanCancelled = "cancelled" // cancelled before it started
 )
+
+// BytesPerMB is how the catalog's megabytes become bytes: 1 MB is 1,000,000
+// bytes, as carriers sell data.
+const BytesPerMB = 1_000_000
 
 // LinePlan is a plan put on an eSIM.
 type LinePlan struct {
@@ -132,6 +152,12 @@ type LinePlan struct {
 	AddedBy     string
 	ActivatedAt time.Time
 	ExpiresAt   time.Time
+	// DataBytes is the allowance it was sold with; UsedBytes what usage
+	// records charged to it, never more than DataBytes.
+	DataBytes int64
+	UsedBytes int64
+	// EndedAt is when it was used up or cancelled; zero otherwise.
+	EndedAt time.Time
 }
 
 // StateAt is the plan's state at now: an active plan past its end is expired
@@ -141,4 +167,14 @@ func (lp LinePlan) StateAt(now time.Time) string {
 		return PlanExpired
 	}
 	return lp.State
+}
+
+// LeftBytes is the data the plan still has.
+func (lp LinePlan) LeftBytes() int64 { return lp.DataBytes - lp.UsedBytes }
+
+// ActiveAt reports whether the plan can carry data at t: started, not yet
+// at its end, not ended early, and with data left.
+func (lp LinePlan) ActiveAt(t time.Time) bool {
+	return (lp.State == PlanActive || lp.State == PlanExpired) && !t.Before(lp.ActivatedAt) && t.Before(lp.ExpiresAt) &&
+		lp.UsedBytes < lp.DataBytes
 }

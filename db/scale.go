@@ -96,10 +96,11 @@ type scaler struct {
 	rng    *rand.Rand
 	report ScaleReport
 
-	logins   []int64         // who allocates, busiest first
-	plans    map[int][]int64 // sellable plan ids by IMSI profile
-	subIDs   []int64
-	subLines [][]string // line names each subscriber holds so far
+	logins    []int64         // who allocates, busiest first
+	plans     map[int][]int64 // sellable plan ids by IMSI profile
+	dataBytes map[int64]int64 // each plan's allowance
+	subIDs    []int64
+	subLines  [][]string // line names each subscriber holds so far
 }
 
 // scaleAlloc is one allocation: which subscriber, when, by whom.
@@ -187,19 +188,20 @@ func (sc *scaler) dropIndexes(tables ...string) ([]string, error) {
 }
 
 func (sc *scaler) loadPlans() error {
-	rows, err := sc.tx.QueryContext(sc.ctx, `SELECT id, imsi_profile FROM plans WHERE active ORDER BY id`)
+	rows, err := sc.tx.QueryContext(sc.ctx, `SELECT id, imsi_profile, data_mb FROM plans WHERE active ORDER BY id`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	sc.plans = map[int][]int64{}
+	sc.plans, sc.dataBytes = map[int][]int64{}, map[int64]int64{}
 	for rows.Next() {
-		var id int64
+		var id, mb int64
 		var profile int
-		if err := rows.Scan(&id, &profile); err != nil {
+		if err := rows.Scan(&id, &profile, &mb); err != nil {
 			return err
 		}
 		sc.plans[profile] = append(sc.plans[profile], id)
+		sc.dataBytes[id] = mb * BytesPerMB
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -565,7 +567,7 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 		return err
 	}
 	ins, err := newBatchInsert(sc.ctx, sc.tx, "esim_plans",
-		"id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at", 9, 100)
+		"id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at, data_bytes", 10, 100)
 	if err != nil {
 		return err
 	}
@@ -583,7 +585,7 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 			by := sc.logins[a.by]
 			for n := 0; n < 4; n++ {
 				id++
-				state, activated, expires := PlanPending, any(nil), any(nil)
+				state, activated, expires := PlanQueued, any(nil), any(nil)
 				act := added.Add(day + time.Duration(sc.rng.Int64N(int64(20*day))))
 				// Recent plans may still wait for the trip; older ones all started.
 				if act.Before(sc.now) && (sc.now.Sub(added) > 60*day || sc.rng.IntN(3) > 0) {
@@ -593,13 +595,14 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 						state = PlanExpired
 					}
 				}
-				if err := ins.add(id, orderNumber(id, added), iccid, plans[sc.rng.IntN(len(plans))], state,
-					formatTime(added), by, activated, expires); err != nil {
+				p := plans[sc.rng.IntN(len(plans))]
+				if err := ins.add(id, orderNumber(id, added), iccid, p, state,
+					formatTime(added), by, activated, expires, sc.dataBytes[p]); err != nil {
 					return err
 				}
 				sc.report.LinePlans++
 				next := added.Add(20*day + time.Duration(sc.rng.Int64N(int64(200*day))))
-				if state == PlanPending || !next.Before(sc.now) || sc.rng.IntN(10) < 6 {
+				if state == PlanQueued || !next.Before(sc.now) || sc.rng.IntN(10) < 6 {
 					break
 				}
 				added, by = next, sc.logins[sc.rng.IntN(len(sc.logins))]

@@ -1,7 +1,6 @@
 package db
 
 import (
-	"database/sql/driver"
 	"fmt"
 	"time"
 )
@@ -51,7 +50,7 @@ func (d dbTime) Scan(v any) error {
 }
 
 // timeArg turns a time into a query argument; the zero time becomes NULL.
-func timeArg(t time.Time) driver.Value {
+func timeArg(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}

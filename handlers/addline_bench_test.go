@@ -6,26 +6,17 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/emails"
-	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // Sizes of the benchmark's data set: a carrier's worth of eligible
@@ -43,11 +34,13 @@ const (
 // are held (no mail server), as the worker would compete for the writer.
 func BenchmarkAddLineHTTP(b *testing.B) {
 	app := newBenchApp(b, max(b.N, benchSubscribers))
-	agents := make([]*benchAgent, benchClients)
+	agents := make([]*portaltest.Client, benchClients)
 	var wg sync.WaitGroup
 	errs := make([]error, benchClients)
 	for i := range agents {
-		wg.Go(func() { agents[i], errs[i] = app.signIn() })
+		wg.Go(func() {
+			agents[i], errs[i] = portaltest.SignedIn(app.URL, app.transport, db.DemoAgentEmail, db.DemoAgentPassword)
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -69,7 +62,7 @@ func BenchmarkAddLineHTTP(b *testing.B) {
 		wg.Go(func() {
 			for id := range work {
 				start := time.Now()
-				if err := a.addLine(id, app.planID); err != nil {
+				if err := addLine(a, id, app.planID); err != nil {
 					failures <- err
 					return
 				}
@@ -96,7 +89,7 @@ func BenchmarkAddLineHTTP(b *testing.B) {
 
 	// Every 303 must stand for an eSIM with its plan and its two emails.
 	var lines, plans, mails int
-	err := app.raw.QueryRow(`SELECT
+	err := app.Raw.QueryRow(`SELECT
 		(SELECT count(*) FROM esims WHERE state = 'allocated' AND subscriber_id >= ?1),
 		(SELECT count(*) FROM esim_plans p JOIN esims e USING (iccid) WHERE e.subscriber_id >= ?1),
 		(SELECT count(*) FROM outbox WHERE subscriber_id >= ?1)`, app.subscribers[0]).Scan(&lines, &plans, &mails)
@@ -109,11 +102,9 @@ func BenchmarkAddLineHTTP(b *testing.B) {
 	}
 }
 
-// benchApp is the portal served by httptest on a seeded database file with
-// the benchmark's subscribers and stock added.
+// benchApp is the portal with the benchmark's subscribers and stock added.
 type benchApp struct {
-	url         string
-	raw         *sql.DB
+	*portaltest.Portal
 	planID      int64
 	subscribers []int64 // eligible, without a line yet, in id order
 	transport   *http.Transport
@@ -121,39 +112,11 @@ type benchApp struct {
 
 func newBenchApp(b *testing.B, subscribers int) *benchApp {
 	b.Helper()
-	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "bench.db")
-	store, err := db.Open(ctx, path)
-	if err != nil {
-		b.Fatalf("open store: %v", err)
-	}
-	b.Cleanup(func() { store.Close() })
-	store.Mail = emails.Renderer{Brand: "Test Carrier"}
-	if _, err := store.SeedDemo(ctx); err != nil {
-		b.Fatalf("seed demo data: %v", err)
-	}
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		b.Fatalf("open raw connection: %v", err)
-	}
-	b.Cleanup(func() { raw.Close() })
-	app := &benchApp{raw: raw}
-	if app.subscribers, app.planID, err = stockBench(ctx, raw, subscribers, subscribers+benchSpareStock); err != nil {
+	app := &benchApp{Portal: portaltest.Start(b)}
+	var err error
+	if app.subscribers, app.planID, err = stockBench(context.Background(), app.Raw, subscribers, subscribers+benchSpareStock); err != nil {
 		b.Fatalf("add subscribers and stock: %v", err)
 	}
-
-	key := make([]byte, 32)
-	rand.Read(key)
-	h := handlers.Handlers{
-		Store:      store,
-		Sessions:   store.NewSessionStore(key, false),
-		Log:        slog.New(slog.DiscardHandler),
-		CookieName: "esim_session",
-		MailHeld:   true,
-	}
-	srv := httptest.NewServer(handlers.New(h).Routes())
-	b.Cleanup(srv.Close)
-	app.url = srv.URL
 	// One keep-alive connection per agent: the default of 2 idle
 	// connections per host would measure TCP handshakes instead.
 	app.transport = &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients}
@@ -214,104 +177,28 @@ func stockBench(ctx context.Context, raw *sql.DB, n, esims int) ([]int64, int64,
 	return ids, planID, tx.Commit()
 }
 
-// benchAgent is one signed-in agent's browser.
-type benchAgent struct {
-	base string
-	hc   *http.Client
-	csrf string
-}
-
-// signIn signs in the demo agent in a browser of its own.
-func (app *benchApp) signIn() (*benchAgent, error) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, err
-	}
-	a := &benchAgent{base: app.url, hc: &http.Client{
-		Jar:           jar,
-		Transport:     app.transport,
-		Timeout:       time.Minute,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-	token, err := a.csrfToken("/login")
-	if err != nil {
-		return nil, err
-	}
-	r, err := a.post("/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
-	if err != nil {
-		return nil, err
-	}
-	r.Body.Close()
-	if r.StatusCode != http.StatusSeeOther {
-		return nil, fmt.Errorf("sign in: status %d, want 303", r.StatusCode)
-	}
-	// The CSRF token is tied to the browser's csrf cookie, not to a form:
-	// one read serves every later submit.
-	if a.csrf, err = a.csrfToken("/subscribers"); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-func (a *benchAgent) csrfToken(path string) (string, error) {
-	r, err := a.hc.Get(a.base + path)
-	if err != nil {
-		return "", err
-	}
-	defer r.Body.Close()
-	if r.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: status %d", path, r.StatusCode)
-	}
-	doc, err := goquery.NewDocumentFromReader(r.Body)
-	if err != nil {
-		return "", err
-	}
-	token := doc.Find(`input[name="_csrf"]`).First().AttrOr("value", "")
-	if token == "" {
-		return "", fmt.Errorf("GET %s: no _csrf input", path)
-	}
-	return token, nil
-}
-
-func (a *benchAgent) post(path string, form url.Values, headers ...string) (*http.Response, error) {
-	req, err := http.NewRequest(http.MethodPost, a.base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	return a.hc.Do(req)
-}
-
 // addLine submits the Add line form as HTMX does, with a fresh one-time
 // token, and checks that it sent the browser to the subscriber's profile.
-func (a *benchAgent) addLine(subscriberID, planID int64) error {
+func addLine(a *portaltest.Client, subscriberID, planID int64) error {
 	token := make([]byte, 18)
 	rand.Read(token)
 	path := fmt.Sprintf("/subscribers/%d/lines", subscriberID)
-	r, err := a.post(path, url.Values{
-		"_csrf":     {a.csrf},
+	r, err := a.Send(http.MethodPost, path, url.Values{
+		"_csrf":     {a.CSRF},
 		"token":     {base64.RawURLEncoding.EncodeToString(token)},
 		"line_name": {"France"},
 		"plan":      {strconv.FormatInt(planID, 10)},
 	}, "HX-Request", "true")
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", path, err)
-	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return fmt.Errorf("POST %s: read body: %w", path, err)
+		return err
 	}
 	profile := fmt.Sprintf("/subscribers/%d", subscriberID)
 	switch {
-	case r.StatusCode == http.StatusOK && r.Header.Get("HX-Redirect") == profile:
-	case r.StatusCode == http.StatusSeeOther && r.Header.Get("Location") == profile:
+	case r.Status == http.StatusOK && r.Header.Get("HX-Redirect") == profile:
+	case r.Status == http.StatusSeeOther && r.Location() == profile:
 	default:
 		return fmt.Errorf("POST %s: status %d, HX-Redirect %q, Location %q; want the profile %s; body: %.300s",
-			path, r.StatusCode, r.Header.Get("HX-Redirect"), r.Header.Get("Location"), profile, body)
+			path, r.Status, r.Header.Get("HX-Redirect"), r.Location(), profile, r.Body)
 	}
 	return nil
 }

@@ -12,13 +12,14 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // addLineForm is the Add line form of a subscriber as the page offers it,
 // CSRF and one-time tokens included, filled in with a line name and plan.
-func addLineForm(t *testing.T, c *client, subscriberID int64, lineName string, planID int64) url.Values {
+func addLineForm(t *testing.T, c *portaltest.Client, subscriberID int64, lineName string, planID int64) url.Values {
 	t.Helper()
-	form := c.formValues(t, fmt.Sprintf("/subscribers/%d/lines/new", subscriberID), "#add-line-form")
+	form := c.FormValues(t, fmt.Sprintf("/subscribers/%d/lines/new", subscriberID), "#add-line-form")
 	if form.Get("_csrf") == "" || form.Get("token") == "" {
 		t.Fatalf("Add line form without its CSRF or one-time token: %v", form)
 	}
@@ -43,10 +44,10 @@ func emailLog(doc *goquery.Document) []emailRow {
 
 // addedLine checks that an Add line redirected to the subscriber's profile
 // and returns the ICCID of the line named lineName the subscriber now holds.
-func addedLine(t *testing.T, app *testApp, r *response, subscriberID int64, lineName string) string {
+func addedLine(t *testing.T, app *portaltest.Portal, r *portaltest.Response, subscriberID int64, lineName string) string {
 	t.Helper()
 	if got, want := r.Status, http.StatusSeeOther; got != want {
-		t.Fatalf("status = %d, want %d; page says %q", got, want, text(r.doc(t).Find("main")))
+		t.Fatalf("status = %d, want %d; page says %q", got, want, text(r.Doc(t).Find("main")))
 	}
 	u, err := url.Parse(r.Location())
 	if err != nil {
@@ -56,7 +57,7 @@ func addedLine(t *testing.T, app *testApp, r *response, subscriberID int64, line
 		t.Errorf("redirected to %q, want the profile %q", got, want)
 	}
 	var iccid string
-	for _, l := range app.lines(t, subscriberID) {
+	for _, l := range app.Lines(t, subscriberID) {
 		if l.LineName == lineName {
 			iccid = l.ICCID
 		}
@@ -75,17 +76,17 @@ func addedLine(t *testing.T, app *testApp, r *response, subscriberID int64, line
 
 func TestAddLine(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := signedIn(t, app)
-	daniel := app.subscriber(t, "AC-100697")
-	japan := app.plan(t, "Japan")
+	app := portaltest.Start(t)
+	c := app.Agent(t)
+	daniel := app.Subscriber(t, "AC-100697")
+	japan := app.Plan(t, "Japan")
 	profile := fmt.Sprintf("/subscribers/%d", daniel.ID)
 	form := addLineForm(t, c, daniel.ID, "Japan", japan.ID)
 
 	var iccid string
 	t.Run("OK", func(t *testing.T) {
-		iccid = addedLine(t, app, c.post(t, profile+"/lines", form), daniel.ID, "Japan")
-		doc := c.page(t, profile)
+		iccid = addedLine(t, app, c.Post(t, profile+"/lines", form), daniel.ID, "Japan")
+		doc := c.Page(t, profile)
 
 		flash := text(doc.Find("main [role=status]"))
 		if !strings.Contains(flash, "Line “Japan” added") || !strings.Contains(flash, iccid) {
@@ -113,7 +114,7 @@ func TestAddLine(t *testing.T) {
 		}
 
 		// The flash is shown once.
-		if got := c.page(t, profile).Find("main [role=status]").Length(); got != 0 {
+		if got := c.Page(t, profile).Find("main [role=status]").Length(); got != 0 {
 			t.Errorf("flash shown again on the next page")
 		}
 	})
@@ -121,22 +122,22 @@ func TestAddLine(t *testing.T) {
 		if iccid == "" {
 			t.Skip("needs OK")
 		}
-		allocated := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
-		outbox := app.count(t, `SELECT count(*) FROM outbox`)
-		again := addedLine(t, app, c.post(t, profile+"/lines", form), daniel.ID, "Japan")
+		allocated := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
+		outbox := app.Count(t, `SELECT count(*) FROM outbox`)
+		again := addedLine(t, app, c.Post(t, profile+"/lines", form), daniel.ID, "Japan")
 		if again != iccid {
 			t.Errorf("second submit got eSIM %s, want the first one's %s", again, iccid)
 		}
-		if got := len(app.lines(t, daniel.ID)); got != 1 {
+		if got := len(app.Lines(t, daniel.ID)); got != 1 {
 			t.Errorf("Daniel Cohen has %d lines, want 1", got)
 		}
-		if got := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != allocated {
+		if got := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != allocated {
 			t.Errorf("allocated eSIMs: %d, want %d", got, allocated)
 		}
-		if got := app.count(t, `SELECT count(*) FROM outbox`); got != outbox {
+		if got := app.Count(t, `SELECT count(*) FROM outbox`); got != outbox {
 			t.Errorf("outbox rows: %d, want %d", got, outbox)
 		}
-		if got := len(emailLog(c.page(t, profile))); got != 2 {
+		if got := len(emailLog(c.Page(t, profile))); got != 2 {
 			t.Errorf("email log has %d emails, want 2", got)
 		}
 	})
@@ -144,11 +145,11 @@ func TestAddLine(t *testing.T) {
 
 func TestAddLineRefused(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := signedIn(t, app)
-	priya := app.subscriber(t, "AC-100358")
-	ahmed := app.subscriber(t, "AC-100719")
-	japan := app.plan(t, "Japan")
+	app := portaltest.Start(t)
+	c := app.Agent(t)
+	priya := app.Subscriber(t, "AC-100358")
+	ahmed := app.Subscriber(t, "AC-100719")
+	japan := app.Plan(t, "Japan")
 
 	// field is where the message must show: the id of its element.
 	const (
@@ -176,14 +177,14 @@ func TestAddLineRefused(t *testing.T) {
 			want: "Choose a plan."},
 		{name: "UnknownPlan", subscriber: priya, lineName: "Japan", planID: 999999, field: planError, exact: true,
 			want: "That plan is not in the catalog."},
-		{name: "InactivePlan", subscriber: priya, lineName: "Spain", planID: app.plan(t, "Euro 5").ID, field: planError, exact: true,
+		{name: "InactivePlan", subscriber: priya, lineName: "Spain", planID: app.Plan(t, "Euro 5").ID, field: planError, exact: true,
 			want: "Euro 5 is no longer sold. Choose another plan."},
 		{name: "AllowanceUsedUp", subscriber: ahmed, lineName: "Japan", planID: japan.ID, field: formError,
 			want: "Allowance used up"},
 		// Last: it empties the profile 10 stock.
 		{name: "NoFreeESIM", subscriber: priya, lineName: "Japan", planID: japan.ID, field: planError, exact: true,
 			setup: func(t *testing.T) {
-				if _, err := app.raw.Exec(`UPDATE esims SET state = 'retired' WHERE state = 'free' AND imsi_profile = 10`); err != nil {
+				if _, err := app.Raw.Exec(`UPDATE esims SET state = 'retired' WHERE state = 'free' AND imsi_profile = 10`); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -198,14 +199,14 @@ func TestAddLineRefused(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t)
 			}
-			allocated := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
-			outbox := app.count(t, `SELECT count(*) FROM outbox`)
+			allocated := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
+			outbox := app.Count(t, `SELECT count(*) FROM outbox`)
 
-			r := c.post(t, fmt.Sprintf("/subscribers/%d/lines", tc.subscriber.ID), form, "HX-Request", "true")
+			r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", tc.subscriber.ID), form, "HX-Request", "true")
 			if got, want := r.Status, http.StatusUnprocessableEntity; got != want {
 				t.Errorf("status = %d, want %d", got, want)
 			}
-			doc := r.doc(t)
+			doc := r.Doc(t)
 			f := doc.Find("form#add-line-form")
 			if f.Length() != 1 {
 				t.Fatalf("response is not the Add line form; it reads %q", text(doc.Find("body")))
@@ -229,10 +230,10 @@ func TestAddLineRefused(t *testing.T) {
 				t.Errorf("one-time token = %q, want the submitted %q", got, want)
 			}
 
-			if got := app.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != allocated {
+			if got := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`); got != allocated {
 				t.Errorf("allocated eSIMs: %d, want %d", got, allocated)
 			}
-			if got := app.count(t, `SELECT count(*) FROM outbox`); got != outbox {
+			if got := app.Count(t, `SELECT count(*) FROM outbox`); got != outbox {
 				t.Errorf("outbox rows: %d, want %d", got, outbox)
 			}
 		})
@@ -240,11 +241,11 @@ func TestAddLineRefused(t *testing.T) {
 	t.Run("EveryFieldAtOnce", func(t *testing.T) {
 		form := addLineForm(t, c, priya.ID, "", 0)
 		form.Del("plan")
-		r := c.post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form, "HX-Request", "true")
+		r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form, "HX-Request", "true")
 		if got, want := r.Status, http.StatusUnprocessableEntity; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
-		f := r.doc(t).Find("form#add-line-form")
+		f := r.Doc(t).Find("form#add-line-form")
 		if got := text(f.Find(lineNameError)); !strings.HasPrefix(got, "Enter a line name") {
 			t.Errorf("%s reads %q, want Enter a line name…", lineNameError, got)
 		}
@@ -254,11 +255,11 @@ func TestAddLineRefused(t *testing.T) {
 	})
 	t.Run("WithoutHTMX", func(t *testing.T) {
 		form := addLineForm(t, c, priya.ID, "", japan.ID)
-		r := c.post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form)
+		r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form)
 		if got, want := r.Status, http.StatusUnprocessableEntity; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		if got, want := text(doc.Find("h1")), "Add line"; got != want {
 			t.Errorf("h1 = %q, want %q", got, want)
 		}
@@ -270,14 +271,14 @@ func TestAddLineRefused(t *testing.T) {
 
 func TestAddLineTopUpHint(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := signedIn(t, app)
-	priya := app.subscriber(t, "AC-100358")
+	app := portaltest.Start(t)
+	c := app.Agent(t)
+	priya := app.Subscriber(t, "AC-100358")
 	newLine := fmt.Sprintf("/subscribers/%d/lines/new", priya.ID)
 
 	t.Run("SameProfile", func(t *testing.T) {
-		euro3 := app.plan(t, "Euro 3")
-		doc := c.page(t, fmt.Sprintf("%s?plan=%d", newLine, euro3.ID), "HX-Request", "true")
+		euro3 := app.Plan(t, "Euro 3")
+		doc := c.Page(t, fmt.Sprintf("%s?plan=%d", newLine, euro3.ID), "HX-Request", "true")
 		hint := doc.Find("#add-line-form [data-testid=top-up-hint]")
 		if hint.Length() == 0 {
 			t.Fatal("no top-up hint")
@@ -290,7 +291,7 @@ func TestAddLineTopUpHint(t *testing.T) {
 		}
 	})
 	t.Run("OtherProfile", func(t *testing.T) {
-		doc := c.page(t, fmt.Sprintf("%s?plan=%d", newLine, app.plan(t, "Asia 1").ID), "HX-Request", "true")
+		doc := c.Page(t, fmt.Sprintf("%s?plan=%d", newLine, app.Plan(t, "Asia 1").ID), "HX-Request", "true")
 		if doc.Find("#add-line-form").Length() != 1 {
 			t.Fatal("no Add line form")
 		}

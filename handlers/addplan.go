@@ -70,6 +70,7 @@ func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
 	f := views.AddPlanForm{Token: c.FormValue("token")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	var err error
+	f.Now = h.Store.Now()
 	if f.Line, err = h.Store.ESIM(ctx, c.Param("iccid")); err != nil {
 		return f, err
 	}

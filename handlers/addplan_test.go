@@ -6,27 +6,29 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 func TestAddPlan(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := signedIn(t, app)
-	priya := app.subscriber(t, "AC-100358") // her "Europe" line is on profile 7
-	tom := app.subscriber(t, "AC-100333")
-	europe := app.lines(t, priya.ID)[0]
-	euro3, asia1, euro5 := app.plan(t, "Euro 3"), app.plan(t, "Asia 1"), app.plan(t, "Euro 5")
-	csrf := c.csrfToken(t, "/subscribers")
-	post := func(iccid string, subscriber int64, plan int64, headers ...string) *response {
-		return c.post(t, "/esims/"+iccid+"/plans", url.Values{"_csrf": {csrf}, "subscriber": {fmt.Sprint(subscriber)},
+	app := portaltest.Start(t)
+	c := app.Agent(t)
+	priya := app.Subscriber(t, "AC-100358") // her "Europe" line is on profile 7
+	tom := app.Subscriber(t, "AC-100333")
+	europe := app.Lines(t, priya.ID)[0]
+	euro3, asia1, euro5 := app.Plan(t, "Euro 3"), app.Plan(t, "Asia 1"), app.Plan(t, "Euro 5")
+	csrf := c.CSRFToken(t, "/subscribers")
+	post := func(iccid string, subscriber int64, plan int64, headers ...string) *portaltest.Response {
+		return c.Post(t, "/esims/"+iccid+"/plans", url.Values{"_csrf": {csrf}, "subscriber": {fmt.Sprint(subscriber)},
 			"plan": {fmt.Sprint(plan)}, "token": {fmt.Sprint("t-", plan, iccid, subscriber)}}, headers...)
 	}
 	state := func() string {
-		return fmt.Sprintf("plans=%d outbox=%d", app.count(t, `SELECT count(*) FROM esim_plans`), app.count(t, `SELECT count(*) FROM outbox`))
+		return fmt.Sprintf("plans=%d outbox=%d", app.Count(t, `SELECT count(*) FROM esim_plans`), app.Count(t, `SELECT count(*) FROM outbox`))
 	}
 
 	t.Run("MismatchShownOnChoice", func(t *testing.T) {
-		doc := c.page(t, "/esims/"+europe.ICCID+"/plans/new?plan="+fmt.Sprint(asia1.ID), "HX-Request", "true")
+		doc := c.Page(t, "/esims/"+europe.ICCID+"/plans/new?plan="+fmt.Sprint(asia1.ID), "HX-Request", "true")
 		if doc.Find("nav").Length() != 0 {
 			t.Error("the HTMX answer is a whole page, not the form")
 		}
@@ -52,8 +54,8 @@ func TestAddPlan(t *testing.T) {
 		want       string
 	}
 	var free, retired string
-	app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' AND imsi_profile = 7 LIMIT 1`).Scan(&free)
-	app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'retired' LIMIT 1`).Scan(&retired)
+	app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' AND imsi_profile = 7 LIMIT 1`).Scan(&free)
+	app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'retired' LIMIT 1`).Scan(&retired)
 	refusals := []refusal{
 		{"Mismatch", europe.ICCID, priya.ID, asia1.ID, http.StatusUnprocessableEntity, "runs on IMSI profile 10; this eSIM is profile 7"},
 		{"AnotherSubscribersESIM", europe.ICCID, tom.ID, euro3.ID, http.StatusUnprocessableEntity, "is not a line of this subscriber"},
@@ -69,7 +71,7 @@ func TestAddPlan(t *testing.T) {
 			if r.Status != tc.status {
 				t.Fatalf("status %d, want %d", r.Status, tc.status)
 			}
-			if got := text(r.doc(t).Find("main")); !strings.Contains(got, tc.want) {
+			if got := text(r.Doc(t).Find("main")); !strings.Contains(got, tc.want) {
 				t.Errorf("page says %q, want %q", got, tc.want)
 			}
 			if after := state(); after != before {
@@ -84,7 +86,7 @@ func TestAddPlan(t *testing.T) {
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		if got := text(doc.Find("[data-testid=form-error]")); !strings.Contains(got, "is not a line of this subscriber") {
 			t.Errorf("form error = %q, want the eSIM not a line of this subscriber", got)
 		}
@@ -97,22 +99,22 @@ func TestAddPlan(t *testing.T) {
 	})
 
 	t.Run("OKUpdatesTheLineInPlace", func(t *testing.T) {
-		qr := app.count(t, `SELECT count(*) FROM outbox WHERE kind = 'qr'`)
+		qr := app.Count(t, `SELECT count(*) FROM outbox WHERE kind = 'qr'`)
 		r := post(europe.ICCID, priya.ID, euro3.ID, "HX-Request", "true")
 		if r.Status != http.StatusOK || r.Header.Get("HX-Retarget") != "#line-"+europe.ICCID {
 			t.Fatalf("status %d, retarget %q", r.Status, r.Header.Get("HX-Retarget"))
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		if got := texts(doc.Find("[data-testid=line-plan] td:first-child")); strings.Join(got, ",") != "Euro 1,Euro 3" {
 			t.Errorf("plans on the line = %v, want Euro 1 then Euro 3", got)
 		}
 		if !strings.Contains(text(doc.Find("[data-testid=line-note]")), "Euro 3 added to line “Europe”") {
 			t.Errorf("note = %q", text(doc.Find("[data-testid=line-note]")))
 		}
-		if n := app.count(t, `SELECT count(*) FROM outbox WHERE kind = 'qr'`); n != qr {
+		if n := app.Count(t, `SELECT count(*) FROM outbox WHERE kind = 'qr'`); n != qr {
 			t.Error("Add plan queued a QR email")
 		}
-		if n := app.count(t, `SELECT count(*) FROM outbox WHERE kind = 'confirmation' AND iccid = ? AND subject LIKE '%Euro 3%'`, europe.ICCID); n != 1 {
+		if n := app.Count(t, `SELECT count(*) FROM outbox WHERE kind = 'confirmation' AND iccid = ? AND subject LIKE '%Euro 3%'`, europe.ICCID); n != 1 {
 			t.Errorf("confirmations for Euro 3 = %d, want 1", n)
 		}
 	})

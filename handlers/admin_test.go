@@ -10,101 +10,93 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
-func signedInAs(t *testing.T, app *testApp, email, password string) *client {
-	t.Helper()
-	c := app.newClient(t)
-	if r := signIn(t, c, email, password); r.Status != http.StatusSeeOther {
-		t.Fatalf("sign in as %s: status %d", email, r.Status)
-	}
-	return c
-}
-
 func TestLeadOnlyPages(t *testing.T) {
-	app := newTestAppWith(t, func(_ *testApp, h *handlers.Handlers) { h.Demo = true })
-	agent := signedIn(t, app)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Demo = true }})
+	agent := app.Agent(t)
+	lead := app.Lead(t)
 	for _, path := range []string{"/users", "/audit", "/audit.csv", "/esims/import", "/esims.csv"} {
 		t.Run("GET"+path, func(t *testing.T) {
-			r := agent.get(t, path)
+			r := agent.Get(t, path)
 			if r.Status != http.StatusForbidden {
 				t.Fatalf("agent: status %d, want 403", r.Status)
 			}
-			if got := text(r.doc(t).Find("[data-testid=error-page] h1")); got != "Not allowed" {
+			if got := text(r.Doc(t).Find("[data-testid=error-page] h1")); got != "Not allowed" {
 				t.Errorf("agent sees %q, want the Not allowed page", got)
 			}
-			if r := lead.get(t, path); r.Status != http.StatusOK {
+			if r := lead.Get(t, path); r.Status != http.StatusOK {
 				t.Errorf("lead: status %d, want 200", r.Status)
 			}
 		})
 	}
 	t.Run("EveryLeadChangeRefusedToAgents", func(t *testing.T) {
 		var free, allocated string
-		app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' LIMIT 1`).Scan(&free)
-		app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'allocated' LIMIT 1`).Scan(&allocated)
-		csrf := agent.csrfToken(t, "/subscribers")
-		before := app.count(t, `SELECT count(*) FROM audit_log`)
+		app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' LIMIT 1`).Scan(&free)
+		app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'allocated' LIMIT 1`).Scan(&allocated)
+		csrf := agent.CSRFToken(t, "/subscribers")
+		before := app.Count(t, `SELECT count(*) FROM audit_log`)
 		for _, path := range []string{"/users", "/users/1/disabled", "/users/1/password", "/esims/import",
 			"/esims/" + free + "/retire", "/esims/" + allocated + "/simulate-attach"} {
 			form := url.Values{"_csrf": {csrf}, "email": {"x@example.com"}, "name": {"X"}, "role": {"lead"},
 				"password": {"long enough"}, "disabled": {"true"}, "country": {"FR"}}
-			if r := agent.post(t, path, form); r.Status != http.StatusForbidden {
+			if r := agent.Post(t, path, form); r.Status != http.StatusForbidden {
 				t.Errorf("agent POST %s: status %d, want 403", path, r.Status)
 			}
 		}
-		if after := app.count(t, `SELECT count(*) FROM audit_log`); after != before {
+		if after := app.Count(t, `SELECT count(*) FROM audit_log`); after != before {
 			t.Errorf("an agent's POST to a lead-only route changed something")
 		}
 	})
 	t.Run("NavHidesLeadPagesFromAgents", func(t *testing.T) {
-		if n := agent.page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 0 {
+		if n := agent.Page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 0 {
 			t.Errorf("agent's navigation links to Users")
 		}
-		if n := lead.page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 1 {
+		if n := lead.Page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 1 {
 			t.Errorf("lead's navigation has no Users link")
 		}
 	})
 	t.Run("UnknownPageIs404ForAgents", func(t *testing.T) {
-		if r := agent.get(t, "/no-such-page"); r.Status != http.StatusNotFound {
+		if r := agent.Get(t, "/no-such-page"); r.Status != http.StatusNotFound {
 			t.Errorf("status %d, want 404", r.Status)
 		}
 	})
 }
 
 func TestUsers(t *testing.T) {
-	app := newTestApp(t)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-	token := lead.csrfToken(t, "/users")
+	app := portaltest.Start(t)
+	lead := app.Lead(t)
+	token := lead.CSRFToken(t, "/users")
 	loginID := func(email string) string {
 		var id int64
-		if err := app.raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, email).Scan(&id); err != nil {
+		if err := app.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, email).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
 		return fmt.Sprint(id)
 	}
 	t.Run("AddLogin", func(t *testing.T) {
-		r := lead.post(t, "/users", url.Values{"_csrf": {token}, "email": {"nina@example.com"}, "name": {"Nina Park"}, "role": {"agent"}, "password": {"a good password"}})
+		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"nina@example.com"}, "name": {"Nina Park"}, "role": {"agent"}, "password": {"a good password"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
-		signedInAs(t, app, "nina@example.com", "a good password")
+		app.SignedIn(t, "nina@example.com", "a good password")
 	})
 	t.Run("DuplicateEmailRefusedInline", func(t *testing.T) {
-		r := lead.post(t, "/users", url.Values{"_csrf": {token}, "email": {"AGENT@example.com"}, "name": {"Dup"}, "role": {"agent"}, "password": {"a good password"}})
+		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"AGENT@example.com"}, "name": {"Dup"}, "role": {"agent"}, "password": {"a good password"}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
-		if got := text(r.doc(t).Find("#email-error")); !strings.Contains(got, "already exists") {
+		if got := text(r.Doc(t).Find("#email-error")); !strings.Contains(got, "already exists") {
 			t.Errorf("email error = %q", got)
 		}
 	})
 	t.Run("EveryFieldAtOnce", func(t *testing.T) {
-		r := lead.post(t, "/users", url.Values{"_csrf": {token}, "email": {"nobody"}, "name": {" "}, "role": {"agent"}, "password": {"short"}})
+		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"nobody"}, "name": {" "}, "role": {"agent"}, "password": {"short"}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		for field, want := range map[string]string{"email": "Enter an email address.", "name": "Enter a name.", "password": "at least 8 characters"} {
 			if got := text(doc.Find("#" + field + "-error")); !strings.Contains(got, want) {
 				t.Errorf("%s error = %q, want %q", field, got, want)
@@ -112,45 +104,45 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
-		agent := signedIn(t, app)
-		r := lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		agent := app.Agent(t)
+		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
-		if r := agent.get(t, "/subscribers"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login") {
+		if r := agent.Get(t, "/subscribers"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login") {
 			t.Errorf("disabled agent's session: status %d to %q, want a redirect to sign in", r.Status, r.Location())
 		}
-		if r := signIn(t, app.newClient(t), db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+		if r := app.NewClient().SignIn(t, db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("disabled agent signs in: status %d, want 401", r.Status)
 		}
-		lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
-		signedIn(t, app)
+		lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
+		app.Agent(t)
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
-		r := lead.post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.Post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
-		if got := text(r.doc(t).Find("[data-testid=form-error]")); !strings.Contains(got, "last active team lead") {
+		if got := text(r.Doc(t).Find("[data-testid=form-error]")); !strings.Contains(got, "last active team lead") {
 			t.Errorf("message = %q", got)
 		}
 	})
 	t.Run("ResetPassword", func(t *testing.T) {
-		r := lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
+		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("short password: status %d, want 422", r.Status)
 		}
-		r = lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
+		r = lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
-		if r := signIn(t, app.newClient(t), db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+		if r := app.NewClient().SignIn(t, db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("old password still works: status %d", r.Status)
 		}
-		signedInAs(t, app, db.DemoAgentEmail, "brand new secret")
+		app.SignedIn(t, db.DemoAgentEmail, "brand new secret")
 	})
 	t.Run("Audited", func(t *testing.T) {
-		doc := lead.page(t, "/audit")
+		doc := lead.Page(t, "/audit")
 		got := strings.Join(texts(doc.Find("[data-testid=audit-entries] tbody td:nth-child(3)")), ",")
 		for _, want := range []string{"Added login", "Disabled login", "Enabled login", "Reset password"} {
 			if !strings.Contains(got, want) {
@@ -161,18 +153,18 @@ func TestUsers(t *testing.T) {
 }
 
 func TestAuditLogFilterAndExport(t *testing.T) {
-	app := newTestApp(t)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	app := portaltest.Start(t)
+	lead := app.Lead(t)
 	var iccid string
-	if err := app.raw.QueryRow(`SELECT iccid FROM audit_log WHERE action = 'add_line' ORDER BY id LIMIT 1`).Scan(&iccid); err != nil {
+	if err := app.Raw.QueryRow(`SELECT iccid FROM audit_log WHERE action = 'add_line' ORDER BY id LIMIT 1`).Scan(&iccid); err != nil {
 		t.Fatal(err)
 	}
-	doc := lead.page(t, "/audit?iccid="+iccid)
+	doc := lead.Page(t, "/audit?iccid="+iccid)
 	rows := doc.Find("[data-testid=audit-entries] tbody tr")
-	if want := app.count(t, `SELECT count(*) FROM audit_log WHERE iccid = ?`, iccid); rows.Length() != want || want == 0 {
+	if want := app.Count(t, `SELECT count(*) FROM audit_log WHERE iccid = ?`, iccid); rows.Length() != want || want == 0 {
 		t.Fatalf("filtered rows = %d, want %d", rows.Length(), want)
 	}
-	csv := lead.get(t, "/audit.csv?iccid="+iccid)
+	csv := lead.Get(t, "/audit.csv?iccid="+iccid)
 	if csv.Status != http.StatusOK || !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("CSV: status %d, type %s", csv.Status, csv.Header.Get("Content-Type"))
 	}
@@ -181,11 +173,11 @@ func TestAuditLogFilterAndExport(t *testing.T) {
 		t.Errorf("CSV has %d lines, want a header and %d rows", len(lines), rows.Length())
 	}
 	t.Run("BadDates", func(t *testing.T) {
-		r := lead.get(t, "/audit?from=yesterday&to=tomorrow")
+		r := lead.Get(t, "/audit?from=yesterday&to=tomorrow")
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Errorf("status %d, want 422", r.Status)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		if got := text(doc.Find("#from-error")); got != "From must be a date like 2026-12-01." {
 			t.Errorf("from error = %q", got)
 		}
@@ -195,7 +187,7 @@ func TestAuditLogFilterAndExport(t *testing.T) {
 		if doc.Find("[data-testid=audit-entries]").Length() != 0 {
 			t.Error("entries shown for a refused filter")
 		}
-		if r := lead.get(t, "/audit.csv?from=yesterday"); r.Status != http.StatusBadRequest {
+		if r := lead.Get(t, "/audit.csv?from=yesterday"); r.Status != http.StatusBadRequest {
 			t.Errorf("CSV of a refused filter: status %d", r.Status)
 		}
 	})
@@ -204,13 +196,13 @@ func TestAuditLogFilterAndExport(t *testing.T) {
 // TestNoGETChangesState requests every GET route of the route table, checks
 // the security headers on each answer, and that the data did not change.
 func TestNoGETChangesState(t *testing.T) {
-	app := newTestApp(t)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	app := portaltest.Start(t)
+	lead := app.Lead(t)
 	snapshot := func() string {
 		h := sha256.New()
 		for _, table := range []string{"logins", "subscribers", "domestic_plans", "plans", "esims", "esim_plans", "outbox",
 			"form_submissions", "attachments", "profile_events", "audit_log", "settings"} {
-			rows, err := app.raw.Query(`SELECT * FROM ` + table)
+			rows, err := app.Raw.Query(`SELECT * FROM ` + table)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,7 +221,7 @@ func TestNoGETChangesState(t *testing.T) {
 		return fmt.Sprintf("%x", h.Sum(nil))
 	}
 	var iccid string
-	app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'allocated' LIMIT 1`).Scan(&iccid)
+	app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'allocated' LIMIT 1`).Scan(&iccid)
 	params := strings.NewReplacer(":id", "1", ":iccid", iccid, ":name", "app.css")
 	before := snapshot()
 	n := 0
@@ -238,7 +230,7 @@ func TestNoGETChangesState(t *testing.T) {
 			continue
 		}
 		path := params.Replace(r.Path)
-		for _, resp := range []*response{lead.get(t, path), lead.get(t, path, "HX-Request", "true")} {
+		for _, resp := range []*portaltest.Response{lead.Get(t, path), lead.Get(t, path, "HX-Request", "true")} {
 			assertSecurityHeaders(t, path, resp)
 		}
 		n++

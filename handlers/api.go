@@ -57,7 +57,7 @@ func sameToken(got, want string) bool {
 }
 
 // apiEndpoints are the API's addresses; each takes POST only.
-var apiEndpoints = []string{"/api/v1/attach", "/api/v1/profile-events"}
+var apiEndpoints = []string{"/api/v1/attach", "/api/v1/profile-events", "/api/v1/usage"}
 
 // apiNotFound answers unknown /api/ addresses, and other methods than POST;
 // the error handler says so in JSON.
@@ -69,10 +69,11 @@ func apiNotFound(c echo.Context) error {
 	return echo.ErrNotFound
 }
 
-// decodeJSON reads a body of exactly one JSON object into v, refusing
-// unknown fields, so a misspelt field is an error instead of a silent zero.
-func decodeJSON(c echo.Context, v any) (int, string) {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, apiBodyLimit))
+// decodeJSON reads a body of exactly one JSON object of at most limit bytes
+// into v, refusing unknown fields, so a misspelt field is an error instead of
+// a silent zero.
+func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -136,7 +137,7 @@ type attachResponse struct {
 // start one of its plans.
 func (h *Handlers) apiAttach(c echo.Context) error {
 	var req attachRequest
-	if status, msg := decodeJSON(c, &req); status != 0 {
+	if status, msg := decodeJSON(c, &req, apiBodyLimit); status != 0 {
 		return apiFail(c, status, msg)
 	}
 	at, msg := parseAPITime("attached_at", req.AttachedAt)
@@ -175,7 +176,7 @@ type profileEventResponse struct {
 // apiProfileEvent records what the phone did with the eSIM profile.
 func (h *Handlers) apiProfileEvent(c echo.Context) error {
 	var req profileEventRequest
-	if status, msg := decodeJSON(c, &req); status != 0 {
+	if status, msg := decodeJSON(c, &req, apiBodyLimit); status != 0 {
 		return apiFail(c, status, msg)
 	}
 	at, msg := parseAPITime("at", req.At)

@@ -20,17 +20,18 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 const testAPIToken = "test-api-token-0123456789abcdef0123456789"
 
 // newAPIApp serves the portal with the network API on, and demo controls as
 // demo says.
-func newAPIApp(t *testing.T, demo bool) *testApp {
-	return newTestAppWith(t, func(_ *testApp, h *handlers.Handlers) {
+func newAPIApp(t *testing.T, demo bool) *portaltest.Portal {
+	return portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
 		h.APIToken = testAPIToken
 		h.Demo = demo
-	})
+	}})
 }
 
 // apiCall is a JSON answer of the API.
@@ -73,20 +74,20 @@ func apiPost(t *testing.T, hc *http.Client, base, path, auth, body string) apiCa
 	return out
 }
 
-func (a *testApp) attach(t *testing.T, body string) apiCall {
+func attach(t *testing.T, app *portaltest.Portal, body string) apiCall {
 	t.Helper()
-	return apiPost(t, nil, a.URL, "/api/v1/attach", "Bearer "+testAPIToken, body)
+	return apiPost(t, nil, app.URL, "/api/v1/attach", "Bearer "+testAPIToken, body)
 }
 
-func (a *testApp) profileEvent(t *testing.T, body string) apiCall {
+func profileEvent(t *testing.T, app *portaltest.Portal, body string) apiCall {
 	t.Helper()
-	return apiPost(t, nil, a.URL, "/api/v1/profile-events", "Bearer "+testAPIToken, body)
+	return apiPost(t, nil, app.URL, "/api/v1/profile-events", "Bearer "+testAPIToken, body)
 }
 
 // demoLine returns the first line of a demo subscriber.
-func demoLine(t *testing.T, app *testApp, account string) db.ESIM {
+func demoLine(t *testing.T, app *portaltest.Portal, account string) db.ESIM {
 	t.Helper()
-	lines := app.lines(t, app.subscriber(t, account).ID)
+	lines := app.Lines(t, app.Subscriber(t, account).ID)
 	if len(lines) == 0 {
 		t.Fatalf("demo subscriber %s has no line", account)
 	}
@@ -109,7 +110,7 @@ func TestAPIAttach(t *testing.T) {
 	body := fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, local)
 
 	t.Run("Activates", func(t *testing.T) {
-		r := app.attach(t, body)
+		r := attach(t, app, body)
 		if r.Status != http.StatusOK {
 			t.Fatalf("status %d: %v", r.Status, r.JSON)
 		}
@@ -128,29 +129,29 @@ func TestAPIAttach(t *testing.T) {
 		}
 	})
 	t.Run("Duplicate", func(t *testing.T) {
-		r := app.attach(t, body)
+		r := attach(t, app, body)
 		if r.Status != http.StatusOK || r.JSON["activated"] != nil || r.JSON["duplicate"] != true || r.JSON["reason"] != "duplicate event" {
 			t.Errorf("answer = %d %v, want a duplicate", r.Status, r.JSON)
 		}
-		if n := app.count(t, `SELECT count(*) FROM attachments WHERE iccid = ?`, line.ICCID); n != 1 {
+		if n := app.Count(t, `SELECT count(*) FROM attachments WHERE iccid = ?`, line.ICCID); n != 1 {
 			t.Errorf("attachments = %d, want 1", n)
 		}
 	})
 	t.Run("NoPlanCovers", func(t *testing.T) {
-		r := app.attach(t, fmt.Sprintf(`{"iccid": %q, "country": "jp", "attached_at": %q}`, line.ICCID, app.Clock.Now().Format(time.RFC3339)))
+		r := attach(t, app, fmt.Sprintf(`{"iccid": %q, "country": "jp", "attached_at": %q}`, line.ICCID, app.Clock.Now().Format(time.RFC3339)))
 		if r.Status != http.StatusOK || r.JSON["activated"] != nil || r.JSON["reason"] != "no plan covers JP" {
 			t.Errorf("answer = %d %v, want recorded, nothing activated", r.Status, r.JSON)
 		}
 	})
 	t.Run("CoveredByActivePlan", func(t *testing.T) {
 		l := demoLine(t, app, activeFrance)
-		r := app.attach(t, fmt.Sprintf(`{"iccid": %q, "mcc": "208", "attached_at": %q}`, l.ICCID, app.Clock.Now().Format(time.RFC3339)))
+		r := attach(t, app, fmt.Sprintf(`{"iccid": %q, "mcc": "208", "attached_at": %q}`, l.ICCID, app.Clock.Now().Format(time.RFC3339)))
 		if want := "covered by active plan " + l.Plans[1].OrderNumber; r.Status != http.StatusOK || r.JSON["activated"] != nil || r.JSON["reason"] != want {
 			t.Errorf("answer = %d %v, want %q", r.Status, r.JSON, want)
 		}
 	})
 	t.Run("AuditedAsTheNetwork", func(t *testing.T) {
-		if n := app.count(t, `SELECT count(*) FROM audit_log WHERE action = 'activate_plan' AND login_id IS NULL AND iccid = ?`, line.ICCID); n != 1 {
+		if n := app.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'activate_plan' AND login_id IS NULL AND iccid = ?`, line.ICCID); n != 1 {
 			t.Errorf("activation audit entries by the network = %d, want 1", n)
 		}
 	})
@@ -161,9 +162,9 @@ func TestAPIErrors(t *testing.T) {
 	line := demoLine(t, app, pendingEurope)
 	now := app.Clock.Now().Format(time.RFC3339)
 	good := fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, now)
-	free := app.count(t, `SELECT count(*) FROM esims WHERE state = 'free'`)
+	free := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'free'`)
 	var freeICCID string
-	if err := app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' LIMIT 1`).Scan(&freeICCID); err != nil || free == 0 {
+	if err := app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'free' LIMIT 1`).Scan(&freeICCID); err != nil || free == 0 {
 		t.Fatalf("no free eSIM in the demo: %v", err)
 	}
 	unknown := "8901480990000000001"
@@ -199,7 +200,7 @@ func TestAPIErrors(t *testing.T) {
 		{"ProfileEventNoToken", "/api/v1/profile-events", "", "{}", 401, "API token"},
 		{"UnknownEndpoint", "/api/v1/nope", "", "{}", 404, "no such API endpoint"},
 	}
-	before := app.count(t, `SELECT count(*) FROM attachments`)
+	before := app.Count(t, `SELECT count(*) FROM attachments`)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := apiPost(t, nil, app.URL, tc.path, tc.auth, tc.body)
@@ -212,31 +213,31 @@ func TestAPIErrors(t *testing.T) {
 			}
 		})
 	}
-	if after := app.count(t, `SELECT count(*) FROM attachments`); after != before {
+	if after := app.Count(t, `SELECT count(*) FROM attachments`); after != before {
 		t.Errorf("refused reports were recorded: %d attachments, then %d", before, after)
 	}
 
 	t.Run("MethodNotAllowed", func(t *testing.T) {
-		r := app.newClient(t).get(t, "/api/v1/attach")
+		r := app.NewClient().Get(t, "/api/v1/attach")
 		if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" {
 			t.Errorf("GET: status %d, Allow %q; want 405, POST", r.Status, r.Header.Get("Allow"))
 		}
 	})
 
 	t.Run("SessionCookieIsNotAToken", func(t *testing.T) {
-		c := signedIn(t, app)
-		r := apiPost(t, c.hc, app.URL, "/api/v1/attach", "", good)
+		c := app.Agent(t)
+		r := apiPost(t, c.HTTP, app.URL, "/api/v1/attach", "", good)
 		if r.Status != http.StatusUnauthorized {
 			t.Errorf("signed-in browser without the token: %d %v, want 401", r.Status, r.JSON)
 		}
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-		if r := apiPost(t, lead.hc, app.URL, "/api/v1/attach", "", good); r.Status != http.StatusUnauthorized {
+		lead := app.Lead(t)
+		if r := apiPost(t, lead.HTTP, app.URL, "/api/v1/attach", "", good); r.Status != http.StatusUnauthorized {
 			t.Errorf("signed-in lead without the token: %d, want 401", r.Status)
 		}
 	})
 
 	t.Run("APIOff", func(t *testing.T) {
-		off := newTestApp(t)
+		off := portaltest.Start(t)
 		r := apiPost(t, nil, off.URL, "/api/v1/attach", "Bearer "+testAPIToken, good)
 		if r.Status != http.StatusServiceUnavailable || r.JSON["error"] != "the network API is off: ESIM_API_TOKEN is not set" {
 			t.Errorf("answer = %d %v, want 503, the API is off", r.Status, r.JSON)
@@ -250,7 +251,7 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 	app := newAPIApp(t, false)
 	key := make([]byte, 32)
 	rand.Read(key)
-	e := handlers.New(handlers.Handlers{Store: app.Store, Sessions: app.Store.NewSessionStore(key, false),
+	e := handlers.New(handlers.Handlers{Store: app.Store, Sessions: handlers.NewSessionStore(app.Store, key, false),
 		Log: slog.New(slog.DiscardHandler), CookieName: "s", APIToken: testAPIToken}).Routes()
 	e.POST("/api/v1/boom", func(echo.Context) error { panic("the disk is on fire") })
 	for _, tc := range []struct {
@@ -296,7 +297,7 @@ func TestAPIProfileEvents(t *testing.T) {
 	now := app.Clock.Now().Truncate(time.Second)
 	event := func(name string, at time.Time) apiCall {
 		t.Helper()
-		r := app.profileEvent(t, fmt.Sprintf(`{"iccid": %q, "event": %q, "at": %q}`, line.ICCID, name, at.Format(time.RFC3339)))
+		r := profileEvent(t, app, fmt.Sprintf(`{"iccid": %q, "event": %q, "at": %q}`, line.ICCID, name, at.Format(time.RFC3339)))
 		if r.Status != http.StatusOK {
 			t.Fatalf("%s: %d %v", name, r.Status, r.JSON)
 		}
@@ -311,23 +312,23 @@ func TestAPIProfileEvents(t *testing.T) {
 	if r := event("installed", now.Add(-time.Hour)); r.JSON["duplicate"] != true {
 		t.Errorf("repeated event: %v, want a duplicate", r.JSON)
 	}
-	c := signedIn(t, app)
-	doc := c.page(t, fmt.Sprintf("/subscribers/%d", line.SubscriberID))
+	c := app.Agent(t)
+	doc := c.Page(t, fmt.Sprintf("/subscribers/%d", line.SubscriberID))
 	want := "Installed on the phone " + now.Add(-time.Hour).UTC().Format("2 Jan, 15:04 UTC")
 	if got := text(doc.Find(`[data-testid="install-status"]`)); got != want {
 		t.Errorf("install status = %q, want %q", got, want)
 	}
-	if n := app.count(t, `SELECT count(*) FROM profile_events WHERE iccid = ?`, line.ICCID); n != 2 {
+	if n := app.Count(t, `SELECT count(*) FROM profile_events WHERE iccid = ?`, line.ICCID); n != 2 {
 		t.Errorf("profile events = %d, want 2", n)
 	}
 }
 
 func TestLineStatuses(t *testing.T) {
 	app := newAPIApp(t, false)
-	c := signedIn(t, app)
+	c := app.Agent(t)
 	status := func(account string) (install string, plans []string) {
 		t.Helper()
-		doc := c.page(t, fmt.Sprintf("/subscribers/%d", app.subscriber(t, account).ID))
+		doc := c.Page(t, fmt.Sprintf("/subscribers/%d", app.Subscriber(t, account).ID))
 		line := doc.Find(`[data-testid="line"]`).First()
 		return text(line.Find(`[data-testid="install-status"]`)), texts(line.Find(`[data-testid="plan-status"]`))
 	}
@@ -339,10 +340,11 @@ func TestLineStatuses(t *testing.T) {
 	l := demoLine(t, app, activeFrance)
 	now := app.Clock.Now()
 	left := int(math.Ceil(l.Plans[1].ExpiresAt.Sub(now).Hours() / 24))
-	want := []string{
-		"Expired on " + l.Plans[0].ExpiresAt.Format("2 Jan 2006"),
-		fmt.Sprintf("Active — %d days left (until %s)", left, l.Plans[1].ExpiresAt.Format("2 Jan 2006")),
+	ended := "Ended " + l.Plans[0].ExpiresAt.Format("2 Jan 2006, 15:04 UTC")
+	if unused := l.Plans[0].LeftBytes(); unused > 0 {
+		ended += " with " + db.FormatBytes(unused) + " unused"
 	}
+	want := []string{ended, fmt.Sprintf("%d days left (until %s)", left, l.Plans[1].ExpiresAt.Format("2 Jan 2006, 15:04 UTC"))}
 	if strings.Join(plans, "|") != strings.Join(want, "|") {
 		t.Errorf("plan statuses = %q, want %q", plans, want)
 	}
@@ -359,19 +361,19 @@ func TestLineStatuses(t *testing.T) {
 
 	// A second Euro 1 on the Europe line waits behind the first.
 	europe := demoLine(t, app, pendingEurope)
-	form := c.formValues(t, "/esims/"+europe.ICCID+"/plans/new", "#add-plan-"+europe.ICCID)
-	form.Set("plan", strconv.FormatInt(app.plan(t, "Euro 1").ID, 10))
-	if r := c.post(t, "/esims/"+europe.ICCID+"/plans", form); r.Status != http.StatusSeeOther {
+	form := c.FormValues(t, "/esims/"+europe.ICCID+"/plans/new", "#add-plan-"+europe.ICCID)
+	form.Set("plan", strconv.FormatInt(app.Plan(t, "Euro 1").ID, 10))
+	if r := c.Post(t, "/esims/"+europe.ICCID+"/plans", form); r.Status != http.StatusSeeOther {
 		t.Fatalf("add plan: status %d", r.Status)
 	}
 	_, plans = status(pendingEurope)
-	if want := []string{"Waiting for first connection in Europe", "Queued — starts after Euro 1"}; strings.Join(plans, "|") != strings.Join(want, "|") {
+	if want := []string{"Starts on first use in Europe", "Starts when Euro 1 runs out or ends"}; strings.Join(plans, "|") != strings.Join(want, "|") {
 		t.Errorf("plan statuses = %q, want %q", plans, want)
 	}
 
 	// With its QR email held, the line says so.
-	app.raw.Exec(`UPDATE outbox SET state = 'queued', sent_at = NULL WHERE iccid = ?`, europe.ICCID)
-	app.raw.Exec(`UPDATE esims SET profile_state = NULL, profile_state_at = NULL WHERE iccid = ?`, europe.ICCID)
+	app.Raw.Exec(`UPDATE outbox SET state = 'queued', sent_at = NULL WHERE iccid = ?`, europe.ICCID)
+	app.Raw.Exec(`UPDATE esims SET profile_state = NULL, profile_state_at = NULL WHERE iccid = ?`, europe.ICCID)
 	if install, _ := status(pendingEurope); install != "Not installed yet — QR email not sent yet" {
 		t.Errorf("install status = %q, want the QR email not sent", install)
 	}
@@ -381,11 +383,11 @@ func TestESIMPageLifecycle(t *testing.T) {
 	app := newAPIApp(t, false)
 	line := demoLine(t, app, pendingEurope)
 	at := app.Clock.Now().Add(-time.Minute).Truncate(time.Second)
-	if r := app.attach(t, fmt.Sprintf(`{"iccid": %q, "mcc": "208", "attached_at": %q}`, line.ICCID, at.Format(time.RFC3339))); r.Status != 200 {
+	if r := attach(t, app, fmt.Sprintf(`{"iccid": %q, "mcc": "208", "attached_at": %q}`, line.ICCID, at.Format(time.RFC3339))); r.Status != 200 {
 		t.Fatalf("attach: %d %v", r.Status, r.JSON)
 	}
-	c := signedIn(t, app)
-	doc := c.page(t, "/esims/"+line.ICCID)
+	c := app.Agent(t)
+	doc := c.Page(t, "/esims/"+line.ICCID)
 	if got, want := text(doc.Find(`[data-testid="last-attachment"]`)), "France, "+at.UTC().Format("2 Jan 2006, 15:04 UTC")+" MCC 208"; got != want {
 		t.Errorf("last connection = %q, want %q", got, want)
 	}
@@ -412,9 +414,9 @@ func TestSimulateAttach(t *testing.T) {
 	t.Run("DemoOff", func(t *testing.T) {
 		app := newAPIApp(t, false)
 		line := demoLine(t, app, pendingEurope)
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-		token := lead.csrfToken(t, "/esims/"+line.ICCID)
-		if r := lead.post(t, "/esims/"+line.ICCID+"/simulate-attach", url.Values{"_csrf": {token}, "country": {"FR"}}); r.Status != http.StatusNotFound {
+		lead := app.Lead(t)
+		token := lead.CSRFToken(t, "/esims/"+line.ICCID)
+		if r := lead.Post(t, "/esims/"+line.ICCID+"/simulate-attach", url.Values{"_csrf": {token}, "country": {"FR"}}); r.Status != http.StatusNotFound {
 			t.Errorf("status %d, want 404: the route does not exist", r.Status)
 		}
 	})
@@ -424,36 +426,36 @@ func TestSimulateAttach(t *testing.T) {
 	path := "/esims/" + line.ICCID
 
 	t.Run("AgentSeesNoControl", func(t *testing.T) {
-		agent := signedIn(t, app)
-		if agent.page(t, path).Find(`[data-testid="simulate-attach"]`).Length() != 0 {
+		agent := app.Agent(t)
+		if agent.Page(t, path).Find(`[data-testid="simulate-attach"]`).Length() != 0 {
 			t.Errorf("an agent sees the simulate control")
 		}
-		token := agent.csrfToken(t, path)
-		if r := agent.post(t, path+"/simulate-attach", url.Values{"_csrf": {token}, "country": {"FR"}}); r.Status != http.StatusForbidden {
+		token := agent.CSRFToken(t, path)
+		if r := agent.Post(t, path+"/simulate-attach", url.Values{"_csrf": {token}, "country": {"FR"}}); r.Status != http.StatusForbidden {
 			t.Errorf("agent: status %d, want 403", r.Status)
 		}
 	})
 
 	t.Run("LeadStartsThePlan", func(t *testing.T) {
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
-		form := lead.formValues(t, path, `[data-testid="simulate-attach"]`)
-		options := texts(lead.page(t, path).Find(`#simulate-country option`))
+		lead := app.Lead(t)
+		form := lead.FormValues(t, path, `[data-testid="simulate-attach"]`)
+		options := texts(lead.Page(t, path).Find(`#simulate-country option`))
 		if len(options) != len(line.Plans[0].Plan.Destinations) || options[0] != "Austria" {
 			t.Errorf("countries = %q, want Euro 1's destinations by name", options)
 		}
 		form.Set("country", "DE")
-		r := lead.post(t, path+"/simulate-attach", form)
+		r := lead.Post(t, path+"/simulate-attach", form)
 		if r.Status != http.StatusSeeOther || r.Location() != path {
 			t.Fatalf("status %d to %q, want 303 to %s", r.Status, r.Location(), path)
 		}
-		doc := lead.page(t, path)
+		doc := lead.Page(t, path)
 		if got := text(doc.Find(`[role="status"]`).First()); !strings.HasPrefix(got, "Simulated a connection in Germany. Euro 1 (order ") {
 			t.Errorf("flash = %q", got)
 		}
-		if got := text(doc.Find(`[data-testid="plan-status"]`)); !strings.HasPrefix(got, "Active — 30 days left") {
+		if got := text(doc.Find(`[data-testid="plan-status"]`)); !strings.HasPrefix(got, "30 days left") {
 			t.Errorf("plan status = %q, want active for 30 days", got)
 		}
-		if n := app.count(t, `SELECT count(*) FROM audit_log WHERE action = 'simulate_attach' AND iccid = ?`, line.ICCID); n != 1 {
+		if n := app.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'simulate_attach' AND iccid = ?`, line.ICCID); n != 1 {
 			t.Errorf("simulate audit entries = %d, want 1", n)
 		}
 	})

@@ -47,7 +47,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 	if err := h.Sessions.Renew(c.Request().Context(), session); err != nil {
 		return err
 	}
-	session.Values = map[any]any{db.SessionLoginKey: l.ID}
+	session.Values = map[any]any{sessionLoginKey: l.ID}
 	if err := session.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (h *Handlers) currentLogin(c echo.Context) (db.Login, bool) {
 	if err != nil || session.IsNew {
 		return db.Login{}, false
 	}
-	id, _ := session.Values[db.SessionLoginKey].(int64)
+	id, _ := session.Values[sessionLoginKey].(int64)
 	if id == 0 {
 		return db.Login{}, false
 	}

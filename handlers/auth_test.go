@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 const sessionCookie = "esim_session"
 
 func TestRequireLogin(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := app.newClient(t)
+	app := portaltest.Start(t)
+	c := app.NewClient()
 
 	t.Run("RedirectsToLogin", func(t *testing.T) {
-		r := c.get(t, "/subscribers")
+		r := c.Get(t, "/subscribers")
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -27,7 +28,7 @@ func TestRequireLogin(t *testing.T) {
 		}
 	})
 	t.Run("HTMX", func(t *testing.T) {
-		r := c.get(t, "/subscribers", "HX-Request", "true")
+		r := c.Get(t, "/subscribers", "HX-Request", "true")
 		if got, want := r.Status, http.StatusUnauthorized; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -39,18 +40,18 @@ func TestRequireLogin(t *testing.T) {
 
 func TestSignIn(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
+	app := portaltest.Start(t)
 
 	t.Run("OK", func(t *testing.T) {
-		c := app.newClient(t)
-		r := signIn(t, c, db.DemoAgentEmail, db.DemoAgentPassword)
+		c := app.NewClient()
+		r := c.SignIn(t, db.DemoAgentEmail, db.DemoAgentPassword)
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
 		if got, want := r.Location(), "/subscribers"; got != want {
 			t.Errorf("Location = %q, want %q", got, want)
 		}
-		doc := c.page(t, "/subscribers")
+		doc := c.Page(t, "/subscribers")
 		if got := text(doc.Find("header .whoami")); !strings.Contains(got, "Dana Whitfield") {
 			t.Errorf("header reads %q, want the agent's name Dana Whitfield", got)
 		}
@@ -59,16 +60,16 @@ func TestSignIn(t *testing.T) {
 		}
 	})
 	t.Run("NextPage", func(t *testing.T) {
-		c := app.newClient(t)
-		r := c.get(t, "/subscribers?q=Priya")
+		c := app.NewClient()
+		r := c.Get(t, "/subscribers?q=Priya")
 		next, _ := url.Parse(r.Location())
 		form := url.Values{
-			"_csrf":    {c.csrfToken(t, r.Location())},
+			"_csrf":    {c.CSRFToken(t, r.Location())},
 			"email":    {db.DemoAgentEmail},
 			"password": {db.DemoAgentPassword},
 			"next":     {next.Query().Get("next")},
 		}
-		r = c.post(t, "/login", form)
+		r = c.Post(t, "/login", form)
 		if got, want := r.Location(), "/subscribers?q=Priya"; got != want {
 			t.Errorf("Location = %q, want %q", got, want)
 		}
@@ -78,35 +79,35 @@ func TestSignIn(t *testing.T) {
 		{"UnknownEmail", "nobody@example.com", db.DemoAgentPassword},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := app.newClient(t)
-			r := signIn(t, c, tc.email, tc.password)
+			c := app.NewClient()
+			r := c.SignIn(t, tc.email, tc.password)
 			if got, want := r.Status, http.StatusUnauthorized; got != want {
 				t.Fatalf("status = %d, want %d", got, want)
 			}
-			if got, want := text(r.doc(t).Find("[data-testid=login-error]")), "Wrong email or password."; got != want {
+			if got, want := text(r.Doc(t).Find("[data-testid=login-error]")), "Wrong email or password."; got != want {
 				t.Errorf("login error = %q, want %q", got, want)
 			}
-			if got := c.get(t, "/subscribers").Status; got != http.StatusSeeOther {
+			if got := c.Get(t, "/subscribers").Status; got != http.StatusSeeOther {
 				t.Errorf("after a failed sign-in, GET /subscribers: status %d, want 303 to the sign-in page", got)
 			}
 		})
 	}
 	// Last: it leaves the lead's email slowed down.
 	t.Run("TooManyFailures", func(t *testing.T) {
-		c := app.newClient(t)
+		c := app.NewClient()
 		for i := range 5 {
-			if got := signIn(t, c, db.DemoLeadEmail, "guess-"+string(rune('a'+i))).Status; got != http.StatusUnauthorized {
+			if got := c.SignIn(t, db.DemoLeadEmail, "guess-"+string(rune('a'+i))).Status; got != http.StatusUnauthorized {
 				t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
 			}
 		}
-		r := signIn(t, c, db.DemoLeadEmail, db.DemoLeadPassword)
+		r := c.SignIn(t, db.DemoLeadEmail, db.DemoLeadPassword)
 		if got, want := r.Status, http.StatusTooManyRequests; got != want {
 			t.Fatalf("6th attempt, right password: status = %d, want %d", got, want)
 		}
-		if got := text(r.doc(t).Find("[data-testid=login-error]")); !strings.Contains(got, "Too many failed sign-ins") {
+		if got := text(r.Doc(t).Find("[data-testid=login-error]")); !strings.Contains(got, "Too many failed sign-ins") {
 			t.Errorf("login error = %q, want it to say Too many failed sign-ins", got)
 		}
-		if got := c.cookie(t, sessionCookie); got != "" {
+		if got := c.Cookie(sessionCookie); got != "" {
 			t.Errorf("a refused sign-in set a session cookie")
 		}
 	})
@@ -114,44 +115,44 @@ func TestSignIn(t *testing.T) {
 
 func TestCSRF(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
+	app := portaltest.Start(t)
 	const expired = "The form had expired or came from another site. Reload the page and try again."
 
 	t.Run("NoToken", func(t *testing.T) {
-		c := app.newClient(t)
-		c.csrfToken(t, "/login") // the csrf cookie, without its token in the form
-		r := c.post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		c := app.NewClient()
+		c.CSRFToken(t, "/login") // the csrf cookie, without its token in the form
+		r := c.Post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
-		page := r.doc(t).Find("[data-testid=error-page]")
+		page := r.Doc(t).Find("[data-testid=error-page]")
 		if page.Length() == 0 {
 			t.Fatal("no designed error page")
 		}
 		if got := text(page.Find("p").Not(".muted").First()); got != expired {
 			t.Errorf("error page says %q, want %q", got, expired)
 		}
-		if got := c.cookie(t, sessionCookie); got != "" {
+		if got := c.Cookie(sessionCookie); got != "" {
 			t.Errorf("a refused sign-in set a session cookie")
 		}
 	})
 	t.Run("WrongToken", func(t *testing.T) {
-		c := app.newClient(t)
-		token := c.csrfToken(t, "/login")
-		r := c.post(t, "/login", url.Values{"_csrf": {token + "x"}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		c := app.NewClient()
+		token := c.CSRFToken(t, "/login")
+		r := c.Post(t, "/login", url.Values{"_csrf": {token + "x"}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
 	})
 	t.Run("CrossSite", func(t *testing.T) {
-		c := app.newClient(t)
-		token := c.csrfToken(t, "/login")
-		r := c.post(t, "/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+		c := app.NewClient()
+		token := c.CSRFToken(t, "/login")
+		r := c.Post(t, "/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
 			"Sec-Fetch-Site", "cross-site")
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
-		page := r.doc(t).Find("[data-testid=error-page]")
+		page := r.Doc(t).Find("[data-testid=error-page]")
 		if page.Length() == 0 {
 			t.Fatal("no designed error page")
 		}
@@ -160,8 +161,8 @@ func TestCSRF(t *testing.T) {
 		}
 	})
 	t.Run("SameOriginWithoutToken", func(t *testing.T) {
-		c := app.newClient(t)
-		r := c.post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+		c := app.NewClient()
+		r := c.Post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
 			"Sec-Fetch-Site", "same-origin")
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
@@ -171,28 +172,28 @@ func TestCSRF(t *testing.T) {
 
 func TestSignOut(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
+	app := portaltest.Start(t)
 
 	t.Run("OK", func(t *testing.T) {
-		c := signedIn(t, app)
-		old := c.cookie(t, sessionCookie)
+		c := app.Agent(t)
+		old := c.Cookie(sessionCookie)
 		if old == "" {
 			t.Fatal("no session cookie after sign-in")
 		}
-		r := c.post(t, "/logout", url.Values{"_csrf": {c.csrfToken(t, "/subscribers")}})
+		r := c.Post(t, "/logout", url.Values{"_csrf": {c.CSRFToken(t, "/subscribers")}})
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
 		if got, want := r.Location(), "/login"; got != want {
 			t.Errorf("Location = %q, want %q", got, want)
 		}
-		if got := c.get(t, "/subscribers").Status; got != http.StatusSeeOther {
+		if got := c.Get(t, "/subscribers").Status; got != http.StatusSeeOther {
 			t.Errorf("after sign-out, GET /subscribers: status %d, want 303", got)
 		}
 
 		// The old cookie, replayed by hand, is worth nothing: the session is gone from the server.
-		replay := app.newClient(t)
-		r = replay.get(t, "/subscribers", "Cookie", sessionCookie+"="+old)
+		replay := app.NewClient()
+		r = replay.Get(t, "/subscribers", "Cookie", sessionCookie+"="+old)
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("old cookie replayed: status = %d, want %d", got, want)
 		}
@@ -201,25 +202,25 @@ func TestSignOut(t *testing.T) {
 		}
 	})
 	t.Run("NewSessionOnSignIn", func(t *testing.T) {
-		c := signedIn(t, app)
-		first := c.cookie(t, sessionCookie)
-		r := c.post(t, "/login", url.Values{
-			"_csrf":    {c.csrfToken(t, "/subscribers")},
+		c := app.Agent(t)
+		first := c.Cookie(sessionCookie)
+		r := c.Post(t, "/login", url.Values{
+			"_csrf":    {c.CSRFToken(t, "/subscribers")},
 			"email":    {db.DemoAgentEmail},
 			"password": {db.DemoAgentPassword},
 		})
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("second sign-in: status = %d, want %d", got, want)
 		}
-		second := c.cookie(t, sessionCookie)
+		second := c.Cookie(sessionCookie)
 		if second == "" || second == first {
 			t.Fatalf("session cookie after the second sign-in is %q, want a new one", second)
 		}
-		if got := c.get(t, "/subscribers").Status; got != http.StatusOK {
+		if got := c.Get(t, "/subscribers").Status; got != http.StatusOK {
 			t.Errorf("new session: GET /subscribers: status %d, want 200", got)
 		}
-		replay := app.newClient(t)
-		if got := replay.get(t, "/subscribers", "Cookie", sessionCookie+"="+first).Status; got != http.StatusSeeOther {
+		replay := app.NewClient()
+		if got := replay.Get(t, "/subscribers", "Cookie", sessionCookie+"="+first).Status; got != http.StatusSeeOther {
 			t.Errorf("the session id from before the sign-in: status %d, want 303 to the sign-in page", got)
 		}
 	})
@@ -227,13 +228,13 @@ func TestSignOut(t *testing.T) {
 
 func TestSessionExpiry(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
+	app := portaltest.Start(t)
 
 	t.Run("IdleTimeout", func(t *testing.T) {
-		c := signedIn(t, app)
+		c := app.Agent(t)
 		app.Clock.Advance(db.SessionIdle + time.Minute)
 		defer app.Clock.Reset()
-		r := c.get(t, "/subscribers")
+		r := c.Get(t, "/subscribers")
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -242,11 +243,11 @@ func TestSessionExpiry(t *testing.T) {
 		}
 	})
 	t.Run("ActivityKeepsItAlive", func(t *testing.T) {
-		c := signedIn(t, app)
+		c := app.Agent(t)
 		defer app.Clock.Reset()
 		for i := range 3 {
 			app.Clock.Advance(20 * time.Minute)
-			if got := c.get(t, "/subscribers").Status; got != http.StatusOK {
+			if got := c.Get(t, "/subscribers").Status; got != http.StatusOK {
 				t.Fatalf("request %d, 20 minutes after the last: status %d, want 200", i+1, got)
 			}
 		}

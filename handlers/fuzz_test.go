@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // FuzzAddLineForm posts any line name, plan and token to Add line: the portal
@@ -18,20 +20,20 @@ func FuzzAddLineForm(f *testing.F) {
 	f.Add(strings.Repeat("x", 41), "-1", "a")
 	f.Add("Japan", "99999999999999999999", "")
 	f.Add("\x00\xff", "1e3", "")
-	app := newTestApp(f)
-	c := signedIn(f, app)
-	sub := app.subscriber(f, "AC-100358")
+	app := portaltest.Start(f)
+	c := app.Agent(f)
+	sub := app.Subscriber(f, "AC-100358")
 	path := fmt.Sprintf("/subscribers/%d/lines", sub.ID)
-	csrf := c.csrfToken(f, "/subscribers")
+	csrf := c.CSRFToken(f, "/subscribers")
 	f.Fuzz(func(t *testing.T, lineName, plan, token string) {
 		form := url.Values{"_csrf": {csrf}, "line_name": {lineName}, "plan": {plan}, "token": {token}}
-		r := c.post(t, path, form, "HX-Request", "true")
+		r := c.Post(t, path, form, "HX-Request", "true")
 		switch r.Status {
 		case http.StatusOK, http.StatusUnprocessableEntity, http.StatusNotFound:
 		default:
 			t.Fatalf("line %q plan %q: status %d", lineName, plan, r.Status)
 		}
-		if r.Status == http.StatusUnprocessableEntity && r.doc(t).Find("#add-line-form script").Length() != 0 {
+		if r.Status == http.StatusUnprocessableEntity && r.Doc(t).Find("#add-line-form script").Length() != 0 {
 			t.Fatalf("line name %q rendered as a script", lineName)
 		}
 	})

@@ -21,7 +21,7 @@ import (
 // Handlers serves the portal.
 type Handlers struct {
 	Store    *db.Store
-	Sessions *db.SessionStore
+	Sessions *SessionStore
 	Log      *slog.Logger
 	// CookieName is the session cookie's name (__Host- prefixed over https).
 	CookieName string

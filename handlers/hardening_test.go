@@ -15,10 +15,11 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // assertSecurityHeaders checks the headers every answer of the portal carries.
-func assertSecurityHeaders(t *testing.T, path string, r *response) {
+func assertSecurityHeaders(t *testing.T, path string, r *portaltest.Response) {
 	t.Helper()
 	csp := r.Header.Get("Content-Security-Policy")
 	if path == "/emails/1/body" {
@@ -55,7 +56,7 @@ func TestPanicGivesErrorPage(t *testing.T) {
 	var logs bytes.Buffer
 	key := make([]byte, 32)
 	rand.Read(key)
-	e := handlers.New(handlers.Handlers{Store: store, Sessions: store.NewSessionStore(key, false),
+	e := handlers.New(handlers.Handlers{Store: store, Sessions: handlers.NewSessionStore(store, key, false),
 		Log: slog.New(slog.NewJSONHandler(&logs, nil)), CookieName: "s"}).Routes()
 	e.GET("/boom", func(echo.Context) error { panic("the disk is on fire") })
 	rec := httptest.NewRecorder()
@@ -75,12 +76,12 @@ func TestPanicGivesErrorPage(t *testing.T) {
 
 // TestHSTSOverHTTPS checks that HSTS is sent when the portal is reached over https.
 func TestHSTSOverHTTPS(t *testing.T) {
-	app := newTestApp(t)
-	c := app.newClient(t)
-	if got := c.get(t, "/login").Header.Get("Strict-Transport-Security"); got != "" {
+	app := portaltest.Start(t)
+	c := app.NewClient()
+	if got := c.Get(t, "/login").Header.Get("Strict-Transport-Security"); got != "" {
 		t.Errorf("HSTS over plain http: %q", got)
 	}
-	if got := c.get(t, "/login", "X-Forwarded-Proto", "https").Header.Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=") {
+	if got := c.Get(t, "/login", "X-Forwarded-Proto", "https").Header.Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=") {
 		t.Errorf("HSTS over https = %q", got)
 	}
 }

@@ -1,95 +1,13 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/views"
 )
-
-// listInput reads the List's filter from the URL query.
-func listInput(c echo.Context) db.ListFilterInput {
-	return db.ListFilterInput{
-		State: c.QueryParam("state"), Profile: c.QueryParam("profile"), From: c.QueryParam("from"), To: c.QueryParam("to"),
-		By: c.QueryParam("by"), Q: c.QueryParam("q"), Sort: c.QueryParam("sort"),
-	}
-}
-
-// esimList is the eSIM List. The filter form and the page links swap only
-// the results (HX-Target esim-results); any other request, a shared link or
-// a reload, gets the whole page for the same URL. A filter it cannot use
-// answers 422 with the reason beside the field.
-func (h *Handlers) esimList(c echo.Context) error {
-	c.Set(navKey, "esims")
-	ctx := c.Request().Context()
-	v := views.ESIMListView{Filter: listInput(c), Now: h.Store.Now()}
-	status := http.StatusOK
-	f, problems := db.ParseListFilter(v.Filter)
-	if len(problems) > 0 {
-		v.Errors, status = problems, http.StatusUnprocessableEntity
-	} else {
-		page, err := h.Store.ESIMList(ctx, f, c.QueryParam("after"), c.QueryParam("before"))
-		var refusal *db.Error
-		if errors.As(err, &refusal) && refusal.Field == "cursor" {
-			v.Notice = refusal.Message
-		} else if err != nil {
-			return err
-		}
-		v.Page = page
-	}
-	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "esim-results" {
-		// The form submits its empty fields too; the address bar gets the
-		// short form of the same filter.
-		cursor, value := "after", c.QueryParam("after")
-		if value == "" {
-			cursor, value = "before", c.QueryParam("before")
-		}
-		if v.Notice != "" { // the link's cursor was refused: this is the first page
-			value = ""
-		}
-		c.Response().Header().Set("HX-Push-Url", v.URL(cursor, value))
-		return h.render(c, status, views.ESIMListResults(v))
-	}
-	var err error
-	if v.Allocators, err = h.Store.Logins(ctx); err != nil {
-		return err
-	}
-	return h.render(c, status, views.ESIMList(v))
-}
-
-// esimStock is the stock summary the List loads after its first page: at a
-// million eSIMs it takes longer to count than the page takes to show.
-func (h *Handlers) esimStock(c echo.Context) error {
-	stock, err := h.Store.StockSummary(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	return h.render(c, http.StatusOK, views.StockSummary(stock, h.LowStock))
-}
-
-// esimListCSV streams the eSIMs the filter matches, however many, as CSV.
-func (h *Handlers) esimListCSV(c echo.Context) error {
-	f, problems := db.ParseListFilter(listInput(c))
-	for _, field := range []string{"q", "state", "profile", "from", "to", "by", "sort"} {
-		if msg := problems[field]; msg != "" {
-			return echo.NewHTTPError(http.StatusUnprocessableEntity, "The filter of this link cannot be used: "+msg)
-		}
-	}
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="esims-%s.csv"`, h.Store.Now().UTC().Format(time.DateOnly)))
-	w.WriteHeader(http.StatusOK)
-	if err := h.Store.ExportESIMs(c.Request().Context(), f, w, w.Flush); err != nil {
-		// The status is sent; all that is left is to log and cut the file short.
-		h.Log.Error("eSIM export", "err", err, "request_id", w.Header().Get(echo.HeaderXRequestID))
-	}
-	return nil
-}
 
 func (h *Handlers) importPage(c echo.Context) error {
 	c.Set(navKey, "esims")
@@ -120,19 +38,4 @@ func (h *Handlers) importInventory(c echo.Context) error {
 	}
 	// Free eSIMs list newest delivery first: the import is at the top.
 	return h.redirectWithFlash(c, "/esims?state=free", fmt.Sprintf("Added %s, from %s.", res.Summary(), fh.Filename))
-}
-
-// retireESIM takes a free eSIM out of stock for good. Refused from the
-// button (HTMX), the message takes the button's place.
-func (h *Handlers) retireESIM(c echo.Context) error {
-	iccid := c.Param("iccid")
-	e, err := h.Store.RetireESIM(c.Request().Context(), iccid, login(c))
-	var refusal *db.Error
-	if errors.As(err, &refusal) && isHTMX(c) {
-		return h.render(c, http.StatusUnprocessableEntity, views.RetireRefused(refusal.Message))
-	}
-	if err != nil {
-		return err
-	}
-	return h.redirectWithFlash(c, "/esims/"+e.ICCID, fmt.Sprintf("eSIM %s retired: it is out of stock for good.", e.ICCID))
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"log/slog"
 	"mime"
 	"net/mail"
 	"slices"
@@ -17,9 +16,8 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
-	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // mimePart is a leaf of a received message.
@@ -75,31 +73,13 @@ func decodeQR(t *testing.T, img []byte) string {
 func TestAddLineDelivery(t *testing.T) {
 	t.Parallel()
 	smtp := smtptest.Start(t)
-	app := newTestAppWith(t, func(app *testApp, h *handlers.Handlers) {
-		sender, err := emails.NewSender(emails.SMTPConfig{Addr: smtp.Addr, From: "Test Carrier <esim@carrier.test>", Timeout: 10 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		worker := &emails.Worker{Store: app.Store, Sender: sender, Logger: slog.New(slog.DiscardHandler), Now: app.Store.Now}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			worker.Run(ctx)
-		}()
-		t.Cleanup(func() {
-			cancel()
-			<-done
-		})
-		h.MailHeld = false
-		h.MailQueued = worker.Notify
-	})
-	c := signedIn(t, app)
-	daniel := app.subscriber(t, "AC-100697")
-	japan := app.plan(t, "Japan")
+	app := portaltest.StartWith(t, portaltest.Options{Mail: smtp})
+	c := app.Agent(t)
+	daniel := app.Subscriber(t, "AC-100697")
+	japan := app.Plan(t, "Japan")
 	profile := fmt.Sprintf("/subscribers/%d", daniel.ID)
 
-	iccid := addedLine(t, app, c.post(t, profile+"/lines", addLineForm(t, c, daniel.ID, "Japan", japan.ID)), daniel.ID, "Japan")
+	iccid := addedLine(t, app, c.Post(t, profile+"/lines", addLineForm(t, c, daniel.ID, "Japan", japan.ID)), daniel.ID, "Japan")
 	esim, err := app.Store.ESIM(context.Background(), iccid)
 	if err != nil {
 		t.Fatalf("eSIM %s: %v", iccid, err)
@@ -175,7 +155,7 @@ func TestAddLineDelivery(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		want := []emailRow{{"Order confirmation", "Sent"}, {"QR code", "Sent"}}
 		for {
-			got := emailLog(c.page(t, profile))
+			got := emailLog(c.Page(t, profile))
 			if slices.Equal(got, want) {
 				return
 			}

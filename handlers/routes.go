@@ -107,14 +107,16 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/audit.csv", h.auditCSV, requireLead)
 
 	// Plan lifecycle. The network API: networks and the SM-DP+ report
-	// attachments and profile events with a bearer token, outside the
+	// attachments, data usage and profile events with a bearer token, outside the
 	// sign-in group; unknown /api/ addresses answer in JSON too. In the demo,
 	// a team lead can stand in for the network from an eSIM's page.
 	e.POST("/api/v1/attach", h.apiAttach, h.requireAPIToken)
 	e.POST("/api/v1/profile-events", h.apiProfileEvent, h.requireAPIToken)
+	e.POST("/api/v1/usage", h.apiUsage, h.requireAPIToken)
 	e.RouteNotFound("/api/*", apiNotFound)
 	if h.Demo {
 		app.POST("/esims/:iccid/simulate-attach", h.simulateAttach, requireLead)
+		app.POST("/esims/:iccid/simulate-usage", h.simulateUsage, requireLead)
 	}
 
 	return e

@@ -4,15 +4,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := signedIn(t, app)
+	app := portaltest.Start(t)
+	c := app.Agent(t)
 	for _, path := range []string{"/login", "/subscribers", "/subscribers/999999"} {
 		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
-			r := c.get(t, path)
+			r := c.Get(t, path)
 			csp := r.Header.Get("Content-Security-Policy")
 			if !strings.Contains(csp, "script-src 'self'") {
 				t.Errorf("Content-Security-Policy = %q, want script-src 'self'", csp)
@@ -29,15 +31,15 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestStatic(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := app.newClient(t)
+	app := portaltest.Start(t)
+	c := app.NewClient()
 
 	t.Run("Stylesheet", func(t *testing.T) {
-		href, ok := c.page(t, "/login").Find(`link[rel=stylesheet]`).Attr("href")
+		href, ok := c.Page(t, "/login").Find(`link[rel=stylesheet]`).Attr("href")
 		if !ok {
 			t.Fatal("the page links no stylesheet")
 		}
-		r := c.get(t, href)
+		r := c.Get(t, href)
 		if got, want := r.Status, http.StatusOK; got != want {
 			t.Fatalf("GET %s: status %d, want %d", href, got, want)
 		}
@@ -49,16 +51,16 @@ func TestStatic(t *testing.T) {
 		}
 	})
 	t.Run("Script", func(t *testing.T) {
-		src, ok := c.page(t, "/login").Find(`script[src]`).Attr("src")
+		src, ok := c.Page(t, "/login").Find(`script[src]`).Attr("src")
 		if !ok {
 			t.Fatal("the page loads no script")
 		}
-		if got := c.get(t, src).Status; got != http.StatusOK {
+		if got := c.Get(t, src).Status; got != http.StatusOK {
 			t.Errorf("GET %s: status %d, want 200", src, got)
 		}
 	})
 	t.Run("Unknown", func(t *testing.T) {
-		r := c.get(t, "/static/x.css")
+		r := c.Get(t, "/static/x.css")
 		if got, want := r.Status, http.StatusNotFound; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}

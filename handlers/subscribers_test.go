@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
 // resultNames is the names a search lists.
@@ -18,12 +19,12 @@ func resultNames(doc *goquery.Document) []string {
 
 func TestSearchSubscribers(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := signedIn(t, app)
-	priya := app.subscriber(t, "AC-100358")
+	app := portaltest.Start(t)
+	c := app.Agent(t)
+	priya := app.Subscriber(t, "AC-100358")
 
 	t.Run("ByName", func(t *testing.T) {
-		doc := c.page(t, "/subscribers?q=Raman")
+		doc := c.Page(t, "/subscribers?q=Raman")
 		if got := resultNames(doc); !slices.Contains(got, "Priya Raman") {
 			t.Errorf("results = %q, want Priya Raman among them", got)
 		}
@@ -32,7 +33,7 @@ func TestSearchSubscribers(t *testing.T) {
 		}
 	})
 	t.Run("ResultLinksToProfile", func(t *testing.T) {
-		doc := c.page(t, "/subscribers?q=Priya")
+		doc := c.Page(t, "/subscribers?q=Priya")
 		link := doc.Find("[data-testid=search-results] a").FilterFunction(func(_ int, a *goquery.Selection) bool {
 			return text(a) == "Priya Raman"
 		})
@@ -41,11 +42,11 @@ func TestSearchSubscribers(t *testing.T) {
 		}
 	})
 	t.Run("Fragment", func(t *testing.T) {
-		r := c.get(t, "/subscribers?q=Priya", "HX-Request", "true", "HX-Target", "results")
+		r := c.Get(t, "/subscribers?q=Priya", "HX-Request", "true", "HX-Target", "results")
 		if got, want := r.Status, http.StatusOK; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
-		doc := r.doc(t)
+		doc := r.Doc(t)
 		if got := resultNames(doc); !slices.Contains(got, "Priya Raman") {
 			t.Errorf("results = %q, want Priya Raman among them", got)
 		}
@@ -59,7 +60,7 @@ func TestSearchSubscribers(t *testing.T) {
 		}
 	})
 	t.Run("NoMatch", func(t *testing.T) {
-		doc := c.page(t, "/subscribers?q="+url.QueryEscape("Zzyzx Nobody"))
+		doc := c.Page(t, "/subscribers?q="+url.QueryEscape("Zzyzx Nobody"))
 		none := doc.Find("[data-testid=no-results]")
 		if none.Length() == 0 {
 			t.Fatal("no [data-testid=no-results]")
@@ -72,7 +73,7 @@ func TestSearchSubscribers(t *testing.T) {
 		}
 	})
 	t.Run("ByAccountNumber", func(t *testing.T) {
-		doc := c.page(t, "/subscribers?q=AC-100358")
+		doc := c.Page(t, "/subscribers?q=AC-100358")
 		if got, want := resultNames(doc), []string{"Priya Raman"}; !slices.Equal(got, want) {
 			t.Errorf("results = %q, want %q", got, want)
 		}
@@ -88,7 +89,7 @@ func TestSearchSubscribers(t *testing.T) {
 			return r
 		}, priya.Phone)
 		last4 := digits[len(digits)-4:]
-		doc := c.page(t, "/subscribers?q="+last4)
+		doc := c.Page(t, "/subscribers?q="+last4)
 		if got := resultNames(doc); !slices.Contains(got, "Priya Raman") {
 			t.Errorf("search %q (end of %s): results = %q, want Priya Raman among them", last4, priya.Phone, got)
 		}
@@ -97,16 +98,16 @@ func TestSearchSubscribers(t *testing.T) {
 
 func TestSubscriberProfile(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	c := signedIn(t, app)
+	app := portaltest.Start(t)
+	c := app.Agent(t)
 
 	t.Run("WithLine", func(t *testing.T) {
-		priya := app.subscriber(t, "AC-100358")
-		lines := app.lines(t, priya.ID)
+		priya := app.Subscriber(t, "AC-100358")
+		lines := app.Lines(t, priya.ID)
 		if len(lines) != 1 {
 			t.Fatalf("demo data: Priya Raman has %d lines, want 1", len(lines))
 		}
-		doc := c.page(t, fmt.Sprintf("/subscribers/%d", priya.ID))
+		doc := c.Page(t, fmt.Sprintf("/subscribers/%d", priya.ID))
 		if got, want := text(doc.Find("h1[data-testid=subscriber-name]")), "Priya Raman"; got != want {
 			t.Errorf("h1 = %q, want %q", got, want)
 		}
@@ -146,7 +147,7 @@ func TestSubscriberProfile(t *testing.T) {
 		if got, want := cells[1], "1 GB"; got != want {
 			t.Errorf("data = %q, want %q", got, want)
 		}
-		if got, want := cells[2], "Pending Waiting for first connection in Europe"; got != want {
+		if got, want := cells[2], "Queued Starts on first use in Europe"; got != want {
 			t.Errorf("status = %q, want %q", got, want)
 		}
 		if got, want := cells[5], lines[0].Plans[0].OrderNumber; got != want {
@@ -154,8 +155,8 @@ func TestSubscriberProfile(t *testing.T) {
 		}
 	})
 	t.Run("NoQualifyingPlan", func(t *testing.T) {
-		tom := app.subscriber(t, "AC-100333")
-		doc := c.page(t, fmt.Sprintf("/subscribers/%d", tom.ID))
+		tom := app.Subscriber(t, "AC-100333")
+		doc := c.Page(t, fmt.Sprintf("/subscribers/%d", tom.ID))
 		if got, want := text(doc.Find("[data-testid=subscriber-name]")), "Tom Becker"; got != want {
 			t.Errorf("h1 = %q, want %q", got, want)
 		}
@@ -171,8 +172,8 @@ func TestSubscriberProfile(t *testing.T) {
 		}
 	})
 	t.Run("AllowanceUsedUp", func(t *testing.T) {
-		ahmed := app.subscriber(t, "AC-100719")
-		doc := c.page(t, fmt.Sprintf("/subscribers/%d", ahmed.ID))
+		ahmed := app.Subscriber(t, "AC-100719")
+		doc := c.Page(t, fmt.Sprintf("/subscribers/%d", ahmed.ID))
 		if n := doc.Find("[data-testid=add-line]").Length(); n != 0 {
 			t.Errorf("Add line button shown to a subscriber whose allowance is used up")
 		}
@@ -189,11 +190,11 @@ func TestSubscriberProfile(t *testing.T) {
 		{"Zero", "/subscribers/0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := c.get(t, tc.path)
+			r := c.Get(t, tc.path)
 			if got, want := r.Status, http.StatusNotFound; got != want {
 				t.Fatalf("status = %d, want %d", got, want)
 			}
-			page := r.doc(t).Find("[data-testid=error-page]")
+			page := r.Doc(t).Find("[data-testid=error-page]")
 			if page.Length() == 0 {
 				t.Fatal("no designed error page")
 			}

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,16 +27,19 @@ func dateTime(t time.Time) string {
 
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// linePlanStatus says in words where the i-th plan of a line stands. Plans
-// covering the same country start one after the other, in the order they
-// were added: a pending plan whose every destination an earlier plan of the
-// line still covers (pending or active) is queued behind the nearest such one.
+// linePlanStatus says in words where the i-th plan of a line stands. A
+// queued plan whose every destination another plan of the line still
+// carries (active with data, or queued before it) waits for that one: it
+// starts when that plan runs out or ends.
 func linePlanStatus(plans []db.LinePlan, i int, now time.Time) string {
 	lp := plans[i]
-	if lp.StateAt(now) == db.PlanPending {
-		for j := i - 1; j >= 0; j-- {
-			if prev := plans[j]; prev.StateAt(now) != db.PlanExpired && coversAll(prev.Plan, lp.Plan.Destinations) {
-				return "Queued — starts after " + prev.Plan.Name
+	if lp.StateAt(now) == db.PlanQueued {
+		for j, other := range plans {
+			if j == i || !coversAll(other.Plan, lp.Plan.Destinations) {
+				continue
+			}
+			if other.ActiveAt(now) || (j < i && other.State == db.PlanQueued) {
+				return "Starts when " + other.Plan.Name + " runs out or ends"
 			}
 		}
 	}
@@ -54,22 +58,118 @@ func coversAll(p db.Plan, countries []string) bool {
 // planStatus says in words where a plan on a line stands, on its own.
 func planStatus(lp db.LinePlan, now time.Time) string {
 	switch lp.StateAt(now) {
-	case db.PlanPending:
+	case db.PlanQueued:
 		if lp.Plan.Region == "Global" {
-			return fmt.Sprintf("Waiting for first connection in any of its %d countries", len(lp.Plan.Destinations))
+			return fmt.Sprintf("Starts on first use in any of its %d countries", len(lp.Plan.Destinations))
 		}
-		return "Waiting for first connection in " + lp.Plan.Region
+		return "Starts on first use in " + lp.Plan.Region
 	case db.PlanActive:
-		// A day begun counts as a day left: "1 day left" to the last hour.
-		days := int(math.Ceil(lp.ExpiresAt.Sub(now).Hours() / 24))
-		unit := "days"
-		if days == 1 {
-			unit = "day"
-		}
-		return fmt.Sprintf("Active — %d %s left (until %s)", days, unit, date(lp.ExpiresAt))
-	default:
-		return "Expired on " + date(lp.ExpiresAt)
+		return daysLeft(lp, now) + " (until " + dateTime(lp.ExpiresAt) + ")"
+	case db.PlanUsedUp:
+		return "Data used up " + dateTime(lp.EndedAt)
+	case db.PlanCancelled:
+		return "Cancelled " + dateTime(lp.EndedAt)
 	}
+	if left := lp.LeftBytes(); left > 0 {
+		return "Ended " + dateTime(lp.ExpiresAt) + " with " + db.FormatBytes(left) + " unused"
+	}
+	return "Ended " + dateTime(lp.ExpiresAt)
+}
+
+// planEnd is when the plan ended or will end: the moment its data ran out,
+// else its 30-day end.
+func planEnd(lp db.LinePlan) string {
+	if !lp.EndedAt.IsZero() {
+		return date(lp.EndedAt)
+	}
+	return date(lp.ExpiresAt)
+}
+
+// daysLeft reads "27 days left"; a day begun counts as a day left, so the
+// last hours read "1 day left".
+func daysLeft(lp db.LinePlan, now time.Time) string {
+	days := int(math.Ceil(lp.ExpiresAt.Sub(now).Hours() / 24))
+	if days == 1 {
+		return "1 day left"
+	}
+	return fmt.Sprintf("%d days left", days)
+}
+
+// planStateLabel is a plan's state as agents say it.
+func planStateLabel(state string) string {
+	switch state {
+	case db.PlanUsedUp:
+		return "Used up"
+	case "":
+		return ""
+	}
+	return stateLabel(state)
+}
+
+// planData reads "620 MB of 1 GB used · 380 MB left", or the allowance alone
+// for a plan nothing has used.
+func planData(lp db.LinePlan) string {
+	if lp.State == db.PlanQueued || lp.State == db.PlanCancelled {
+		return db.FormatBytes(lp.DataBytes)
+	}
+	return db.FormatBytes(lp.UsedBytes) + " of " + db.FormatBytes(lp.DataBytes) + " used · " + db.FormatBytes(lp.LeftBytes()) + " left"
+}
+
+// usedPercent is how much of its data a plan has used, 0 to 100.
+func usedPercent(lp db.LinePlan) int {
+	if lp.DataBytes <= 0 {
+		return 0
+	}
+	return int(lp.UsedBytes * 100 / lp.DataBytes)
+}
+
+// lineNow says what the line's phone has to use now, and what to do when it
+// has nothing.
+func lineNow(l db.ESIM, now time.Time) string {
+	if lp := l.PlanNow(now); lp != nil {
+		return fmt.Sprintf("Using now: %s — %s left, %s", lp.Plan.Name, db.FormatBytes(lp.LeftBytes()), daysLeft(*lp, now))
+	}
+	var last *db.LinePlan
+	for i, lp := range l.Plans {
+		switch lp.StateAt(now) {
+		case db.PlanQueued:
+			return "Nothing active yet: " + lp.Plan.Name + " " + strings.ToLower(planStatus(lp, now)[:1]) + planStatus(lp, now)[1:]
+		case db.PlanUsedUp, db.PlanExpired:
+			last = &l.Plans[i]
+		}
+	}
+	switch {
+	case last == nil:
+		return "No plan on this line — Add plan"
+	case last.StateAt(now) == db.PlanUsedUp:
+		return "No data: " + last.Plan.Name + " used up " + dateTime(last.EndedAt) + " and nothing is queued — Add plan"
+	}
+	return "No data: " + last.Plan.Name + " ended " + dateTime(last.ExpiresAt) + " — Add plan"
+}
+
+// topUpNotice tells the agent on Add plan when the line is running out of
+// data, or has run out: the very case a top-up is for.
+func topUpNotice(l db.ESIM, now time.Time) string {
+	if lp := l.PlanNow(now); lp != nil {
+		if lp.LeftBytes()*5 <= lp.DataBytes {
+			return fmt.Sprintf("%s has %s left; the new plan starts when it runs out.", lp.Plan.Name, db.FormatBytes(lp.LeftBytes()))
+		}
+		return ""
+	}
+	var usedUp *db.LinePlan
+	for i, lp := range l.Plans {
+		switch lp.StateAt(now) {
+		case db.PlanQueued:
+			return ""
+		case db.PlanUsedUp:
+			usedUp = &l.Plans[i]
+		}
+	}
+	if usedUp == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s is used up (%s) and nothing is queued: the new plan starts at the phone's next use in its destinations.",
+		usedUp.Plan.Name, dateTime(usedUp.EndedAt))
 }
 
 func stateLabel(state string) string {
@@ -89,3 +189,15 @@ func destinations(p db.Plan) string {
 func profileLabel(p int) string { return fmt.Sprintf("Profile %d", p) }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// thousands writes 12345 as 12,345.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

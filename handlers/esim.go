@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -49,4 +50,19 @@ func (h *Handlers) simulateAttach(c echo.Context) error {
 		msg += "No plan started: " + r.Reason + "."
 	}
 	return h.redirectWithFlash(c, "/esims/"+iccid, msg)
+}
+
+// retireESIM takes a free eSIM out of stock for good. Refused from the
+// button (HTMX), the message takes the button's place.
+func (h *Handlers) retireESIM(c echo.Context) error {
+	iccid := c.Param("iccid")
+	e, err := h.Store.RetireESIM(c.Request().Context(), iccid, login(c))
+	var refusal *db.Error
+	if errors.As(err, &refusal) && isHTMX(c) {
+		return h.render(c, http.StatusUnprocessableEntity, views.RetireRefused(refusal.Message))
+	}
+	if err != nil {
+		return err
+	}
+	return h.redirectWithFlash(c, "/esims/"+e.ICCID, fmt.Sprintf("eSIM %s retired: it is out of stock for good.", e.ICCID))
 }

@@ -1,0 +1,145 @@
+package db
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The List's filter, from what was typed (the page's URL query, so a link
+// can be shared) to checked values. Everything is checked here, once: the
+// planner binds only values it can trust.
+
+// The List's orders.
+const (
+	SortNewest = ""      // newest allocation first; then free, then retired eSIMs, newest delivery first
+	SortICCID  = "iccid" // ICCID, ascending
+)
+
+// ListFilterInput is the List's filter as typed into its form, which is the
+// page's URL query: a team lead can share the link.
+type ListFilterInput struct {
+	State, Profile, From, To, By, Q, Sort string
+}
+
+// ListFilter is a checked filter of the List.
+type ListFilter struct {
+	State   string    // free, allocated, retired; "" for any
+	Profile int       // IMSI profile; 0 for any
+	From    time.Time // first day of allocation (UTC); zero when open
+	To      time.Time // last day of allocation, inclusive; zero when open
+	By      int64     // the login that allocated; 0 for anyone
+	Q       string    // the search as typed, trimmed
+	Sort    string    // SortNewest or SortICCID
+	search  search
+}
+
+type searchKind int
+
+const (
+	searchNone   searchKind = iota
+	searchDigits            // an ICCID, or its last digits
+	searchText              // the start of a subscriber's name, surname or email, or of a line name
+)
+
+type search struct {
+	kind  searchKind
+	value string
+}
+
+// MaxListSearchLen is the longest search the List takes, in characters.
+const MaxListSearchLen = 100
+
+// ParseListFilter checks a filter as typed. It refuses every field it
+// cannot use at once, as Errors: one *Error for each such field, with Code
+// ErrInvalid and the field's name, in the order the form lists them.
+func ParseListFilter(in ListFilterInput) (ListFilter, error) {
+	var f ListFilter
+	var errs Errors
+	invalid := func(field, message string) { errs = append(errs, refuse(ErrInvalid, field, message)) }
+	f.Q = strings.TrimSpace(in.Q)
+	if utf8.RuneCountInString(f.Q) > MaxListSearchLen {
+		invalid("q", fmt.Sprintf("The search is too long: at most %d characters.", MaxListSearchLen))
+	} else if msg := f.parseSearch(); msg != "" {
+		invalid("q", msg)
+	}
+	switch state := strings.TrimSpace(in.State); state {
+	case "", StateFree, StateAllocated, StateRetired:
+		f.State = state
+	default:
+		invalid("state", "Choose free, allocated or retired.")
+	}
+	if p := strings.TrimSpace(in.Profile); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || !ValidIMSIProfile(n) {
+			invalid("profile", "The IMSI profile must be 2, 7 or 10.")
+		} else {
+			f.Profile = n
+		}
+	}
+	var ok bool
+	if f.From, ok = parseDay(in.From); !ok {
+		invalid("from", "Enter the date as YYYY-MM-DD, for example 2026-03-01.")
+	}
+	if f.To, ok = parseDay(in.To); !ok {
+		invalid("to", "Enter the date as YYYY-MM-DD, for example 2026-03-31.")
+	} else if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		invalid("to", "The end date is before the start date.")
+	}
+	if by := strings.TrimSpace(in.By); by != "" {
+		id, err := strconv.ParseInt(by, 10, 64)
+		if err != nil || id <= 0 {
+			invalid("by", "Choose a person from the list.")
+		} else {
+			f.By = id
+		}
+	}
+	switch in.Sort {
+	case SortNewest, SortICCID:
+		f.Sort = in.Sort
+	default:
+		invalid("sort", "Choose an order from the list.")
+	}
+	if err := errs.Err(); err != nil {
+		return ListFilter{}, err
+	}
+	return f, nil
+}
+
+func parseDay(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	return t, err == nil
+}
+
+// parseSearch reads the search box: digits (spaces and dashes allowed, as
+// ICCIDs are often written in groups) are the end of an ICCID; anything else
+// is the start of a name, surname, email or line name.
+func (f *ListFilter) parseSearch() string {
+	if f.Q == "" {
+		return ""
+	}
+	compact := strings.NewReplacer(" ", "", "-", "").Replace(f.Q)
+	if compact != "" && onlyDigits(compact) == compact {
+		switch n := len(compact); {
+		case n < 4:
+			return "Type at least the last 4 digits of an ICCID."
+		case n > 20:
+			return "An ICCID has at most 20 digits."
+		}
+		f.search = search{searchDigits, compact}
+		return ""
+	}
+	f.search = search{searchText, f.Q}
+	return ""
+}
+
+// allocatedOnly reports whether only allocated eSIMs can match.
+func (f ListFilter) allocatedOnly() bool {
+	return !f.From.IsZero() || !f.To.IsZero() || f.By != 0 || f.search.kind == searchText
+}

@@ -1,0 +1,654 @@
+package db
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Data on every plan: how the usage the networks report is charged to the
+// plans of an eSIM. These rules decide which plan a byte is charged to and
+// when a plan starts and ends; they are written in the README too
+// ("Data and the plan queue"), and chargeUsage below is the one place that
+// applies them.
+//
+// A plan on an eSIM is queued until something uses it, then active for
+// 30 × 24 hours from the moment it started, unless its data runs out first:
+// then it is used up at that moment. Plans on one eSIM form a queue in the
+// order they were added.
+//
+// A usage record says: B bytes used in country X over [start, end]. The bytes
+// are taken as spread evenly over the window, and go, from start on:
+//
+//  1. to the active plan covering X that still has data (if two do, the one
+//     that ends first, then the older);
+//  2. when that plan's allowance is reached inside the window, it is used up
+//     at that moment (interpolated linearly) and the rest of the record goes
+//     on from there; when it reaches its 30-day end inside the window, the
+//     rest goes on from its end;
+//  3. when no active plan with data covers X, the oldest queued plan covering
+//     X that was already on the eSIM starts at that moment: usage means the
+//     phone is connected there, which is what starts a plan;
+//  4. nothing starts when a plan covering X already started later than that
+//     moment: the record is late, and an activation already made never moves.
+//     The bytes until the next moment a plan could take them (that later
+//     start, or a plan being added) are uncovered, and so is the rest of the
+//     record when that moment is past its end;
+//  5. what no plan takes is uncovered: kept on the record and shown, since the
+//     network should have cut the data. Records of an eSIM that is nobody's
+//     line are all uncovered.
+//
+// A record id is applied once: the same id again changes nothing and says so.
+// The records of one request are applied eSIM by eSIM in the order of their
+// start. Nothing a record charged moves later. The invariant, checked in the
+// tests: for every eSIM, the bytes on its plans plus its uncovered bytes
+// equal the bytes of the records it accepted.
+
+// Limits of a usage report.
+const (
+	MaxUsageRecords = 1000
+	MaxUsageBytes   = 1_000_000_000_000 // 1 TB in one record is a broken meter
+	MaxUsageWindow  = 24 * time.Hour
+	maxRecordIDLen  = 100
+)
+
+// UsageReport is one usage record as a network reports it: Bytes used by the
+// eSIM ICCID in the country of MCC (or Country, or both if they agree)
+// between Start and End.
+type UsageReport struct {
+	ID      string
+	ICCID   string
+	MCC     string
+	Country string
+	Bytes   int64
+	Start   time.Time
+	End     time.Time
+}
+
+// UsageResult is what one record did.
+type UsageResult struct {
+	ID      string
+	ICCID   string
+	Country string
+	// Duplicate is set when the record id was applied before: nothing changed.
+	Duplicate bool
+	Charges   []UsageCharge
+	Started   []PlanEvent // plans the record started
+	UsedUp    []PlanEvent // plans whose data it used up
+	Uncovered int64       // bytes no plan took
+	// Reason says why bytes were uncovered, when some were.
+	Reason string
+}
+
+// UsageCharge is the part of a record charged to one plan.
+type UsageCharge struct {
+	OrderNumber string
+	Plan        string
+	Bytes       int64
+}
+
+// PlanEvent is a plan starting or ending: At is the moment; ExpiresAt is its
+// 30-day end, for a start.
+type PlanEvent struct {
+	OrderNumber string
+	Plan        string
+	At          time.Time
+	ExpiresAt   time.Time
+}
+
+// usage is a checked record: its country is known and its times are in UTC
+// to the millisecond.
+type usage struct {
+	UsageReport
+	index int
+}
+
+// usageWindow spreads a record's bytes evenly over its window.
+type usageWindow struct {
+	start, end time.Time
+	bytes      int64
+}
+
+// bytesUntil is how many of the record's bytes were used before t.
+func (w usageWindow) bytesUntil(t time.Time) int64 {
+	if !w.end.After(w.start) || !t.Before(w.end) {
+		return w.bytes
+	}
+	if !t.After(w.start) {
+		return 0
+	}
+	return mulDiv(w.bytes, t.Sub(w.start).Milliseconds(), w.end.Sub(w.start).Milliseconds())
+}
+
+// momentOf is when the record had used n of its bytes.
+func (w usageWindow) momentOf(n int64) time.Time {
+	if !w.end.After(w.start) || w.bytes == 0 {
+		return w.start
+	}
+	ms := mulDiv(w.end.Sub(w.start).Milliseconds(), n, w.bytes)
+	return w.start.Add(time.Duration(ms) * time.Millisecond)
+}
+
+// mulDiv is a*b/c rounded down, exact for a*b past int64; b <= c keeps the
+// quotient within a.
+func mulDiv(a, b, c int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	return int64(q)
+}
+
+// usageOutcome is what chargeUsage did to the plans, by index into them.
+type usageOutcome struct {
+	charged   []int // plans in the order they were charged
+	bytes     map[int]int64
+	started   []int
+	usedUp    []int
+	uncovered int64
+	reason    string
+}
+
+// chargeUsage charges one record to plans, the plans of its eSIM in the order
+// they were added, changing them in place by the rules at the top of this
+// file. now is the portal's clock: a plan started so long ago that its 30
+// days are already over is stored as expired.
+func chargeUsage(plans []LinePlan, u UsageReport, now time.Time) usageOutcome {
+	out := usageOutcome{bytes: map[int]int64{}}
+	w := usageWindow{start: u.Start, end: u.End, bytes: u.Bytes}
+	var used int64 // bytes of the record placed so far
+	t := u.Start
+	for used < u.Bytes {
+		if i := activeCovering(plans, u.Country, t); i >= 0 {
+			lp := &plans[i]
+			until := minTime(u.End, lp.ExpiresAt)
+			take := min(w.bytesUntil(until)-used, lp.LeftBytes())
+			if take > 0 {
+				if out.bytes[i] == 0 {
+					out.charged = append(out.charged, i)
+				}
+				out.bytes[i] += take
+				lp.UsedBytes += take
+				used += take
+			}
+			if lp.LeftBytes() == 0 {
+				lp.State, lp.EndedAt = PlanUsedUp, maxTime(t, w.momentOf(used))
+				out.usedUp = append(out.usedUp, i)
+				t = lp.EndedAt
+			} else {
+				t = until
+			}
+			continue
+		}
+		i, reason := planToStart(plans, u.Country, t)
+		if i >= 0 {
+			startPlan(&plans[i], t, now)
+			out.started = append(out.started, i)
+			continue
+		}
+		next, ok := nextChance(plans, u.Country, t)
+		if !ok || !next.Before(u.End) {
+			out.uncovered += u.Bytes - used
+			out.reason = reason
+			break
+		}
+		if gap := w.bytesUntil(next) - used; gap > 0 {
+			out.uncovered += gap
+			out.reason = reason
+			used += gap
+		}
+		t = next
+	}
+	return out
+}
+
+// activeCovering is the index of the plan that carries data in country at t:
+// active then, with data left, and of those the one that ends first; -1 if
+// there is none.
+func activeCovering(plans []LinePlan, country string, t time.Time) int {
+	best := -1
+	for i, lp := range plans {
+		if lp.Plan.Covers(country) && lp.ActiveAt(t) && (best < 0 || lp.ExpiresAt.Before(plans[best].ExpiresAt)) {
+			best = i
+		}
+	}
+	return best
+}
+
+// planToStart picks the plan that starts at t for use or an attachment in
+// country when no active plan with data covers it (rules 3 and 4), or says
+// why none does.
+func planToStart(plans []LinePlan, country string, t time.Time) (int, string) {
+	covering := false
+	for _, lp := range plans {
+		if !lp.Plan.Covers(country) || lp.State == PlanCancelled {
+			continue
+		}
+		covering = true
+		if lp.State != PlanQueued && lp.ActivatedAt.After(t) {
+			return -1, fmt.Sprintf("older than the activation of %s at %s", lp.OrderNumber, formatTime(lp.ActivatedAt))
+		}
+	}
+	if !covering {
+		return -1, "no plan covers " + country
+	}
+	usedUp := ""
+	for i, lp := range plans {
+		switch {
+		case !lp.Plan.Covers(country):
+		case lp.State == PlanQueued && !lp.AddedAt.After(t):
+			return i, ""
+		case lp.State == PlanUsedUp:
+			usedUp = lp.OrderNumber
+		}
+	}
+	if usedUp != "" {
+		return -1, fmt.Sprintf("%s is used up and no plan is queued for %s", usedUp, country)
+	}
+	return -1, "no queued plan covers " + country
+}
+
+// nextChance is the first moment after t at which a plan covering country
+// could take data again: a start already made, or a plan being added.
+func nextChance(plans []LinePlan, country string, t time.Time) (time.Time, bool) {
+	var next time.Time
+	for _, lp := range plans {
+		if !lp.Plan.Covers(country) {
+			continue
+		}
+		var at time.Time
+		switch lp.State {
+		case PlanQueued:
+			at = lp.AddedAt
+		case PlanActive, PlanExpired, PlanUsedUp:
+			at = lp.ActivatedAt
+		}
+		if at.After(t) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// startPlan starts a queued plan at t, for its 30 × 24 hours; a start so long
+// ago that they are over is stored as expired.
+func startPlan(lp *LinePlan, t, now time.Time) {
+	lp.ActivatedAt = t
+	lp.ExpiresAt = t.Add(time.Duration(lp.Plan.ValidityDays) * 24 * time.Hour)
+	lp.State = PlanActive
+	if !now.Before(lp.ExpiresAt) {
+		lp.State = PlanExpired
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// ValidateUsage checks every record of a report at once, as RecordUsage
+// will, without recording anything: a caller that has refusals of its own
+// (a time it could not read) can then list them all together.
+func (s *Store) ValidateUsage(ctx context.Context, reports []UsageReport) error {
+	iccids := make([]string, 0, len(reports))
+	for _, r := range reports {
+		iccids = append(iccids, strings.TrimSpace(r.ICCID))
+	}
+	// eSIMs are never deleted, so what the read pool knows now stays known.
+	known, err := usageLines(ctx, s.read, iccids)
+	if err != nil {
+		return failed("validate usage", err)
+	}
+	_, err = s.checkUsage(reports, known)
+	return err
+}
+
+// checkUsage checks every record of a report at once; Field names the record
+// by its index, "records[3].bytes". With known, an ICCID it lacks is refused
+// too.
+func (s *Store) checkUsage(reports []UsageReport, known map[string]usageLine) ([]usage, error) {
+	if len(reports) == 0 {
+		return nil, refuse(ErrInvalid, "records", "records is empty: send at least one usage record")
+	}
+	if len(reports) > MaxUsageRecords {
+		return nil, refuse(ErrTooLarge, "records", fmt.Sprintf("%d records: at most %d a request", len(reports), MaxUsageRecords))
+	}
+	var errs Errors
+	out := make([]usage, len(reports))
+	for i, r := range reports {
+		field := func(name string) string { return "records[" + strconv.Itoa(i) + "]." + name }
+		bad := func(name, msg string) { errs = append(errs, refuse(ErrInvalid, field(name), msg)) }
+		u := usage{UsageReport: r, index: i}
+		u.ID = strings.TrimSpace(r.ID)
+		u.ICCID = strings.TrimSpace(r.ICCID)
+		switch {
+		case u.ID == "":
+			bad("id", "id is required: the network's own id of the record")
+		case len(u.ID) > maxRecordIDLen || strings.IndexFunc(u.ID, func(c rune) bool { return !unicode.IsPrint(c) || c == ' ' }) >= 0:
+			bad("id", fmt.Sprintf("id must be at most %d printable characters without spaces", maxRecordIDLen))
+		}
+		if err := CheckICCID(u.ICCID); err != nil {
+			bad("iccid", err.Error())
+		} else if _, ok := known[u.ICCID]; known != nil && !ok {
+			bad("iccid", "no eSIM with ICCID "+u.ICCID)
+		}
+		country, err := countryOf(u.MCC, u.Country)
+		if err != nil {
+			bad(err.Field, err.Message)
+		}
+		u.Country = country
+		switch {
+		case r.Bytes < 0:
+			bad("bytes", "bytes is negative")
+		case r.Bytes > MaxUsageBytes:
+			bad("bytes", "bytes is over 1 TB in one record")
+		}
+		var startErr, endErr error
+		u.Start, startErr = s.checkReportTime("start", r.Start)
+		u.End, endErr = s.checkReportTime("end", r.End)
+		for _, err := range []error{startErr, endErr} {
+			if e := Refusals(err); len(e) > 0 {
+				bad(e[0].Field, e[0].Message)
+			}
+		}
+		if startErr == nil && endErr == nil {
+			switch {
+			case u.End.Before(u.Start):
+				bad("end", "end is before start")
+			case u.End.Sub(u.Start) > MaxUsageWindow:
+				bad("end", "the window from start to end is over 24 hours")
+			}
+		}
+		out[i] = u
+	}
+	return out, errs.Err()
+}
+
+// countryOf works out a report's country from its MCC, its ISO code, or both
+// when they agree.
+func countryOf(mcc, country string) (string, *Error) {
+	mcc, country = strings.TrimSpace(mcc), strings.ToUpper(strings.TrimSpace(country))
+	switch {
+	case mcc == "" && country == "":
+		return "", refuse(ErrInvalid, "mcc", "give the mcc or the country of the network")
+	case mcc != "":
+		c, ok := CountryOfMCC(mcc)
+		if !ok {
+			return "", refuse(ErrInvalid, "mcc", fmt.Sprintf("unknown mobile country code %q", mcc))
+		}
+		if country != "" && country != c {
+			return "", refuse(ErrInvalid, "country", fmt.Sprintf("mcc %s is %s, not %s", mcc, c, country))
+		}
+		return c, nil
+	case !KnownCountry(country):
+		return "", refuse(ErrInvalid, "country", fmt.Sprintf("unknown country %q: give an ISO 3166-1 alpha-2 code such as DE", country))
+	}
+	return country, nil
+}
+
+// RecordUsage applies a network's usage records, all or nothing, in one
+// change: one bad record and nothing is recorded, and the error lists every
+// bad record. by is the team lead who simulated the use in the demo; the zero
+// Login is the network. The results are in the order of the records.
+func (s *Store) RecordUsage(ctx context.Context, reports []UsageReport, by Login) ([]UsageResult, error) {
+	recs, err := s.checkUsage(reports, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []UsageResult
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		out, err = applyUsage(ctx, tx, recs, by)
+		return err
+	})
+	if err != nil {
+		return nil, failed("record usage", err)
+	}
+	return out, nil
+}
+
+// applyUsage is RecordUsage inside its change.
+func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]UsageResult, error) {
+	iccids, ids := make([]string, 0, len(recs)), make([]string, 0, len(recs))
+	for _, r := range recs {
+		iccids = append(iccids, r.ICCID)
+		ids = append(ids, r.ID)
+	}
+	lines, err := usageLines(ctx, tx, iccids)
+	if err != nil {
+		return nil, err
+	}
+	var unknown Errors
+	for _, r := range recs {
+		if _, ok := lines[r.ICCID]; !ok {
+			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].iccid", "no eSIM with ICCID "+r.ICCID))
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, unknown
+	}
+	seen, err := knownUsageRecords(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	plans, err := linePlans(ctx, tx, `WHERE ep.iccid IN (SELECT value FROM json_each(?)) AND ep.state <> 'cancelled'`, jsonList(iccids))
+	if err != nil {
+		return nil, err
+	}
+	insRecord, err := tx.PrepareContext(ctx, `INSERT INTO usage_records
+		(record_id, iccid, country, mcc, bytes, start_at, end_at, uncovered_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	if err != nil {
+		return nil, err
+	}
+	defer insRecord.Close()
+	insCharge, err := tx.PrepareContext(ctx, `INSERT INTO usage_charges (usage_record, esim_plan_id, bytes) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer insCharge.Close()
+
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(recs[a].ICCID, recs[b].ICCID), recs[a].Start.Compare(recs[b].Start))
+	})
+	type planRef struct {
+		iccid string
+		i     int
+	}
+	changed := map[planRef]bool{}
+	out := make([]UsageResult, len(recs))
+	received := formatTime(tx.now)
+	for _, k := range order {
+		r := recs[k]
+		res := &out[k]
+		*res = UsageResult{ID: r.ID, ICCID: r.ICCID, Country: r.Country}
+		if seen[r.ID] {
+			res.Duplicate = true
+			continue
+		}
+		seen[r.ID] = true
+		line := lines[r.ICCID]
+		ps := plans[r.ICCID]
+		var o usageOutcome
+		if line.state == StateAllocated {
+			o = chargeUsage(ps, r.UsageReport, tx.now)
+		} else {
+			o = usageOutcome{uncovered: r.Bytes, reason: "the eSIM is " + line.state + ": nobody's line"}
+		}
+		res.Uncovered = o.uncovered
+		if o.uncovered > 0 {
+			res.Reason = o.reason
+		}
+		var recordID int64
+		if err := insRecord.QueryRowContext(ctx, r.ID, r.ICCID, r.Country, nullString(strings.TrimSpace(r.MCC)), r.Bytes,
+			formatTime(r.Start), formatTime(r.End), o.uncovered, received).Scan(&recordID); err != nil {
+			return nil, err
+		}
+		for _, i := range o.charged {
+			lp := ps[i]
+			if _, err := insCharge.ExecContext(ctx, recordID, lp.ID, o.bytes[i]); err != nil {
+				return nil, err
+			}
+			res.Charges = append(res.Charges, UsageCharge{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, Bytes: o.bytes[i]})
+			changed[planRef{r.ICCID, i}] = true
+		}
+		for _, i := range o.started {
+			lp := ps[i]
+			changed[planRef{r.ICCID, i}] = true
+			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
+			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, r.ICCID,
+				fmt.Sprintf("plan %s, order %s: data used in %s at %s; active until %s",
+					lp.Plan.Code, lp.OrderNumber, r.Country, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt))); err != nil {
+				return nil, err
+			}
+		}
+		for _, i := range o.usedUp {
+			lp := ps[i]
+			res.UsedUp = append(res.UsedUp, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.EndedAt})
+			if err := audit(ctx, tx, by, "plan_used_up", line.subscriberID, r.ICCID,
+				fmt.Sprintf("plan %s, order %s: its %s used up at %s", lp.Plan.Code, lp.OrderNumber, lp.Plan.Data(), formatTime(lp.EndedAt))); err != nil {
+				return nil, err
+			}
+		}
+		if by.ID != 0 {
+			if err := audit(ctx, tx, by, "simulate_usage", line.subscriberID, r.ICCID,
+				fmt.Sprintf("%s used in %s at %s", FormatBytes(r.Bytes), r.Country, formatTime(r.End))); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for ref := range changed {
+		if err := updatePlanUsage(ctx, tx, plans[ref.iccid][ref.i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// updatePlanUsage writes a plan's state, start, end and data used.
+func updatePlanUsage(ctx context.Context, tx *change, lp LinePlan) error {
+	_, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ?, used_bytes = ?, ended_at = ?
+		WHERE id = ?`, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
+	return err
+}
+
+// usageLine is what applying usage needs of an eSIM.
+type usageLine struct {
+	state        string
+	subscriberID int64
+}
+
+func usageLines(ctx context.Context, q queryer, iccids []string) (map[string]usageLine, error) {
+	rows, err := q.QueryContext(ctx, `SELECT iccid, state, coalesce(subscriber_id, 0) FROM esims WHERE iccid IN (SELECT value FROM json_each(?))`,
+		jsonList(iccids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]usageLine{}
+	for rows.Next() {
+		var iccid string
+		var l usageLine
+		if err := rows.Scan(&iccid, &l.state, &l.subscriberID); err != nil {
+			return nil, err
+		}
+		out[iccid] = l
+	}
+	return out, rows.Err()
+}
+
+// knownUsageRecords returns which of the record ids were applied before.
+func knownUsageRecords(ctx context.Context, q queryer, ids []string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT record_id FROM usage_records WHERE record_id IN (SELECT value FROM json_each(?))`, jsonList(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		seen[id] = true
+	}
+	return seen, rows.Err()
+}
+
+// jsonList passes a list of strings as one query argument, for json_each.
+func jsonList(ss []string) string {
+	b, _ := json.Marshal(ss)
+	return string(b)
+}
+
+// FormatBytes reads a number of bytes as carriers sell data: "380 MB",
+// "1.2 GB", "512 kB", with 1 MB = 1,000,000 bytes.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1_000_000_000:
+		tenths := (n + 50_000_000) / 100_000_000
+		if tenths%10 == 0 || tenths >= 100 {
+			return strconv.FormatInt((n+500_000_000)/1_000_000_000, 10) + " GB"
+		}
+		return strconv.FormatInt(tenths/10, 10) + "." + strconv.FormatInt(tenths%10, 10) + " GB"
+	case n >= 1_000_000:
+		return strconv.FormatInt((n+500_000)/1_000_000, 10) + " MB"
+	case n >= 1_000:
+		return strconv.FormatInt((n+500)/1_000, 10) + " kB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}
+
+// CheckUsage verifies the invariant of the rules above over the whole
+// database: for every eSIM, the bytes on its plans plus its uncovered bytes
+// equal the bytes of the records it accepted, and every plan's data used is
+// the sum of what was charged to it. It names the first eSIM or plan that is
+// off.
+func (s *Store) CheckUsage(ctx context.Context) error {
+	var iccid string
+	var onPlans, uncovered, accepted int64
+	err := s.read.QueryRowContext(ctx, `
+		WITH r AS (SELECT iccid, sum(bytes) AS accepted, sum(uncovered_bytes) AS uncovered FROM usage_records GROUP BY iccid),
+		     p AS (SELECT iccid, sum(used_bytes) AS used FROM esim_plans GROUP BY iccid)
+		SELECT coalesce(r.iccid, p.iccid), coalesce(p.used, 0), coalesce(r.uncovered, 0), coalesce(r.accepted, 0)
+		FROM r FULL JOIN p ON p.iccid = r.iccid
+		WHERE coalesce(p.used, 0) + coalesce(r.uncovered, 0) <> coalesce(r.accepted, 0) LIMIT 1`).
+		Scan(&iccid, &onPlans, &uncovered, &accepted)
+	if err == nil {
+		return fmt.Errorf("check usage: eSIM %s has %d bytes on its plans and %d uncovered, but accepted records of %d bytes",
+			iccid, onPlans, uncovered, accepted)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("check usage: %w", err)
+	}
+	var order string
+	var charged int64
+	err = s.read.QueryRowContext(ctx, `
+		SELECT ep.order_number, ep.used_bytes, coalesce((SELECT sum(c.bytes) FROM usage_charges c WHERE c.esim_plan_id = ep.id), 0) AS charged
+		FROM esim_plans ep WHERE ep.used_bytes <> charged LIMIT 1`).Scan(&order, &onPlans, &charged)
+	if err == nil {
+		return fmt.Errorf("check usage: plan %s has used %d bytes, but records charged it %d", order, onPlans, charged)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("check usage: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/gob"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+func init() {
+	gob.Register([]any{})
+}
+
+// sessionRows is what the session store needs of the database.
+type sessionRows interface {
+	Session(ctx context.Context, id string) (db.SessionRow, bool, error)
+	SaveSession(ctx context.Context, id string, loginID int64, data []byte) error
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// SessionStore keeps gorilla sessions in the sessions table. The cookie holds
+// only the signed session id, so a session deleted from the table is over.
+type SessionStore struct {
+	rows    sessionRows
+	codecs  []securecookie.Codec
+	Options *sessions.Options
+}
+
+// NewSessionStore makes a store whose cookies are signed with key.
+func NewSessionStore(rows sessionRows, key []byte, secure bool) *SessionStore {
+	return &SessionStore{
+		rows:   rows,
+		codecs: securecookie.CodecsFromPairs(key),
+		Options: &sessions.Options{
+			Path:     "/",
+			MaxAge:   int(db.SessionAbsolute / time.Second),
+			HttpOnly: true,
+			Secure:   secure,
+			SameSite: http.SameSiteLaxMode,
+		},
+	}
+}
+
+// Get returns the session of this request, cached for the request.
+func (ss *SessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(ss, name)
+}
+
+// New loads the session the request's cookie names, or makes a new one when
+// there is none or it has ended.
+func (ss *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(ss, name)
+	opts := *ss.Options
+	session.Options = &opts
+	session.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return session, nil
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, c.Value, &id, ss.codecs...); err != nil {
+		return session, nil // a forged or stale cookie is no session
+	}
+	row, ok, err := ss.rows.Session(r.Context(), id)
+	if err != nil || !ok {
+		return session, err
+	}
+	if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&session.Values); err != nil {
+		return session, nil // values this program cannot read are no session
+	}
+	session.ID = id
+	session.IsNew = false
+	return session, nil
+}
+
+// Save writes the session and its cookie; a negative MaxAge deletes both.
+func (ss *SessionStore) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	ctx := r.Context()
+	if session.Options.MaxAge < 0 {
+		if session.ID != "" {
+			if err := ss.rows.DeleteSession(ctx, session.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", session.Options))
+		return nil
+	}
+	var data bytes.Buffer
+	if err := gob.NewEncoder(&data).Encode(session.Values); err != nil {
+		return err
+	}
+	loginID, _ := session.Values[sessionLoginKey].(int64)
+	if session.ID == "" {
+		session.ID = newSessionID()
+	}
+	if err := ss.rows.SaveSession(ctx, session.ID, loginID, data.Bytes()); err != nil {
+		return err
+	}
+	encoded, err := securecookie.EncodeMulti(session.Name(), session.ID, ss.codecs...)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(session.Name(), encoded, session.Options))
+	return nil
+}
+
+// Renew gives the session a new id and forgets the old one, so an id seen
+// before sign-in is worthless after it.
+func (ss *SessionStore) Renew(ctx context.Context, session *sessions.Session) error {
+	if session.ID != "" {
+		if err := ss.rows.DeleteSession(ctx, session.ID); err != nil {
+			return err
+		}
+	}
+	session.ID = ""
+	session.IsNew = true
+	return nil
+}
+
+// flashCookie carries a one-time message to the next page in a signed cookie
+// of its own: a message per change would otherwise cost a session write, a
+// second commit on the one writer connection.
+const flashCookie = "flash"
+
+// SetFlash shows msg on the next page this browser loads.
+func (ss *SessionStore) SetFlash(w http.ResponseWriter, msg string) error {
+	encoded, err := securecookie.EncodeMulti(flashCookie, msg, ss.codecs...)
+	if err != nil {
+		return err
+	}
+	opts := *ss.Options
+	opts.MaxAge = 60
+	http.SetCookie(w, sessions.NewCookie(flashCookie, encoded, &opts))
+	return nil
+}
+
+// Flash returns the message SetFlash left for this request, and clears it.
+func (ss *SessionStore) Flash(r *http.Request, w http.ResponseWriter) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	opts := *ss.Options
+	opts.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(flashCookie, "", &opts))
+	var msg string
+	if securecookie.DecodeMulti(flashCookie, c.Value, &msg, ss.codecs...) != nil {
+		return ""
+	}
+	return msg
+}
+
+// sessionLoginKey is the session value that holds the signed-in login's id.
+const sessionLoginKey = "login_id"
+
+func newSessionID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

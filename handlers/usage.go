@@ -1,0 +1,237 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+// usageBodyLimit fits db.MaxUsageRecords records with room to spare; a
+// record is about 200 bytes.
+const usageBodyLimit = 1 << 20
+
+type usageRequest struct {
+	Records []json.RawMessage `json:"records"`
+}
+
+type usageRecord struct {
+	ID      string `json:"id"`
+	ICCID   string `json:"iccid"`
+	MCC     string `json:"mcc"`
+	Country string `json:"country"`
+	Bytes   *int64 `json:"bytes"`
+	Start   string `json:"start"`
+	End     string `json:"end"`
+}
+
+type usageCharge struct {
+	OrderNumber string `json:"order_number"`
+	Plan        string `json:"plan"`
+	Bytes       int64  `json:"bytes"`
+}
+
+type usagePlanEvent struct {
+	OrderNumber string `json:"order_number"`
+	Plan        string `json:"plan"`
+	At          string `json:"at"`
+	ExpiresAt   string `json:"expires_at,omitempty"`
+}
+
+type usageResult struct {
+	ID             string           `json:"id"`
+	ICCID          string           `json:"iccid"`
+	Country        string           `json:"country"`
+	Duplicate      bool             `json:"duplicate"`
+	Charged        []usageCharge    `json:"charged"`
+	Started        []usagePlanEvent `json:"started"`
+	UsedUp         []usagePlanEvent `json:"used_up"`
+	UncoveredBytes int64            `json:"uncovered_bytes"`
+	Reason         string           `json:"reason,omitempty"`
+}
+
+type usageResponse struct {
+	Records []usageResult `json:"records"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+type apiErrors struct {
+	Error  string       `json:"error"`
+	Errors []fieldError `json:"errors"`
+}
+
+// apiUsage records the data the networks report, all records or none, and
+// answers what each one was charged to.
+func (h *Handlers) apiUsage(c echo.Context) error {
+	var req usageRequest
+	if status, msg := decodeJSON(c, &req, usageBodyLimit); status != 0 {
+		return apiFail(c, status, msg)
+	}
+	if len(req.Records) > db.MaxUsageRecords {
+		return apiFail(c, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("%d records: at most %d a request; split the batch", len(req.Records), db.MaxUsageRecords))
+	}
+	reports, unread := readUsageRecords(req.Records)
+	ctx := c.Request().Context()
+	if err := h.Store.ValidateUsage(ctx, reports); err != nil || len(unread) > 0 {
+		refusals := db.Refusals(err)
+		if err != nil && refusals == nil {
+			return err
+		}
+		return apiRecordErrors(c, unread, refusals)
+	}
+	results, err := h.Store.RecordUsage(ctx, reports, db.Login{})
+	if refusals := db.Refusals(err); len(refusals) > 0 {
+		return apiRecordErrors(c, nil, refusals)
+	}
+	if err != nil {
+		return err
+	}
+	out := usageResponse{Records: make([]usageResult, len(results))}
+	for i, r := range results {
+		out.Records[i] = usageResultJSON(r)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// readUsageRecords reads each record strictly: what cannot be read is a
+// refusal of that record's field, by its index, and leaves the field zero. A
+// record that is not a record at all is refused as a whole ("records[3]"),
+// and its other fields are not checked.
+func readUsageRecords(raw []json.RawMessage) ([]db.UsageReport, db.Errors) {
+	var unread db.Errors
+	reports := make([]db.UsageReport, len(raw))
+	for i, msg := range raw {
+		field := func(name string) string { return "records[" + strconv.Itoa(i) + "]" + name }
+		bad := func(name, message string) {
+			unread = append(unread, &db.Error{Code: db.ErrInvalid, Field: field(name), Message: message})
+		}
+		var rec usageRecord
+		dec := json.NewDecoder(bytes.NewReader(msg))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			switch {
+			case errors.As(err, &typeErr) && typeErr.Field != "":
+				bad("", typeErr.Field+" must be a "+jsonKind(typeErr.Type.String()))
+			case strings.HasPrefix(err.Error(), "json: unknown field "):
+				bad("", strings.TrimPrefix(err.Error(), "json: "))
+			default:
+				bad("", "a record must be a JSON object")
+			}
+			continue
+		}
+		r := db.UsageReport{ID: rec.ID, ICCID: rec.ICCID, MCC: rec.MCC, Country: rec.Country}
+		if rec.Bytes == nil {
+			bad(".bytes", "bytes is required")
+		} else {
+			r.Bytes = *rec.Bytes
+		}
+		var msg string
+		if r.Start, msg = parseAPITime("start", rec.Start); msg != "" {
+			bad(".start", msg)
+		}
+		if r.End, msg = parseAPITime("end", rec.End); msg != "" {
+			bad(".end", msg)
+		}
+		reports[i] = r
+	}
+	return reports, unread
+}
+
+func jsonKind(goType string) string {
+	switch goType {
+	case "int64", "*int64":
+		return "whole number"
+	case "string":
+		return "string"
+	}
+	return goType
+}
+
+// apiRecordErrors answers 400 with every bad record; a field the portal could
+// not read is named once, with why it could not read it.
+func apiRecordErrors(c echo.Context, unread, refusals db.Errors) error {
+	seen := map[string]bool{}
+	var list []fieldError
+	for _, e := range unread {
+		seen[e.Field] = true
+		list = append(list, fieldError{Field: e.Field, Message: e.Message})
+	}
+	for _, e := range refusals {
+		if seen[e.Field] || seen[recordOf(e.Field)] {
+			continue
+		}
+		list = append(list, fieldError{Field: e.Field, Message: e.Message})
+	}
+	status := http.StatusBadRequest
+	if len(refusals) == 1 && refusals[0].Code == db.ErrTooLarge {
+		status = http.StatusRequestEntityTooLarge
+	}
+	return c.JSON(status, apiErrors{Error: fmt.Sprintf("%d problems in the records; nothing was recorded", len(list)), Errors: list})
+}
+
+// recordOf is "records[3]" for "records[3].bytes".
+func recordOf(field string) string {
+	rec, _, _ := strings.Cut(field, ".")
+	return rec
+}
+
+func usageResultJSON(r db.UsageResult) usageResult {
+	out := usageResult{ID: r.ID, ICCID: r.ICCID, Country: r.Country, Duplicate: r.Duplicate, UncoveredBytes: r.Uncovered,
+		Reason: r.Reason, Charged: []usageCharge{}, Started: []usagePlanEvent{}, UsedUp: []usagePlanEvent{}}
+	for _, ch := range r.Charges {
+		out.Charged = append(out.Charged, usageCharge{OrderNumber: ch.OrderNumber, Plan: ch.Plan, Bytes: ch.Bytes})
+	}
+	for _, ev := range r.Started {
+		out.Started = append(out.Started, usagePlanEvent{OrderNumber: ev.OrderNumber, Plan: ev.Plan, At: apiTime(ev.At), ExpiresAt: apiTime(ev.ExpiresAt)})
+	}
+	for _, ev := range r.UsedUp {
+		out.UsedUp = append(out.UsedUp, usagePlanEvent{OrderNumber: ev.OrderNumber, Plan: ev.Plan, At: apiTime(ev.At)})
+	}
+	return out
+}
+
+// simulateUsage stands in for the network in the demo: the line's phone uses
+// the megabytes given in the chosen country now, through the same rule as a
+// real report.
+func (h *Handlers) simulateUsage(c echo.Context) error {
+	iccid := c.Param("iccid")
+	mbs, err := strconv.ParseInt(strings.TrimSpace(c.FormValue("mb")), 10, 64)
+	if err != nil || mbs <= 0 || mbs > 100_000 {
+		return &db.Error{Code: db.ErrInvalid, Field: "mb", Message: "Enter the megabytes to use: a whole number from 1 to 100000."}
+	}
+	now := h.Store.Now()
+	results, err := h.Store.RecordUsage(c.Request().Context(), []db.UsageReport{{
+		ID: "sim-" + newFormToken(), ICCID: iccid, Country: c.FormValue("country"), Bytes: mbs * db.BytesPerMB, Start: now, End: now,
+	}}, login(c))
+	if err != nil {
+		return err
+	}
+	r := results[0]
+	msg := fmt.Sprintf("Simulated %s used in %s.", db.FormatBytes(mbs*db.BytesPerMB), db.CountryName(r.Country))
+	for _, ch := range r.Charges {
+		msg += fmt.Sprintf(" %s charged to %s (%s).", db.FormatBytes(ch.Bytes), ch.Plan, ch.OrderNumber)
+	}
+	for _, ev := range r.UsedUp {
+		msg += fmt.Sprintf(" %s is used up.", ev.Plan)
+	}
+	for _, ev := range r.Started {
+		msg += fmt.Sprintf(" %s started.", ev.Plan)
+	}
+	if r.Uncovered > 0 {
+		msg += fmt.Sprintf(" %s uncovered: %s.", db.FormatBytes(r.Uncovered), r.Reason)
+	}
+	return h.redirectWithFlash(c, "/esims/"+iccid, msg)
+}
