@@ -600,9 +600,11 @@ func jsonList(ss []string) string {
 }
 
 // FormatBytes reads a number of bytes as carriers sell data: "380 MB",
-// "1.2 GB", "512 kB", with 1 MB = 1,000,000 bytes.
+// "1.2 GB", "512 kB", with 1 MB = 1,000,000 bytes; nothing reads "0 MB".
 func FormatBytes(n int64) string {
 	switch {
+	case n == 0:
+		return "0 MB"
 	case n >= 1_000_000_000:
 		tenths := (n + 50_000_000) / 100_000_000
 		if tenths%10 == 0 || tenths >= 100 {

@@ -200,7 +200,7 @@ func TestLineShowsItsData(t *testing.T) {
 	if got := text(doc.Find(`[role="status"]`).First()); !strings.Contains(got, "Euro 1 is used up") || !strings.Contains(got, "120 MB uncovered") {
 		t.Errorf("flash = %q, want Euro 1 used up and 120 MB uncovered", got)
 	}
-	if got := rowTexts(doc); len(got) != 1 || !strings.HasPrefix(got[0], "1 GB of 1 GB used · 0 B left | Data used up ") {
+	if got := rowTexts(doc); len(got) != 1 || !strings.HasPrefix(got[0], "1 GB of 1 GB used | Data used up ") {
 		t.Errorf("plan rows = %q, want used up", got)
 	}
 	if got := text(doc.Find(`[data-testid=line-now]`)); !strings.HasPrefix(got, "No data: Euro 1 used up ") || !strings.HasSuffix(got, "Add plan") {

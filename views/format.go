@@ -106,13 +106,17 @@ func planStateLabel(state string) string {
 	return stateLabel(state)
 }
 
-// planData reads "620 MB of 1 GB used · 380 MB left", or the allowance alone
-// for a plan nothing has used.
-func planData(lp db.LinePlan) string {
-	if lp.State == db.PlanQueued || lp.State == db.PlanCancelled {
+// planData reads "620 MB of 1 GB used · 380 MB left" for an active plan,
+// "620 MB of 1 GB used" for one that has ended, and the allowance alone for
+// one nothing has used.
+func planData(lp db.LinePlan, now time.Time) string {
+	switch lp.StateAt(now) {
+	case db.PlanQueued, db.PlanCancelled:
 		return db.FormatBytes(lp.DataBytes)
+	case db.PlanActive:
+		return db.FormatBytes(lp.UsedBytes) + " of " + db.FormatBytes(lp.DataBytes) + " used · " + db.FormatBytes(lp.LeftBytes()) + " left"
 	}
-	return db.FormatBytes(lp.UsedBytes) + " of " + db.FormatBytes(lp.DataBytes) + " used · " + db.FormatBytes(lp.LeftBytes()) + " left"
+	return db.FormatBytes(lp.UsedBytes) + " of " + db.FormatBytes(lp.DataBytes) + " used"
 }
 
 // usedPercent is how much of its data a plan has used, 0 to 100.
