@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +29,37 @@ type AuditFilter struct {
 	Subscriber string // account number, or subscriber id
 	ICCID      string
 	From, To   time.Time // To is exclusive
+}
+
+// AuditFilterInput is the audit log's filter as typed: every field a string.
+type AuditFilterInput struct {
+	Login, Subscriber, ICCID string
+	From, To                 string // YYYY-MM-DD, both days included
+}
+
+// ParseAuditFilter reads the filter as typed. A day that is not a date is
+// refused next to its field, both days at once; a login that is not a
+// number matches anyone.
+func ParseAuditFilter(in AuditFilterInput) (AuditFilter, error) {
+	f := AuditFilter{Subscriber: in.Subscriber, ICCID: in.ICCID}
+	f.LoginID, _ = strconv.ParseInt(in.Login, 10, 64)
+	var errs Errors
+	if in.From != "" {
+		t, err := time.Parse(time.DateOnly, in.From)
+		if err != nil {
+			errs = append(errs, refuse(ErrInvalid, "from", "From must be a date like 2026-12-01."))
+		}
+		f.From = t
+	}
+	if in.To != "" {
+		t, err := time.Parse(time.DateOnly, in.To)
+		if err != nil {
+			errs = append(errs, refuse(ErrInvalid, "to", "To must be a date like 2026-12-31."))
+		} else {
+			f.To = t.AddDate(0, 0, 1) // the whole day
+		}
+	}
+	return f, errs.Err()
 }
 
 // AuditPage is one page of the audit log, newest first, with the cursors of
@@ -72,9 +104,10 @@ func timeText(t time.Time) string {
 
 // AuditLog returns a page of size entries: the newest ones, or those just
 // older than before, or just newer than after.
-func (s *Store) AuditLog(ctx context.Context, f AuditFilter, before, after int64, size int) (AuditPage, error) {
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter, before, after int64, size int) (_ AuditPage, err error) {
+	defer func() { err = failed("audit log", err) }()
 	var page AuditPage
-	err := s.eachAudit(ctx, f.args(before, after, size+1), func(e AuditEntry) error {
+	err = s.eachAudit(ctx, f.args(before, after, size+1), func(e AuditEntry) error {
 		page.Entries = append(page.Entries, e)
 		return nil
 	})
@@ -105,7 +138,8 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, before, after int64
 
 // EachAuditEntry calls fn for every entry the filter matches, newest first,
 // reading them one at a time so an export of any size runs in constant memory.
-func (s *Store) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+func (s *Store) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) (err error) {
+	defer func() { err = failed("export audit log", err) }()
 	return s.eachAudit(ctx, f.args(0, 0, -1), fn)
 }
 

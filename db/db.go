@@ -100,7 +100,8 @@ func dsn(path string, extra ...string) string {
 }
 
 // Close stops the committer and closes both pools.
-func (s *Store) Close() error {
+func (s *Store) Close() (err error) {
+	defer func() { err = failed("close store", err) }()
 	s.stopCommitter()
 	return errors.Join(s.read.Close(), s.write.Close())
 }

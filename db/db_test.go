@@ -140,6 +140,9 @@ func TestCheckICCID(t *testing.T) {
 			if got := err == nil; got != tc.ok {
 				t.Errorf("CheckICCID(%s) = %v, want ok=%v", tc.iccid, err, tc.ok)
 			}
+			if r := Refusals(err); !tc.ok && (len(r) != 1 || r[0].Code != ErrInvalid || r[0].Field != "iccid") {
+				t.Errorf("CheckICCID(%s) = %#v, want a refusal of the field iccid", tc.iccid, err)
+			}
 		})
 	}
 	t.Run("LuhnKnownValue", func(t *testing.T) {
@@ -215,5 +218,39 @@ func TestBatchedChangesStandAlone(t *testing.T) {
 	}
 	if got := count(t, s, `SELECT count(*) FROM settings WHERE key IN ('k0', 'k1', 'k3')`); got != 0 {
 		t.Errorf("%d rows of failed changes remain", got)
+	}
+}
+
+// TestErrorsNameTheOperation checks that a Store method that fails says which
+// operation failed, and leaves a refusal as it is.
+func TestErrorsNameTheOperation(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 1)
+	_, err := f.addLine(f.subs[0], "", "EURO1")
+	if r := Refusals(err); len(r) != 1 || err.Error() != r[0].Message {
+		t.Errorf("refusal = %q, want its message alone", err)
+	}
+	f.s.Close()
+	for op, call := range map[string]func() error{
+		"add line": func() error { _, err := f.addLine(f.subs[0], "France", "EURO1"); return err },
+		"add plan": func() error {
+			_, err := f.s.AddPlan(ctx, AddPlan{ICCID: testICCID(1), SubscriberID: f.subs[0], PlanID: f.plans["EURO1"].ID, By: f.agent})
+			return err
+		},
+		"attach": func() error {
+			_, err := f.s.Attach(ctx, Attach{ICCID: testICCID(1), Country: "FR", AttachedAt: f.s.Now()})
+			return err
+		},
+		"import inventory": func() error {
+			_, _, err := f.s.ImportInventory(ctx, strings.NewReader(inventoryFile(1, 0)), Login{})
+			return err
+		},
+		"retire eSIM": func() error { _, err := f.s.RetireESIM(ctx, testICCID(1), Login{Role: RoleLead}); return err },
+		"load eSIM":   func() error { _, err := f.s.ESIM(ctx, testICCID(1)); return err },
+		"list plans":  func() error { _, err := f.s.Plans(ctx, true); return err },
+	} {
+		if err := call(); err == nil || !strings.HasPrefix(err.Error(), op) {
+			t.Errorf("%s on a closed store: %v, want it to start with %q", op, err, op)
+		}
 	}
 }

@@ -25,7 +25,8 @@ func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
 
 // Lines returns the subscriber's allocated eSIMs with their plans, in the
 // order they were given.
-func (s *Store) Lines(ctx context.Context, subscriberID int64) ([]ESIM, error) {
+func (s *Store) Lines(ctx context.Context, subscriberID int64) (_ []ESIM, err error) {
+	defer func() { err = failed("load lines", err) }()
 	rows, err := s.read.QueryContext(ctx, `SELECT `+esimColumns+esimFrom+`
 		WHERE e.subscriber_id = ? AND e.state = 'allocated' ORDER BY e.allocated_at, e.iccid`, subscriberID)
 	if err != nil {
@@ -55,7 +56,8 @@ func (s *Store) Lines(ctx context.Context, subscriberID int64) ([]ESIM, error) {
 }
 
 // ESIM returns one eSIM of the inventory with its plans.
-func (s *Store) ESIM(ctx context.Context, iccid string) (ESIM, error) {
+func (s *Store) ESIM(ctx context.Context, iccid string) (_ ESIM, err error) {
+	defer func() { err = failed("load eSIM", err) }()
 	return esimWithPlans(ctx, s.read, s, iccid)
 }
 

@@ -74,7 +74,7 @@ func FuzzParseInventoryCSV(f *testing.F) {
 			seen[r.ICCID] = true
 		}
 		for _, b := range bad {
-			if b.Line < 1 || b.Reason == "" {
+			if b.Line < 1 || b.Message == "" {
 				t.Fatalf("a bad line without a number or reason: %+v", b)
 			}
 		}

@@ -17,20 +17,21 @@ func ValidIMSIProfile(p int) bool {
 
 // CheckICCID explains what is wrong with an ICCID, or returns nil: 19 or 20
 // digits, starting with the telecom prefix 89, ending in a Luhn check digit.
+// The explanation is a refusal (ErrInvalid) of the field "iccid".
 func CheckICCID(iccid string) error {
 	if n := len(iccid); n < 19 || n > 20 {
-		return fmt.Errorf("ICCID must have 19 or 20 digits, not %d", n)
+		return refuse(ErrInvalid, "iccid", fmt.Sprintf("ICCID must have 19 or 20 digits, not %d", n))
 	}
 	for _, r := range iccid {
 		if r < '0' || r > '9' {
-			return fmt.Errorf("ICCID must contain only digits")
+			return refuse(ErrInvalid, "iccid", "ICCID must contain only digits")
 		}
 	}
 	if iccid[:2] != "89" {
-		return fmt.Errorf("ICCID must start with 89")
+		return refuse(ErrInvalid, "iccid", "ICCID must start with 89")
 	}
 	if LuhnDigit(iccid[:len(iccid)-1]) != iccid[len(iccid)-1] {
-		return fmt.Errorf("ICCID check digit is wrong")
+		return refuse(ErrInvalid, "iccid", "ICCID check digit is wrong")
 	}
 	return nil
 }

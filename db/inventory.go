@@ -32,13 +32,20 @@ type InventoryRow struct {
 	MatchingID  string
 }
 
-// RowError is what is wrong with one line of an inventory file.
+// RowError is the refusal of one line of an inventory file: the refusal
+// belongs to the form's field "file", and its Message says what is wrong
+// with the line.
 type RowError struct {
-	Line   int
-	Reason string
+	Line int // in the file, from 1
+	*Error
 }
 
-func (e RowError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+// badLine refuses a line that is wrong in itself.
+func badLine(line int, reason string) RowError {
+	return RowError{line, refuse(ErrInvalid, "file", reason)}
+}
+
+func (e RowError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message) }
 
 // ParseInventoryCSV reads an inventory file: the header line, then one eSIM
 // a line. Every line is checked, and every problem of every line is
@@ -49,12 +56,12 @@ func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err er
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, []RowError{{1, "The file is empty: it needs the header line " + strings.Join(InventoryHeader, ",") + " and one eSIM a line."}}, nil
+		return nil, []RowError{badLine(1, "The file is empty: it needs the header line "+strings.Join(InventoryHeader, ",")+" and one eSIM a line.")}, nil
 	}
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, []RowError{{max(pe.Line, 1), "The header line is not valid CSV: " + pe.Err.Error()}}, nil
+			return nil, []RowError{badLine(max(pe.Line, 1), "The header line is not valid CSV: "+pe.Err.Error())}, nil
 		}
 		return nil, nil, err
 	}
@@ -62,7 +69,7 @@ func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err er
 		header[0] = strings.TrimPrefix(header[0], "\ufeff") // spreadsheets often save a byte order mark
 	}
 	if !slices.Equal(trimAll(header), InventoryHeader) {
-		return nil, []RowError{{1, "The first line must be exactly " + strings.Join(InventoryHeader, ",") + "."}}, nil
+		return nil, []RowError{badLine(1, "The first line must be exactly "+strings.Join(InventoryHeader, ",")+".")}, nil
 	}
 	seenICCID := map[string]int{}
 	seenCode := map[[2]string]int{}
@@ -73,7 +80,7 @@ func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err er
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			bad = append(bad, RowError{pe.StartLine, "not valid CSV: " + pe.Err.Error()})
+			bad = append(bad, badLine(pe.StartLine, "not valid CSV: "+pe.Err.Error()))
 			continue
 		}
 		if err != nil {
@@ -81,7 +88,7 @@ func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err er
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rows)+len(bad) >= MaxInventoryRows {
-			bad = append(bad, RowError{line, fmt.Sprintf("The file has more than %d eSIMs: split it into several files.", MaxInventoryRows)})
+			bad = append(bad, badLine(line, fmt.Sprintf("The file has more than %d eSIMs: split it into several files.", MaxInventoryRows)))
 			break
 		}
 		row, reasons := parseInventoryRecord(line, trimAll(record))
@@ -101,7 +108,7 @@ func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err er
 			}
 		}
 		if len(reasons) > 0 {
-			bad = append(bad, RowError{line, strings.Join(reasons, "; ")})
+			bad = append(bad, badLine(line, strings.Join(reasons, "; ")))
 			continue
 		}
 		rows = append(rows, row)
@@ -233,7 +240,8 @@ const importCheckChunk = 5000
 // or activation code the inventory already has, nothing is added and every
 // such line is returned. Otherwise the eSIMs go in, free and stocked now, in
 // one transaction with its audit entry. A zero Login is the command line.
-func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (ImportResult, []RowError, error) {
+func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ ImportResult, _ []RowError, err error) {
+	defer func() { err = failed("import inventory", err) }()
 	if by.ID != 0 && by.Role != RoleLead {
 		return ImportResult{}, nil, refuse(ErrForbidden, "", "Only team leads can add eSIMs to the inventory.")
 	}
@@ -242,7 +250,7 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (Imp
 		return ImportResult{}, nil, err
 	}
 	if len(rows) == 0 && len(bad) == 0 {
-		return ImportResult{}, []RowError{{2, "The file has no eSIMs: after the header line, put one eSIM a line."}}, nil
+		return ImportResult{}, []RowError{badLine(2, "The file has no eSIMs: after the header line, put one eSIM a line.")}, nil
 	}
 	res := ImportResult{ByProfile: map[int]int{}}
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
@@ -330,7 +338,7 @@ func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([
 				}
 				reason = fmt.Sprintf("activation code (SM-DP+ address and matching ID) is already in the inventory, on eSIM %s", iccid)
 			}
-			out = append(out, RowError{chunk[i].Line, reason})
+			out = append(out, RowError{chunk[i].Line, refuse(ErrConflict, "file", reason)})
 		}
 		found.Close()
 		if err := found.Err(); err != nil {
@@ -348,7 +356,7 @@ func mergeRowErrors(a, b []RowError) []RowError {
 	out := all[:0]
 	for _, e := range all {
 		if n := len(out); n > 0 && out[n-1].Line == e.Line {
-			out[n-1].Reason += "; " + e.Reason
+			out[n-1].Error = refuse(out[n-1].Code, out[n-1].Field, out[n-1].Message+"; "+e.Message)
 			continue
 		}
 		out = append(out, e)
@@ -359,12 +367,13 @@ func mergeRowErrors(a, b []RowError) []RowError {
 // RetireESIM takes a free eSIM out of stock for good, as a team lead does
 // with one that failed its download test. An allocated eSIM is a
 // subscriber's line and cannot be retired.
-func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (ESIM, error) {
+func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (_ ESIM, err error) {
+	defer func() { err = failed("retire eSIM", err) }()
 	if by.Role != RoleLead {
 		return ESIM{}, refuse(ErrForbidden, "", "Only team leads can retire eSIMs.")
 	}
 	var e ESIM
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var err error
 		if e, err = esim(ctx, tx, iccid); err != nil {
 			return err
@@ -395,7 +404,8 @@ type ProfileStock struct {
 // Each count reads a covering index, not the table, but still reads one
 // index entry per eSIM: at a million eSIMs that is a tenth of a second, so
 // the List loads it apart from its first page.
-func (s *Store) StockSummary(ctx context.Context) ([]ProfileStock, error) {
+func (s *Store) StockSummary(ctx context.Context) (_ []ProfileStock, err error) {
+	defer func() { err = failed("stock summary", err) }()
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT imsi_profile, 'free', count(*) FROM esims INDEXED BY esims_free WHERE state = 'free' GROUP BY imsi_profile
 		UNION ALL

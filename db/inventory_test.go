@@ -72,8 +72,11 @@ func TestParseInventoryCSV(t *testing.T) {
 				t.Errorf("errors %v, want %d", bad, len(tc.errors))
 			}
 			for _, e := range bad {
-				if want, ok := tc.errors[e.Line]; !ok || !strings.Contains(e.Reason, want) {
-					t.Errorf("line %d: %q, want it to say %q", e.Line, e.Reason, want)
+				if want, ok := tc.errors[e.Line]; !ok || !strings.Contains(e.Message, want) {
+					t.Errorf("line %d: %q, want it to say %q", e.Line, e.Message, want)
+				}
+				if e.Code != ErrInvalid || e.Field != "file" {
+					t.Errorf("line %d: %s of %q, want a refusal (invalid) of the field file", e.Line, e.Code, e.Field)
 				}
 			}
 			for _, r := range rows {
@@ -151,8 +154,8 @@ func TestImportInventory(t *testing.T) {
 			t.Fatalf("result %+v, errors %v", res, bad)
 		}
 		for i, want := range []string{"ICCID " + demoICCID + " is already in the inventory", "activation code", "already in the inventory"} {
-			if bad[i].Line != i+3 || !strings.Contains(bad[i].Reason, want) {
-				t.Errorf("error %d: %v, want line %d to say %q", i, bad[i], i+3, want)
+			if bad[i].Line != i+3 || !strings.Contains(bad[i].Message, want) || bad[i].Code != ErrConflict {
+				t.Errorf("error %d: %v (%s), want line %d to say %q, a conflict", i, bad[i], bad[i].Code, i+3, want)
 			}
 		}
 	})

@@ -87,7 +87,8 @@ type AttachResult struct {
 // one transaction (the rule is at the top of this file). An unknown ICCID is
 // ErrNotFound; an eSIM that is nobody's line is ErrConflict and nothing is
 // recorded; a malformed report is ErrInvalid.
-func (s *Store) Attach(ctx context.Context, req Attach) (AttachResult, error) {
+func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err error) {
+	defer func() { err = failed("attach", err) }()
 	a, err := s.checkAttach(req)
 	if err != nil {
 		return AttachResult{}, err
@@ -167,7 +168,7 @@ func planToActivate(plans []LinePlan, country string, t time.Time) (*LinePlan, s
 func (s *Store) checkAttach(req Attach) (Attachment, error) {
 	a := Attachment{ICCID: strings.TrimSpace(req.ICCID), MCC: strings.TrimSpace(req.MCC)}
 	if err := CheckICCID(a.ICCID); err != nil {
-		return a, refuse(ErrInvalid, "iccid", err.Error())
+		return a, err
 	}
 	country, refusal := countryOf(req.MCC, req.Country)
 	if refusal != nil {
@@ -244,11 +245,12 @@ type ProfileEventResult struct {
 // RecordProfileEvent records a profile event, once, and makes it the eSIM's
 // profile state when it is newer than the state stored: events can arrive
 // out of order, and an older one must not undo a newer one.
-func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (ProfileEventResult, error) {
+func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ ProfileEventResult, err error) {
+	defer func() { err = failed("record profile event", err) }()
 	ev.ICCID = strings.TrimSpace(ev.ICCID)
 	ev.Event = strings.ToLower(strings.TrimSpace(ev.Event))
 	if err := CheckICCID(ev.ICCID); err != nil {
-		return ProfileEventResult{}, refuse(ErrInvalid, "iccid", err.Error())
+		return ProfileEventResult{}, err
 	}
 	if !slices.Contains(ProfileEvents, ev.Event) {
 		return ProfileEventResult{}, refuse(ErrInvalid, "event",
@@ -340,7 +342,8 @@ const TimelineLimit = 300
 // once its expires_at has passed, whether or not its state says so yet. At
 // the same instant, an end comes first and an activation after the
 // attachment that caused it.
-func (s *Store) Timeline(ctx context.Context, iccid string) ([]TimelineEvent, error) {
+func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, err error) {
+	defer func() { err = failed("timeline", err) }()
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT at, kind, subject, detail, who, n, uncovered FROM (
 			SELECT e.allocated_at AS at, 1 AS rank, 0 AS seq, 'allocated' AS kind, e.line_name AS subject, '' AS detail,

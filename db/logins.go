@@ -57,7 +57,8 @@ func CheckPassword(pw string) error {
 }
 
 // CreateLogin adds a login with a bcrypt hash of its password.
-func (s *Store) CreateLogin(ctx context.Context, email, name string, role Role, password string) (Login, error) {
+func (s *Store) CreateLogin(ctx context.Context, email, name string, role Role, password string) (_ Login, err error) {
+	defer func() { err = failed("create login", err) }()
 	l, hash, err := s.checkNewLogin(email, name, role, password)
 	if err != nil {
 		return Login{}, err
@@ -122,11 +123,12 @@ func insertLogin(ctx context.Context, tx *change, l *Login, hash []byte) error {
 var ErrWrongCredentials = errors.New("wrong email or password")
 
 // Authenticate returns the active login with this email and password.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (Login, error) {
+func (s *Store) Authenticate(ctx context.Context, email, password string) (_ Login, err error) {
+	defer func() { err = failed("sign in", err) }()
 	var l Login
 	var hash string
 	var disabled nullTime
-	err := s.read.QueryRowContext(ctx,
+	err = s.read.QueryRowContext(ctx,
 		`SELECT id, email, name, role, password_hash, disabled_at FROM logins WHERE email = ?`,
 		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -143,10 +145,11 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (Login
 }
 
 // LoginByID returns an active login.
-func (s *Store) LoginByID(ctx context.Context, id int64) (Login, error) {
+func (s *Store) LoginByID(ctx context.Context, id int64) (_ Login, err error) {
+	defer func() { err = failed("load login", err) }()
 	var l Login
 	var disabled nullTime
-	err := s.read.QueryRowContext(ctx,
+	err = s.read.QueryRowContext(ctx,
 		`SELECT id, email, name, role, disabled_at FROM logins WHERE id = ?`, id).
 		Scan(&l.ID, &l.Email, &l.Name, &l.Role, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -157,7 +160,8 @@ func (s *Store) LoginByID(ctx context.Context, id int64) (Login, error) {
 }
 
 // RecordSignIn writes a sign-in to the audit log.
-func (s *Store) RecordSignIn(ctx context.Context, l Login) error {
+func (s *Store) RecordSignIn(ctx context.Context, l Login) (err error) {
+	defer func() { err = failed("record sign-in", err) }()
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		return audit(ctx, tx, l, "sign_in", 0, "", "")
 	})

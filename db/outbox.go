@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -146,30 +147,35 @@ func (s *Store) queryEmails(ctx context.Context, where string, args ...any) ([]E
 
 // DueEmails returns up to limit queued emails whose next attempt is due at now,
 // oldest first.
-func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) ([]Email, error) {
+func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) (_ []Email, err error) {
+	defer func() { err = failed("due emails", err) }()
 	return s.queryEmails(ctx, `WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`,
 		formatTime(now), limit)
 }
 
 // NextEmailDue returns when the next queued email is due, or false when none is queued.
-func (s *Store) NextEmailDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Store) NextEmailDue(ctx context.Context) (_ time.Time, _ bool, err error) {
+	defer func() { err = failed("next email due", err) }()
 	var next nullTime
-	err := s.read.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'`).Scan(&next)
+	err = s.read.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'`).Scan(&next)
 	return next.Time, next.Valid, err
 }
 
 // EmailsForSubscriber returns the subscriber's emails, newest first.
-func (s *Store) EmailsForSubscriber(ctx context.Context, subscriberID int64) ([]Email, error) {
+func (s *Store) EmailsForSubscriber(ctx context.Context, subscriberID int64) (_ []Email, err error) {
+	defer func() { err = failed("emails of subscriber", err) }()
 	return s.queryEmails(ctx, `WHERE o.subscriber_id = ? ORDER BY o.id DESC`, subscriberID)
 }
 
 // EmailsForESIM returns the emails sent about an eSIM, newest first.
-func (s *Store) EmailsForESIM(ctx context.Context, iccid string) ([]Email, error) {
+func (s *Store) EmailsForESIM(ctx context.Context, iccid string) (_ []Email, err error) {
+	defer func() { err = failed("emails of eSIM", err) }()
 	return s.queryEmails(ctx, `WHERE o.iccid = ? ORDER BY o.id DESC`, iccid)
 }
 
 // EmailByID returns one email of the outbox.
-func (s *Store) EmailByID(ctx context.Context, id int64) (Email, error) {
+func (s *Store) EmailByID(ctx context.Context, id int64) (_ Email, err error) {
+	defer func() { err = failed("load email", err) }()
 	e, err := scanEmail(s.read.QueryRowContext(ctx, `SELECT `+emailColumns+emailFrom+`WHERE o.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Email{}, refuse(ErrNotFound, "", "No such email.")
@@ -178,7 +184,8 @@ func (s *Store) EmailByID(ctx context.Context, id int64) (Email, error) {
 }
 
 // MarkEmailSent records a delivered email.
-func (s *Store) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
+func (s *Store) MarkEmailSent(ctx context.Context, id int64, at time.Time) (err error) {
+	defer func() { err = failed("mark email sent", err) }()
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		_, err := tx.ExecContext(ctx,
 			`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ? AND state = 'queued'`,
@@ -189,7 +196,8 @@ func (s *Store) MarkEmailSent(ctx context.Context, id int64, at time.Time) error
 
 // MarkEmailAttemptFailed records a failed delivery attempt: the email is tried
 // again at retryAt, or, when retryAt is zero, marked failed for good.
-func (s *Store) MarkEmailAttemptFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error {
+func (s *Store) MarkEmailAttemptFailed(ctx context.Context, id int64, reason string, retryAt time.Time) (err error) {
+	defer func() { err = failed("mark email attempt failed", err) }()
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		state, next := EmailQueued, retryAt
 		if retryAt.IsZero() {
@@ -202,10 +210,36 @@ func (s *Store) MarkEmailAttemptFailed(ctx context.Context, id int64, reason str
 	})
 }
 
+// ResendQR queues the QR-code email of an allocated eSIM again, to the
+// subscriber's current email address.
+func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (_ ESIM, err error) {
+	defer func() { err = failed("resend QR email", err) }()
+	var e ESIM
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		var err error
+		if e, err = esim(ctx, tx, iccid); err != nil {
+			return err
+		}
+		if e.State != StateAllocated {
+			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
+		}
+		sub, err := subscriber(ctx, tx, e.SubscriberID)
+		if err != nil {
+			return err
+		}
+		if err := enqueueQR(ctx, tx, sub, e.LineName, e); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))
+	})
+	return e, err
+}
+
 // RetryEmail queues a failed email again, at once, keeping its Message-ID.
-func (s *Store) RetryEmail(ctx context.Context, id int64, by Login) (Email, error) {
+func (s *Store) RetryEmail(ctx context.Context, id int64, by Login) (_ Email, err error) {
+	defer func() { err = failed("retry email", err) }()
 	var e Email
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var subscriberID int64
 		var iccid sql.NullString
 		err := tx.QueryRowContext(ctx, `UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?

@@ -34,7 +34,8 @@ func scanPlan(row interface{ Scan(...any) error }) (Plan, error) {
 
 // Plans returns the catalog, active plans only unless all is set, by region
 // and price.
-func (s *Store) Plans(ctx context.Context, all bool) ([]Plan, error) {
+func (s *Store) Plans(ctx context.Context, all bool) (_ []Plan, err error) {
+	defer func() { err = failed("list plans", err) }()
 	rows, err := s.read.QueryContext(ctx, `SELECT `+planColumns+` FROM plans p WHERE p.active OR ? ORDER BY p.region, p.price_cents, p.name`, all)
 	if err != nil {
 		return nil, err
@@ -52,7 +53,8 @@ func (s *Store) Plans(ctx context.Context, all bool) ([]Plan, error) {
 }
 
 // Plan returns one plan of the catalog, active or not.
-func (s *Store) Plan(ctx context.Context, id int64) (Plan, error) {
+func (s *Store) Plan(ctx context.Context, id int64) (_ Plan, err error) {
+	defer func() { err = failed("load plan", err) }()
 	return plan(ctx, s.read, id)
 }
 

@@ -11,14 +11,14 @@ import (
 // SearchSubscribers finds subscribers by any part of their account number,
 // name or email, or by digits of their phone number, best matches first:
 // those that start with the query, then by name.
-func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) ([]Subscriber, error) {
+func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) (_ []Subscriber, err error) {
+	defer func() { err = failed("search subscribers", err) }()
 	query = strings.TrimSpace(query)
 	if query == "" {
 		return nil, nil
 	}
 	prefix := escapeLike(query) + "%"
 	var rows *sql.Rows
-	var err error
 	if match := searchMatch(query); match != "" {
 		rows, err = s.read.QueryContext(ctx, `
 			SELECT s.id, s.account_number, s.name, s.email, s.phone
@@ -79,7 +79,8 @@ func onlyDigits(s string) string {
 }
 
 // Subscriber returns one subscriber.
-func (s *Store) Subscriber(ctx context.Context, id int64) (Subscriber, error) {
+func (s *Store) Subscriber(ctx context.Context, id int64) (_ Subscriber, err error) {
+	defer func() { err = failed("load subscriber", err) }()
 	return subscriber(ctx, s.read, id)
 }
 
@@ -99,7 +100,8 @@ func subscriber(ctx context.Context, q queryer, id int64) (Subscriber, error) {
 }
 
 // DomesticPlans returns the subscriber's home plans, qualifying ones first.
-func (s *Store) DomesticPlans(ctx context.Context, subscriberID int64) ([]DomesticPlan, error) {
+func (s *Store) DomesticPlans(ctx context.Context, subscriberID int64) (_ []DomesticPlan, err error) {
+	defer func() { err = failed("domestic plans", err) }()
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT id, name, kind, lines, qualifies, since FROM domestic_plans
 		WHERE subscriber_id = ? ORDER BY qualifies DESC, since, id`, subscriberID)
@@ -119,7 +121,8 @@ func (s *Store) DomesticPlans(ctx context.Context, subscriberID int64) ([]Domest
 }
 
 // Allowance returns how many complimentary eSIMs the subscriber holds and may hold.
-func (s *Store) Allowance(ctx context.Context, subscriberID int64) (Allowance, error) {
+func (s *Store) Allowance(ctx context.Context, subscriberID int64) (_ Allowance, err error) {
+	defer func() { err = failed("allowance", err) }()
 	return allowance(ctx, s.read, subscriberID)
 }
 

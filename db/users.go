@@ -8,7 +8,8 @@ import (
 
 // Logins returns every login, active ones first, by name. Disabled logins
 // are listed too: their past changes and allocations remain theirs.
-func (s *Store) Logins(ctx context.Context) ([]Login, error) {
+func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
+	defer func() { err = failed("list logins", err) }()
 	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL FROM logins ORDER BY disabled_at IS NOT NULL, name, id`)
 	if err != nil {
 		return nil, err
@@ -27,7 +28,8 @@ func (s *Store) Logins(ctx context.Context) ([]Login, error) {
 
 // AddLogin is CreateLogin done by a team lead, and written to the audit log
 // in the same change.
-func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, password string, by Login) (Login, error) {
+func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, password string, by Login) (_ Login, err error) {
+	defer func() { err = failed("add login", err) }()
 	l, hash, err := s.checkNewLogin(email, name, role, password)
 	if err != nil {
 		return Login{}, err
@@ -44,7 +46,8 @@ func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, pas
 // SetLoginDisabled disables or enables a login. Disabling ends its sessions
 // at once, and the last active team lead cannot be disabled, so someone can
 // always manage logins.
-func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, by Login) error {
+func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, by Login) (err error) {
+	defer func() { err = failed("set login disabled", err) }()
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var l Login
 		var isDisabled bool
@@ -86,7 +89,8 @@ func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, b
 
 // ResetPassword sets a new password and ends the login's sessions, so a
 // leaked password stops working everywhere.
-func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by Login) error {
+func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by Login) (err error) {
+	defer func() { err = failed("reset password", err) }()
 	if err := CheckPassword(password); err != nil {
 		return err
 	}

@@ -84,11 +84,23 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("DuplicateEmailRefusedInline", func(t *testing.T) {
 		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"AGENT@example.com"}, "name": {"Dup"}, "role": {"agent"}, "password": {"a good password"}})
-		if r.Status != http.StatusConflict {
-			t.Fatalf("status %d, want 409", r.Status)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
 		}
 		if got := text(r.Doc(t).Find("#email-error")); !strings.Contains(got, "already exists") {
 			t.Errorf("email error = %q", got)
+		}
+	})
+	t.Run("EveryFieldAtOnce", func(t *testing.T) {
+		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"nobody"}, "name": {" "}, "role": {"agent"}, "password": {"short"}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
+		}
+		doc := r.Doc(t)
+		for field, want := range map[string]string{"email": "Enter an email address.", "name": "Enter a name.", "password": "at least 8 characters"} {
+			if got := text(doc.Find("#" + field + "-error")); !strings.Contains(got, want) {
+				t.Errorf("%s error = %q, want %q", field, got, want)
+			}
 		}
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
@@ -108,8 +120,8 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
 		r := lead.Post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
-		if r.Status != http.StatusConflict {
-			t.Fatalf("status %d, want 409", r.Status)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
 		}
 		if got := text(r.Doc(t).Find("[data-testid=form-error]")); !strings.Contains(got, "last active team lead") {
 			t.Errorf("message = %q", got)
@@ -160,9 +172,25 @@ func TestAuditLogFilterAndExport(t *testing.T) {
 	if len(lines) != rows.Length()+1 || !strings.HasPrefix(lines[0], "id,at,") {
 		t.Errorf("CSV has %d lines, want a header and %d rows", len(lines), rows.Length())
 	}
-	if r := lead.Get(t, "/audit?from=yesterday"); r.Status != http.StatusOK || !strings.Contains(text(r.Doc(t).Find("[role=alert]")), "From must be a date") {
-		t.Errorf("a bad date is not explained")
-	}
+	t.Run("BadDates", func(t *testing.T) {
+		r := lead.Get(t, "/audit?from=yesterday&to=tomorrow")
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("status %d, want 422", r.Status)
+		}
+		doc := r.Doc(t)
+		if got := text(doc.Find("#from-error")); got != "From must be a date like 2026-12-01." {
+			t.Errorf("from error = %q", got)
+		}
+		if got := text(doc.Find("#to-error")); got != "To must be a date like 2026-12-31." {
+			t.Errorf("to error = %q", got)
+		}
+		if doc.Find("[data-testid=audit-entries]").Length() != 0 {
+			t.Error("entries shown for a refused filter")
+		}
+		if r := lead.Get(t, "/audit.csv?from=yesterday"); r.Status != http.StatusBadRequest {
+			t.Errorf("CSV of a refused filter: status %d", r.Status)
+		}
+	})
 }
 
 // TestNoGETChangesState requests every GET route of the route table, checks

@@ -19,7 +19,9 @@ import (
 
 // The network API: the networks report where an eSIM's phone attached, and
 // the SM-DP+ what the phone did with the profile. Machines call it with a
-// bearer token, not a session, and it answers in JSON, errors included.
+// bearer token, not a session, and it answers in JSON, errors included: a
+// handler answers what it checks itself with apiFail and returns the store's
+// errors, which the error handler answers for every path under /api/.
 
 // apiBodyLimit is far more than a report needs.
 const apiBodyLimit = 64 << 10
@@ -57,14 +59,14 @@ func sameToken(got, want string) bool {
 // apiEndpoints are the API's addresses; each takes POST only.
 var apiEndpoints = []string{"/api/v1/attach", "/api/v1/profile-events", "/api/v1/usage"}
 
-// apiNotFound answers unknown /api/ addresses, and other methods than POST,
-// in JSON rather than with a page.
+// apiNotFound answers unknown /api/ addresses, and other methods than POST;
+// the error handler says so in JSON.
 func apiNotFound(c echo.Context) error {
 	if slices.Contains(apiEndpoints, c.Request().URL.Path) {
 		c.Response().Header().Set(echo.HeaderAllow, http.MethodPost)
-		return apiFail(c, http.StatusMethodNotAllowed, "use POST")
+		return echo.ErrMethodNotAllowed
 	}
-	return apiFail(c, http.StatusNotFound, "no such API endpoint: POST "+strings.Join(apiEndpoints, " or "))
+	return echo.ErrNotFound
 }
 
 // decodeJSON reads a body of exactly one JSON object of at most limit bytes
@@ -106,27 +108,6 @@ func parseAPITime(field, v string) (time.Time, string) {
 	return t, ""
 }
 
-// apiRefusal answers a refusal of the store; internal errors are logged and
-// not described.
-func (h *Handlers) apiRefusal(c echo.Context, err error) error {
-	var refusal *db.Error
-	if !errors.As(err, &refusal) {
-		h.Log.Error("API request failed", "err", err, "path", c.Request().URL.Path,
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-		return apiFail(c, http.StatusInternalServerError, "internal error; the report was not recorded, send it again")
-	}
-	status := http.StatusUnprocessableEntity
-	switch refusal.Code {
-	case db.ErrInvalid:
-		status = http.StatusBadRequest
-	case db.ErrNotFound:
-		status = http.StatusNotFound
-	case db.ErrConflict:
-		status = http.StatusConflict
-	}
-	return apiFail(c, status, refusal.Message)
-}
-
 func apiTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 type attachRequest struct {
@@ -165,7 +146,7 @@ func (h *Handlers) apiAttach(c echo.Context) error {
 	}
 	r, err := h.Store.Attach(c.Request().Context(), db.Attach{ICCID: req.ICCID, MCC: req.MCC, Country: req.Country, AttachedAt: at})
 	if err != nil {
-		return h.apiRefusal(c, err)
+		return err
 	}
 	out := attachResponse{ICCID: r.Attachment.ICCID, Country: r.Attachment.Country, AttachedAt: apiTime(r.Attachment.AttachedAt),
 		Duplicate: r.Duplicate, Reason: r.Reason}
@@ -204,7 +185,7 @@ func (h *Handlers) apiProfileEvent(c echo.Context) error {
 	}
 	r, err := h.Store.RecordProfileEvent(c.Request().Context(), db.ProfileEvent{ICCID: req.ICCID, Event: req.Event, At: at})
 	if err != nil {
-		return h.apiRefusal(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, profileEventResponse{ICCID: r.Event.ICCID, Event: r.Event.Event, At: apiTime(r.Event.At),
 		Duplicate: r.Duplicate, Updated: r.Updated, ProfileState: r.State, ProfileStateAt: apiTime(r.StateAt)})

@@ -1,11 +1,14 @@
 package handlers_test
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/handlers"
@@ -239,6 +243,52 @@ func TestAPIErrors(t *testing.T) {
 			t.Errorf("answer = %d %v, want 503, the API is off", r.Status, r.JSON)
 		}
 	})
+}
+
+// TestAPIErrorsAreJSON checks that every error under /api/ is JSON, also
+// those no API handler answers: the portal's body limit, and a fault.
+func TestAPIErrorsAreJSON(t *testing.T) {
+	app := newAPIApp(t, false)
+	key := make([]byte, 32)
+	rand.Read(key)
+	e := handlers.New(handlers.Handlers{Store: app.Store, Sessions: handlers.NewSessionStore(app.Store, key, false),
+		Log: slog.New(slog.DiscardHandler), CookieName: "s", APIToken: testAPIToken}).Routes()
+	e.POST("/api/v1/boom", func(echo.Context) error { panic("the disk is on fire") })
+	for _, tc := range []struct {
+		name, method, path string
+		size               int64 // the Content-Length sent, when not the body's
+		status             int
+		says               string
+	}{
+		{"NotFound", http.MethodGet, "/api/v2/nothing", 0, http.StatusNotFound, "no such API endpoint"},
+		{"MethodNotAllowed", http.MethodPut, "/api/v1/attach", 0, http.StatusMethodNotAllowed, "use POST"},
+		{"OverThePortalsBodyLimit", http.MethodPost, "/api/v1/attach", 13 << 20, http.StatusRequestEntityTooLarge, "the body is too large"},
+		{"Fault", http.MethodPost, "/api/v1/boom", 0, http.StatusInternalServerError, "internal error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(`{}`))
+			req.Header.Set("Authorization", "Bearer "+testAPIToken)
+			req.Header.Set("Content-Type", "application/json")
+			if tc.size != 0 {
+				req.ContentLength = tc.size
+			}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Fatalf("Content-Type %q, want JSON; body %s", ct, rec.Body)
+			}
+			var body struct{ Error string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("%v in %s", err, rec.Body)
+			}
+			if rec.Code != tc.status || !strings.Contains(body.Error, tc.says) {
+				t.Errorf("answer = %d %q, want %d saying %q", rec.Code, body.Error, tc.status, tc.says)
+			}
+			if strings.Contains(rec.Body.String(), "fire") {
+				t.Errorf("the answer shows the fault: %s", rec.Body)
+			}
+		})
+	}
 }
 
 func TestAPIProfileEvents(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,53 +15,46 @@ import (
 
 const auditPageSize = 50
 
-// auditFilter reads the audit log filter from the query; a bad date is
-// reported, not fatal.
-func auditFilter(c echo.Context) (db.AuditFilter, views.AuditView, string) {
-	v := views.AuditView{Subscriber: c.QueryParam("subscriber"), ICCID: c.QueryParam("iccid"), From: c.QueryParam("from"), To: c.QueryParam("to")}
-	v.LoginID, _ = strconv.ParseInt(c.QueryParam("login"), 10, 64)
-	f := db.AuditFilter{LoginID: v.LoginID, Subscriber: v.Subscriber, ICCID: v.ICCID}
-	var problems []string
-	if v.From != "" {
-		t, err := time.Parse(time.DateOnly, v.From)
-		if err != nil {
-			problems = append(problems, "From must be a date like 2026-12-01.")
-		}
-		f.From = t
-	}
-	if v.To != "" {
-		t, err := time.Parse(time.DateOnly, v.To)
-		if err != nil {
-			problems = append(problems, "To must be a date like 2026-12-31.")
-		} else {
-			f.To = t.AddDate(0, 0, 1) // the whole day
-		}
-	}
-	return f, v, strings.Join(problems, " ")
+// auditFilter reads the audit log filter from the query, and the view of it
+// as typed.
+func auditFilter(c echo.Context) (db.AuditFilter, views.AuditView, error) {
+	in := db.AuditFilterInput{Login: c.QueryParam("login"), Subscriber: c.QueryParam("subscriber"), ICCID: c.QueryParam("iccid"),
+		From: c.QueryParam("from"), To: c.QueryParam("to")}
+	f, err := db.ParseAuditFilter(in)
+	v := views.AuditView{LoginID: f.LoginID, Subscriber: in.Subscriber, ICCID: in.ICCID, From: in.From, To: in.To}
+	return f, v, err
 }
 
+// auditPage is the audit log. A filter it cannot use answers 422 with the
+// reason beside the field, and no entries.
 func (h *Handlers) auditPage(c echo.Context) error {
 	c.Set(navKey, "audit")
 	ctx := c.Request().Context()
-	f, v, problem := auditFilter(c)
-	v.Error = problem
+	f, v, err := auditFilter(c)
+	status := http.StatusOK
+	if refusals := db.Refusals(err); refusals != nil {
+		v.Errors, status = refusals.ByField(), http.StatusUnprocessableEntity
+	} else if err != nil {
+		return err
+	}
 	before, _ := strconv.ParseInt(c.QueryParam("before"), 10, 64)
 	after, _ := strconv.ParseInt(c.QueryParam("after"), 10, 64)
-	var err error
 	if v.Logins, err = h.Store.Logins(ctx); err != nil {
 		return err
 	}
-	if v.Page, err = h.Store.AuditLog(ctx, f, before, after, auditPageSize); err != nil {
-		return err
+	if v.Errors == nil {
+		if v.Page, err = h.Store.AuditLog(ctx, f, before, after, auditPageSize); err != nil {
+			return err
+		}
 	}
-	return h.render(c, http.StatusOK, views.AuditLog(v))
+	return h.render(c, status, views.AuditLog(v))
 }
 
 // auditCSV streams the filtered audit log, one row at a time.
 func (h *Handlers) auditCSV(c echo.Context) error {
-	f, _, problem := auditFilter(c)
-	if problem != "" {
-		return echo.NewHTTPError(http.StatusBadRequest, problem)
+	f, _, err := auditFilter(c)
+	if err != nil {
+		return err
 	}
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
@@ -70,7 +62,7 @@ func (h *Handlers) auditCSV(c echo.Context) error {
 	w.WriteHeader(http.StatusOK)
 	out := csv.NewWriter(w)
 	out.Write([]string{"id", "at", "login_email", "login_name", "action", "subscriber_account", "subscriber_name", "iccid", "detail"})
-	err := h.Store.EachAuditEntry(c.Request().Context(), f, func(e db.AuditEntry) error {
+	err = h.Store.EachAuditEntry(c.Request().Context(), f, func(e db.AuditEntry) error {
 		return out.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.LoginEmail, e.LoginName, e.Action,
 			e.AccountNumber, e.SubscriberName, e.ICCID, e.Detail})
 	})

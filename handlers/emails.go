@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -65,4 +66,30 @@ func (h *Handlers) emailQR(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
 	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+func (h *Handlers) resendQR(c echo.Context) error {
+	l, err := h.Store.ResendQR(c.Request().Context(), c.Param("iccid"), login(c))
+	if err != nil {
+		return err
+	}
+	h.MailQueued()
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", l.SubscriberID),
+		fmt.Sprintf("QR code email for line “%s” queued again.", l.LineName))
+}
+
+func (h *Handlers) retryEmail(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := h.Store.RetryEmail(c.Request().Context(), id, login(c))
+	if err != nil {
+		return err
+	}
+	h.MailQueued()
+	if isHTMX(c) {
+		return h.render(c, http.StatusOK, views.EmailRow(e, h.MailHeld))
+	}
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", e.SubscriberID), "Email queued again.")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -85,63 +86,103 @@ func login(c echo.Context) db.Login {
 
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
-// formRefusal is the refusal a form shows next to its fields, or nil. A
+// redirectWithFlash shows msg on the page at url; HTMX requests get a full
+// page load there, since a change shows in several places of it. The url
+// carries no #fragment: to the page already open, that would only scroll.
+func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
+	if err := h.Sessions.SetFlash(c.Response(), msg); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", url)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, url)
+}
+
+// popFlash moves the flash message, if any, onto this page.
+func (h *Handlers) popFlash(c echo.Context) {
+	if isHTMX(c) || c.Request().Method != http.MethodGet {
+		return
+	}
+	if msg := h.Sessions.Flash(c.Request(), c.Response()); msg != "" {
+		c.Set(flashKey, msg)
+	}
+}
+
+// formRefusals are the refusals a form shows next to its fields, or nil. A
 // thing named in the path that does not exist is no such refusal: that page
 // is not found. A choice in the form that does not exist is one (it has a
 // field), as is every other rule the store refused.
-func formRefusal(err error) *db.Error {
-	var refusal *db.Error
-	if errors.As(err, &refusal) && (refusal.Field != "" || refusal.Code != db.ErrNotFound) {
-		return refusal
+func formRefusals(err error) db.Errors {
+	refusals := db.Refusals(err)
+	if len(refusals) == 1 && refusals[0].Field == "" && refusals[0].Code == db.ErrNotFound {
+		return nil
 	}
-	return nil
+	return refusals
 }
 
-// statusOf maps a refusal of the store to an HTTP status.
+// statusOf is the one table from the code of a refusal of the store to an
+// HTTP status, for the error page and the API alike. 422 is not in it: htmx
+// swaps a 422 answer into the page (views.htmxConfig), so 422 is kept for a
+// form shown again with its refusals, which the form handlers answer with
+// whatever the refusals' codes.
 func statusOf(code db.Code) int {
 	switch code {
+	case "":
+		return http.StatusInternalServerError
 	case db.ErrNotFound:
 		return http.StatusNotFound
 	case db.ErrForbidden:
 		return http.StatusForbidden
-	case db.ErrConflict:
+	case db.ErrTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case db.ErrConflict, db.ErrOutOfStock, db.ErrNotEligible, db.ErrProfileMismatch:
+		// What is asked is fine in itself; the state of the eSIM, the stock or
+		// the allowance refuses it.
 		return http.StatusConflict
-	case "":
-		return http.StatusInternalServerError
 	}
-	return http.StatusUnprocessableEntity
+	return http.StatusBadRequest // db.ErrInvalid, and any refusal of a code not listed
 }
 
-// ErrorHandler renders every error as a designed page; internal errors are
-// logged with the request id and never shown.
+// isAPI reports whether the request is for the network API, which answers
+// in JSON, errors included.
+func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
+
+// ErrorHandler answers every error: in JSON under /api/, elsewhere with a
+// designed page. Internal errors are logged with the request id and never
+// shown.
 func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	api := isAPI(c)
 	status := http.StatusInternalServerError
-	title, message := "Something went wrong", "The portal hit a problem it could not handle. Try again; if it keeps happening, tell the portal team the time it happened."
+	var message string
 	var he *echo.HTTPError
-	var de *db.Error
-	switch {
-	case errors.As(err, &de):
-		status = statusOf(de.Code)
-		title, message = titleOf(status), de.Message
-	case errors.As(err, &he):
+	if refusals := db.Refusals(err); refusals != nil {
+		status, message = statusOf(refusals[0].Code), refusals.Error()
+	} else if errors.As(err, &he) {
 		status = he.Code
-		title = titleOf(status)
-		message = messageOf(status, he)
+		message = messageOf(status, he, api)
 	}
 	if status >= 500 {
 		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		message = messageOf(status, nil, api)
 	}
-	if c.Request().Method == http.MethodHead {
+	switch {
+	case c.Request().Method == http.MethodHead:
 		c.NoContent(status)
-		return
-	}
-	if rerr := h.render(c, status, views.ErrorPage(status, title, message)); rerr != nil {
-		h.Log.Error("render error page", "err", rerr)
-		c.String(status, message)
+	case api:
+		if jerr := c.JSON(status, apiError{Error: message}); jerr != nil {
+			h.Log.Error("write API error", "err", jerr)
+		}
+	default:
+		if rerr := h.render(c, status, views.ErrorPage(status, titleOf(status), message)); rerr != nil {
+			h.Log.Error("render error page", "err", rerr)
+			c.String(status, message)
+		}
 	}
 }
 
@@ -152,11 +193,11 @@ func titleOf(status int) string {
 	case http.StatusForbidden:
 		return "Not allowed"
 	case http.StatusBadRequest:
-		return "Bad request"
+		return "Not accepted"
 	case http.StatusRequestEntityTooLarge:
 		return "Too large"
 	case http.StatusConflict:
-		return "Already done"
+		return "Not possible"
 	case http.StatusUnprocessableEntity:
 		return "Refused"
 	}
@@ -166,22 +207,39 @@ func titleOf(status int) string {
 	return http.StatusText(status)
 }
 
-func messageOf(status int, he *echo.HTTPError) string {
-	switch status {
-	case http.StatusNotFound:
+// messageOf says what an HTTP error means, to a person or, for the API, to
+// the network's developers; he is nil for an internal error.
+func messageOf(status int, he *echo.HTTPError, api bool) string {
+	if api {
+		switch {
+		case status >= 500:
+			return "internal error; the report was not recorded, send it again"
+		case status == http.StatusNotFound:
+			return "no such API endpoint: POST " + strings.Join(apiEndpoints, " or ")
+		case status == http.StatusMethodNotAllowed:
+			return "use POST"
+		case status == http.StatusRequestEntityTooLarge:
+			return "the body is too large"
+		}
+		if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
+			return m
+		}
+		return strings.ToLower(http.StatusText(status))
+	}
+	switch {
+	case status >= 500:
+		return "The portal hit a problem it could not handle. Try again; if it keeps happening, tell the portal team the time it happened."
+	case status == http.StatusNotFound:
 		return "There is nothing at this address. It may have been mistyped, or the link is out of date."
-	case http.StatusForbidden:
+	case status == http.StatusForbidden:
 		if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
 			return m
 		}
 		return "Your role does not allow this. Ask a team lead if you need it done."
-	case http.StatusMethodNotAllowed:
+	case status == http.StatusMethodNotAllowed:
 		return "This address does not take that kind of request."
-	case http.StatusRequestEntityTooLarge:
+	case status == http.StatusRequestEntityTooLarge:
 		return "What you sent is larger than the portal accepts."
-	}
-	if status >= 500 {
-		return "The portal hit a problem it could not handle. Try again; if it keeps happening, tell the portal team the time it happened."
 	}
 	if m, ok := he.Message.(string); ok {
 		return m

@@ -3,7 +3,6 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -48,7 +47,7 @@ func (h *Handlers) Routes() *echo.Echo {
 		// The network API authenticates with a bearer token, not a cookie, so
 		// there is no cross-site request to forge.
 		Skipper: func(c echo.Context) bool {
-			return c.Path() == "/static/:name" || strings.HasPrefix(c.Request().URL.Path, "/api/")
+			return c.Path() == "/static/:name" || isAPI(c)
 		},
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
 			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {

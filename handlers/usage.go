@@ -87,7 +87,7 @@ func (h *Handlers) apiUsage(c echo.Context) error {
 	if err := h.Store.ValidateUsage(ctx, reports); err != nil || len(unread) > 0 {
 		refusals := db.Refusals(err)
 		if err != nil && refusals == nil {
-			return h.apiRefusal(c, err)
+			return err
 		}
 		return apiRecordErrors(c, unread, refusals)
 	}
@@ -96,7 +96,7 @@ func (h *Handlers) apiUsage(c echo.Context) error {
 		return apiRecordErrors(c, nil, refusals)
 	}
 	if err != nil {
-		return h.apiRefusal(c, err)
+		return err
 	}
 	out := usageResponse{Records: make([]usageResult, len(results))}
 	for i, r := range results {

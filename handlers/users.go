@@ -25,15 +25,16 @@ func (h *Handlers) renderUsers(c echo.Context, status int, f views.UsersForm) er
 	return h.render(c, status, views.Users(f))
 }
 
-// refused re-renders the Users page with a refusal of the store next to its
-// field; any other error goes on up.
+// refused re-renders the Users page with every refusal of the store next to
+// its field, with 422 as every form shown again with its refusals; any other
+// error goes on up.
 func (h *Handlers) refused(c echo.Context, f views.UsersForm, err error) error {
-	var refusal *db.Error
-	if !errors.As(err, &refusal) {
+	refusals := db.Refusals(err)
+	if refusals == nil {
 		return err
 	}
-	f.Errors = map[string]string{refusal.Field: refusal.Message}
-	return h.renderUsers(c, statusOf(refusal.Code), f)
+	f.Errors = refusals.ByField()
+	return h.renderUsers(c, http.StatusUnprocessableEntity, f)
 }
 
 func (h *Handlers) addUser(c echo.Context) error {

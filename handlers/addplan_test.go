@@ -61,8 +61,8 @@ func TestAddPlan(t *testing.T) {
 		{"AnotherSubscribersESIM", europe.ICCID, tom.ID, euro3.ID, http.StatusUnprocessableEntity, "is not a line of this subscriber"},
 		{"InactivePlan", europe.ICCID, priya.ID, euro5.ID, http.StatusUnprocessableEntity, "no longer sold"},
 		{"UnknownESIM", "8900000000000000000", priya.ID, euro3.ID, http.StatusNotFound, "No eSIM with ICCID"},
-		{"FreeESIM", free, priya.ID, euro3.ID, http.StatusUnprocessableEntity, "is free, not a subscriber's line"},
-		{"RetiredESIM", retired, priya.ID, euro3.ID, http.StatusUnprocessableEntity, "is retired, not a subscriber's line"},
+		{"FreeESIM", free, priya.ID, euro3.ID, http.StatusConflict, "is free, not a subscriber's line"},
+		{"RetiredESIM", retired, priya.ID, euro3.ID, http.StatusConflict, "is retired, not a subscriber's line"},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,6 +79,24 @@ func TestAddPlan(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("EveryRefusalAtOnce", func(t *testing.T) {
+		before := state()
+		r := post(europe.ICCID, tom.ID, euro5.ID)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
+		}
+		doc := r.Doc(t)
+		if got := text(doc.Find("[data-testid=form-error]")); !strings.Contains(got, "is not a line of this subscriber") {
+			t.Errorf("form error = %q, want the eSIM not a line of this subscriber", got)
+		}
+		if got := text(doc.Find("[data-testid=plan-error]")); !strings.Contains(got, "Euro 5 is no longer sold") {
+			t.Errorf("plan error = %q, want Euro 5 no longer sold", got)
+		}
+		if after := state(); after != before {
+			t.Errorf("a refused Add plan changed the data: %s → %s", before, after)
+		}
+	})
 
 	t.Run("OKUpdatesTheLineInPlace", func(t *testing.T) {
 		qr := app.Count(t, `SELECT count(*) FROM outbox WHERE kind = 'qr'`)

@@ -23,10 +23,11 @@ func ProfileMismatch(p Plan, esimProfile int) *Error {
 		p.Name, p.IMSIProfile, esimProfile))
 }
 
-// CheckLine refuses an eSIM that is not a subscriber's line.
+// CheckLine refuses an eSIM that is not a subscriber's line: a conflict with
+// its state, as for every change that needs a line.
 func CheckLine(e ESIM) error {
 	if e.State != StateAllocated {
-		return refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is %s, not a subscriber's line: plans go only on allocated eSIMs.", e.ICCID, e.State))
+		return refuse(ErrConflict, "", fmt.Sprintf("eSIM %s is %s, not a subscriber's line: plans go only on allocated eSIMs.", e.ICCID, e.State))
 	}
 	return nil
 }
@@ -34,9 +35,10 @@ func CheckLine(e ESIM) error {
 // AddPlan puts a plan on an allocated eSIM, pending activation behind the
 // plans already on it, and queues the order confirmation (there is nothing
 // new to install, so no QR email), in one transaction.
-func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
+func (s *Store) AddPlan(ctx context.Context, req AddPlan) (_ Order, err error) {
+	defer func() { err = failed("add plan", err) }()
 	var order Order
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		if done, err := replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
 			return err
 		}
@@ -47,15 +49,19 @@ func (s *Store) AddPlan(ctx context.Context, req AddPlan) (Order, error) {
 		if err := CheckLine(e); err != nil {
 			return err
 		}
+		var errs Errors
 		if e.SubscriberID != req.SubscriberID {
-			return refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is not a line of this subscriber.", e.ICCID))
+			errs = append(errs, refuse(ErrInvalid, "", fmt.Sprintf("eSIM %s is not a line of this subscriber.", e.ICCID)))
 		}
-		p, err := sellablePlan(ctx, tx, req.PlanID)
-		if err != nil {
+		p, planErr := sellablePlan(ctx, tx, req.PlanID)
+		if planErr == nil && p.IMSIProfile != e.IMSIProfile {
+			planErr = ProfileMismatch(p, e.IMSIProfile)
+		}
+		if err := errs.add(planErr); err != nil {
 			return err
 		}
-		if p.IMSIProfile != e.IMSIProfile {
-			return ProfileMismatch(p, e.IMSIProfile)
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		sub, err := subscriber(ctx, tx, e.SubscriberID)
 		if err != nil {

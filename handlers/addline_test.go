@@ -238,6 +238,21 @@ func TestAddLineRefused(t *testing.T) {
 			}
 		})
 	}
+	t.Run("EveryFieldAtOnce", func(t *testing.T) {
+		form := addLineForm(t, c, priya.ID, "", 0)
+		form.Del("plan")
+		r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form, "HX-Request", "true")
+		if got, want := r.Status, http.StatusUnprocessableEntity; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		f := r.Doc(t).Find("form#add-line-form")
+		if got := text(f.Find(lineNameError)); !strings.HasPrefix(got, "Enter a line name") {
+			t.Errorf("%s reads %q, want Enter a line name…", lineNameError, got)
+		}
+		if got := text(f.Find(planError)); got != "Choose a plan." {
+			t.Errorf("%s reads %q, want Choose a plan.", planError, got)
+		}
+	})
 	t.Run("WithoutHTMX", func(t *testing.T) {
 		form := addLineForm(t, c, priya.ID, "", japan.ID)
 		r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form)

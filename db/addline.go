@@ -59,9 +59,14 @@ type Order struct {
 // and the order confirmation, all in one transaction. Every business rule is
 // checked inside it, so concurrent Add lines can neither share an eSIM nor
 // exceed the allowance.
-func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
+func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
+	defer func() { err = failed("add line", err) }()
+	lineName, err := s.checkAddLine(ctx, req)
+	if err != nil {
+		return Order{}, err
+	}
 	var order Order
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		if done, err := replay(ctx, tx, req.Token, req.By, &order); done || err != nil {
 			return err
 		}
@@ -69,12 +74,10 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		if err != nil {
 			return err
 		}
-		lineName, err := CleanLineName(req.LineName)
-		if err != nil {
-			return err
-		}
+		// The plan is looked up again: the catalog may have changed since.
+		var errs Errors
 		p, err := sellablePlan(ctx, tx, req.PlanID)
-		if err != nil {
+		if err := errs.add(err); err != nil {
 			return err
 		}
 		var taken bool
@@ -83,7 +86,10 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 			return err
 		}
 		if taken {
-			return refuse(ErrInvalid, "line_name", fmt.Sprintf("%s already has a line named %q. Choose another name, or add the plan to that line.", sub.Name, lineName))
+			errs = append(errs, refuse(ErrInvalid, "line_name", fmt.Sprintf("%s already has a line named %q. Choose another name, or add the plan to that line.", sub.Name, lineName)))
+		}
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		a, err := allowance(ctx, tx, sub.ID)
 		if err != nil {
@@ -124,6 +130,26 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (Order, error) {
 		return remember(ctx, tx, req.Token, req.By, order)
 	})
 	return order, err
+}
+
+// checkAddLine refuses, before any change, a form that could never be
+// taken: a line name that will not do, or no plan chosen. The chosen plan is
+// then looked up too, so that every field's refusal shows at once. It
+// returns the cleaned line name.
+func (s *Store) checkAddLine(ctx context.Context, req AddLine) (string, error) {
+	lineName, nameErr := CleanLineName(req.LineName)
+	if nameErr == nil && req.PlanID != 0 {
+		return lineName, nil
+	}
+	var errs Errors
+	if err := errs.add(nameErr); err != nil {
+		return "", err
+	}
+	_, err := sellablePlan(ctx, s.read, req.PlanID)
+	if err := errs.add(err); err != nil {
+		return "", err
+	}
+	return "", errs
 }
 
 func notEligible(sub Subscriber, a Allowance) error {
@@ -219,28 +245,4 @@ func remember(ctx context.Context, tx *change, token string, by Login, order Ord
 	_, err = tx.ExecContext(ctx, `INSERT INTO form_submissions (token, login_id, result, created_at) VALUES (?, ?, ?, ?)`,
 		token, by.ID, result, formatTime(tx.now))
 	return err
-}
-
-// ResendQR queues the QR-code email of an allocated eSIM again, to the
-// subscriber's current email address.
-func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (ESIM, error) {
-	var e ESIM
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		var err error
-		if e, err = esim(ctx, tx, iccid); err != nil {
-			return err
-		}
-		if e.State != StateAllocated {
-			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
-		}
-		sub, err := subscriber(ctx, tx, e.SubscriberID)
-		if err != nil {
-			return err
-		}
-		if err := enqueueQR(ctx, tx, sub, e.LineName, e); err != nil {
-			return err
-		}
-		return audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))
-	})
-	return e, err
 }

@@ -37,13 +37,13 @@ func (h *Handlers) addLine(c echo.Context) error {
 	order, err := h.Store.AddLine(c.Request().Context(), db.AddLine{
 		SubscriberID: id, LineName: c.FormValue("line_name"), PlanID: planID, Token: c.FormValue("token"), By: login(c),
 	})
-	if refusal := formRefusal(err); refusal != nil {
+	if refusals := formRefusals(err); refusals != nil {
 		// Only a refusal needs the whole form, shown again with what was typed.
 		f, err := h.lineForm(c)
 		if err != nil {
 			return err
 		}
-		f.Errors = map[string]string{refusal.Field: refusal.Message}
+		f.Errors = refusals.ByField()
 		return h.renderForm(c, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {
@@ -91,54 +91,4 @@ func newFormToken() string {
 	b := make([]byte, 18)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func (h *Handlers) resendQR(c echo.Context) error {
-	l, err := h.Store.ResendQR(c.Request().Context(), c.Param("iccid"), login(c))
-	if err != nil {
-		return err
-	}
-	h.MailQueued()
-	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", l.SubscriberID),
-		fmt.Sprintf("QR code email for line “%s” queued again.", l.LineName))
-}
-
-func (h *Handlers) retryEmail(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	e, err := h.Store.RetryEmail(c.Request().Context(), id, login(c))
-	if err != nil {
-		return err
-	}
-	h.MailQueued()
-	if isHTMX(c) {
-		return h.render(c, http.StatusOK, views.EmailRow(e, h.MailHeld))
-	}
-	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", e.SubscriberID), "Email queued again.")
-}
-
-// redirectWithFlash shows msg on the page at url; HTMX requests get a full
-// page load there, since a change shows in several places of it. The url
-// carries no #fragment: to the page already open, that would only scroll.
-func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
-	if err := h.Sessions.SetFlash(c.Response(), msg); err != nil {
-		return err
-	}
-	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", url)
-		return c.NoContent(http.StatusOK)
-	}
-	return c.Redirect(http.StatusSeeOther, url)
-}
-
-// popFlash moves the flash message, if any, onto this page.
-func (h *Handlers) popFlash(c echo.Context) {
-	if isHTMX(c) || c.Request().Method != http.MethodGet {
-		return
-	}
-	if msg := h.Sessions.Flash(c.Request(), c.Response()); msg != "" {
-		c.Set(flashKey, msg)
-	}
 }

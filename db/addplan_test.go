@@ -72,11 +72,11 @@ func TestAddPlan(t *testing.T) {
 		}, ErrInvalid, "", "not a line of this subscriber"},
 		{"FreeESIM", func(f *fixture, line Order) AddPlan {
 			return AddPlan{ICCID: testICCID(1), SubscriberID: f.subs[0], PlanID: f.plans["EURO1"].ID}
-		}, ErrInvalid, "", "is free"},
+		}, ErrConflict, "", "is free"},
 		{"RetiredESIM", func(f *fixture, line Order) AddPlan {
 			f.s.write.Exec(`UPDATE esims SET state = 'retired' WHERE iccid = ?`, testICCID(2))
 			return AddPlan{ICCID: testICCID(2), SubscriberID: f.subs[0], PlanID: f.plans["EURO1"].ID}
-		}, ErrInvalid, "", "is retired"},
+		}, ErrConflict, "", "is retired"},
 		{"InactivePlan", func(f *fixture, line Order) AddPlan {
 			return AddPlan{ICCID: line.ICCID, SubscriberID: f.subs[0], PlanID: f.plans["EURO5"].ID}
 		}, ErrInvalid, "plan", "no longer sold"},

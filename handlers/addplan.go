@@ -34,13 +34,13 @@ func (h *Handlers) addPlan(c echo.Context) error {
 	subscriberID, _ := strconv.ParseInt(c.FormValue("subscriber"), 10, 64)
 	planID, _ := strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: c.Param("iccid"), SubscriberID: subscriberID, PlanID: planID, Token: c.FormValue("token"), By: login(c)})
-	if refusal := formRefusal(err); refusal != nil {
+	if refusals := formRefusals(err); refusals != nil {
 		// Only a refusal needs the whole form, shown again with the choice made.
 		f, err := h.planForm(c)
 		if err != nil {
 			return err
 		}
-		f.Errors = map[string]string{refusal.Field: refusal.Message}
+		f.Errors = refusals.ByField()
 		return h.renderPlanForm(c, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {

@@ -198,6 +198,26 @@ func TestAddLine(t *testing.T) {
 		})
 	}
 
+	t.Run("EveryFieldAtOnce", func(t *testing.T) {
+		f := newFixture(t, 1, 3)
+		f.addLine(f.subs[0], "France", "EURO1")
+		for _, tc := range []struct{ line, plan, name, planMsg string }{
+			{"", "", "Enter a line name", "Choose a plan."},
+			{strings.Repeat("x", 41), "EURO5", "at most 40", "no longer sold"},
+			{"FRANCE", "EURO5", "already has a line named", "no longer sold"},
+		} {
+			before := f.state(t)
+			_, err := f.addLine(f.subs[0], tc.line, tc.plan)
+			got := Refusals(err).ByField()
+			if len(got) != 2 || !strings.Contains(got["line_name"], tc.name) || !strings.Contains(got["plan"], tc.planMsg) {
+				t.Errorf("line %q, plan %q: refusals %q, want the line name's %q and the plan's %q", tc.line, tc.plan, got, tc.name, tc.planMsg)
+			}
+			if after := f.state(t); after != before {
+				t.Errorf("state changed by a refused Add line: %s → %s", before, after)
+			}
+		}
+	})
+
 	t.Run("RepeatedTokenReturnsFirstResult", func(t *testing.T) {
 		f := newFixture(t, 1, 3)
 		f.s.Mail = testMail{}
