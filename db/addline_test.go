@@ -17,6 +17,10 @@ func (testMail) QRCode(m QRMail) (Message, error) {
 	return Message{Subject: "QR for " + m.LineName, Text: m.ActivationCode(), HTML: "<p>" + m.ActivationCode() + "</p>"}, nil
 }
 
+func (testMail) PlanNotice(m PlanMail) (Message, error) {
+	return Message{Subject: m.Kind + " " + m.Plan.OrderNumber, Text: m.Plan.Plan.Name, HTML: "<p>" + m.Kind + "</p>"}, nil
+}
+
 func (testMail) OrderConfirmation(m OrderMail) (Message, error) {
 	return Message{Subject: "Order " + m.OrderNumber, Text: m.Plan.Name, HTML: "<p>" + m.Plan.Name + "</p>"}, nil
 }

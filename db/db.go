@@ -42,6 +42,8 @@ type Store struct {
 	Now func() time.Time
 	// Mail renders the emails a change queues in the outbox.
 	Mail MailRenderer
+	// Notices says when the notices about a plan's data and end go out.
+	Notices NoticeSettings
 	// PasswordCost is bcrypt's work factor for new passwords; tests lower it.
 	PasswordCost int
 	// dummyHash is compared against when a sign-in names no login, so a wrong
@@ -69,6 +71,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{write: write, Now: func() time.Time { return time.Now().UTC() },
 		txs: make(chan txRequest), closed: make(chan struct{}), done: make(chan struct{})}
 	s.PasswordCost = DefaultPasswordCost
+	s.Notices = DefaultNotices
 	s.dummyHash = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), s.PasswordCost)
 		return h
@@ -147,8 +150,9 @@ var (
 // in, the one time it writes down, and what renders the emails it queues.
 type change struct {
 	*sql.Tx
-	now  time.Time
-	mail MailRenderer
+	now     time.Time
+	mail    MailRenderer
+	notices NoticeSettings
 }
 
 // inChange marks the context a change runs under (rule 4).
@@ -268,7 +272,7 @@ func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	return req.fn(ctx, &change{Tx: tx, now: s.Now(), mail: s.Mail})
+	return req.fn(ctx, &change{Tx: tx, now: s.Now(), mail: s.Mail, notices: s.Notices})
 }
 
 // migrate applies the embedded migrations that the database has not seen,

@@ -30,9 +30,9 @@ import (
 //     customer has started is never moved or doubled by a stale one;
 //   - an attachment no plan covers is recorded and changes nothing.
 //
-// The stored state is swept to 'expired' as a courtesy to the sqlite shell;
-// nothing reads it for that: LinePlan.StateAt and the rules look at
-// expires_at.
+// The stored state becomes 'expired' when the notice scheduler sends the
+// plan's Ended notice (notices.go); nothing reads it for that:
+// LinePlan.StateAt and the rules look at expires_at.
 
 // Profile states of an eSIM on the phone, as the SM-DP+ reports them.
 const (
@@ -121,11 +121,6 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 				return err
 			}
 		}
-		now := tx.now
-		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = 'expired' WHERE iccid = ? AND state = 'active' AND expires_at <= ?`,
-			a.ICCID, formatTime(now)); err != nil {
-			return err
-		}
 		plans, err := linePlans(ctx, tx, `WHERE ep.iccid = ?`, a.ICCID)
 		if err != nil {
 			return err
@@ -141,9 +136,20 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 			return err
 		}
 		out.Activated = lp
-		return audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
+		if err := audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
 			fmt.Sprintf("plan %s, order %s: attached in %s at %s; active until %s",
-				lp.Plan.Code, lp.OrderNumber, a.Country, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt)))
+				lp.Plan.Code, lp.OrderNumber, a.Country, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt))); err != nil {
+			return err
+		}
+		if !tx.now.Before(lp.ExpiresAt) {
+			return nil // reported so late that the plan is over: nothing to tell now
+		}
+		l, err := loadNoticeLine(ctx, tx, a.ICCID)
+		if err != nil {
+			return err
+		}
+		_, err = queueNotice(ctx, tx, l, PlanMail{Kind: EmailPlanStarted, Plan: *lp, Country: a.Country})
+		return err
 	})
 	if err != nil {
 		return AttachResult{}, err
@@ -341,7 +347,7 @@ const TimelineLimit = 300
 // per quarter hour would drown the rest). A plan's 30-day end is an event
 // once its expires_at has passed, whether or not its state says so yet. At
 // the same instant, an end comes first and an activation after the
-// attachment that caused it.
+// attachment that caused it, and a notice after what it tells of.
 func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, err error) {
 	defer func() { err = failed("timeline", err) }()
 	rows, err := s.read.QueryContext(ctx, `
@@ -353,7 +359,8 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, ''), 0, 0
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id LEFT JOIN logins l ON l.id = ep.added_by WHERE ep.iccid = ?1
 			UNION ALL
-			SELECT o.queued_at, 3, o.id, 'email_queued', o.kind, o.to_address, '', 0, 0 FROM outbox o WHERE o.iccid = ?1
+			SELECT o.queued_at, CASE WHEN o.kind IN ('qr', 'confirmation') THEN 3 ELSE 8 END, o.id, 'email_queued', o.kind, o.to_address, '', 0, 0
+			FROM outbox o WHERE o.iccid = ?1
 			UNION ALL
 			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
 			UNION ALL

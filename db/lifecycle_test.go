@@ -196,8 +196,11 @@ func TestAttach(t *testing.T) {
 		if got, want := activatedOrder(l.attach(t, "FR", end)), l.orders[1]; got != want {
 			t.Errorf("attach at the end activated %s, want the next plan %s", got, want)
 		}
+		if _, err := l.s.NotifyDue(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if n := count(t, l.s, `SELECT count(*) FROM esim_plans WHERE order_number = ? AND state = 'expired'`, l.orders[0]); n != 1 {
-			t.Errorf("the plan past its end was not swept to expired")
+			t.Errorf("the scheduler did not mark the plan past its end expired")
 		}
 		var stored string
 		l.s.read.QueryRow(`SELECT expires_at FROM esim_plans WHERE order_number = ?`, l.orders[0]).Scan(&stored)
@@ -522,7 +525,7 @@ func TestTimeline(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	want := "allocated:Europe plan_added:Euro 1 email_queued:qr email_queued:confirmation email_sent:qr email_sent:confirmation " +
-		"profile:installed attached:FR activated:Euro 1"
+		"profile:installed attached:FR activated:Euro 1 email_queued:plan_started"
 	if got := kinds(); got != want {
 		t.Errorf("timeline =\n%s\nwant\n%s", got, want)
 	}

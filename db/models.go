@@ -12,6 +12,9 @@ type Subscriber struct {
 	Name          string
 	Email         string
 	Phone         string
+	// PlanNotices is whether they get the notices about their plans' data
+	// and end (notices.go); the order emails go whatever it says.
+	PlanNotices bool
 }
 
 // DomesticPlan is one of the subscriber's home plans. Qualifies marks an

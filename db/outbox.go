@@ -58,6 +58,7 @@ type OrderMail struct {
 type MailRenderer interface {
 	QRCode(QRMail) (Message, error)
 	OrderConfirmation(OrderMail) (Message, error)
+	PlanNotice(PlanMail) (Message, error)
 }
 
 // Email is a row of the outbox.
@@ -81,13 +82,16 @@ type Email struct {
 }
 
 // enqueueEmail writes an email to the outbox inside tx. Its Message-ID is
-// fixed here, so every delivery attempt carries the same one.
+// fixed here, so every delivery attempt carries the same one. A notice about
+// a plan that is already in the outbox is left as it was: the outbox's
+// unique index makes each notice once.
 func enqueueEmail(ctx context.Context, tx *change, e Email) error {
 	now := formatTime(tx.now)
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO outbox (kind, subscriber_id, iccid, esim_plan_id, to_address, subject, text_body, html_body,
 			message_id, next_attempt_at, queued_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (esim_plan_id, kind) WHERE kind IN ('plan_started', 'data_low', 'data_used_up', 'ends_soon', 'plan_ended') DO NOTHING`,
 		e.Kind, e.SubscriberID, nullString(e.ICCID), nullID(e.LinePlanID), e.To, e.Message.Subject, e.Message.Text, e.Message.HTML,
 		newMessageID(), now, now)
 	return err

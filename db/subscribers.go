@@ -91,8 +91,8 @@ type queryer interface {
 
 func subscriber(ctx context.Context, q queryer, id int64) (Subscriber, error) {
 	var sub Subscriber
-	err := q.QueryRowContext(ctx, `SELECT id, account_number, name, email, phone FROM subscribers WHERE id = ?`, id).
-		Scan(&sub.ID, &sub.AccountNumber, &sub.Name, &sub.Email, &sub.Phone)
+	err := q.QueryRowContext(ctx, `SELECT id, account_number, name, email, phone, plan_notices FROM subscribers WHERE id = ?`, id).
+		Scan(&sub.ID, &sub.AccountNumber, &sub.Name, &sub.Email, &sub.Phone, &sub.PlanNotices)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Subscriber{}, refuse(ErrNotFound, "", "No subscriber with that id.")
 	}

@@ -450,6 +450,12 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 	if err != nil {
 		return nil, err
 	}
+	usedBefore := map[int64]int64{} // by plan: what the notices compare against
+	for _, ps := range plans {
+		for _, lp := range ps {
+			usedBefore[lp.ID] = lp.UsedBytes
+		}
+	}
 	// A batch runs a few statements per record: prepared once, and with ids
 	// given here (the change holds the write lock) rather than read back.
 	var recordID int64
@@ -486,6 +492,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		i     int
 	}
 	changed := map[planRef]bool{}
+	startedIn := map[int64]string{} // by plan: the country of the record that started it
 	out := make([]UsageResult, len(recs))
 	received := formatTime(tx.now)
 	for _, k := range order {
@@ -525,6 +532,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		for _, i := range o.started {
 			lp := ps[i]
 			changed[planRef{r.ICCID, i}] = true
+			startedIn[lp.ID] = r.Country
 			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
 			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, r.ICCID,
 				fmt.Sprintf("plan %s, order %s: data used in %s at %s; active until %s",
@@ -547,13 +555,49 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 			}
 		}
 	}
+	noticeLines := map[string]bool{}
 	for ref := range changed {
 		lp := plans[ref.iccid][ref.i]
 		if _, err := updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID); err != nil {
 			return nil, err
 		}
+		noticeLines[ref.iccid] = true
+	}
+	for iccid := range noticeLines {
+		if err := usageNotices(ctx, tx, iccid, usedBefore, startedIn); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// usageNotices queues what a batch of usage owes the customer of one line:
+// for each plan it changed, Data used up or Data running low, then Plan
+// started (notices.go has the rules).
+func usageNotices(ctx context.Context, tx *change, iccid string, usedBefore map[int64]int64, startedIn map[int64]string) error {
+	l, err := loadNoticeLine(ctx, tx, iccid)
+	if err != nil {
+		return err
+	}
+	for _, lp := range l.plans {
+		before, seen := usedBefore[lp.ID]
+		if !seen || (before == lp.UsedBytes && startedIn[lp.ID] == "") {
+			continue
+		}
+		if kind := noticeAfterUsage(lp, before, tx.notices.LowPercent, tx.now); kind != "" {
+			if _, err := queueNotice(ctx, tx, l, PlanMail{Kind: kind, Plan: lp}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, lp := range l.plans {
+		if country := startedIn[lp.ID]; country != "" && tx.now.Before(lp.ExpiresAt) {
+			if _, err := queueNotice(ctx, tx, l, PlanMail{Kind: EmailPlanStarted, Plan: lp, Country: country}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // usagePlans loads the plans of the eSIMs that usage is charged to, in the

@@ -401,9 +401,10 @@ func TestESIMPageLifecycle(t *testing.T) {
 			t.Errorf("timeline kinds %q, want %q in order", joined, want)
 		}
 	}
-	last := doc.Find(`[data-testid="timeline"] li`).Last()
-	if got := text(last); !strings.Contains(got, "Euro 1 started, order "+line.Plans[0].OrderNumber) {
-		t.Errorf("last timeline entry = %q, want the activation", got)
+	entries := texts(doc.Find(`[data-testid="timeline"] li`))
+	if n := len(entries); n < 2 || !strings.Contains(entries[n-2], "Euro 1 started, order "+line.Plans[0].OrderNumber) ||
+		!strings.Contains(entries[n-1], "“Plan started” email queued") {
+		t.Errorf("last timeline entries = %q, want the activation, then its notice", entries[max(0, n-2):])
 	}
 	if doc.Find(`[data-testid="simulate-attach"]`).Length() != 0 {
 		t.Errorf("the demo control shows with demo off")

@@ -1545,11 +1545,25 @@ func emailStatus(e db.Email, held bool) templ.Component {
 	})
 }
 
+// emailKind names an email of the outbox as agents call it.
 func emailKind(kind string) string {
-	if kind == db.EmailQR {
+	switch kind {
+	case db.EmailQR:
 		return "QR code"
+	case db.EmailConfirmation:
+		return "Order confirmation"
+	case db.EmailPlanStarted:
+		return "Plan started"
+	case db.EmailDataLow:
+		return "Data running low"
+	case db.EmailDataUsedUp:
+		return "Data used up"
+	case db.EmailEndsSoon:
+		return "Ends soon"
+	case db.EmailPlanEnded:
+		return "Plan ended"
 	}
-	return "Order confirmation"
+	return kind
 }
 
 var _ = templruntime.GeneratedTemplate

@@ -511,10 +511,13 @@ func timelineText(ev db.TimelineEvent) string {
 }
 
 func emailName(kind string) string {
-	if kind == db.EmailQR {
+	switch kind {
+	case db.EmailQR:
 		return "QR code email"
+	case db.EmailConfirmation:
+		return "Order confirmation"
 	}
-	return "Order confirmation"
+	return "“" + emailKind(kind) + "” email"
 }
 
 // profileText says what the phone did with the profile.
