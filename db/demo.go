@@ -41,7 +41,7 @@ var demoPlans = []demoPlan{
 	{"EURO5", "Euro 5", "Europe", 5000, 7, 2900, true, demoEurope},
 	{"EURO10", "Euro 10", "Europe", 10000, 7, 4500, false, demoEurope + " CH NO IS GB"},
 	{"UK5", "UK", "United Kingdom", 5000, 7, 1500, false, "GB"},
-	{"TR3", "Turkey", "Turkey", 3000, 7, 1400, false, "TR"},
+	{"TR3", "Türkiye", "Türkiye", 3000, 7, 1400, false, "TR"},
 	{"ASIA1", "Asia 1", "Asia", 1000, 10, 1100, false, demoAsia},
 	{"ASIAPLUS", "Asia Plus", "Asia", 10000, 10, 3900, false, demoAsia + " CN IN KH LA MO LK"},
 	{"JAPAN3", "Japan", "Japan", 3000, 10, 1600, false, "JP"},
@@ -121,7 +121,7 @@ var demoSubscribers = []demoSubscriber{
 	}},
 	{"AC-100697", "Daniel Cohen", []string{"Unlimited All", "Unlimited bundle — 3 lines"}, nil},
 	{"AC-100719", "Ahmed Hassan", []string{"Unlimited All", "Unlimited bundle — 2 lines"}, []demoLine{
-		{name: "Turkey", country: "TR", byLead: true, plans: []demoLinePlan{{"TR3", 70, 66, ""}}},
+		{name: "Türkiye", country: "TR", byLead: true, plans: []demoLinePlan{{"TR3", 70, 66, ""}}},
 		{name: "Canada", country: "CA", plans: []demoLinePlan{{"USCA5", 5, 0, ""}}},
 	}},
 	{"AC-100745", "Ana Sousa", []string{"Prepaid 5 GB"}, nil},
@@ -155,12 +155,6 @@ var demoSubscribers = []demoSubscriber{
 	{"AC-101215", "Nadia Haddad", []string{"Talk & Text", "Prepaid 5 GB"}, nil},
 	{"AC-101242", "Oluwaseun Adeyemi", []string{"Unlimited bundle — 4 lines"}, nil},
 	{"AC-101290", "Sarah Johnson", []string{"Essentials 15 GB"}, nil},
-}
-
-// demoMCC is the mobile country code networks report for an attachment.
-var demoMCC = map[string]string{
-	"FR": "208", "ES": "214", "IT": "222", "GB": "234", "TR": "286", "US": "310", "CA": "302",
-	"MX": "334", "BR": "724", "JP": "440", "TH": "520", "VN": "452", "AU": "505", "ZA": "655",
 }
 
 var demoAreaCodes = []string{"212", "312", "415", "617", "206", "303", "512", "646", "213", "702"}
@@ -755,9 +749,10 @@ func (d *demoSeeder) insertNetworkReports(allocs []*demoAllocation, orders []*de
 		if o.activatedAt.IsZero() {
 			continue
 		}
+		// The MCC a network there reports: the country's first.
 		var mcc any
-		if m, ok := demoMCC[o.in]; ok {
-			mcc = m
+		if c, ok := CountryByCode(o.in); ok && len(c.MCCs) > 0 {
+			mcc = c.MCCs[0]
 		}
 		if _, err := attach.ExecContext(d.ctx, o.alloc.iccid, o.in, mcc, formatTime(o.activatedAt),
 			formatTime(o.activatedAt.Add(40*time.Second))); err != nil {

@@ -236,7 +236,7 @@ var scaleLoginNames = []string{
 // scaleLineNames are the line names agents give, by the IMSI profile of the
 // plans for those places.
 var scaleLineNames = map[int][]string{
-	7:  {"France", "Spain", "Italy", "Germany", "Europe", "United Kingdom", "Turkey", "Greece", "Portugal", "Netherlands", "Switzerland", "Ireland", "Croatia", "Austria"},
+	7:  {"France", "Spain", "Italy", "Germany", "Europe", "United Kingdom", "Türkiye", "Greece", "Portugal", "Netherlands", "Switzerland", "Ireland", "Croatia", "Austria"},
 	10: {"Japan", "Thailand", "Asia", "South Korea", "Vietnam", "Australia", "Singapore", "Indonesia", "Philippines", "New Zealand", "Taiwan", "Malaysia"},
 	2:  {"USA", "Canada", "Mexico", "Americas", "Brazil", "Global", "Argentina", "Chile", "Colombia", "Peru", "South Africa", "UAE"},
 }
