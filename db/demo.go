@@ -594,7 +594,7 @@ func (d *demoSeeder) insertOrders(orders []*demoOrder) error {
 				state = PlanExpired
 			}
 		}
-		if _, err := ins.ExecContext(d.ctx, id, orderNumber(id, o.addedAt), o.alloc.iccid, o.plan.id, state,
+		if _, err := ins.ExecContext(d.ctx, id, OrderNumber(id, o.addedAt), o.alloc.iccid, o.plan.id, state,
 			formatTime(o.addedAt), d.by(o.alloc), activated, expires); err != nil {
 			return fmt.Errorf("order on %s: %w", o.alloc.iccid, err)
 		}
@@ -651,7 +651,7 @@ func (d *demoSeeder) insertEmails(orders []*demoOrder) error {
 				return fmt.Errorf("QR email for %s: %w", a.iccid, err)
 			}
 		}
-		num := orderNumber(o.id, o.addedAt)
+		num := OrderNumber(o.id, o.addedAt)
 		p := o.plan
 		conf := Message{
 			Subject: fmt.Sprintf("Order %s confirmed: %s", num, p.name),
@@ -679,10 +679,10 @@ func (d *demoSeeder) insertAudit(orders []*demoOrder) error {
 	for _, o := range orders {
 		a := o.alloc
 		action := "add_plan"
-		detail := fmt.Sprintf("plan %s on line %q, order %s", o.plan.code, a.line.name, orderNumber(o.id, o.addedAt))
+		detail := fmt.Sprintf("plan %s on line %q, order %s", o.plan.code, a.line.name, OrderNumber(o.id, o.addedAt))
 		if o.first {
 			action = "add_line"
-			detail = fmt.Sprintf("line %q with plan %s, order %s", a.line.name, o.plan.code, orderNumber(o.id, o.addedAt))
+			detail = fmt.Sprintf("line %q with plan %s, order %s", a.line.name, o.plan.code, OrderNumber(o.id, o.addedAt))
 		}
 		if _, err := ins.ExecContext(d.ctx, formatTime(o.addedAt), d.by(a), action, a.subID, a.iccid, detail); err != nil {
 			return err

@@ -593,7 +593,7 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 						state = PlanExpired
 					}
 				}
-				if err := ins.add(id, orderNumber(id, added), iccid, plans[sc.rng.IntN(len(plans))], state,
+				if err := ins.add(id, OrderNumber(id, added), iccid, plans[sc.rng.IntN(len(plans))], state,
 					formatTime(added), by, activated, expires); err != nil {
 					return err
 				}
