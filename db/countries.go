@@ -252,6 +252,15 @@ func CountryByCode(code string) (Country, bool) {
 	return c, true
 }
 
+// Countries returns every country the portal knows, in code order.
+func Countries() []Country {
+	out := slices.Clone(countries)
+	for i := range out {
+		out[i].MCCs = slices.Clone(out[i].MCCs)
+	}
+	return out
+}
+
 func countryIndex(code string) (int, bool) {
 	return slices.BinarySearchFunc(countries, code, func(c Country, code string) int { return strings.Compare(c.Code, code) })
 }

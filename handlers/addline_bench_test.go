@@ -24,6 +24,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/handlers"
 )
@@ -129,7 +130,7 @@ func newBenchApp(b *testing.B, subscribers int) *benchApp {
 	}
 	b.Cleanup(func() { store.Close() })
 	store.Mail = emails.Renderer{Brand: "Test Carrier"}
-	if _, err := store.SeedDemo(ctx); err != nil {
+	if _, err := demo.Seed(ctx, store); err != nil {
 		b.Fatalf("seed demo data: %v", err)
 	}
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
@@ -237,7 +238,7 @@ func (app *benchApp) signIn() (*benchAgent, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := a.post("/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+	r, err := a.post("/login", url.Values{"_csrf": {token}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword}})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers"
 )
 
@@ -24,7 +24,7 @@ func signedInAs(t *testing.T, app *testApp, email, password string) *client {
 func TestLeadOnlyPages(t *testing.T) {
 	app := newTestAppWith(t, func(_ *testApp, h *handlers.Handlers) { h.Demo = true })
 	agent := signedIn(t, app)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	for _, path := range []string{"/users", "/audit", "/audit.csv", "/esims/import", "/esims.csv"} {
 		t.Run("GET"+path, func(t *testing.T) {
 			r := agent.get(t, path)
@@ -74,7 +74,7 @@ func TestLeadOnlyPages(t *testing.T) {
 
 func TestUsers(t *testing.T) {
 	app := newTestApp(t)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	token := lead.csrfToken(t, "/users")
 	loginID := func(email string) string {
 		var id int64
@@ -101,21 +101,21 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
 		agent := signedIn(t, app)
-		r := lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
 		if r := agent.get(t, "/subscribers"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login") {
 			t.Errorf("disabled agent's session: status %d to %q, want a redirect to sign in", r.Status, r.Location())
 		}
-		if r := signIn(t, app.newClient(t), db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+		if r := signIn(t, app.newClient(t), demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("disabled agent signs in: status %d, want 401", r.Status)
 		}
-		lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
+		lead.post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
 		signedIn(t, app)
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
-		r := lead.post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.post(t, "/users/"+loginID(demo.LeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
 		if r.Status != http.StatusConflict {
 			t.Fatalf("status %d, want 409", r.Status)
 		}
@@ -124,18 +124,18 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("ResetPassword", func(t *testing.T) {
-		r := lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
+		r := lead.post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("short password: status %d, want 422", r.Status)
 		}
-		r = lead.post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
+		r = lead.post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
-		if r := signIn(t, app.newClient(t), db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+		if r := signIn(t, app.newClient(t), demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("old password still works: status %d", r.Status)
 		}
-		signedInAs(t, app, db.DemoAgentEmail, "brand new secret")
+		signedInAs(t, app, demo.AgentEmail, "brand new secret")
 	})
 	t.Run("Audited", func(t *testing.T) {
 		doc := lead.page(t, "/audit")
@@ -150,7 +150,7 @@ func TestUsers(t *testing.T) {
 
 func TestAuditLogFilterAndExport(t *testing.T) {
 	app := newTestApp(t)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	var iccid string
 	if err := app.raw.QueryRow(`SELECT iccid FROM audit_log WHERE action = 'add_line' ORDER BY id LIMIT 1`).Scan(&iccid); err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestAuditLogFilterAndExport(t *testing.T) {
 // the security headers on each answer, and that the data did not change.
 func TestNoGETChangesState(t *testing.T) {
 	app := newTestApp(t)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	snapshot := func() string {
 		h := sha256.New()
 		for _, table := range []string{"logins", "subscribers", "domestic_plans", "plans", "esims", "esim_plans", "outbox",

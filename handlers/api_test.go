@@ -15,6 +15,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers"
 )
 
@@ -225,7 +226,7 @@ func TestAPIErrors(t *testing.T) {
 		if r.Status != http.StatusUnauthorized {
 			t.Errorf("signed-in browser without the token: %d %v, want 401", r.Status, r.JSON)
 		}
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+		lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 		if r := apiPost(t, lead.hc, app.URL, "/api/v1/attach", "", good); r.Status != http.StatusUnauthorized {
 			t.Errorf("signed-in lead without the token: %d, want 401", r.Status)
 		}
@@ -362,7 +363,7 @@ func TestSimulateAttach(t *testing.T) {
 	t.Run("DemoOff", func(t *testing.T) {
 		app := newAPIApp(t, false)
 		line := demoLine(t, app, pendingEurope)
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+		lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 		token := lead.csrfToken(t, "/esims/"+line.ICCID)
 		if r := lead.post(t, "/esims/"+line.ICCID+"/simulate-attach", url.Values{"_csrf": {token}, "country": {"FR"}}); r.Status != http.StatusNotFound {
 			t.Errorf("status %d, want 404: the route does not exist", r.Status)
@@ -385,7 +386,7 @@ func TestSimulateAttach(t *testing.T) {
 	})
 
 	t.Run("LeadStartsThePlan", func(t *testing.T) {
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+		lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 		form := lead.formValues(t, path, `[data-testid="simulate-attach"]`)
 		options := texts(lead.page(t, path).Find(`#simulate-country option`))
 		if len(options) != len(line.Plans[0].Plan.Destinations) || options[0] != "Austria" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 )
 
 const sessionCookie = "esim_session"
@@ -43,7 +44,7 @@ func TestSignIn(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		c := app.newClient(t)
-		r := signIn(t, c, db.DemoAgentEmail, db.DemoAgentPassword)
+		r := signIn(t, c, demo.AgentEmail, demo.AgentPassword)
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -64,8 +65,8 @@ func TestSignIn(t *testing.T) {
 		next, _ := url.Parse(r.Location())
 		form := url.Values{
 			"_csrf":    {c.csrfToken(t, r.Location())},
-			"email":    {db.DemoAgentEmail},
-			"password": {db.DemoAgentPassword},
+			"email":    {demo.AgentEmail},
+			"password": {demo.AgentPassword},
 			"next":     {next.Query().Get("next")},
 		}
 		r = c.post(t, "/login", form)
@@ -74,8 +75,8 @@ func TestSignIn(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct{ name, email, password string }{
-		{"WrongPassword", db.DemoAgentEmail, "not-the-password"},
-		{"UnknownEmail", "nobody@example.com", db.DemoAgentPassword},
+		{"WrongPassword", demo.AgentEmail, "not-the-password"},
+		{"UnknownEmail", "nobody@example.com", demo.AgentPassword},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := app.newClient(t)
@@ -95,11 +96,11 @@ func TestSignIn(t *testing.T) {
 	t.Run("TooManyFailures", func(t *testing.T) {
 		c := app.newClient(t)
 		for i := range 5 {
-			if got := signIn(t, c, db.DemoLeadEmail, "guess-"+string(rune('a'+i))).Status; got != http.StatusUnauthorized {
+			if got := signIn(t, c, demo.LeadEmail, "guess-"+string(rune('a'+i))).Status; got != http.StatusUnauthorized {
 				t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
 			}
 		}
-		r := signIn(t, c, db.DemoLeadEmail, db.DemoLeadPassword)
+		r := signIn(t, c, demo.LeadEmail, demo.LeadPassword)
 		if got, want := r.Status, http.StatusTooManyRequests; got != want {
 			t.Fatalf("6th attempt, right password: status = %d, want %d", got, want)
 		}
@@ -120,7 +121,7 @@ func TestCSRF(t *testing.T) {
 	t.Run("NoToken", func(t *testing.T) {
 		c := app.newClient(t)
 		c.csrfToken(t, "/login") // the csrf cookie, without its token in the form
-		r := c.post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		r := c.post(t, "/login", url.Values{"email": {demo.AgentEmail}, "password": {demo.AgentPassword}})
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -138,7 +139,7 @@ func TestCSRF(t *testing.T) {
 	t.Run("WrongToken", func(t *testing.T) {
 		c := app.newClient(t)
 		token := c.csrfToken(t, "/login")
-		r := c.post(t, "/login", url.Values{"_csrf": {token + "x"}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		r := c.post(t, "/login", url.Values{"_csrf": {token + "x"}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword}})
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -146,7 +147,7 @@ func TestCSRF(t *testing.T) {
 	t.Run("CrossSite", func(t *testing.T) {
 		c := app.newClient(t)
 		token := c.csrfToken(t, "/login")
-		r := c.post(t, "/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+		r := c.post(t, "/login", url.Values{"_csrf": {token}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword}},
 			"Sec-Fetch-Site", "cross-site")
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
@@ -161,7 +162,7 @@ func TestCSRF(t *testing.T) {
 	})
 	t.Run("SameOriginWithoutToken", func(t *testing.T) {
 		c := app.newClient(t)
-		r := c.post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+		r := c.post(t, "/login", url.Values{"email": {demo.AgentEmail}, "password": {demo.AgentPassword}},
 			"Sec-Fetch-Site", "same-origin")
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
@@ -205,8 +206,8 @@ func TestSignOut(t *testing.T) {
 		first := c.cookie(t, sessionCookie)
 		r := c.post(t, "/login", url.Values{
 			"_csrf":    {c.csrfToken(t, "/subscribers")},
-			"email":    {db.DemoAgentEmail},
-			"password": {db.DemoAgentPassword},
+			"email":    {demo.AgentEmail},
+			"password": {demo.AgentPassword},
 		})
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("second sign-in: status = %d, want %d", got, want)

@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/handlers"
 )
@@ -68,7 +69,7 @@ func newTestAppWith(t testing.TB, configure func(app *testApp, h *handlers.Handl
 	app := &testApp{Store: store, Path: path, Clock: &testClock{}}
 	store.Now = app.Clock.Now
 	store.Mail = emails.Renderer{Brand: "Test Carrier"}
-	if _, err := store.SeedDemo(ctx); err != nil {
+	if _, err := demo.Seed(ctx, store); err != nil {
 		t.Fatalf("seed demo data: %v", err)
 	}
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
@@ -297,7 +298,7 @@ func signIn(t testing.TB, c *client, email, password string) *response {
 func signedIn(t testing.TB, app *testApp) *client {
 	t.Helper()
 	c := app.newClient(t)
-	if r := signIn(t, c, db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusSeeOther {
+	if r := signIn(t, c, demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusSeeOther {
 		t.Fatalf("sign in: status %d, want 303", r.Status)
 	}
 	return c

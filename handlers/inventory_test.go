@@ -17,6 +17,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/views"
 )
@@ -127,7 +128,7 @@ func TestESIMListPage(t *testing.T) {
 		if doc.Find("[data-testid=csv-link]").Length() != 0 {
 			t.Error("an agent is offered the CSV export")
 		}
-		lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+		lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 		if got := lead.page(t, "/esims?state=free&profile=7").Find("[data-testid=csv-link]").AttrOr("href", ""); got != "/esims.csv?profile=7&state=free" {
 			t.Errorf("CSV link %q", got)
 		}
@@ -203,7 +204,7 @@ func TestESIMListCSV(t *testing.T) {
 	if r := signedIn(t, app).get(t, "/esims.csv"); r.Status != http.StatusForbidden {
 		t.Errorf("agent exports the inventory: status %d, want 403", r.Status)
 	}
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	r := lead.get(t, "/esims.csv?state=allocated")
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d", r.Status)
@@ -312,7 +313,7 @@ func TestImportInventory(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	agent := signedIn(t, app)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	before := app.count(t, `SELECT count(*) FROM esims`)
 
 	t.Run("AgentRefused", func(t *testing.T) {
@@ -395,7 +396,7 @@ func TestRetireESIM(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	agent := signedIn(t, app)
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	pick := func(state string) string {
 		var iccid string
 		if err := app.raw.QueryRow(`SELECT iccid FROM esims WHERE state = ? ORDER BY iccid LIMIT 1`, state).Scan(&iccid); err != nil {

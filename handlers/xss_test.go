@@ -9,7 +9,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 )
 
 // TestMarkupInNamesIsInert gives a subscriber and a line a name that is a
@@ -21,7 +21,7 @@ func TestMarkupInNamesIsInert(t *testing.T) {
 	if _, err := app.raw.Exec(`UPDATE subscribers SET name = ? WHERE id = ?`, evil, sub.ID); err != nil {
 		t.Fatal(err)
 	}
-	lead := signedInAs(t, app, db.DemoLeadEmail, db.DemoLeadPassword)
+	lead := signedInAs(t, app, demo.LeadEmail, demo.LeadPassword)
 	profile := fmt.Sprintf("/subscribers/%d", sub.ID)
 	form := url.Values{"_csrf": {lead.csrfToken(t, profile)}, "line_name": {evil}, "plan": {fmt.Sprint(app.plan(t, "Asia 1").ID)}, "token": {"xss"}}
 	if r := lead.post(t, profile+"/lines", form); r.Status != http.StatusSeeOther {
