@@ -288,7 +288,7 @@ type step struct {
 func (d *seeder) run(ctx context.Context) (bool, error) {
 	loginsAt := d.now.AddDate(-1, -2, 0)
 	d.clock = loginsAt
-	// The first team lead comes from the command line; she adds the agent.
+	// The team lead is made on the command line (users add) and adds the agent.
 	var err error
 	d.lead, err = d.s.CreateLogin(ctx, LeadEmail, "Marcus Reyes", db.RoleLead, LeadPassword)
 	if db.ErrorCode(err) == db.ErrConflict {
