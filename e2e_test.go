@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails/smtptest"
 )
 
@@ -49,8 +50,8 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 	shot(t, ctx, "login")
 
 	do(t, ctx, "sign in",
-		chromedp.SendKeys(chromedp.ID("email"), db.DemoAgentEmail),
-		chromedp.SendKeys(chromedp.ID("password"), db.DemoAgentPassword),
+		chromedp.SendKeys(chromedp.ID("email"), demo.AgentEmail),
+		chromedp.SendKeys(chromedp.ID("password"), demo.AgentPassword),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("q")),
 	)
@@ -156,7 +157,7 @@ func TestBrowserSignInWrongPassword(t *testing.T) {
 
 	do(t, ctx, "sign in with a wrong password",
 		chromedp.Navigate(p.URL+"/login"),
-		chromedp.SendKeys(chromedp.ID("email"), db.DemoAgentEmail),
+		chromedp.SendKeys(chromedp.ID("email"), demo.AgentEmail),
 		chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-error]`)),
@@ -172,8 +173,8 @@ func TestBrowserSignInWrongPassword(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read the email field: %v", err)
 	}
-	if email != db.DemoAgentEmail {
-		t.Errorf("email field = %q after the refusal; want %q kept", email, db.DemoAgentEmail)
+	if email != demo.AgentEmail {
+		t.Errorf("email field = %q after the refusal; want %q kept", email, demo.AgentEmail)
 	}
 	shot(t, ctx, "wrong-password")
 }
@@ -193,7 +194,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	mailServer := smtptest.Start(t)
 	p := startPortal(t, mailServer)
 	ctx := newBrowser(t)
-	signIn(t, ctx, p, db.DemoAgentEmail, db.DemoAgentPassword)
+	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
 
 	do(t, ctx, "search for "+priyaName,
 		chromedp.SendKeys(chromedp.ID("q"), priyaAccount),
@@ -437,7 +438,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, nil)
 	ctx := newBrowser(t)
-	signIn(t, ctx, p, db.DemoLeadEmail, db.DemoLeadPassword)
+	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
 
 	openList := func(what string) {
 		t.Helper()

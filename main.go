@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/handlers"
 )
@@ -45,6 +46,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer store.Close()
+	// Emails are rendered in the change that queues them, whoever makes it:
+	// the server, a command, the demo data.
+	store.Mail = emails.Renderer{Brand: cfg.brand()}
 	if len(rest) > 0 {
 		return command(ctx, store, rest, stdin, stdout, stderr)
 	}
@@ -54,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	if cfg.Demo {
-		seeded, err := store.SeedDemo(ctx)
+		seeded, err := demo.Seed(ctx, store)
 		if err != nil {
 			return fmt.Errorf("load demo data: %w", err)
 		}
@@ -69,7 +73,6 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 			return err
 		}
 	}
-	store.Mail = emails.Renderer{Brand: cfg.brand()}
 	mailQueued := func() {}
 	if cfg.SMTPAddr != "" {
 		sender, err := emails.NewSender(emails.SMTPConfig{Addr: cfg.SMTPAddr, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.MailFrom})
@@ -195,7 +198,7 @@ func demoScale(ctx context.Context, store *db.Store, args []string, stdout, stde
 		return err
 	}
 	start := time.Now()
-	r, err := store.SeedScale(ctx, db.ScaleOptions{ESIMs: *esims, Subscribers: *subscribers, Seed: *seed})
+	r, err := demo.SeedScale(ctx, store, demo.ScaleOptions{ESIMs: *esims, Subscribers: *subscribers, Seed: *seed})
 	if err != nil {
 		return err
 	}

@@ -183,15 +183,16 @@ func insertLinePlan(ctx context.Context, tx *change, iccid string, p Plan, by Lo
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM esim_plans`).Scan(&id); err != nil {
 		return 0, "", err
 	}
-	number := orderNumber(id, now)
+	number := OrderNumber(id, now)
 	_, err := tx.ExecContext(ctx, `INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by, data_bytes)
 		VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`, id, number, iccid, p.ID, formatTime(now), by.ID, int64(p.DataMB)*BytesPerMB)
 	return id, number, err
 }
 
-// orderNumber is what the customer quotes: ORD-2026-000123. The write lock
-// held by the transaction makes max(id)+1 safe.
-func orderNumber(id int64, at time.Time) string {
+// OrderNumber is what the customer quotes for the plan put on a line with
+// this id at this time: ORD-2026-000123. The write lock held by the
+// transaction makes max(id)+1 safe.
+func OrderNumber(id int64, at time.Time) string {
 	return fmt.Sprintf("ORD-%d-%06d", at.Year(), id)
 }
 

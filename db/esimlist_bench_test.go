@@ -1,7 +1,7 @@
 package db_test
 
 // Benchmarks of the eSIM List at scale. They run on a data set made by
-// SeedScale: 100,000 eSIMs and 10,000 subscribers unless ESIM_BENCH_SCALE
+// demo.SeedScale: 100,000 eSIMs and 10,000 subscribers unless ESIM_BENCH_SCALE
 // says how many eSIMs (subscribers are a tenth of that), e.g.
 //
 //	ESIM_BENCH_SCALE=1000000 go test ./db -run '^$' -bench . -benchtime 200x
@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -56,7 +58,7 @@ func benchDB(b *testing.B) string {
 	esims, subs := benchSize(b)
 	h := sha256.New()
 	files, _ := filepath.Glob("migrations/*.sql")
-	for _, f := range append(files, "scale.go", "demo.go") {
+	for _, f := range append(files, "demo/scale.go", "demo/demo.go") {
 		body, err := os.ReadFile(f)
 		if err != nil {
 			b.Fatal(err)
@@ -76,7 +78,8 @@ func benchDB(b *testing.B) string {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		r, err := s.SeedScale(context.Background(), db.ScaleOptions{ESIMs: esims, Subscribers: subs})
+		s.Mail = emails.Renderer{}
+		r, err := demo.SeedScale(context.Background(), s, demo.ScaleOptions{ESIMs: esims, Subscribers: subs})
 		if err != nil {
 			b.Fatal(err)
 		}

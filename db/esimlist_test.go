@@ -29,16 +29,13 @@ func fixtureICCID(profile, serial int) string {
 func newListStore(t *testing.T) (*Store, listFixture) {
 	t.Helper()
 	s := openTestStore(t)
-	ctx := context.Background()
-	if _, err := s.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
+	seedDemo(t, s)
 	var fx listFixture
 	for _, l := range mustAllocators(t, s) {
 		switch l.Email {
-		case DemoAgentEmail:
+		case DemoData.AgentEmail:
 			fx.agent = l
-		case DemoLeadEmail:
+		case DemoData.LeadEmail:
 			fx.lead = l
 		}
 	}

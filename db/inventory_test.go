@@ -102,12 +102,10 @@ func mustLogin(t *testing.T, s *Store, email string) Login {
 func TestImportInventory(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
-	if _, err := s.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
+	seedDemo(t, s)
 	now := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
-	lead, agent := mustLogin(t, s, DemoLeadEmail), mustLogin(t, s, DemoAgentEmail)
+	lead, agent := mustLogin(t, s, DemoData.LeadEmail), mustLogin(t, s, DemoData.AgentEmail)
 	before := count(t, s, `SELECT count(*) FROM esims`)
 
 	t.Run("OK", func(t *testing.T) {
@@ -185,10 +183,8 @@ func TestImportInventory(t *testing.T) {
 func TestRetireESIM(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
-	if _, err := s.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	lead, agent := mustLogin(t, s, DemoLeadEmail), mustLogin(t, s, DemoAgentEmail)
+	seedDemo(t, s)
+	lead, agent := mustLogin(t, s, DemoData.LeadEmail), mustLogin(t, s, DemoData.AgentEmail)
 	pick := func(state string) string {
 		var iccid string
 		if err := s.read.QueryRow(`SELECT iccid FROM esims WHERE state = ? ORDER BY iccid LIMIT 1`, state).Scan(&iccid); err != nil {
@@ -234,9 +230,7 @@ func TestRetireESIM(t *testing.T) {
 func TestStockSummary(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
-	if _, err := s.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
+	seedDemo(t, s)
 	stock, err := s.StockSummary(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -133,4 +136,76 @@ func allowance(ctx context.Context, q queryer, subscriberID int64) (Allowance, e
 		       (SELECT count(*) FROM domestic_plans WHERE subscriber_id = ?1 AND qualifies)`, subscriberID).
 		Scan(&a.Used, &a.Total)
 	return a, err
+}
+
+// Kinds of home plan: each Unlimited All plan or Unlimited bundle entitles
+// the subscriber to one complimentary travel eSIM.
+var domesticKinds = []string{"unlimited_all", "unlimited_bundle", "other"}
+
+// NewSubscriber is a customer as the carrier's records have them, with their
+// home plans. Of the home plans, Name, Kind (one of unlimited_all,
+// unlimited_bundle, other), Lines and Since are read; a zero Since is the
+// customer's.
+type NewSubscriber struct {
+	Subscriber           // ID is not read
+	Since      time.Time // customer since; the change's time when zero
+	Home       []DomesticPlan
+}
+
+// AddSubscribers adds customers with their home plans, all in one change, and
+// returns them with their ids. The portal's screens never add subscribers:
+// they come from the carrier's customer records, and this is how a data set
+// such as the demo's gets them. Every subscriber needs an account number, a
+// name and an email address, and an account number already taken is refused.
+func (s *Store) AddSubscribers(ctx context.Context, subs []NewSubscriber) ([]Subscriber, error) {
+	var errs Errors
+	for _, ns := range subs {
+		sub := ns.Subscriber
+		if sub.AccountNumber == "" || sub.Name == "" || !strings.Contains(sub.Email, "@") {
+			errs = append(errs, refuse(ErrInvalid, "", fmt.Sprintf("subscriber %q needs an account number, a name and an email address", sub.AccountNumber)))
+		}
+		for _, p := range ns.Home {
+			if !slices.Contains(domesticKinds, p.Kind) {
+				errs = append(errs, refuse(ErrInvalid, "", fmt.Sprintf("subscriber %s: home plan %q is of kind %q, not one of %s",
+					sub.AccountNumber, p.Name, p.Kind, strings.Join(domesticKinds, ", "))))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var out []Subscriber
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		out = make([]Subscriber, 0, len(subs))
+		for _, ns := range subs {
+			sub, since := ns.Subscriber, ns.Since
+			if since.IsZero() {
+				since = tx.now
+			}
+			err := tx.QueryRowContext(ctx, `INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (account_number) DO NOTHING RETURNING id, plan_notices`,
+				sub.AccountNumber, sub.Name, sub.Email, sub.Phone, formatTime(since)).Scan(&sub.ID, &sub.PlanNotices)
+			if errors.Is(err, sql.ErrNoRows) {
+				return refuse(ErrConflict, "", "Account number "+sub.AccountNumber+" is already a subscriber's.")
+			}
+			if err != nil {
+				return fmt.Errorf("store: unable to add subscriber %s: %w", sub.AccountNumber, err)
+			}
+			for _, p := range ns.Home {
+				if p.Since.IsZero() {
+					p.Since = since
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO domestic_plans (subscriber_id, name, kind, lines, since) VALUES (?, ?, ?, ?, ?)`,
+					sub.ID, p.Name, p.Kind, max(p.Lines, 1), formatTime(p.Since)); err != nil {
+					return fmt.Errorf("store: unable to add home plan %q of %s: %w", p.Name, sub.AccountNumber, err)
+				}
+			}
+			out = append(out, sub)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

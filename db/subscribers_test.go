@@ -8,9 +8,7 @@ import (
 func TestSearchSubscribers(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
-	if _, err := s.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
+	seedDemo(t, s)
 	names := func(q string) []string {
 		found, err := s.SearchSubscribers(ctx, q, 50)
 		if err != nil {

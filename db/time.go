@@ -56,3 +56,7 @@ func timeArg(t time.Time) any {
 	}
 	return formatTime(t)
 }
+
+// FormatTime writes t the way the store keeps times: UTC to the millisecond,
+// fixed width so that times sort as text. Rows loaded through Bulk use it.
+func FormatTime(t time.Time) string { return formatTime(t) }

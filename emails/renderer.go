@@ -208,42 +208,14 @@ func confirmationText(v orderView) string {
 	return b.String()
 }
 
-// countryNames turns ISO 3166-1 alpha-2 codes into English names, keeping a
-// code it does not know.
+// countryNames turns ISO 3166-1 alpha-2 codes into the names the portal
+// shows, keeping a code it does not know.
 func countryNames(codes []string) []string {
 	names := make([]string, len(codes))
 	for i, c := range codes {
-		if n, ok := countries[strings.ToUpper(c)]; ok {
-			names[i] = n
-		} else {
-			names[i] = c
-		}
+		names[i] = db.CountryName(strings.ToUpper(c))
 	}
 	return names
-}
-
-var countries = map[string]string{
-	// Europe
-	"AD": "Andorra", "AL": "Albania", "AT": "Austria", "BA": "Bosnia and Herzegovina", "BE": "Belgium",
-	"BG": "Bulgaria", "CH": "Switzerland", "CY": "Cyprus", "CZ": "Czechia", "DE": "Germany", "DK": "Denmark",
-	"EE": "Estonia", "ES": "Spain", "FI": "Finland", "FR": "France", "GB": "United Kingdom", "GI": "Gibraltar",
-	"GR": "Greece", "HR": "Croatia", "HU": "Hungary", "IE": "Ireland", "IS": "Iceland", "IT": "Italy",
-	"LI": "Liechtenstein", "LT": "Lithuania", "LU": "Luxembourg", "LV": "Latvia", "MC": "Monaco",
-	"ME": "Montenegro", "MK": "North Macedonia", "MT": "Malta", "NL": "Netherlands", "NO": "Norway",
-	"PL": "Poland", "PT": "Portugal", "RO": "Romania", "RS": "Serbia", "SE": "Sweden", "SI": "Slovenia",
-	"SK": "Slovakia", "SM": "San Marino", "TR": "Türkiye", "UA": "Ukraine", "VA": "Vatican City",
-	// Asia and the Middle East
-	"AE": "United Arab Emirates", "CN": "China", "HK": "Hong Kong", "ID": "Indonesia", "IL": "Israel",
-	"IN": "India", "JO": "Jordan", "JP": "Japan", "KH": "Cambodia", "KR": "South Korea", "LA": "Laos",
-	"LK": "Sri Lanka", "MO": "Macao", "MV": "Maldives", "MY": "Malaysia", "NP": "Nepal", "PH": "Philippines",
-	"QA": "Qatar", "SA": "Saudi Arabia", "SG": "Singapore", "TH": "Thailand", "TW": "Taiwan", "VN": "Vietnam",
-	// Americas
-	"AR": "Argentina", "BR": "Brazil", "CA": "Canada", "CL": "Chile", "CO": "Colombia", "CR": "Costa Rica",
-	"DO": "Dominican Republic", "EC": "Ecuador", "GT": "Guatemala", "JM": "Jamaica", "MX": "Mexico",
-	"PA": "Panama", "PE": "Peru", "PR": "Puerto Rico", "US": "United States", "UY": "Uruguay",
-	// Africa and Oceania
-	"AU": "Australia", "EG": "Egypt", "FJ": "Fiji", "KE": "Kenya", "MA": "Morocco", "NZ": "New Zealand",
-	"TN": "Tunisia", "TZ": "Tanzania", "ZA": "South Africa",
 }
 
 func fmtDays(n int) string { return fmt.Sprintf("%d days", n) }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -39,7 +40,7 @@ func BenchmarkAddLineHTTP(b *testing.B) {
 	errs := make([]error, benchClients)
 	for i := range agents {
 		wg.Go(func() {
-			agents[i], errs[i] = portaltest.SignedIn(app.URL, app.transport, db.DemoAgentEmail, db.DemoAgentPassword)
+			agents[i], errs[i] = portaltest.SignedIn(app.URL, app.transport, demo.AgentEmail, demo.AgentPassword)
 		})
 	}
 	wg.Wait()

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -105,21 +105,21 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
 		agent := app.Agent(t)
-		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
 		if r := agent.Get(t, "/subscribers"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/login") {
 			t.Errorf("disabled agent's session: status %d to %q, want a redirect to sign in", r.Status, r.Location())
 		}
-		if r := app.NewClient().SignIn(t, db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+		if r := app.NewClient().SignIn(t, demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("disabled agent signs in: status %d, want 401", r.Status)
 		}
-		lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
+		lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
 		app.Agent(t)
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.Post(t, "/users/"+loginID(demo.LeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
@@ -128,18 +128,18 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("ResetPassword", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
+		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("short password: status %d, want 422", r.Status)
 		}
-		r = lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
+		r = lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
-		if r := app.NewClient().SignIn(t, db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
+		if r := app.NewClient().SignIn(t, demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("old password still works: status %d", r.Status)
 		}
-		app.SignedIn(t, db.DemoAgentEmail, "brand new secret")
+		app.SignedIn(t, demo.AgentEmail, "brand new secret")
 	})
 	t.Run("Audited", func(t *testing.T) {
 		doc := lead.Page(t, "/audit")

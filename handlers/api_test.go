@@ -97,7 +97,7 @@ func demoLine(t *testing.T, app *portaltest.Portal, account string) db.ESIM {
 // Demo lines the tests use.
 const (
 	pendingEurope = "AC-100358" // Priya Raman: Europe, Euro 1 pending
-	activeFrance  = "AC-100231" // María García: France, Euro 1 expired, Euro 3 active
+	activeFrance  = "AC-100231" // María García: France, Euro 1 used up, Euro 3 active
 	notInstalled  = "AC-100921" // Amara Okafor: Brazil, never installed
 )
 
@@ -340,11 +340,8 @@ func TestLineStatuses(t *testing.T) {
 	l := demoLine(t, app, activeFrance)
 	now := app.Clock.Now()
 	left := int(math.Ceil(l.Plans[1].ExpiresAt.Sub(now).Hours() / 24))
-	ended := "Ended " + l.Plans[0].ExpiresAt.Format("2 Jan 2006, 15:04 UTC")
-	if unused := l.Plans[0].LeftBytes(); unused > 0 {
-		ended += " with " + db.FormatBytes(unused) + " unused"
-	}
-	want := []string{ended, fmt.Sprintf("%d days left (until %s)", left, l.Plans[1].ExpiresAt.Format("2 Jan 2006, 15:04 UTC"))}
+	// María used up Euro 1 before its 30 days.
+	want := []string{"Data used up " + l.Plans[0].EndedAt.Format("2 Jan 2006, 15:04 UTC"), fmt.Sprintf("%d days left (until %s)", left, l.Plans[1].ExpiresAt.Format("2 Jan 2006, 15:04 UTC"))}
 	if strings.Join(plans, "|") != strings.Join(want, "|") {
 		t.Errorf("plan statuses = %q, want %q", plans, want)
 	}

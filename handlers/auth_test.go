@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -44,7 +45,7 @@ func TestSignIn(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		c := app.NewClient()
-		r := c.SignIn(t, db.DemoAgentEmail, db.DemoAgentPassword)
+		r := c.SignIn(t, demo.AgentEmail, demo.AgentPassword)
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -65,8 +66,8 @@ func TestSignIn(t *testing.T) {
 		next, _ := url.Parse(r.Location())
 		form := url.Values{
 			"_csrf":    {c.CSRFToken(t, r.Location())},
-			"email":    {db.DemoAgentEmail},
-			"password": {db.DemoAgentPassword},
+			"email":    {demo.AgentEmail},
+			"password": {demo.AgentPassword},
 			"next":     {next.Query().Get("next")},
 		}
 		r = c.Post(t, "/login", form)
@@ -75,8 +76,8 @@ func TestSignIn(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct{ name, email, password string }{
-		{"WrongPassword", db.DemoAgentEmail, "not-the-password"},
-		{"UnknownEmail", "nobody@example.com", db.DemoAgentPassword},
+		{"WrongPassword", demo.AgentEmail, "not-the-password"},
+		{"UnknownEmail", "nobody@example.com", demo.AgentPassword},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := app.NewClient()
@@ -96,11 +97,11 @@ func TestSignIn(t *testing.T) {
 	t.Run("TooManyFailures", func(t *testing.T) {
 		c := app.NewClient()
 		for i := range 5 {
-			if got := c.SignIn(t, db.DemoLeadEmail, "guess-"+string(rune('a'+i))).Status; got != http.StatusUnauthorized {
+			if got := c.SignIn(t, demo.LeadEmail, "guess-"+string(rune('a'+i))).Status; got != http.StatusUnauthorized {
 				t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
 			}
 		}
-		r := c.SignIn(t, db.DemoLeadEmail, db.DemoLeadPassword)
+		r := c.SignIn(t, demo.LeadEmail, demo.LeadPassword)
 		if got, want := r.Status, http.StatusTooManyRequests; got != want {
 			t.Fatalf("6th attempt, right password: status = %d, want %d", got, want)
 		}
@@ -121,7 +122,7 @@ func TestCSRF(t *testing.T) {
 	t.Run("NoToken", func(t *testing.T) {
 		c := app.NewClient()
 		c.CSRFToken(t, "/login") // the csrf cookie, without its token in the form
-		r := c.Post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		r := c.Post(t, "/login", url.Values{"email": {demo.AgentEmail}, "password": {demo.AgentPassword}})
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -139,7 +140,7 @@ func TestCSRF(t *testing.T) {
 	t.Run("WrongToken", func(t *testing.T) {
 		c := app.NewClient()
 		token := c.CSRFToken(t, "/login")
-		r := c.Post(t, "/login", url.Values{"_csrf": {token + "x"}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}})
+		r := c.Post(t, "/login", url.Values{"_csrf": {token + "x"}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword}})
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
 		}
@@ -147,7 +148,7 @@ func TestCSRF(t *testing.T) {
 	t.Run("CrossSite", func(t *testing.T) {
 		c := app.NewClient()
 		token := c.CSRFToken(t, "/login")
-		r := c.Post(t, "/login", url.Values{"_csrf": {token}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+		r := c.Post(t, "/login", url.Values{"_csrf": {token}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword}},
 			"Sec-Fetch-Site", "cross-site")
 		if got, want := r.Status, http.StatusForbidden; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
@@ -162,7 +163,7 @@ func TestCSRF(t *testing.T) {
 	})
 	t.Run("SameOriginWithoutToken", func(t *testing.T) {
 		c := app.NewClient()
-		r := c.Post(t, "/login", url.Values{"email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}},
+		r := c.Post(t, "/login", url.Values{"email": {demo.AgentEmail}, "password": {demo.AgentPassword}},
 			"Sec-Fetch-Site", "same-origin")
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("status = %d, want %d", got, want)
@@ -206,8 +207,8 @@ func TestSignOut(t *testing.T) {
 		first := c.Cookie(sessionCookie)
 		r := c.Post(t, "/login", url.Values{
 			"_csrf":    {c.CSRFToken(t, "/subscribers")},
-			"email":    {db.DemoAgentEmail},
-			"password": {db.DemoAgentPassword},
+			"email":    {demo.AgentEmail},
+			"password": {demo.AgentPassword},
 		})
 		if got, want := r.Status, http.StatusSeeOther; got != want {
 			t.Fatalf("second sign-in: status = %d, want %d", got, want)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -180,7 +181,7 @@ func TestSubscriberProfile(t *testing.T) {
 		if got, want := text(doc.Find("[data-testid=allowance-used-up]")), "Allowance used up: every qualifying plan has its eSIM."; got != want {
 			t.Errorf("explanation = %q, want %q", got, want)
 		}
-		if got, want := texts(doc.Find("[data-testid=line] h3")), []string{"Turkey", "Canada"}; !slices.Equal(got, want) {
+		if got, want := texts(doc.Find("[data-testid=line] h3")), []string{"Türkiye", "Canada"}; !slices.Equal(got, want) {
 			t.Errorf("lines = %q, want %q", got, want)
 		}
 	})

@@ -13,7 +13,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 )
 
 // Client is a browser without JavaScript: it keeps cookies and does not
@@ -47,13 +47,13 @@ func (p *Portal) NewClient() *Client { return NewClient(p.URL, nil) }
 // Agent signs in the demo support agent in a new browser.
 func (p *Portal) Agent(t testing.TB) *Client {
 	t.Helper()
-	return p.SignedIn(t, db.DemoAgentEmail, db.DemoAgentPassword)
+	return p.SignedIn(t, demo.AgentEmail, demo.AgentPassword)
 }
 
 // Lead signs in the demo team lead in a new browser.
 func (p *Portal) Lead(t testing.TB) *Client {
 	t.Helper()
-	return p.SignedIn(t, db.DemoLeadEmail, db.DemoLeadPassword)
+	return p.SignedIn(t, demo.LeadEmail, demo.LeadPassword)
 }
 
 // SignedIn signs in with email and password in a new browser.

@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
@@ -57,6 +60,9 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
+	if err := copyDemo(path); err != nil {
+		t.Fatalf("portaltest: %v", err)
+	}
 	store, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatalf("portaltest: open store: %v", err)
@@ -68,9 +74,6 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	p := &Portal{Store: store, Clock: &Clock{}}
 	store.Now = p.Clock.Now
 	store.Mail = emails.Renderer{Brand: brand}
-	if _, err := store.SeedDemo(ctx); err != nil {
-		t.Fatalf("portaltest: seed demo data: %v", err)
-	}
 	if p.Raw, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"); err != nil {
 		t.Fatalf("portaltest: open raw connection: %v", err)
 	}
@@ -123,6 +126,53 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
 	return p
+}
+
+// demoFile is the demo data set, seeded once per test binary and copied for
+// each portal: seeding walks months of the portal's operations, a second or
+// so, which every test would otherwise pay.
+var demoFile struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// copyDemo writes a fresh copy of the demo database to path.
+func copyDemo(path string) error {
+	demoFile.once.Do(func() {
+		dir, err := os.MkdirTemp("", "portaltest-demo-")
+		if err != nil {
+			demoFile.err = err
+			return
+		}
+		demoFile.path = filepath.Join(dir, "demo.db")
+		demoFile.err = seedDemo(demoFile.path)
+	})
+	if demoFile.err != nil {
+		return fmt.Errorf("seed demo data: %w", demoFile.err)
+	}
+	data, err := os.ReadFile(demoFile.path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
+}
+
+func seedDemo(path string) error {
+	ctx := context.Background()
+	store, err := db.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	store.PasswordCost = bcrypt.MinCost
+	store.Now = (&Clock{}).Now
+	store.Mail = emails.Renderer{Brand: brand}
+	if _, err := demo.Seed(ctx, store); err != nil {
+		store.Close()
+		return err
+	}
+	// Closing the last connection moves the write-ahead log into the file.
+	return store.Close()
 }
 
 // lockedBuffer collects the log the server's goroutines write.

@@ -1,6 +1,7 @@
-package db
+package demo
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/carrier/esim-admin/db"
 )
 
 // ScaleOptions sizes the scale data set.
@@ -40,46 +43,30 @@ const scaleSpan = 2 * 365 * 24 * time.Hour
 // SeedScale fills a new or demo database with a large, realistic data set, to
 // measure the portal with: subscribers with qualifying home plans, an
 // inventory delivered in batches over two years and handed out oldest first
-// by a dozen agents, lines with their plans. It refuses any other database,
-// so made-up data never lands in a real one, and runs in one transaction.
-func (s *Store) SeedScale(ctx context.Context, opt ScaleOptions) (ScaleReport, error) {
+// by a dozen agents, lines with their plans. It loads the demo data set into
+// a new database first, refuses any other than a demo database, so made-up
+// data never lands in a real one, and inserts everything in one change
+// through Store.Bulk. It writes no audit entries and no emails.
+func SeedScale(ctx context.Context, s *db.Store, opt ScaleOptions) (ScaleReport, error) {
 	if opt.ESIMs < 0 || opt.Subscribers < 0 {
 		return ScaleReport{}, fmt.Errorf("sizes must not be negative")
 	}
 	if opt.ESIMs > 99_000_000 {
 		return ScaleReport{}, fmt.Errorf("at most 99,000,000 eSIMs")
 	}
-	if _, err := s.SeedDemo(ctx); err != nil {
+	if _, err := Seed(ctx, s); err != nil {
 		return ScaleReport{}, err
-	}
-	var demo, scaled bool
-	if err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE email = ?),
-		EXISTS (SELECT 1 FROM esims WHERE iccid >= ? AND iccid < ?)`,
-		DemoLeadEmail, scaleICCIDPrefix, scaleICCIDPrefix+"a").Scan(&demo, &scaled); err != nil {
-		return ScaleReport{}, err
-	}
-	if !demo {
-		return ScaleReport{}, fmt.Errorf("this database is not a demo database: scale data goes only into a new or demo database")
-	}
-	if scaled {
-		return ScaleReport{}, fmt.Errorf("this database already holds a scale data set")
 	}
 	if opt.Seed == 0 {
 		opt.Seed = 1
 	}
-	sc := &scaler{opt: opt, now: s.Now().UTC(), rng: rand.New(rand.NewPCG(opt.Seed, 7))}
-	// A big page cache keeps the index pages of a million random inserts in
-	// memory, and statement journals stay off the disk. Both are set on the
-	// one writer connection, outside any transaction, and set back after.
-	for _, p := range []string{`PRAGMA cache_size = -262144`, `PRAGMA temp_store = MEMORY`} {
-		if _, err := s.write.ExecContext(ctx, p); err != nil {
-			return ScaleReport{}, err
-		}
+	names, err := lineNames()
+	if err != nil {
+		return ScaleReport{}, err
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = DEFAULT`)
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		sc.ctx, sc.tx = ctx, tx.Tx
+	sc := &scaler{s: s, opt: opt, now: s.Now().UTC(), rng: rand.New(rand.NewPCG(opt.Seed, 7)), lineNames: names}
+	err = s.Bulk(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		sc.ctx, sc.tx = ctx, tx
 		return sc.run()
 	})
 	if err != nil {
@@ -89,6 +76,7 @@ func (s *Store) SeedScale(ctx context.Context, opt ScaleOptions) (ScaleReport, e
 }
 
 type scaler struct {
+	s      *db.Store
 	ctx    context.Context
 	tx     *sql.Tx
 	opt    ScaleOptions
@@ -96,6 +84,7 @@ type scaler struct {
 	rng    *rand.Rand
 	report ScaleReport
 
+	lineNames map[int][]string
 	logins    []int64         // who allocates, busiest first
 	plans     map[int][]int64 // sellable plan ids by IMSI profile
 	dataBytes map[int64]int64 // each plan's allowance
@@ -120,6 +109,19 @@ type scaleESIM struct {
 }
 
 func (sc *scaler) run() error {
+	// Checked in the load's own change, under the write lock.
+	var demo, scaled bool
+	if err := sc.tx.QueryRowContext(sc.ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE email = ?),
+		EXISTS (SELECT 1 FROM esims WHERE iccid >= ? AND iccid < ?)`,
+		LeadEmail, scaleICCIDPrefix, scaleICCIDPrefix+"a").Scan(&demo, &scaled); err != nil {
+		return err
+	}
+	if !demo {
+		return fmt.Errorf("this database is not a demo database: scale data goes only into a new or demo database")
+	}
+	if scaled {
+		return fmt.Errorf("this database already holds a scale data set")
+	}
 	if err := sc.loadPlans(); err != nil {
 		return err
 	}
@@ -187,26 +189,19 @@ func (sc *scaler) dropIndexes(tables ...string) ([]string, error) {
 	return creates, nil
 }
 
+// loadPlans finds the plans on sale, by IMSI profile, in catalog order.
 func (sc *scaler) loadPlans() error {
-	rows, err := sc.tx.QueryContext(sc.ctx, `SELECT id, imsi_profile, data_mb FROM plans WHERE active ORDER BY id`)
+	plans, err := sc.s.Plans(sc.ctx, false)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
+	slices.SortFunc(plans, func(a, b db.Plan) int { return cmp.Compare(a.ID, b.ID) })
 	sc.plans, sc.dataBytes = map[int][]int64{}, map[int64]int64{}
-	for rows.Next() {
-		var id, mb int64
-		var profile int
-		if err := rows.Scan(&id, &profile, &mb); err != nil {
-			return err
-		}
-		sc.plans[profile] = append(sc.plans[profile], id)
-		sc.dataBytes[id] = mb * BytesPerMB
+	for _, p := range plans {
+		sc.plans[p.IMSIProfile] = append(sc.plans[p.IMSIProfile], p.ID)
+		sc.dataBytes[p.ID] = int64(p.DataMB) * db.BytesPerMB
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, p := range IMSIProfiles {
+	for _, p := range db.IMSIProfiles {
 		if len(sc.plans[p]) == 0 {
 			return fmt.Errorf("no plan of profile %d is sold", p)
 		}
@@ -235,12 +230,33 @@ var scaleLoginNames = []string{
 	"Chris Walker", "Nina Petrov", "Omar Aziz", "Julia Costa", "Ben Harris", "Rita Mendes",
 }
 
-// scaleLineNames are the line names agents give, by the IMSI profile of the
-// plans for those places.
-var scaleLineNames = map[int][]string{
-	7:  {"France", "Spain", "Italy", "Germany", "Europe", "United Kingdom", "Turkey", "Greece", "Portugal", "Netherlands", "Switzerland", "Ireland", "Croatia", "Austria"},
-	10: {"Japan", "Thailand", "Asia", "South Korea", "Vietnam", "Australia", "Singapore", "Indonesia", "Philippines", "New Zealand", "Taiwan", "Malaysia"},
-	2:  {"USA", "Canada", "Mexico", "Americas", "Brazil", "Global", "Argentina", "Chile", "Colombia", "Peru", "South Africa", "UAE"},
+// scalePlaces are where the scale data's customers travel, by the IMSI
+// profile of the plans that go there: countries, which lines are named
+// after, and regions of the catalog, for trips to several countries.
+var scalePlaces = map[int][]string{
+	7:  {"FR", "ES", "IT", "DE", "Europe", "GB", "TR", "GR", "PT", "NL", "CH", "IE", "HR", "AT"},
+	10: {"JP", "TH", "Asia", "KR", "VN", "AU", "SG", "ID", "PH", "NZ", "TW", "MY"},
+	2:  {"US", "CA", "MX", "Americas", "BR", "Global", "AR", "CL", "CO", "PE", "ZA", "AE"},
+}
+
+// lineNames are the names agents give lines, by IMSI profile: a country's
+// name as the portal shows it, or a region, as Add line takes them.
+func lineNames() (map[int][]string, error) {
+	out := map[int][]string{}
+	for profile, places := range scalePlaces {
+		for _, p := range places {
+			name := p
+			if db.KnownCountry(p) {
+				name = db.CountryName(p)
+			}
+			// The longest a name gets: with the number lineName adds.
+			if _, err := db.CleanLineName(name + " 99"); err != nil {
+				return nil, fmt.Errorf("line name %q: %w", name, err)
+			}
+			out[profile] = append(out[profile], name)
+		}
+	}
+	return out, nil
 }
 
 // scaleProfileShare is how the inventory splits across IMSI profiles: Europe
@@ -253,11 +269,11 @@ func (sc *scaler) insertLogins() error {
 		return err
 	}
 	defer ins.close()
-	created := formatTime(sc.now.Add(-scaleSpan - 30*24*time.Hour))
+	created := db.FormatTime(sc.now.Add(-scaleSpan - 30*24*time.Hour))
 	for i, name := range scaleLoginNames {
-		role := RoleAgent
+		role := db.RoleAgent
 		if i%5 == 4 {
-			role = RoleLead
+			role = db.RoleLead
 		}
 		email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + ".scale@example.com"
 		// Not a bcrypt hash: these logins exist to have allocated eSIMs and
@@ -318,8 +334,8 @@ func (sc *scaler) insertSubscribers() ([]int8, error) {
 		ln := scaleLastNames[sc.rng.IntN(len(scaleLastNames))]
 		email := fmt.Sprintf("%s.%s.%d@%s", fold.Replace(strings.ToLower(fn)), fold.Replace(strings.ToLower(ln)), i, domains[i%len(domains)])
 		created[i] = sc.now.Add(-scaleSpan - time.Duration(sc.rng.Int64N(int64(3*365*24*time.Hour))))
-		phone := fmt.Sprintf("+1 %s 555 %04d", demoAreaCodes[i%len(demoAreaCodes)], i%10000)
-		if err := subs.add(id, fmt.Sprintf("AC-%07d", 2_000_000+i), fn+" "+ln, email, phone, formatTime(created[i])); err != nil {
+		phone := fmt.Sprintf("+1 %s 555 %04d", areaCodes[i%len(areaCodes)], i%10000)
+		if err := subs.add(id, fmt.Sprintf("AC-%07d", 2_000_000+i), fn+" "+ln, email, phone, db.FormatTime(created[i])); err != nil {
 			return nil, err
 		}
 	}
@@ -332,17 +348,17 @@ func (sc *scaler) insertSubscribers() ([]int8, error) {
 		q := pick(sc.rng, qualifyingShare)
 		capacity[i] = int8(q)
 		for j := range q {
-			p := demoDomesticPlans[sc.rng.IntN(5)] // the five qualifying kinds
+			p := homePlans[sc.rng.IntN(5)] // the five qualifying kinds
 			if j == 0 && sc.rng.IntN(2) == 0 {
-				p = demoDomesticPlans[0]
+				p = homePlans[0]
 			}
-			if err := dom.add(id, p.name, p.kind, p.lines, formatTime(created[i].Add(time.Duration(j)*24*time.Hour))); err != nil {
+			if err := dom.add(id, p.name, p.kind, p.lines, db.FormatTime(created[i].Add(time.Duration(j)*24*time.Hour))); err != nil {
 				return nil, err
 			}
 		}
 		if q == 0 || sc.rng.IntN(4) == 0 {
-			p := demoDomesticPlans[5+sc.rng.IntN(3)]
-			if err := dom.add(id, p.name, p.kind, p.lines, formatTime(created[i])); err != nil {
+			p := homePlans[5+sc.rng.IntN(3)]
+			if err := dom.add(id, p.name, p.kind, p.lines, db.FormatTime(created[i])); err != nil {
 				return nil, err
 			}
 		}
@@ -403,7 +419,7 @@ func (sc *scaler) allocations(capacity []int8) []scaleAlloc {
 
 // lineName picks a name the subscriber's lines do not use yet.
 func (sc *scaler) lineName(sub int32, profile int) string {
-	names := scaleLineNames[profile]
+	names := sc.lineNames[profile]
 	taken := sc.subLines[sub]
 	name := ""
 	for try := 0; ; try++ {
@@ -433,7 +449,7 @@ func (sc *scaler) stock(allocs []scaleAlloc) map[int][]scaleESIM {
 	start := sc.now.Add(-scaleSpan - period)
 	batches := int(scaleSpan/period) + 2
 	out := map[int][]scaleESIM{}
-	for _, profile := range IMSIProfiles {
+	for _, profile := range db.IMSIProfiles {
 		var mine []int
 		for i, a := range allocs {
 			if int(a.profile) == profile {
@@ -494,7 +510,7 @@ func (sc *scaler) stock(allocs []scaleAlloc) map[int][]scaleESIM {
 
 func scaleICCID(profile, serial int) string {
 	body := fmt.Sprintf("%s%02d%09d", scaleICCIDPrefix, profile, serial)
-	return body + string(LuhnDigit(body))
+	return body + string(db.LuhnDigit(body))
 }
 
 // scaleMatchingID is unique for each serial: the first ten characters are a
@@ -504,7 +520,7 @@ func (sc *scaler) scaleMatchingID(profile, serial int) string {
 	const space = 2_064_377_754_059_776                // 34^10
 	// n is below 3·10^9, so n times the multiplier fits in 64 bits; and
 	// multiplying by a number coprime with 34 permutes 0..34^10-1.
-	in := uint64(slices.Index(IMSIProfiles, profile))*1_000_000_000 + uint64(serial)
+	in := uint64(slices.Index(db.IMSIProfiles, profile))*1_000_000_000 + uint64(serial)
 	x := in * 1_000_000_007 % space
 	var b [20]byte
 	n := 0
@@ -533,24 +549,24 @@ func (sc *scaler) insertESIMs(stock map[int][]scaleESIM, allocs []scaleAlloc) er
 		return err
 	}
 	defer ins.close()
-	for _, profile := range IMSIProfiles { // ICCID order: the profile is part of it
-		smdp := (&demoSeeder{}).smdp(profile) // the demo's SM-DP+ hosts
+	for _, profile := range db.IMSIProfiles { // ICCID order: the profile is part of it
+		smdp := smdpAddress(profile) // the demo's SM-DP+ hosts
 		for serial, e := range stock[profile] {
-			state := StateFree
+			state := db.StateFree
 			var sub, line, at, by any
 			switch {
 			case e.alloc > 0:
 				a := allocs[e.alloc-1]
-				state, sub, line, at, by = StateAllocated, sc.subIDs[a.sub], a.line, formatTime(time.UnixMilli(a.at)), sc.logins[a.by]
+				state, sub, line, at, by = db.StateAllocated, sc.subIDs[a.sub], a.line, db.FormatTime(time.UnixMilli(a.at)), sc.logins[a.by]
 				sc.report.Allocated++
 			case e.retired:
-				state = StateRetired
+				state = db.StateRetired
 				sc.report.Retired++
 			default:
 				sc.report.Free++
 			}
 			if err := ins.add(scaleICCID(profile, serial), profile, smdp, sc.scaleMatchingID(profile, serial), state,
-				formatTime(time.UnixMilli(e.stocked)), sub, line, at, by); err != nil {
+				db.FormatTime(time.UnixMilli(e.stocked)), sub, line, at, by); err != nil {
 				return err
 			}
 		}
@@ -573,7 +589,7 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 	}
 	defer ins.close()
 	const day = 24 * time.Hour
-	for _, profile := range IMSIProfiles {
+	for _, profile := range db.IMSIProfiles {
 		plans := sc.plans[profile]
 		for serial, e := range stock[profile] {
 			if e.alloc == 0 {
@@ -585,24 +601,24 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 			by := sc.logins[a.by]
 			for n := 0; n < 4; n++ {
 				id++
-				state, activated, expires := PlanQueued, any(nil), any(nil)
+				state, activated, expires := db.PlanQueued, any(nil), any(nil)
 				act := added.Add(day + time.Duration(sc.rng.Int64N(int64(20*day))))
 				// Recent plans may still wait for the trip; older ones all started.
 				if act.Before(sc.now) && (sc.now.Sub(added) > 60*day || sc.rng.IntN(3) > 0) {
 					exp := act.Add(30 * day)
-					state, activated, expires = PlanActive, formatTime(act), formatTime(exp)
+					state, activated, expires = db.PlanActive, db.FormatTime(act), db.FormatTime(exp)
 					if !exp.After(sc.now) {
-						state = PlanExpired
+						state = db.PlanExpired
 					}
 				}
 				p := plans[sc.rng.IntN(len(plans))]
-				if err := ins.add(id, orderNumber(id, added), iccid, p, state,
-					formatTime(added), by, activated, expires, sc.dataBytes[p]); err != nil {
+				if err := ins.add(id, db.OrderNumber(id, added), iccid, p, state,
+					db.FormatTime(added), by, activated, expires, sc.dataBytes[p]); err != nil {
 					return err
 				}
 				sc.report.LinePlans++
 				next := added.Add(20*day + time.Duration(sc.rng.Int64N(int64(200*day))))
-				if state == PlanQueued || !next.Before(sc.now) || sc.rng.IntN(10) < 6 {
+				if state == db.PlanQueued || !next.Before(sc.now) || sc.rng.IntN(10) < 6 {
 					break
 				}
 				added, by = next, sc.logins[sc.rng.IntN(len(sc.logins))]

@@ -1,34 +1,30 @@
-package db
+package demo
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/carrier/esim-admin/db"
 )
 
 func TestSeedScale(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
-	rep, err := s.SeedScale(ctx, ScaleOptions{ESIMs: 3000, Subscribers: 300})
+	rep, err := SeedScale(ctx, s.Store, ScaleOptions{ESIMs: 3000, Subscribers: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Free+rep.Allocated+rep.Retired != 3000 || rep.Subscribers != 300 || rep.Allocated == 0 || rep.Retired == 0 || rep.LinePlans < rep.Allocated {
 		t.Errorf("report %+v", rep)
 	}
-	if got := count(t, s, `SELECT count(*) FROM esims WHERE iccid LIKE '8901481%'`); got != 3000 {
+	if got := s.count(t, `SELECT count(*) FROM esims WHERE iccid LIKE '8901481%'`); got != 3000 {
 		t.Errorf("%d scale eSIMs, want 3000", got)
 	}
 	t.Run("ValidICCIDs", func(t *testing.T) {
-		rows, err := s.read.Query(`SELECT iccid FROM esims`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var iccid string
-			rows.Scan(&iccid)
-			if err := CheckICCID(iccid); err != nil {
+		for _, iccid := range s.strings(t, `SELECT iccid FROM esims`) {
+			if err := db.CheckICCID(iccid); err != nil {
 				t.Fatalf("%s: %v", iccid, err)
 			}
 		}
@@ -50,15 +46,27 @@ func TestSeedScale(t *testing.T) {
 		"SubscriberPrefixFree": `SELECT count(*) FROM subscribers GROUP BY account_number HAVING count(*) > 1`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if n := count(t, s, `SELECT coalesce((`+query+`), 0)`); n != 0 {
+			if n := s.count(t, `SELECT coalesce((`+query+`), 0)`); n != 0 {
 				t.Errorf("%d violations", n)
 			}
 		})
 	}
+	t.Run("LineNames", func(t *testing.T) {
+		regions := s.strings(t, `SELECT DISTINCT region FROM plans`)
+		for _, name := range s.strings(t, `SELECT DISTINCT line_name FROM esims WHERE iccid LIKE '8901481%' AND state = 'allocated'`) {
+			place := strings.TrimRight(strings.TrimRight(name, "0123456789"), " ")
+			if !slices.Contains(regions, place) && !slices.ContainsFunc(db.Countries(), func(c db.Country) bool { return c.Name == place }) {
+				t.Errorf("line %q is named after neither a country nor a region", name)
+			}
+			if clean, err := db.CleanLineName(name); err != nil || clean != name {
+				t.Errorf("line %q is not a name Add line takes: %v", name, err)
+			}
+		}
+	})
 	t.Run("IndexesBack", func(t *testing.T) {
-		schema := func(s *Store) string {
+		schema := func(s testStore) string {
 			var all string
-			s.read.QueryRow(`SELECT group_concat(name || ':' || coalesce(sql, ''), char(10)) FROM (SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name)`).Scan(&all)
+			s.raw.QueryRow(`SELECT group_concat(name || ':' || coalesce(sql, ''), char(10)) FROM (SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name)`).Scan(&all)
 			return all
 		}
 		if got, want := schema(s), schema(openTestStore(t)); got != want {
@@ -66,17 +74,17 @@ func TestSeedScale(t *testing.T) {
 		}
 	})
 	t.Run("Twice", func(t *testing.T) {
-		_, err := s.SeedScale(ctx, ScaleOptions{ESIMs: 10, Subscribers: 1})
+		_, err := SeedScale(ctx, s.Store, ScaleOptions{ESIMs: 10, Subscribers: 1})
 		if err == nil || !strings.Contains(err.Error(), "already") {
 			t.Errorf("second run: %v, want a refusal", err)
 		}
 	})
 	t.Run("NotDemo", func(t *testing.T) {
 		real := openTestStore(t)
-		if _, err := real.CreateLogin(ctx, "ana@carrier.example", "Ana", RoleLead, "a long password"); err != nil {
+		if _, err := real.CreateLogin(ctx, "ana@carrier.example", "Ana", db.RoleLead, "a long password"); err != nil {
 			t.Fatal(err)
 		}
-		_, err := real.SeedScale(ctx, ScaleOptions{ESIMs: 10, Subscribers: 1})
+		_, err := SeedScale(ctx, real.Store, ScaleOptions{ESIMs: 10, Subscribers: 1})
 		if err == nil || !strings.Contains(err.Error(), "not a demo database") {
 			t.Errorf("scale data into a real database: %v, want a refusal", err)
 		}
