@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
 )
 
 // config is the portal's configuration: every flag has an environment
@@ -24,8 +27,10 @@ type config struct {
 	BaseURL      string
 	Demo         bool
 	LowStock     int
-	SessionKey   string // environment only
-	APIToken     string // environment only: the network API's bearer token
+	UsageWarn    int           // percent of a plan's data at which the customer hears it runs low
+	ExpiryWarn   time.Duration // how long before a plan's end the customer hears it ends soon
+	SessionKey   string        // environment only
+	APIToken     string        // environment only: the network API's bearer token
 }
 
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
@@ -63,6 +68,24 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		lowStock = n
 	}
 	fs.IntVar(&cfg.LowStock, "low-stock", lowStock, "free eSIMs of a profile under which its stock shows as low (ESIM_LOW_STOCK)")
+	usageWarn := db.DefaultNotices.LowPercent
+	if v := getenv("ESIM_USAGE_WARN"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("ESIM_USAGE_WARN must be a whole number of percent, not %q", v)
+		}
+		usageWarn = n
+	}
+	fs.IntVar(&cfg.UsageWarn, "usage-warn", usageWarn, "percent of a plan's data used at which the customer is told it runs low (ESIM_USAGE_WARN)")
+	expiryWarn := db.DefaultNotices.EndsSoon
+	if v := getenv("ESIM_EXPIRY_WARN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("ESIM_EXPIRY_WARN must be a duration such as 72h, not %q", v)
+		}
+		expiryWarn = d
+	}
+	fs.DurationVar(&cfg.ExpiryWarn, "expiry-warn", expiryWarn, "how long before a plan's end the customer is told it ends soon (ESIM_EXPIRY_WARN)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -101,6 +124,12 @@ func (c config) check() error {
 	if c.LowStock < 0 {
 		return fmt.Errorf("-low-stock must not be negative")
 	}
+	if c.UsageWarn < 1 || c.UsageWarn > 99 {
+		return fmt.Errorf("-usage-warn must be a percent from 1 to 99, not %d", c.UsageWarn)
+	}
+	if c.ExpiryWarn < time.Hour || c.ExpiryWarn >= 30*24*time.Hour {
+		return fmt.Errorf("-expiry-warn must be from 1h to under 30 days (720h), not %s", c.ExpiryWarn)
+	}
 	if c.DB == "" {
 		return fmt.Errorf("-db must name a database file")
 	}
@@ -111,6 +140,11 @@ func (c config) check() error {
 		return fmt.Errorf("ESIM_API_TOKEN must be at least 32 characters, such as the output of: openssl rand -hex 32")
 	}
 	return nil
+}
+
+// notices are when the customer hears about a plan's data and end.
+func (c config) notices() db.NoticeSettings {
+	return db.NoticeSettings{LowPercent: c.UsageWarn, EndsSoon: c.ExpiryWarn}
 }
 
 // brand is the name the customer emails are signed with: the display name of

@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// Emails are rendered in the change that queues them, whoever makes it:
 	// the server, a command, the demo data.
 	store.Mail = emails.Renderer{Brand: cfg.brand()}
+	store.Notices = cfg.notices()
 	if len(rest) > 0 {
 		return command(ctx, store, rest, stdin, stdout, stderr)
 	}
@@ -83,6 +84,8 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		go worker.Run(ctx)
 		mailQueued = worker.Notify
 	}
+	scheduler := &emails.Scheduler{Store: store, Queued: mailQueued, Logger: log}
+	go scheduler.Run(ctx)
 	cookie := "esim_session"
 	if cfg.secure() {
 		cookie = "__Host-esim_session"

@@ -27,6 +27,7 @@ func (testMail) OrderConfirmation(m OrderMail) (Message, error) {
 
 type fixture struct {
 	s     *Store
+	path  string
 	agent Login
 	plans map[string]Plan // by code
 	subs  []int64         // subscribers, each with one Unlimited All plan
@@ -38,14 +39,15 @@ type fixture struct {
 func newFixture(t testing.TB, subscribers, free int) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/lines.db")
+	path := t.TempDir() + "/lines.db"
+	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	s.Mail = testMail{}
 	s.PasswordCost = bcrypt.MinCost
-	f := &fixture{s: s, plans: map[string]Plan{}}
+	f := &fixture{s: s, path: path, plans: map[string]Plan{}}
 	f.agent, err = s.CreateLogin(ctx, "agent@example.com", "Agent", RoleAgent, "agent-password")
 	if err != nil {
 		t.Fatal(err)

@@ -572,27 +572,25 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 }
 
 // usageNotices queues what a batch of usage owes the customer of one line:
-// for each plan it changed, Data used up or Data running low, then Plan
-// started (notices.go has the rules).
+// for each plan it changed, in queue order, Plan started, then Data used up
+// or Data running low (notices.go has the rules).
 func usageNotices(ctx context.Context, tx *change, iccid string, usedBefore map[int64]int64, startedIn map[int64]string) error {
 	l, err := loadNoticeLine(ctx, tx, iccid)
 	if err != nil {
 		return err
 	}
 	for _, lp := range l.plans {
+		if country := startedIn[lp.ID]; country != "" && tx.now.Before(lp.ExpiresAt) {
+			if _, err := queueNotice(ctx, tx, l, PlanMail{Kind: EmailPlanStarted, Plan: lp, Country: country}); err != nil {
+				return err
+			}
+		}
 		before, seen := usedBefore[lp.ID]
-		if !seen || (before == lp.UsedBytes && startedIn[lp.ID] == "") {
+		if !seen || before == lp.UsedBytes {
 			continue
 		}
 		if kind := noticeAfterUsage(lp, before, tx.notices.LowPercent, tx.now); kind != "" {
 			if _, err := queueNotice(ctx, tx, l, PlanMail{Kind: kind, Plan: lp}); err != nil {
-				return err
-			}
-		}
-	}
-	for _, lp := range l.plans {
-		if country := startedIn[lp.ID]; country != "" && tx.now.Before(lp.ExpiresAt) {
-			if _, err := queueNotice(ctx, tx, l, PlanMail{Kind: EmailPlanStarted, Plan: lp, Country: country}); err != nil {
 				return err
 			}
 		}

@@ -72,6 +72,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	// Subscribers and their eSIM lines.
 	app.GET("/subscribers", h.searchSubscribers)
 	app.GET("/subscribers/:id", h.subscriberProfile)
+	app.POST("/subscribers/:id/plan-notices", h.setPlanNotices)
 	app.GET("/subscribers/:id/lines/new", h.addLineForm)
 	app.POST("/subscribers/:id/lines", h.addLine)
 	app.POST("/esims/:iccid/resend-qr", h.resendQR)

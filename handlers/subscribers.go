@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -62,4 +63,27 @@ func pathID(c echo.Context, name string) (int64, error) {
 		return 0, echo.NewHTTPError(http.StatusNotFound)
 	}
 	return id, nil
+}
+
+// setPlanNotices turns the customer's plan notices off or on, at their
+// request; the order emails go whatever it says.
+func (h *Handlers) setPlanNotices(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	on := c.FormValue("on") == "true"
+	ctx := c.Request().Context()
+	if err := h.Store.SetPlanNotices(ctx, id, on, login(c)); err != nil {
+		return err
+	}
+	sub, err := h.Store.Subscriber(ctx, id)
+	if err != nil {
+		return err
+	}
+	msg := "Plan notices are off for " + sub.Name + ": no emails about their plans' data and end. The QR code and order emails still go."
+	if on {
+		msg = "Plan notices are on for " + sub.Name + ": they hear when a plan starts, its data runs low or out, and before it ends."
+	}
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", id), msg)
 }
