@@ -394,6 +394,18 @@ func choosePlan(t *testing.T, ctx context.Context, formID, name string) {
 	markStale(t, ctx, "#"+formID)
 	do(t, ctx, "choose the plan "+name, chromedp.Click(radio))
 	waitUntil(t, ctx, "the form comes back with "+name+" chosen", freshJS("#"+formID, "#"+id.Value+":checked"))
+	waitSettled(t, ctx, "#"+formID)
+}
+
+// waitSettled waits until htmx has taken over the element sel and nothing is
+// in flight or settling: a click before that would go out as a plain form
+// post, not through htmx.
+func waitSettled(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	waitUntil(t, ctx, "htmx settles on "+sel, `(() => {
+		const el = document.querySelector(`+"`"+sel+"`"+`);
+		return el && el['htmx-internal-data'] && !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping');
+	})()`)
 }
 
 // mailTo is what the tests check of an email the portal sent.

@@ -691,24 +691,38 @@ func jsonList(ss []string) string {
 	return string(b)
 }
 
-// FormatBytes reads a number of bytes as carriers sell data: "380 MB",
-// "1.2 GB", "512 kB", with 1 MB = 1,000,000 bytes; nothing reads "0 MB".
+// FormatBytes reads a number of bytes as carriers sell data, with 1 MB =
+// 1,000,000 bytes: "380 MB", "2.96 GB", "12.5 GB", "512 kB"; nothing reads
+// "0 MB". Gigabytes keep three figures, so data left is not rounded into
+// more than there is by much.
 func FormatBytes(n int64) string {
 	switch {
 	case n == 0:
 		return "0 MB"
+	case n >= 10_000_000_000:
+		return decimal((n+50_000_000)/100_000_000, 1) + " GB"
 	case n >= 1_000_000_000:
-		tenths := (n + 50_000_000) / 100_000_000
-		if tenths%10 == 0 || tenths >= 100 {
-			return strconv.FormatInt((n+500_000_000)/1_000_000_000, 10) + " GB"
-		}
-		return strconv.FormatInt(tenths/10, 10) + "." + strconv.FormatInt(tenths%10, 10) + " GB"
+		return decimal((n+5_000_000)/10_000_000, 2) + " GB"
 	case n >= 1_000_000:
 		return strconv.FormatInt((n+500_000)/1_000_000, 10) + " MB"
 	case n >= 1_000:
 		return strconv.FormatInt((n+500)/1_000, 10) + " kB"
 	}
 	return strconv.FormatInt(n, 10) + " B"
+}
+
+// decimal writes n hundredths (places 2) or tenths (places 1) without
+// trailing zeros: 296 → "2.96", 250 → "2.5", 300 → "3".
+func decimal(n int64, places int) string {
+	s := strconv.FormatInt(n, 10)
+	for len(s) <= places {
+		s = "0" + s
+	}
+	whole, frac := s[:len(s)-places], strings.TrimRight(s[len(s)-places:], "0")
+	if frac == "" {
+		return whole
+	}
+	return whole + "." + frac
 }
 
 // CheckUsage verifies the invariant of the rules above over the whole
