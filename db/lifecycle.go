@@ -213,11 +213,16 @@ func reportedESIM(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 	return e, nil
 }
 
-// lastAttachment returns where the eSIM last attached, nil if it never did.
+// lastAttachment returns where the eSIM's phone last connected, nil if it
+// never did: its latest attachment or usage record, whichever is later (a
+// phone using data is connected there).
 func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, error) {
 	a := Attachment{ICCID: iccid}
-	err := q.QueryRowContext(ctx, `SELECT country, coalesce(mcc, ''), attached_at, received_at FROM attachments
-		WHERE iccid = ? ORDER BY attached_at DESC, id DESC LIMIT 1`, iccid).
+	err := q.QueryRowContext(ctx, `SELECT country, mcc, at, received_at FROM (
+			SELECT country, coalesce(mcc, '') AS mcc, attached_at AS at, received_at, id FROM attachments WHERE iccid = ?1
+			UNION ALL
+			SELECT country, coalesce(mcc, ''), end_at, received_at, id FROM usage_records WHERE iccid = ?1
+		) ORDER BY at DESC, id DESC LIMIT 1`, iccid).
 		Scan(&a.Country, &a.MCC, dbTime{&a.AttachedAt}, dbTime{&a.ReceivedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
