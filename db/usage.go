@@ -564,7 +564,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		noticeLines[ref.iccid] = true
 	}
 	for iccid := range noticeLines {
-		if err := usageNotices(ctx, tx, iccid, usedBefore, startedIn); err != nil {
+		if err := usageNotices(ctx, tx, iccid, plans[iccid], usedBefore, startedIn); err != nil {
 			return nil, err
 		}
 	}
@@ -573,26 +573,31 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 
 // usageNotices queues what a batch of usage owes the customer of one line:
 // for each plan it changed, in queue order, Plan started, then Data used up
-// or Data running low (notices.go has the rules).
-func usageNotices(ctx context.Context, tx *change, iccid string, usedBefore map[int64]int64, startedIn map[int64]string) error {
+// or Data running low (notices.go has the rules). plans are the line's
+// plans after the batch; the line is read again only when a notice is due,
+// which few batches of a thousand records bring.
+func usageNotices(ctx context.Context, tx *change, iccid string, plans []LinePlan, usedBefore map[int64]int64, startedIn map[int64]string) error {
+	var due []PlanMail
+	for _, lp := range plans {
+		if country := startedIn[lp.ID]; country != "" && tx.now.Before(lp.ExpiresAt) {
+			due = append(due, PlanMail{Kind: EmailPlanStarted, Plan: lp, Country: country})
+		}
+		if before, seen := usedBefore[lp.ID]; seen && before != lp.UsedBytes {
+			if kind := noticeAfterUsage(lp, before, tx.notices.LowPercent, tx.now); kind != "" {
+				due = append(due, PlanMail{Kind: kind, Plan: lp})
+			}
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
 	l, err := loadNoticeLine(ctx, tx, iccid)
 	if err != nil {
 		return err
 	}
-	for _, lp := range l.plans {
-		if country := startedIn[lp.ID]; country != "" && tx.now.Before(lp.ExpiresAt) {
-			if _, err := queueNotice(ctx, tx, l, PlanMail{Kind: EmailPlanStarted, Plan: lp, Country: country}); err != nil {
-				return err
-			}
-		}
-		before, seen := usedBefore[lp.ID]
-		if !seen || before == lp.UsedBytes {
-			continue
-		}
-		if kind := noticeAfterUsage(lp, before, tx.notices.LowPercent, tx.now); kind != "" {
-			if _, err := queueNotice(ctx, tx, l, PlanMail{Kind: kind, Plan: lp}); err != nil {
-				return err
-			}
+	for _, m := range due {
+		if _, err := queueNotice(ctx, tx, l, m); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -35,6 +36,9 @@ type Options struct {
 	Mail *smtptest.Server
 	// Configure changes the handlers before their routes are built.
 	Configure func(h *handlers.Handlers)
+	// DB, when set, is a database file the portal serves a copy of (a scale
+	// data set, say) instead of the demo data.
+	DB string
 }
 
 // Portal is the portal serving a test.
@@ -60,7 +64,11 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
-	if err := copyDemo(path); err != nil {
+	if opts.DB != "" {
+		if err := copyFile(opts.DB, path); err != nil {
+			t.Fatalf("portaltest: copy %s: %v", opts.DB, err)
+		}
+	} else if err := copyDemo(path); err != nil {
 		t.Fatalf("portaltest: %v", err)
 	}
 	store, err := db.Open(ctx, path)
@@ -151,11 +159,24 @@ func copyDemo(path string) error {
 	if demoFile.err != nil {
 		return fmt.Errorf("seed demo data: %w", demoFile.err)
 	}
-	data, err := os.ReadFile(demoFile.path)
+	return copyFile(demoFile.path, path)
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, data, 0o600)
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func seedDemo(path string) error {

@@ -1,0 +1,82 @@
+package portaltest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/emails"
+)
+
+// ScaleSize is the size of the scale data set benchmarks use: 1,000,000
+// eSIMs and a tenth as many subscribers, or ESIM_BENCH_SCALE eSIMs.
+func ScaleSize(tb testing.TB) (esims, subscribers int) {
+	esims = 1_000_000
+	if v := os.Getenv("ESIM_BENCH_SCALE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			tb.Fatalf("ESIM_BENCH_SCALE=%q: want a number of eSIMs, at least 1000", v)
+		}
+		esims = n
+	}
+	return esims, esims / 10
+}
+
+var scaleOnce sync.Map // path → *sync.Once
+
+// ScaleDB returns the path of a `demo scale` data set of the size ScaleSize
+// says, built the first time and kept in the system's temporary folder,
+// named by its size and a hash of the schema and the generator, so later
+// runs start at once. Serve it with Options.DB.
+func ScaleDB(tb testing.TB) string {
+	tb.Helper()
+	esims, subs := ScaleSize(tb)
+	_, here, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(here), "..", "..")
+	h := sha256.New()
+	files, _ := filepath.Glob(filepath.Join(root, "db", "migrations", "*.sql"))
+	for _, f := range append(files, filepath.Join(root, "db", "demo", "scale.go")) {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		h.Write(body)
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("esim-admin-scale-%d-%d-%s.db", esims, subs, hex.EncodeToString(h.Sum(nil))[:12]))
+	once, _ := scaleOnce.LoadOrStore(path, new(sync.Once))
+	once.(*sync.Once).Do(func() {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		tmp := fmt.Sprintf("%s.building-%d", path, os.Getpid())
+		defer os.Remove(tmp)
+		s, err := db.Open(context.Background(), tmp)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.Mail = emails.Renderer{Brand: brand}
+		start := time.Now()
+		r, err := demo.SeedScale(context.Background(), s, demo.ScaleOptions{ESIMs: esims, Subscribers: subs})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Logf("scale data set built in %s: %+v", time.Since(start).Round(time.Millisecond), r)
+		if err := s.Close(); err != nil { // the last close checkpoints the WAL into the file
+			tb.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			tb.Fatal(err)
+		}
+	})
+	return path
+}
