@@ -111,7 +111,7 @@ type benchApp struct {
 	transport   *http.Transport
 }
 
-func newBenchApp(b *testing.B, subscribers int) *benchApp {
+func newBenchApp(b testing.TB, subscribers int) *benchApp {
 	b.Helper()
 	app := &benchApp{Portal: portaltest.Start(b)}
 	var err error
