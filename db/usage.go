@@ -303,7 +303,7 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // ValidateUsage checks every record of a report at once, as RecordUsage
-// will, without recording anything: a caller that has refusals of its own
+// does, without recording anything: a caller that has refusals of its own
 // (a time it could not read) can then list them all together.
 func (s *Store) ValidateUsage(ctx context.Context, reports []UsageReport) error {
 	iccids := make([]string, 0, len(reports))
@@ -408,6 +408,10 @@ func countryOf(mcc, country string) (string, *Error) {
 // Login is the network. The results are in the order of the records.
 func (s *Store) RecordUsage(ctx context.Context, reports []UsageReport, by Login) ([]UsageResult, error) {
 	recs, err := s.checkUsage(reports, nil)
+	if Refusals(err) != nil {
+		// The unknown ICCIDs too, so one refusal names every bad record.
+		return nil, s.ValidateUsage(ctx, reports)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -450,10 +454,11 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 	if err != nil {
 		return nil, err
 	}
-	usedBefore := map[int64]int64{} // by plan: what the notices compare against
+	usedBefore := map[int64]int64{}   // by plan: what the notices compare against
+	stateBefore := map[int64]string{} // by plan: most batches only add to the data used
 	for _, ps := range plans {
 		for _, lp := range ps {
-			usedBefore[lp.ID] = lp.UsedBytes
+			usedBefore[lp.ID], stateBefore[lp.ID] = lp.UsedBytes, lp.State
 		}
 	}
 	// A batch runs a few statements per record: prepared once, and with ids
@@ -462,23 +467,23 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM usage_records`).Scan(&recordID); err != nil {
 		return nil, err
 	}
-	insRecord, err := tx.PrepareContext(ctx, `INSERT INTO usage_records
-		(id, record_id, iccid, country, mcc, bytes, start_at, end_at, uncovered_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	defer insRecord.Close()
-	insCharge, err := tx.PrepareContext(ctx, `INSERT INTO usage_charges (usage_record, esim_plan_id, bytes) VALUES (?, ?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	defer insCharge.Close()
+	records := newRowWriter(tx, `usage_records`, `id, record_id, iccid, country, mcc, bytes, start_at, end_at, uncovered_bytes, received_at`, 10)
+	defer records.close()
+	charges := newRowWriter(tx, `usage_charges`, `usage_record, esim_plan_id, bytes`, 3)
+	charges.parent = records // a charge's record must be there first
+	defer charges.close()
 	updPlan, err := tx.PrepareContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ?, used_bytes = ?, ended_at = ?
 		WHERE id = ?`)
 	if err != nil {
 		return nil, err
 	}
 	defer updPlan.Close()
+	// Data used alone leaves the scheduler's partial indexes as they are.
+	updUsed, err := tx.PrepareContext(ctx, `UPDATE esim_plans SET used_bytes = ? WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer updUsed.Close()
 
 	order := make([]int, len(recs))
 	for i := range order {
@@ -517,13 +522,13 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 			res.Reason = o.reason
 		}
 		recordID++
-		if _, err := insRecord.ExecContext(ctx, recordID, r.ID, r.ICCID, r.Country, nullString(strings.TrimSpace(r.MCC)), r.Bytes,
+		if err := records.add(ctx, recordID, r.ID, r.ICCID, r.Country, nullString(strings.TrimSpace(r.MCC)), r.Bytes,
 			formatTime(r.Start), formatTime(r.End), o.uncovered, received); err != nil {
 			return nil, err
 		}
 		for _, i := range o.charged {
 			lp := ps[i]
-			if _, err := insCharge.ExecContext(ctx, recordID, lp.ID, o.bytes[i]); err != nil {
+			if err := charges.add(ctx, recordID, lp.ID, o.bytes[i]); err != nil {
 				return nil, err
 			}
 			res.Charges = append(res.Charges, UsageCharge{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, Bytes: o.bytes[i]})
@@ -555,10 +560,21 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 			}
 		}
 	}
+	if err := records.flush(ctx); err != nil {
+		return nil, err
+	}
+	if err := charges.flush(ctx); err != nil {
+		return nil, err
+	}
 	noticeLines := map[string]bool{}
 	for ref := range changed {
 		lp := plans[ref.iccid][ref.i]
-		if _, err := updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID); err != nil {
+		if lp.State == stateBefore[lp.ID] {
+			_, err = updUsed.ExecContext(ctx, lp.UsedBytes, lp.ID)
+		} else {
+			_, err = updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
+		}
+		if err != nil {
 			return nil, err
 		}
 		noticeLines[ref.iccid] = true
@@ -645,6 +661,72 @@ func usagePlans(ctx context.Context, q queryer, iccids []string) (map[string][]L
 		out[iccid] = append(out[iccid], lp)
 	}
 	return out, rows.Err()
+}
+
+// rowWriter inserts rows into a table many at a time, through statements of
+// rowsAtOnce rows prepared once: at a thousand records a batch, the cost of
+// a statement, not SQLite's, is what a row-by-row insert pays for.
+type rowWriter struct {
+	tx      *change
+	table   string
+	columns string
+	width   int
+	args    []any
+	full    *sql.Stmt  // rowsAtOnce rows
+	parent  *rowWriter // rows that these rows refer to: written first
+}
+
+const rowsAtOnce = 100
+
+func newRowWriter(tx *change, table, columns string, width int) *rowWriter {
+	return &rowWriter{tx: tx, table: table, columns: columns, width: width}
+}
+
+// insert is the statement of n rows; the text is made of constants only.
+func (w *rowWriter) insert(n int) string {
+	row := "(" + strings.Repeat("?, ", w.width-1) + "?)"
+	return "INSERT INTO " + w.table + " (" + w.columns + ") VALUES " + strings.Repeat(row+", ", n-1) + row
+}
+
+func (w *rowWriter) add(ctx context.Context, values ...any) error {
+	w.args = append(w.args, values...)
+	if len(w.args) < rowsAtOnce*w.width {
+		return nil
+	}
+	if w.parent != nil {
+		if err := w.parent.flush(ctx); err != nil {
+			return err
+		}
+	}
+	if w.full == nil {
+		var err error
+		if w.full, err = w.tx.PrepareContext(ctx, w.insert(rowsAtOnce)); err != nil {
+			return err
+		}
+	}
+	_, err := w.full.ExecContext(ctx, w.args...)
+	w.args = w.args[:0]
+	return err
+}
+
+func (w *rowWriter) flush(ctx context.Context) error {
+	if len(w.args) == 0 {
+		return nil
+	}
+	if w.parent != nil {
+		if err := w.parent.flush(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := w.tx.ExecContext(ctx, w.insert(len(w.args)/w.width), w.args...)
+	w.args = w.args[:0]
+	return err
+}
+
+func (w *rowWriter) close() {
+	if w.full != nil {
+		w.full.Close()
+	}
 }
 
 // usageLine is what applying usage needs of an eSIM.

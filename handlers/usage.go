@@ -84,7 +84,9 @@ func (h *Handlers) apiUsage(c echo.Context) error {
 	}
 	reports, unread := readUsageRecords(req.Records)
 	ctx := c.Request().Context()
-	if err := h.Store.ValidateUsage(ctx, reports); err != nil || len(unread) > 0 {
+	if len(unread) > 0 {
+		// List what the store would refuse too, so one answer names every bad record.
+		err := h.Store.ValidateUsage(ctx, reports)
 		refusals := db.Refusals(err)
 		if err != nil && refusals == nil {
 			return err
