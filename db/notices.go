@@ -42,6 +42,10 @@ const (
 	EmailPlanEnded   = "plan_ended"
 )
 
+// noticeKinds is the condition of the outbox's once-per-plan index, word for
+// word: a query that repeats it can use the index.
+const noticeKinds = `kind IN ('plan_started', 'data_low', 'data_used_up', 'ends_soon', 'plan_ended')`
+
 // NoticeSettings are when the time- and data-based notices go out.
 type NoticeSettings struct {
 	LowPercent int           // Data running low at this share of the data used
@@ -101,7 +105,7 @@ func queueNotice(ctx context.Context, tx *change, l noticeLine, m PlanMail) (boo
 		return false, nil
 	}
 	var sent bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE esim_plan_id = ? AND kind = ?)`,
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE esim_plan_id = ? AND kind = ? AND `+noticeKinds+`)`,
 		m.Plan.ID, m.Kind).Scan(&sent); err != nil || sent {
 		return false, err
 	}

@@ -91,7 +91,7 @@ func enqueueEmail(ctx context.Context, tx *change, e Email) error {
 		INSERT INTO outbox (kind, subscriber_id, iccid, esim_plan_id, to_address, subject, text_body, html_body,
 			message_id, next_attempt_at, queued_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (esim_plan_id, kind) WHERE kind IN ('plan_started', 'data_low', 'data_used_up', 'ends_soon', 'plan_ended') DO NOTHING`,
+		ON CONFLICT (esim_plan_id, kind) WHERE `+noticeKinds+` DO NOTHING`,
 		e.Kind, e.SubscriberID, nullString(e.ICCID), nullID(e.LinePlanID), e.To, e.Message.Subject, e.Message.Text, e.Message.HTML,
 		newMessageID(), now, now)
 	return err
