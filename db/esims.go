@@ -10,7 +10,7 @@ const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.s
 	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	coalesce(e.profile_state, ''), e.profile_state_at,
 	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent'),
-	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid)`
+	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid AND u.uncovered_bytes > 0)`
 
 const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
 

@@ -572,3 +572,31 @@ func TestSeedIsDeterministic(t *testing.T) {
 		t.Errorf("two loads of the demo data set differ:\n%q\n%q", a, b)
 	}
 }
+
+// TestSeedShowsDataInEveryState: a new user sees plans partly used, used up
+// with nothing after, a top-up queued behind an active plan, data no plan
+// took, and every kind of notice — and the data adds up.
+func TestSeedShowsDataInEveryState(t *testing.T) {
+	s, _ := seeded(t)
+	if err := s.CheckUsage(context.Background()); err != nil {
+		t.Error(err)
+	}
+	for name, query := range map[string]string{
+		"PartlyUsed": `SELECT count(*) FROM esim_plans WHERE state = 'active' AND used_bytes BETWEEN 1 AND data_bytes - 1`,
+		"UsedUp":     `SELECT count(*) FROM esim_plans WHERE state = 'used_up'`,
+		"RunningLow": `SELECT count(*) FROM esim_plans WHERE state = 'active' AND used_bytes * 100 >= data_bytes * 80`,
+		"QueuedTopUp": `SELECT count(*) FROM esim_plans q WHERE q.state = 'queued'
+			AND EXISTS (SELECT 1 FROM esim_plans a WHERE a.iccid = q.iccid AND a.state = 'active' AND a.id < q.id)`,
+		"EndedWithDataLeft": `SELECT count(*) FROM esim_plans WHERE state = 'expired' AND used_bytes < data_bytes`,
+		"Uncovered":         `SELECT count(*) FROM usage_records WHERE uncovered_bytes > 0`,
+	} {
+		if n := s.count(t, query); n == 0 {
+			t.Errorf("%s: no demo plan shows it", name)
+		}
+	}
+	for _, kind := range []string{db.EmailPlanStarted, db.EmailDataLow, db.EmailDataUsedUp, db.EmailEndsSoon, db.EmailPlanEnded} {
+		if n := s.count(t, `SELECT count(*) FROM outbox WHERE kind = ?`, kind); n == 0 {
+			t.Errorf("no %s notice in the demo's email log", kind)
+		}
+	}
+}

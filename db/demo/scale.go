@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -85,9 +86,10 @@ type scaler struct {
 	report ScaleReport
 
 	lineNames map[int][]string
-	logins    []int64         // who allocates, busiest first
-	plans     map[int][]int64 // sellable plan ids by IMSI profile
-	dataBytes map[int64]int64 // each plan's allowance
+	logins    []int64          // who allocates, busiest first
+	plans     map[int][]int64  // sellable plan ids by IMSI profile
+	dataBytes map[int64]int64  // each plan's allowance
+	where     map[int64]string // a destination of each plan, where its data is used
 	subIDs    []int64
 	subLines  [][]string // line names each subscriber holds so far
 }
@@ -132,7 +134,7 @@ func (sc *scaler) run() error {
 	// up to date through a million random inserts: the bulk tables' indexes
 	// are dropped for the load and made again from their stored definitions,
 	// in the same transaction. UNIQUE indexes recheck every row as they are made.
-	indexes, err := sc.dropIndexes("subscribers", "domestic_plans", "esims", "esim_plans")
+	indexes, err := sc.dropIndexes("subscribers", "domestic_plans", "esims", "esim_plans", "usage_records", "usage_charges")
 	if err != nil {
 		return err
 	}
@@ -196,10 +198,11 @@ func (sc *scaler) loadPlans() error {
 		return err
 	}
 	slices.SortFunc(plans, func(a, b db.Plan) int { return cmp.Compare(a.ID, b.ID) })
-	sc.plans, sc.dataBytes = map[int][]int64{}, map[int64]int64{}
+	sc.plans, sc.dataBytes, sc.where = map[int][]int64{}, map[int64]int64{}, map[int64]string{}
 	for _, p := range plans {
 		sc.plans[p.IMSIProfile] = append(sc.plans[p.IMSIProfile], p.ID)
 		sc.dataBytes[p.ID] = int64(p.DataMB) * db.BytesPerMB
+		sc.where[p.ID] = p.Destinations[0]
 	}
 	for _, p := range db.IMSIProfiles {
 		if len(sc.plans[p]) == 0 {
@@ -576,18 +579,41 @@ func (sc *scaler) insertESIMs(stock map[int][]scaleESIM, allocs []scaleAlloc) er
 
 // insertLinePlans puts one to four plans on each allocated eSIM: the first
 // came with the line, the others were top-ups; each activated some days after
-// it was added, unless it is still waiting, and lasted 30 days.
+// it was added, unless it is still waiting, and lasted 30 days. A started
+// plan used some of its data, one in seven all of it before its end: one
+// usage record says so, charged to it, so plans and records agree as the
+// rules of db/usage.go would have them.
 func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc) error {
 	var id int64
 	if err := sc.tx.QueryRowContext(sc.ctx, `SELECT coalesce(max(id), 0) FROM esim_plans`).Scan(&id); err != nil {
 		return err
 	}
 	ins, err := newBatchInsert(sc.ctx, sc.tx, "esim_plans",
-		"id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at, data_bytes", 10, 100)
+		"id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at, data_bytes, used_bytes, ended_at", 12, 80)
 	if err != nil {
 		return err
 	}
 	defer ins.close()
+	// The records and charges refer to plans still in the batch: their keys
+	// are checked when the load commits.
+	if _, err := sc.tx.ExecContext(sc.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+		return err
+	}
+	var recordID int64
+	if err := sc.tx.QueryRowContext(sc.ctx, `SELECT coalesce(max(id), 0) FROM usage_records`).Scan(&recordID); err != nil {
+		return err
+	}
+	records, err := newBatchInsert(sc.ctx, sc.tx, "usage_records",
+		"id, record_id, iccid, country, bytes, start_at, end_at, uncovered_bytes, received_at", 9, 100)
+	if err != nil {
+		return err
+	}
+	defer records.close()
+	charges, err := newBatchInsert(sc.ctx, sc.tx, "usage_charges", "usage_record, esim_plan_id, bytes", 3, 300)
+	if err != nil {
+		return err
+	}
+	defer charges.close()
 	const day = 24 * time.Hour
 	for _, profile := range db.IMSIProfiles {
 		plans := sc.plans[profile]
@@ -612,8 +638,26 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 					}
 				}
 				p := plans[sc.rng.IntN(len(plans))]
+				var used int64
+				var ended any
+				if state != db.PlanQueued {
+					used = sc.dataBytes[p] * int64(5+sc.rng.IntN(90)) / 100
+					from, to := act, act.Add(time.Hour)
+					if end := act.Add(time.Duration(1+sc.rng.IntN(28)) * day); sc.rng.IntN(7) == 0 && end.Before(sc.now) {
+						state, used, ended = db.PlanUsedUp, sc.dataBytes[p], db.FormatTime(end)
+						from, to = end.Add(-time.Hour), end
+					}
+					recordID++
+					if err := records.add(recordID, fmt.Sprintf("scale-%d", recordID), iccid, sc.where[p], used, db.FormatTime(from),
+						db.FormatTime(to), 0, db.FormatTime(to)); err != nil {
+						return err
+					}
+					if err := charges.add(recordID, id, used); err != nil {
+						return err
+					}
+				}
 				if err := ins.add(id, db.OrderNumber(id, added), iccid, p, state,
-					db.FormatTime(added), by, activated, expires, sc.dataBytes[p]); err != nil {
+					db.FormatTime(added), by, activated, expires, sc.dataBytes[p], used, ended); err != nil {
 					return err
 				}
 				sc.report.LinePlans++
@@ -625,7 +669,7 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 			}
 		}
 	}
-	return ins.flush()
+	return errors.Join(ins.flush(), records.flush(), charges.flush())
 }
 
 // batchInsert inserts rows many at a time through one prepared statement:

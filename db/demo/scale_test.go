@@ -22,6 +22,17 @@ func TestSeedScale(t *testing.T) {
 	if got := s.count(t, `SELECT count(*) FROM esims WHERE iccid LIKE '8901481%'`); got != 3000 {
 		t.Errorf("%d scale eSIMs, want 3000", got)
 	}
+	t.Run("UsageAddsUp", func(t *testing.T) {
+		if err := s.CheckUsage(ctx); err != nil {
+			t.Error(err)
+		}
+		if n := s.count(t, `SELECT count(*) FROM esim_plans WHERE state = 'used_up'`); n == 0 {
+			t.Error("no plan is used up")
+		}
+		if n := s.count(t, `SELECT count(*) FROM esim_plans WHERE state = 'active' AND used_bytes > 0`); n == 0 {
+			t.Error("no active plan has used data")
+		}
+	})
 	t.Run("ValidICCIDs", func(t *testing.T) {
 		for _, iccid := range s.strings(t, `SELECT iccid FROM esims`) {
 			if err := db.CheckICCID(iccid); err != nil {

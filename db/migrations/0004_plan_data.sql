@@ -40,7 +40,7 @@ ALTER TABLE esim_plans_new RENAME TO esim_plans;
 CREATE INDEX esim_plans_iccid ON esim_plans(iccid, id);
 
 -- Usage records as the networks report them: bytes one eSIM used in one
--- country over a window. id_text is the network's own id: a record is
+-- country over a window. record_id is the network's own id: a record is
 -- applied once. uncovered_bytes is what no plan could take.
 CREATE TABLE usage_records (
     id              INTEGER PRIMARY KEY,
@@ -55,6 +55,8 @@ CREATE TABLE usage_records (
     received_at     TEXT NOT NULL
 );
 CREATE INDEX usage_records_iccid ON usage_records(iccid, start_at);
+-- The few records some of whose data no plan took, for the line's warning.
+CREATE INDEX usage_records_uncovered ON usage_records(iccid) WHERE uncovered_bytes > 0;
 
 -- Which plan each byte of a record was charged to.
 CREATE TABLE usage_charges (
