@@ -1,13 +1,14 @@
 -- Customer notices about a plan: it started, its data runs low, its data is
 -- used up, it ends soon, it ended (db/notices.go has the rules). Each goes out
--- at most once per plan: the unique index below says so, whatever races.
+-- at most once per plan: the unique index below says so, whatever races. And
+-- the confirmation that an unused plan was cancelled.
 --
 -- The outbox's CHECK on kind grows, so the table is rebuilt (foreign keys are
 -- off while a migration runs; db.migrate checks them before it commits).
 
 CREATE TABLE outbox_new (
     id              INTEGER PRIMARY KEY,
-    kind            TEXT NOT NULL CHECK (kind IN ('qr', 'confirmation',
+    kind            TEXT NOT NULL CHECK (kind IN ('qr', 'confirmation', 'plan_cancelled',
                         'plan_started', 'data_low', 'data_used_up', 'ends_soon', 'plan_ended')),
     subscriber_id   INTEGER NOT NULL REFERENCES subscribers(id),
     iccid           TEXT REFERENCES esims(iccid),
@@ -23,7 +24,7 @@ CREATE TABLE outbox_new (
     last_error      TEXT,
     queued_at       TEXT NOT NULL,
     sent_at         TEXT,
-    CHECK (kind IN ('qr', 'confirmation') OR esim_plan_id IS NOT NULL)
+    CHECK (kind IN ('qr', 'confirmation', 'plan_cancelled') OR esim_plan_id IS NOT NULL)
 );
 INSERT INTO outbox_new SELECT * FROM outbox;
 DROP TABLE outbox;
