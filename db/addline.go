@@ -116,7 +116,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		if err != nil {
 			return err
 		}
-		if err := enqueueQR(ctx, tx, sub, lineName, e); err != nil {
+		if err := enqueueQR(ctx, tx, sub, lineName, e, ""); err != nil {
 			return err
 		}
 		if err := enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, linePlan, number); err != nil {
@@ -197,9 +197,10 @@ func OrderNumber(id int64, at time.Time) string {
 }
 
 // enqueueQR queues the email with the QR code that installs eSIM e, the line
-// lineName of sub.
-func enqueueQR(ctx context.Context, tx *change, sub Subscriber, lineName string, e ESIM) error {
-	qr, err := tx.mail.QRCode(QRMail{Subscriber: sub, LineName: lineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
+// lineName of sub; replaces is the ICCID of the eSIM it replaces, if any.
+func enqueueQR(ctx context.Context, tx *change, sub Subscriber, lineName string, e ESIM, replaces string) error {
+	qr, err := tx.mail.QRCode(QRMail{Subscriber: sub, LineName: lineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID,
+		Replaces: replaces})
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,9 @@ const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.s
 	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	coalesce(e.profile_state, ''), e.profile_state_at,
 	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent'),
-	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid AND u.uncovered_bytes > 0)`
+	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid AND u.uncovered_bytes > 0),
+	coalesce(e.retired_reason, ''),
+	coalesce((SELECT o.state FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' ORDER BY o.id DESC LIMIT 1), '')`
 
 const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
 
@@ -18,7 +20,8 @@ func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
 	var e ESIM
 	var allocated, profileAt, qrSent nullTime
 	err := row.Scan(&e.ICCID, &e.IMSIProfile, &e.SMDPAddress, &e.MatchingID, &e.State, dbTime{&e.StockedAt},
-		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent, &e.UncoveredBytes)
+		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent, &e.UncoveredBytes,
+		&e.RetiredReason, &e.QRState)
 	e.AllocatedAt, e.ProfileStateAt, e.QRSentAt = allocated.Time, profileAt.Time, qrSent.Time
 	return e, err
 }
@@ -58,7 +61,7 @@ func (s *Store) Lines(ctx context.Context, subscriberID int64) (_ []ESIM, err er
 // ESIM returns one eSIM of the inventory with its plans.
 func (s *Store) ESIM(ctx context.Context, iccid string) (_ ESIM, err error) {
 	defer func() { err = failed("load eSIM", err) }()
-	return esimWithPlans(ctx, s.read, s, iccid)
+	return esimWithPlans(ctx, s.read, iccid)
 }
 
 // esim returns one eSIM of the inventory, without its plans.
@@ -70,7 +73,7 @@ func esim(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 	return e, err
 }
 
-func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM, error) {
+func esimWithPlans(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 	e, err := esim(ctx, q, iccid)
 	if err != nil {
 		return ESIM{}, err
@@ -80,6 +83,9 @@ func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM
 		return ESIM{}, err
 	}
 	e.Plans = plans[iccid]
+	if e.ReplacedBy, e.Replaces, err = replacement(ctx, q, iccid); err != nil {
+		return ESIM{}, err
+	}
 	e.LastAttachment, err = lastAttachment(ctx, q, iccid)
 	return e, err
 }
@@ -89,7 +95,7 @@ func esimWithPlans(ctx context.Context, q queryer, s *Store, iccid string) (ESIM
 func linePlans(ctx context.Context, q queryer, where string, args ...any) (map[string][]LinePlan, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT ep.iccid, ep.id, ep.order_number, ep.state, ep.added_at, coalesce(l.name, ''), ep.activated_at, ep.expires_at,
-			ep.data_bytes, ep.used_bytes, ep.ended_at, `+planColumns+`
+			ep.data_bytes, ep.used_bytes, ep.ended_at, coalesce(ep.cancel_reason, ''), `+planColumns+`
 		FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid JOIN plans p ON p.id = ep.plan_id
 		LEFT JOIN logins l ON l.id = ep.added_by `+where+` ORDER BY ep.iccid, ep.id`, args...)
 	if err != nil {
@@ -103,7 +109,7 @@ func linePlans(ctx context.Context, q queryer, where string, args ...any) (map[s
 		var activated, expires, ended nullTime
 		var ps planScan
 		targets := append([]any{&iccid, &lp.ID, &lp.OrderNumber, &lp.State, dbTime{&lp.AddedAt}, &lp.AddedBy, &activated, &expires,
-			&lp.DataBytes, &lp.UsedBytes, &ended}, ps.targets()...)
+			&lp.DataBytes, &lp.UsedBytes, &ended, &lp.CancelReason}, ps.targets()...)
 		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}

@@ -108,6 +108,14 @@ type ESIM struct {
 	LastAttachment *Attachment
 	// UncoveredBytes is the data the networks reported that no plan took.
 	UncoveredBytes int64
+	// QRState is the state of the latest QR-code email (an Email… state), ""
+	// when none was queued.
+	QRState string
+	// RetiredReason says why a retired eSIM was taken out of use.
+	RetiredReason string
+	// ReplacedBy is the eSIM that replaced this one and Replaces the one this
+	// replaced, "" for none; only Store.ESIM loads them.
+	ReplacedBy, Replaces string
 }
 
 // PlanNow is the plan carrying the line's data at now: the active plan with
@@ -161,6 +169,8 @@ type LinePlan struct {
 	UsedBytes int64
 	// EndedAt is when it was used up or cancelled; zero otherwise.
 	EndedAt time.Time
+	// CancelReason is why it was cancelled, for a cancelled plan.
+	CancelReason string
 }
 
 // StateAt is the plan's state at now: an active plan past its end is expired

@@ -40,6 +40,9 @@ const (
 	EmailDataUsedUp  = "data_used_up"
 	EmailEndsSoon    = "ends_soon"
 	EmailPlanEnded   = "plan_ended"
+	// EmailPlanCancelled confirms a plan cancelled before it started: an
+	// order email, sent whatever the notice setting (cancelplan.go).
+	EmailPlanCancelled = "plan_cancelled"
 )
 
 // noticeKinds is the condition of the outbox's once-per-plan index, word for
@@ -73,6 +76,8 @@ type PlanMail struct {
 	LowPercent int
 	// At is when the notice is queued.
 	At time.Time
+	// Reason is why a cancelled plan was cancelled.
+	Reason string
 }
 
 // noticeLine is what a notice needs of the line beyond its plans.

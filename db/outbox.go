@@ -38,6 +38,8 @@ type QRMail struct {
 	ICCID       string
 	SMDPAddress string
 	MatchingID  string
+	// Replaces is the ICCID of the eSIM this one replaces, "" for a new line.
+	Replaces string
 }
 
 // ActivationCode is what the QR code encodes.
@@ -227,11 +229,14 @@ func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (_ ESIM, e
 		if e.State != StateAllocated {
 			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
 		}
+		if _, e.Replaces, err = replacement(ctx, tx, e.ICCID); err != nil {
+			return err
+		}
 		sub, err := subscriber(ctx, tx, e.SubscriberID)
 		if err != nil {
 			return err
 		}
-		if err := enqueueQR(ctx, tx, sub, e.LineName, e); err != nil {
+		if err := enqueueQR(ctx, tx, sub, e.LineName, e, e.Replaces); err != nil {
 			return err
 		}
 		return audit(ctx, tx, by, "resend_qr", sub.ID, e.ICCID, fmt.Sprintf("line %q, to %s", e.LineName, sub.Email))

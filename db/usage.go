@@ -813,34 +813,29 @@ func decimal(n int64, places int) string {
 }
 
 // CheckUsage verifies the invariant of the rules above over the whole
-// database: for every eSIM, the bytes on its plans plus its uncovered bytes
-// equal the bytes of the records it accepted, and every plan's data used is
-// the sum of what was charged to it. It names the first eSIM or plan that is
-// off.
+// database, record by record and plan by plan: every record's bytes are the
+// bytes it charged to plans plus its uncovered bytes, and every plan's data
+// used is what records charged to it. Together they say that, for every
+// line, the bytes on its plans plus its uncovered bytes equal the bytes of
+// the records it accepted — also after Replace eSIM moved its plans to
+// another ICCID. It names the first record or plan that is off.
 func (s *Store) CheckUsage(ctx context.Context) error {
-	var iccid string
-	var onPlans, uncovered, accepted int64
+	var id string
+	var a, b int64
 	err := s.read.QueryRowContext(ctx, `
-		WITH r AS (SELECT iccid, sum(bytes) AS accepted, sum(uncovered_bytes) AS uncovered FROM usage_records GROUP BY iccid),
-		     p AS (SELECT iccid, sum(used_bytes) AS used FROM esim_plans GROUP BY iccid)
-		SELECT coalesce(r.iccid, p.iccid), coalesce(p.used, 0), coalesce(r.uncovered, 0), coalesce(r.accepted, 0)
-		FROM r FULL JOIN p ON p.iccid = r.iccid
-		WHERE coalesce(p.used, 0) + coalesce(r.uncovered, 0) <> coalesce(r.accepted, 0) LIMIT 1`).
-		Scan(&iccid, &onPlans, &uncovered, &accepted)
+		SELECT u.record_id, u.bytes, u.uncovered_bytes + coalesce((SELECT sum(c.bytes) FROM usage_charges c WHERE c.usage_record = u.id), 0) AS placed
+		FROM usage_records u WHERE u.bytes <> placed LIMIT 1`).Scan(&id, &a, &b)
 	if err == nil {
-		return fmt.Errorf("check usage: eSIM %s has %d bytes on its plans and %d uncovered, but accepted records of %d bytes",
-			iccid, onPlans, uncovered, accepted)
+		return fmt.Errorf("check usage: record %s has %d bytes, but %d were charged or left uncovered", id, a, b)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("check usage: %w", err)
 	}
-	var order string
-	var charged int64
 	err = s.read.QueryRowContext(ctx, `
 		SELECT ep.order_number, ep.used_bytes, coalesce((SELECT sum(c.bytes) FROM usage_charges c WHERE c.esim_plan_id = ep.id), 0) AS charged
-		FROM esim_plans ep WHERE ep.used_bytes <> charged LIMIT 1`).Scan(&order, &onPlans, &charged)
+		FROM esim_plans ep WHERE ep.used_bytes <> charged LIMIT 1`).Scan(&id, &a, &b)
 	if err == nil {
-		return fmt.Errorf("check usage: plan %s has used %d bytes, but records charged it %d", order, onPlans, charged)
+		return fmt.Errorf("check usage: plan %s has used %d bytes, but records charged it %d", id, a, b)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("check usage: %w", err)

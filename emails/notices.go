@@ -63,6 +63,12 @@ func (r Renderer) PlanNotice(m db.PlanMail) (db.Message, error) {
 		subject = fmt.Sprintf("%s has ended", lp.Plan.Name)
 		v.Lead = fmt.Sprintf("Your %s plan on line %s ended on %s, %d days after it started.", lp.Plan.Name, m.LineName, when(lp.ExpiresAt), lp.Plan.ValidityDays)
 		v.Then = []string{afterThis(m, "Next")}
+	case db.EmailPlanCancelled:
+		subject = fmt.Sprintf("Order %s cancelled: %s on line %s", lp.OrderNumber, lp.Plan.Name, m.LineName)
+		v.Lead = fmt.Sprintf("Your %s plan on line %s is cancelled, as you asked. It had not started, so none of its data was used.",
+			lp.Plan.Name, m.LineName)
+		v.Facts = append(v.Facts, fact{"Cancelled on", when(m.At)}, fact{"Reason", m.Reason})
+		v.Then = []string{"The other plans on your eSIM are not affected. If this was a mistake, contact our support."}
 	default:
 		return db.Message{}, fmt.Errorf("emails: no notice of kind %q", m.Kind)
 	}

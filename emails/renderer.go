@@ -45,6 +45,13 @@ type qrView struct {
 	InstallURL     string
 	ImageSrc       templ.SafeURL
 	Brand          string
+	Replaces       string // ICCID of the eSIM this one replaces
+}
+
+// replacesText says which eSIM this one replaces, and what moved to it.
+func (v qrView) replacesText() string {
+	return fmt.Sprintf("This eSIM replaces your previous one for %s (ICCID %s), which no longer works: install this one, and remove the old one from your phone if it is still there. Your plans have moved to this eSIM.",
+		v.LineName, v.Replaces)
 }
 
 // orderView is what the order confirmation shows.
@@ -89,8 +96,12 @@ func (r Renderer) QRCode(m db.QRMail) (db.Message, error) {
 		// built here from digits only.
 		ImageSrc: templ.SafeURL("cid:" + QRContentID(m.ICCID)),
 		Brand:    r.brand(),
+		Replaces: m.Replaces,
 	}
 	subject := fmt.Sprintf("Your travel eSIM for %s is ready to install", m.LineName)
+	if m.Replaces != "" {
+		subject = fmt.Sprintf("Your replacement travel eSIM for %s is ready to install", m.LineName)
+	}
 	html, err := renderHTML(qrHTML(subject, v))
 	if err != nil {
 		return db.Message{}, err
@@ -159,6 +170,10 @@ func qrText(v qrView) string {
 	p("")
 	p("Your travel eSIM for %s is ready to install on your phone.", v.LineName)
 	p("")
+	if v.Replaces != "" {
+		p("%s", v.replacesText())
+		p("")
+	}
 	p("ON AN IPHONE (iOS 17.4 or later), open this link on the phone to install it in one tap:")
 	p("%s", v.InstallURL)
 	p("")

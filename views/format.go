@@ -2,7 +2,6 @@ package views
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -64,10 +63,13 @@ func planStatus(lp db.LinePlan, now time.Time) string {
 		}
 		return "Starts on first use in " + lp.Plan.Region
 	case db.PlanActive:
-		return daysLeft(lp, now) + " (until " + dateTime(lp.ExpiresAt) + ")"
+		return db.DaysLeft(lp.ExpiresAt.Sub(now)) + " (until " + dateTime(lp.ExpiresAt) + ")"
 	case db.PlanUsedUp:
 		return "Data used up " + dateTime(lp.EndedAt)
 	case db.PlanCancelled:
+		if lp.CancelReason != "" {
+			return "Cancelled " + dateTime(lp.EndedAt) + " — " + lp.CancelReason
+		}
 		return "Cancelled " + dateTime(lp.EndedAt)
 	}
 	if left := lp.LeftBytes(); left > 0 {
@@ -85,15 +87,6 @@ func planEnd(lp db.LinePlan) string {
 	return date(lp.ExpiresAt)
 }
 
-// daysLeft reads "27 days left"; a day begun counts as a day left, so the
-// last hours read "1 day left".
-func daysLeft(lp db.LinePlan, now time.Time) string {
-	days := int(math.Ceil(lp.ExpiresAt.Sub(now).Hours() / 24))
-	if days == 1 {
-		return "1 day left"
-	}
-	return fmt.Sprintf("%d days left", days)
-}
 
 // planStateLabel is a plan's state as agents say it.
 func planStateLabel(state string) string {
@@ -131,7 +124,7 @@ func usedPercent(lp db.LinePlan) int {
 // has nothing.
 func lineNow(l db.ESIM, now time.Time) string {
 	if lp := l.PlanNow(now); lp != nil {
-		return fmt.Sprintf("Using now: %s — %s left, %s", lp.Plan.Name, db.FormatBytes(lp.LeftBytes()), daysLeft(*lp, now))
+		return fmt.Sprintf("Using now: %s — %s left, %s", lp.Plan.Name, db.FormatBytes(lp.LeftBytes()), db.DaysLeft(lp.ExpiresAt.Sub(now)))
 	}
 	var last *db.LinePlan
 	for i, lp := range l.Plans {

@@ -1629,6 +1629,8 @@ func emailKind(kind string) string {
 		return "Ends soon"
 	case db.EmailPlanEnded:
 		return "Plan ended"
+	case db.EmailPlanCancelled:
+		return "Plan cancelled"
 	}
 	return kind
 }

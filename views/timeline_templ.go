@@ -545,6 +545,8 @@ func emailName(kind string) string {
 		return "QR code email"
 	case db.EmailConfirmation:
 		return "Order confirmation"
+	case db.EmailPlanCancelled:
+		return "Cancellation"
 	}
 	return "“" + emailKind(kind) + "” email"
 }

@@ -1,0 +1,97 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ReplaceReasons are why an eSIM is replaced, as the customer tells it.
+var ReplaceReasons = []string{"Deleted from the phone", "New or lost phone", "The QR code never worked", "Other"}
+
+// ReplaceESIM gives the line a new eSIM, in one change: the free eSIM of the
+// same IMSI profile that has waited longest takes the line's name (the
+// allowance is unchanged: it is the same line), every plan that has not
+// ended moves to it with its state, start, end and data used, the old eSIM
+// is retired "replaced by 89…" and points at the new one, and the customer
+// gets a QR email that says it replaces the previous eSIM. Ended plans stay
+// with the old eSIM, as its history; so do its usage records, each charged
+// where it was. No free eSIM of the profile refuses it, with nothing
+// changed.
+func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login) (_ ESIM, err error) {
+	defer func() { err = failed("replace eSIM", err) }()
+	if !slices.Contains(ReplaceReasons, reason) {
+		return ESIM{}, refuse(ErrInvalid, "reason", "Choose why the eSIM is replaced.")
+	}
+	var out ESIM
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		old, err := esim(ctx, tx, iccid)
+		if err != nil {
+			return err
+		}
+		if old.State != StateAllocated {
+			return refuse(ErrConflict, "", "eSIM "+old.ICCID+" is "+old.State+": only a line's eSIM can be replaced.")
+		}
+		var fresh ESIM
+		err = tx.QueryRowContext(ctx, `SELECT iccid, smdp_address, matching_id FROM esims
+			WHERE state = 'free' AND imsi_profile = ? ORDER BY stocked_at, iccid LIMIT 1`, old.IMSIProfile).
+			Scan(&fresh.ICCID, &fresh.SMDPAddress, &fresh.MatchingID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return refuse(ErrOutOfStock, "reason", fmt.Sprintf("No free profile %d eSIM is left to replace it with — ask a team lead to restock. Nothing was changed.", old.IMSIProfile))
+		}
+		if err != nil {
+			return err
+		}
+		why := "replaced by " + fresh.ICCID + ": " + strings.ToLower(reason[:1]) + reason[1:]
+		// The old eSIM goes first: the line's name is unique among a
+		// subscriber's allocated eSIMs.
+		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'retired', subscriber_id = NULL, line_name = NULL, allocated_at = NULL,
+			allocated_by = NULL, retired_reason = ?, replaced_by = ? WHERE iccid = ? AND state = 'allocated'`, why, fresh.ICCID, old.ICCID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?
+			WHERE iccid = ? AND state = 'free'`, old.SubscriberID, old.LineName, formatTime(tx.now), by.ID, fresh.ICCID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE esim_plans SET iccid = ? WHERE iccid = ?
+			AND (state = 'queued' OR (state = 'active' AND expires_at > ?))`, fresh.ICCID, old.ICCID, formatTime(tx.now))
+		if err != nil {
+			return err
+		}
+		moved, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		sub, err := subscriber(ctx, tx, old.SubscriberID)
+		if err != nil {
+			return err
+		}
+		if err := enqueueQR(ctx, tx, sub, old.LineName, fresh, old.ICCID); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, by, "replace_esim", sub.ID, fresh.ICCID, fmt.Sprintf("line %q: eSIM %s replaced by %s (%s); %d plans moved",
+			old.LineName, old.ICCID, fresh.ICCID, reason, moved)); err != nil {
+			return err
+		}
+		out, err = esimWithPlans(ctx, tx, fresh.ICCID)
+		return err
+	})
+	return out, err
+}
+
+// replacement returns the ICCID of the eSIM that replaced iccid and the one
+// iccid replaced, "" for none.
+func replacement(ctx context.Context, q queryer, iccid string) (by, replaces string, err error) {
+	var next sql.NullString
+	if err := q.QueryRowContext(ctx, `SELECT replaced_by FROM esims WHERE iccid = ?`, iccid).Scan(&next); err != nil {
+		return "", "", err
+	}
+	err = q.QueryRowContext(ctx, `SELECT iccid FROM esims WHERE replaced_by = ?`, iccid).Scan(&replaces)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	return next.String, replaces, err
+}
