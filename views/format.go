@@ -87,7 +87,6 @@ func planEnd(lp db.LinePlan) string {
 	return date(lp.ExpiresAt)
 }
 
-
 // planStateLabel is a plan's state as agents say it.
 func planStateLabel(state string) string {
 	switch state {
