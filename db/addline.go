@@ -80,9 +80,8 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		if err := errs.add(err); err != nil {
 			return err
 		}
-		var taken bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM esims WHERE subscriber_id = ? AND state = 'allocated'
-			AND line_name = ? COLLATE NOCASE)`, sub.ID, lineName).Scan(&taken); err != nil {
+		taken, err := lineNameTaken(ctx, tx, sub.ID, lineName, "")
+		if err != nil {
 			return err
 		}
 		if taken {
@@ -150,6 +149,15 @@ func (s *Store) checkAddLine(ctx context.Context, req AddLine) (string, error) {
 		return "", err
 	}
 	return "", errs
+}
+
+// lineNameTaken reports whether the subscriber has a line named name (in any
+// case), other than the eSIM except.
+func lineNameTaken(ctx context.Context, q queryer, subscriberID int64, name, except string) (bool, error) {
+	var taken bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM esims WHERE subscriber_id = ? AND state = 'allocated'
+		AND line_name = ? COLLATE NOCASE AND iccid <> ?)`, subscriberID, name, except).Scan(&taken)
+	return taken, err
 }
 
 func notEligible(sub Subscriber, a Allowance) error {

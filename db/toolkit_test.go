@@ -140,3 +140,36 @@ func TestReplaceESIM(t *testing.T) {
 		}
 	})
 }
+
+func TestRenameLine(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 3)
+	// A second qualifying plan, for a second line.
+	if _, err := f.s.write.Exec(`INSERT INTO domestic_plans (subscriber_id, name, kind, lines, since)
+		VALUES (?, 'Unlimited All', 'unlimited_all', 1, '2026-01-01T00:00:00.000Z')`, f.subs[0]); err != nil {
+		t.Fatal(err)
+	}
+	fr, err := f.addLine(f.subs[0], "Frnace", "EURO1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.addLine(f.subs[0], "Spain", "EURO1"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := f.s.RenameLine(ctx, fr.ICCID, " France ", f.agent)
+	if err != nil || e.LineName != "France" {
+		t.Fatalf("rename: %v, %q", err, e.LineName)
+	}
+	if _, err := f.s.RenameLine(ctx, fr.ICCID, "spain", f.agent); Refusals(err).ByField()["line_name"] == "" {
+		t.Errorf("a name the customer has already: %v", err)
+	}
+	if _, err := f.s.RenameLine(ctx, fr.ICCID, "", f.agent); Refusals(err).ByField()["line_name"] == "" {
+		t.Errorf("an empty name: %v", err)
+	}
+	if _, err := f.s.RenameLine(ctx, fr.ICCID, "FRANCE", f.agent); err != nil {
+		t.Errorf("its own name in another case: %v", err)
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM audit_log WHERE action = 'rename_line'`); n != 2 {
+		t.Errorf("%d audit entries, want 2", n)
+	}
+}
