@@ -171,8 +171,11 @@ func TestAddLineRefused(t *testing.T) {
 			want: "Enter a line name: the destination country, or the plan's region for a multi-country trip."},
 		{name: "LineNameTooLong", subscriber: priya, lineName: strings.Repeat("a", 41), planID: japan.ID, field: lineNameError, exact: true,
 			want: "Line name is too long: at most 40 characters."},
+		// Her line "Europe" is profile 7: it cannot take Japan, so it is not offered.
 		{name: "DuplicateLineName", subscriber: priya, lineName: "europe", planID: japan.ID, field: lineNameError, exact: true,
-			want: `Priya Raman already has a line named "europe". Choose another name, or add the plan to that line.`},
+			want: `Priya Raman already has a line named "europe". Choose another name: that line is profile 7 and cannot take Japan (profile 10).`},
+		{name: "DuplicateLineNameSameProfile", subscriber: priya, lineName: "europe", planID: app.Plan(t, "Euro 3").ID, field: lineNameError, exact: true,
+			want: `Priya Raman already has a line named "europe". Choose another name, or add Euro 3 to that line.`},
 		{name: "NoPlan", subscriber: priya, lineName: "Japan", planID: 0, field: planError, exact: true,
 			want: "Choose a plan."},
 		{name: "UnknownPlan", subscriber: priya, lineName: "Japan", planID: 999999, field: planError, exact: true,

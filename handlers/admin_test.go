@@ -103,6 +103,18 @@ func TestUsers(t *testing.T) {
 			}
 		}
 	})
+	t.Run("TakenEmailWithTheOthers", func(t *testing.T) {
+		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"agent@example.com"}, "name": {" "}, "role": {"agent"}, "password": {"short"}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
+		}
+		doc := r.Doc(t)
+		for field, want := range map[string]string{"email": "already exists", "name": "Enter a name.", "password": "at least 8 characters"} {
+			if got := text(doc.Find("#" + field + "-error")); !strings.Contains(got, want) {
+				t.Errorf("%s error = %q, want %q", field, got, want)
+			}
+		}
+	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
 		agent := app.Agent(t)
 		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
