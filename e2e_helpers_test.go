@@ -99,7 +99,7 @@ func newBrowser(t *testing.T) context.Context {
 		cancelAlloc()
 		cancelTimeout()
 	})
-	if err := chromedp.Do(ctx); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(desktopWidth, viewHeight)); err != nil {
 		t.Fatalf("start %s: %v", path, err)
 	}
 
@@ -375,7 +375,7 @@ func freshJS(sel, inner string) string {
 
 // planRadio is the radio button of the plan named name in the form with id formID.
 func planRadio(formID, name string) chromedp.Search {
-	return chromedp.Search(`//form[@id="` + formID + `"]//label[contains(@class,"plan-option")][span[@class="plan-name" and normalize-space()="` +
+	return chromedp.Search(`//form[@id="` + formID + `"]//div[contains(@class,"plan-option")][.//span[@class="plan-name" and normalize-space()="` +
 		name + `"]]/input[@name="plan"]`)
 }
 
@@ -432,7 +432,7 @@ func waitVisible[S chromedp.Selectable](t *testing.T, ctx context.Context, what 
 // flash is the XPath of the message a page shows after a change, once it
 // contains want.
 func flash(want string) chromedp.Search {
-	return chromedp.Search(`//main/div[contains(concat(" ", @class, " "), " alert ") and @role="status"][contains(., ` + xpathString(want) + `)]`)
+	return chromedp.Search(`//main/div[@data-testid="flash"][contains(., ` + xpathString(want) + `)]`)
 }
 
 // xpathString quotes s as an XPath string literal.
@@ -441,4 +441,149 @@ func xpathString(s string) string {
 		return `"` + s + `"`
 	}
 	return `'` + s + `'`
+}
+
+// The widths every page state is checked at: a desktop window and a phone,
+// both 800 px high.
+var (
+	desktopWidth int64 = 1280
+	phoneWidth   int64 = 390
+)
+
+const viewHeight = 800
+
+// axeVersion is the axe-core vendored in testdata/axe-core.
+const axeVersion = "4.14.1"
+
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile("testdata/axe-core/axe.min.js")
+	return string(b), err
+})
+
+// setWidth makes the page as wide as a window of width px, as a phone does
+// below 600: the layout viewport, the media queries and no scrollbar in the
+// way.
+func setWidth(t *testing.T, ctx context.Context, width int64) {
+	t.Helper()
+	opts := []chromedp.EmulateViewportOption{}
+	if width < 600 {
+		opts = append(opts, chromedp.EmulateMobile)
+	}
+	do(t, ctx, fmt.Sprintf("set the width to %d px", width), chromedp.EmulateViewport(width, viewHeight, opts...))
+	// Two frames: the layout of the new width is done.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))`,
+		chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("wait for the layout at %d px: %v", width, err)
+	}
+}
+
+// axeViolation is what the tests report of an axe-core violation.
+type axeViolation struct {
+	ID    string   `json:"id"`
+	Help  string   `json:"help"`
+	Nodes []string `json:"nodes"`
+}
+
+// runAxe runs axe-core's rules on the page as it is now; it injects
+// axe-core first into a page that does not have it yet.
+func runAxe(t *testing.T, ctx context.Context) []axeViolation {
+	t.Helper()
+	if !eval[bool](t, ctx, `typeof window.axe === 'object'`) {
+		src, err := axeSource()
+		if err != nil {
+			t.Fatalf("read axe-core: %v", err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](src)); err != nil {
+			t.Fatalf("inject axe-core: %v", err)
+		}
+		if v := eval[string](t, ctx, `axe.version`); v != axeVersion {
+			t.Fatalf("axe-core %s was injected; want %s", v, axeVersion)
+		}
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
+		id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').replace(/\s+/g, ' ')),
+	})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe-core: %v", err)
+	}
+	return v
+}
+
+// sidewaysJS lists what sticks out of the page to the right, making it
+// scroll sideways, without what a scrolling box of its own holds: empty when
+// the page fits its width.
+const sidewaysJS = `(() => {
+	const root = document.documentElement;
+	if (root.scrollWidth <= root.clientWidth) return [];
+	const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+		if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)) return true; } return false; };
+	return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > root.clientWidth + 0.5 && !clipped(e))
+		.slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '')
+			+ ' to ' + Math.round(e.getBoundingClientRect().right) + ' px');
+})()`
+
+// checkPage checks the page state the browser shows at each width: no
+// axe-core violation, and on the phone no sideways scroll. It saves a
+// screenshot at each width, and leaves the page at the desktop width.
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, w := range []int64{desktopWidth, phoneWidth} {
+		setWidth(t, ctx, w)
+		for _, v := range runAxe(t, ctx) {
+			t.Errorf("%s at %d px: axe-core %s: %s\n\t%s", name, w, v.ID, v.Help, strings.Join(v.Nodes, "\n\t"))
+		}
+		if w == phoneWidth {
+			if wide := eval[[]string](t, ctx, sidewaysJS); len(wide) > 0 {
+				width := eval[int](t, ctx, `document.documentElement.scrollWidth`)
+				t.Errorf("%s at %d px scrolls sideways, %d px wide: %s", name, w, width, strings.Join(wide, ", "))
+			}
+		}
+		shot(t, ctx, fmt.Sprintf("%s-%d", name, w))
+	}
+	setWidth(t, ctx, desktopWidth)
+}
+
+// assertBeside fails the test unless the element sel matches shows inside
+// the window, right under (or beside) the element of next: where the eye
+// already is.
+func assertBeside(t *testing.T, ctx context.Context, what, sel, next string) {
+	t.Helper()
+	type box struct {
+		Top    float64 `json:"top"`
+		Bottom float64 `json:"bottom"`
+		Gap    float64 `json:"gap"`
+		View   float64 `json:"view"`
+	}
+	b := eval[box](t, ctx, `(() => {
+		const e = document.querySelector(`+strconv.Quote(sel)+`).getBoundingClientRect();
+		const n = document.querySelector(`+strconv.Quote(next)+`).getBoundingClientRect();
+		return {top: e.top, bottom: e.bottom, gap: e.top - n.bottom, view: window.innerHeight};
+	})()`)
+	if b.Top < 0 || b.Bottom > b.View {
+		t.Errorf("%s is out of sight: from %.0f to %.0f px in a window %.0f px high", what, b.Top, b.Bottom, b.View)
+	}
+	if b.Gap < -1 || b.Gap > 80 {
+		t.Errorf("%s is %.0f px from what it is about; want it right under it", what, b.Gap)
+	}
+}
+
+// waitAnnounced waits until the page's live region of kind ("status" or
+// "alert") reads want.
+func waitAnnounced(t *testing.T, ctx context.Context, kind, want string) {
+	t.Helper()
+	js := `document.getElementById('announce-` + kind + `').textContent`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js+`.includes(`+strconv.Quote(want)+`)`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		got := eval[string](t, ctx, js)
+		t.Errorf("the %s live region reads %q; want it to say %q", kind, got, want)
+	}
+}
+
+// waitFocus waits until the focus is on the element sel matches.
+func waitFocus(t *testing.T, ctx context.Context, what, sel string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.activeElement && document.activeElement.matches(`+strconv.Quote(sel)+`)`,
+		chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		got := eval[string](t, ctx, `(e => e ? e.outerHTML.slice(0, 160) : 'nothing')(document.activeElement)`)
+		t.Errorf("%s: the focus is on %s; want %s", what, got, sel)
+	}
 }
