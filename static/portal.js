@@ -39,7 +39,8 @@
     const form = picker.closest("form");
     const name = form && form.querySelector("[name=line_name]");
     const auto = form && form.querySelector("[name=line_name_auto]");
-    if (!name || !auto) return;
+    // Not while the agent is typing a name of their own.
+    if (!name || !auto || document.activeElement === name) return;
     if (name.value.trim() === "" || name.value === auto.value) {
       name.value = picker.dataset.lineName;
       auto.value = picker.dataset.lineName;
@@ -141,7 +142,7 @@
 
   // Keyboard shortcuts, not while typing in a field.
   function typing(target) {
-    return target.closest("input, textarea, select, [contenteditable=true], dialog");
+    return target.closest("input, textarea, select, [contenteditable=true], dialog[open]");
   }
 
   function openShortcuts() {
