@@ -248,6 +248,9 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 		&& document.getElementById('line_name').getAttribute('aria-invalid') === 'true'`) {
 		t.Errorf("the line name error is not beside the field, or the field is not marked invalid")
 	}
+	// The keyboard goes to the field refused, and the refusal is read out.
+	waitFocus(t, ctx, "after the refused Add line", `#line_name`)
+	waitAnnounced(t, ctx, "alert", "Enter a line name")
 	if u := location(t, ctx); u.String() != profile.String() {
 		t.Errorf("the refused Add line moved the browser to %s; want it to stay at %s", u, profile)
 	}
