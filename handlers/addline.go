@@ -69,8 +69,8 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 		Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	// The line is named after the country the customer goes to, unless the
-	// agent typed a name of their own.
-	if name := f.Country.Name(); name != "" && (f.LineName == "" || f.LineName == f.LineNameAuto) {
+	// agent typed a name of their own; a submit shows what was sent.
+	if name := f.Country.Name(); name != "" && c.Request().Method == http.MethodGet && (f.LineName == "" || f.LineName == f.LineNameAuto) {
 		f.LineName, f.LineNameAuto = name, name
 	}
 	if f.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {

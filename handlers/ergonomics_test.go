@@ -58,6 +58,21 @@ func TestPlanPickerCountry(t *testing.T) {
 		})
 	}
 
+	t.Run("SubmitKeepsAnEmptyName", func(t *testing.T) {
+		form := addLineForm(t, c, priya.ID, "", app.Plan(t, "Euro 3").ID)
+		form.Set("country", "Portugal")
+		r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form, "HX-Request", "true")
+		f := r.Doc(t).Find("#add-line-form")
+		if got := f.Find("#line_name").AttrOr("value", ""); got != "" {
+			t.Errorf("the refused empty line name comes back as %q; want it empty, as sent", got)
+		}
+		if got := text(f.Find("#line_name-error")); !strings.HasPrefix(got, "Enter a line name") {
+			t.Errorf("line name error %q", got)
+		}
+		if got := texts(f.Find(".plan-option .plan-name")); !slices.Equal(got, []string{"Euro 1", "Euro 3", "Euro 10"}) {
+			t.Errorf("the refused form shows the plans %q; want those covering Portugal still", got)
+		}
+	})
 	t.Run("AddPlanFittingFirst", func(t *testing.T) {
 		doc := c.Page(t, "/esims/"+europe.ICCID+"/plans/new?country=Japan", "HX-Request", "true")
 		got := texts(doc.Find("#add-plan-" + europe.ICCID + " .plan-option .plan-name"))
