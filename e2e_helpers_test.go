@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -15,10 +16,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -99,7 +103,7 @@ func newBrowser(t *testing.T) context.Context {
 		cancelAlloc()
 		cancelTimeout()
 	})
-	if err := chromedp.Do(ctx); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(desktopWidth, viewHeight)); err != nil {
 		t.Fatalf("start %s: %v", path, err)
 	}
 
@@ -134,7 +138,12 @@ func newBrowser(t *testing.T) context.Context {
 					args = append(args, string(a.Type))
 				}
 			}
-			problems = append(problems, "console.error: "+strings.Join(args, " "))
+			msg := strings.Join(args, " ")
+			if expected(ctx, msg) {
+				notes = append(notes, "expected console.error: "+msg)
+				return
+			}
+			problems = append(problems, "console.error: "+msg)
 		case *log.EventEntryAdded:
 			e := ev.Entry
 			line := fmt.Sprintf("browser log (%s, %s): %s %s", e.Level, e.Source, e.Text, e.URL)
@@ -161,6 +170,37 @@ func newBrowser(t *testing.T) context.Context {
 		}
 	})
 	return ctx
+}
+
+// expectedErrors holds, per browser, the console errors a test provokes on
+// purpose, such as htmx's own report of a request that failed.
+var expectedErrors sync.Map // *chromedp.Context → *[]string, guarded by expectedMu
+
+var expectedMu sync.Mutex
+
+// expectConsoleErrors lets console errors containing any of the substrings
+// pass in the browser of ctx from now on.
+func expectConsoleErrors(ctx context.Context, substrings ...string) {
+	expectedMu.Lock()
+	defer expectedMu.Unlock()
+	v, _ := expectedErrors.LoadOrStore(chromedp.FromContext(ctx), new([]string))
+	list := v.(*[]string)
+	*list = append(*list, substrings...)
+}
+
+func expected(ctx context.Context, msg string) bool {
+	expectedMu.Lock()
+	defer expectedMu.Unlock()
+	v, ok := expectedErrors.Load(chromedp.FromContext(ctx))
+	if !ok {
+		return false
+	}
+	for _, s := range *v.(*[]string) {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func isCSPViolation(text string) bool {
@@ -375,7 +415,7 @@ func freshJS(sel, inner string) string {
 
 // planRadio is the radio button of the plan named name in the form with id formID.
 func planRadio(formID, name string) chromedp.Search {
-	return chromedp.Search(`//form[@id="` + formID + `"]//label[contains(@class,"plan-option")][span[@class="plan-name" and normalize-space()="` +
+	return chromedp.Search(`//form[@id="` + formID + `"]//div[contains(@class,"plan-option")][.//span[@class="plan-name" and normalize-space()="` +
 		name + `"]]/input[@name="plan"]`)
 }
 
@@ -444,7 +484,7 @@ func waitVisible[S chromedp.Selectable](t *testing.T, ctx context.Context, what 
 // flash is the XPath of the message a page shows after a change, once it
 // contains want.
 func flash(want string) chromedp.Search {
-	return chromedp.Search(`//main/div[contains(concat(" ", @class, " "), " alert ") and @role="status"][contains(., ` + xpathString(want) + `)]`)
+	return chromedp.Search(`//main/div[@data-testid="flash"][contains(., ` + xpathString(want) + `)]`)
 }
 
 // xpathString quotes s as an XPath string literal.
@@ -453,4 +493,332 @@ func xpathString(s string) string {
 		return `"` + s + `"`
 	}
 	return `'` + s + `'`
+}
+
+// The widths every page state is checked at: a desktop window and a phone,
+// both 800 px high.
+var (
+	desktopWidth int64 = 1280
+	phoneWidth   int64 = 390
+)
+
+const viewHeight = 800
+
+// axeVersion is the axe-core vendored in testdata/axe-core.
+const axeVersion = "4.14.1"
+
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile("testdata/axe-core/axe.min.js")
+	return string(b), err
+})
+
+// setWidth makes the page as wide as a window of width px, as a phone does
+// below 600: the layout viewport, the media queries and no scrollbar in the
+// way.
+func setWidth(t *testing.T, ctx context.Context, width int64) {
+	t.Helper()
+	opts := []chromedp.EmulateViewportOption{}
+	if width < 600 {
+		opts = append(opts, chromedp.EmulateMobile)
+	}
+	do(t, ctx, fmt.Sprintf("set the width to %d px", width), chromedp.EmulateViewport(width, viewHeight, opts...))
+	// Two frames: the layout of the new width is done.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))`,
+		chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("wait for the layout at %d px: %v", width, err)
+	}
+}
+
+// axeViolation is what the tests report of an axe-core violation.
+type axeViolation struct {
+	ID    string   `json:"id"`
+	Help  string   `json:"help"`
+	Nodes []string `json:"nodes"`
+}
+
+// runAxe runs axe-core's rules on the page as it is now; it injects
+// axe-core first into a page that does not have it yet.
+func runAxe(t *testing.T, ctx context.Context) []axeViolation {
+	t.Helper()
+	if !eval[bool](t, ctx, `typeof window.axe === 'object'`) {
+		src, err := axeSource()
+		if err != nil {
+			t.Fatalf("read axe-core: %v", err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](src)); err != nil {
+			t.Fatalf("inject axe-core: %v", err)
+		}
+		if v := eval[string](t, ctx, `axe.version`); v != axeVersion {
+			t.Fatalf("axe-core %s was injected; want %s", v, axeVersion)
+		}
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
+		id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').replace(/\s+/g, ' ')),
+	})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe-core: %v", err)
+	}
+	return v
+}
+
+// sidewaysJS lists what sticks out of the page to the right, making it
+// scroll sideways, without what a scrolling box of its own holds: empty when
+// the page fits its width.
+const sidewaysJS = `(() => {
+	const root = document.documentElement;
+	if (root.scrollWidth <= root.clientWidth) return [];
+	const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+		if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)) return true; } return false; };
+	const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+	const wide = [...document.querySelectorAll('body *')].filter(e => !clipped(e) && (e.getBoundingClientRect().right > root.clientWidth + 0.5
+		|| (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0)));
+	if (wide.length === 0) return ['something on the page'];
+	return wide.slice(0, 6).map(e => name(e) + ' to ' + Math.round(Math.max(e.getBoundingClientRect().right, e.getBoundingClientRect().left + e.scrollWidth)) + ' px');
+})()`
+
+// checkPage checks the page state the browser shows at each width: no
+// axe-core violation, and on the phone no sideways scroll. It saves a
+// screenshot at each width, and leaves the page at the desktop width.
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, w := range []int64{desktopWidth, phoneWidth} {
+		setWidth(t, ctx, w)
+		for _, v := range runAxe(t, ctx) {
+			t.Errorf("%s at %d px: axe-core %s: %s\n\t%s", name, w, v.ID, v.Help, strings.Join(v.Nodes, "\n\t"))
+		}
+		if w == phoneWidth {
+			if wide := eval[[]string](t, ctx, sidewaysJS); len(wide) > 0 {
+				width := eval[int](t, ctx, `document.documentElement.scrollWidth`)
+				t.Errorf("%s at %d px scrolls sideways, %d px wide: %s", name, w, width, strings.Join(wide, ", "))
+			}
+		}
+		shot(t, ctx, fmt.Sprintf("%s-%d", name, w))
+	}
+	setWidth(t, ctx, desktopWidth)
+}
+
+// assertBeside fails the test unless the element sel matches shows inside
+// the window, right under (or beside) the element of next: where the eye
+// already is.
+func assertBeside(t *testing.T, ctx context.Context, what, sel, next string) {
+	t.Helper()
+	type box struct {
+		Top    float64 `json:"top"`
+		Bottom float64 `json:"bottom"`
+		Gap    float64 `json:"gap"`
+		View   float64 `json:"view"`
+	}
+	b := eval[box](t, ctx, `(() => {
+		const e = document.querySelector(`+strconv.Quote(sel)+`).getBoundingClientRect();
+		const n = document.querySelector(`+strconv.Quote(next)+`).getBoundingClientRect();
+		return {top: e.top, bottom: e.bottom, gap: e.top - n.bottom, view: window.innerHeight};
+	})()`)
+	if b.Top < -1 || b.Bottom > b.View+1 { // a pixel of slack for sub-pixel layout
+		t.Errorf("%s is out of sight: from %.0f to %.0f px in a window %.0f px high", what, b.Top, b.Bottom, b.View)
+	}
+	if b.Gap < -1 || b.Gap > 80 {
+		t.Errorf("%s is %.0f px from what it is about; want it right under it", what, b.Gap)
+	}
+}
+
+// waitAnnounced waits until the page's live region of kind ("status" or
+// "alert") reads want.
+func waitAnnounced(t *testing.T, ctx context.Context, kind, want string) {
+	t.Helper()
+	js := `document.getElementById('announce-` + kind + `').textContent`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js+`.includes(`+strconv.Quote(want)+`)`, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		got := eval[string](t, ctx, js)
+		t.Errorf("the %s live region reads %q; want it to say %q", kind, got, want)
+	}
+}
+
+// waitFocus waits until the focus is on the element sel matches.
+func waitFocus(t *testing.T, ctx context.Context, what, sel string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.activeElement && document.activeElement.matches(`+strconv.Quote(sel)+`)`,
+		chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		got := eval[string](t, ctx, `(e => e ? e.outerHTML.slice(0, 160) : 'nothing')(document.activeElement)`)
+		t.Errorf("%s: the focus is on %s; want %s", what, got, sel)
+	}
+}
+
+// cutProxy stands between the browser and the portal, on an address of its
+// own, so a test can stop "the server" mid-flow as the browser sees it:
+// Stop closes the listener and every open connection, Start listens on the
+// same address again, and Slow holds each answer back.
+type cutProxy struct {
+	URL    string
+	addr   string
+	target string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+	slow  time.Duration
+}
+
+// startProxy serves a proxy to target (host:port) until the test ends.
+func startProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	p := &cutProxy{addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	p.URL = "http://" + p.addr
+	p.serve(ln)
+	t.Cleanup(p.Stop)
+	return p
+}
+
+func (p *cutProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c)
+		}
+	}()
+}
+
+func (p *cutProxy) pipe(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.ln == nil { // stopped meanwhile
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = true, true
+	p.mu.Unlock()
+	done := func() {
+		c.Close()
+		s.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		delete(p.conns, s)
+		p.mu.Unlock()
+	}
+	go func() {
+		io.Copy(s, c)
+		done()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			slow := p.slow
+			p.mu.Unlock()
+			time.Sleep(slow)
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	done()
+}
+
+// Stop cuts the browser off from the portal, as a stopped server would.
+func (p *cutProxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// Start lets the browser reach the portal again, on the same address.
+func (p *cutProxy) Start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
+	}
+	p.serve(ln)
+}
+
+// Slow holds each answer back by d; 0 lets them through at once.
+func (p *cutProxy) Slow(d time.Duration) {
+	p.mu.Lock()
+	p.slow = d
+	p.mu.Unlock()
+}
+
+// dialogs answers the page's confirm() dialogs: accept or dismiss, as set
+// before the click that opens one; each message is sent on the channel.
+type dialogs struct {
+	accept   atomic.Bool
+	messages chan string
+}
+
+func answerDialogs(t *testing.T, ctx context.Context) *dialogs {
+	t.Helper()
+	d := &dialogs{messages: make(chan string, 8)}
+	err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			d.messages <- ev.Message
+			accept := d.accept.Load()
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen for dialogs: %v", err)
+	}
+	return d
+}
+
+// next waits for the message of the next dialog.
+func (d *dialogs) next(t *testing.T, what string) string {
+	t.Helper()
+	select {
+	case m := <-d.messages:
+		return m
+	case <-time.After(waitTimeout):
+		t.Fatalf("%s: no confirmation was asked", what)
+		return ""
+	}
+}
+
+// grantClipboard lets the pages of origin read and write the clipboard, so
+// a test can read what a copy button copied.
+func grantClipboard(t *testing.T, ctx context.Context, origin string) {
+	t.Helper()
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{Origin: origin,
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted})
+		if err != nil {
+			t.Fatalf("grant %s: %v", name, err)
+		}
+	}
+}
+
+// press sends keys to the page, as typed on the keyboard.
+func press(t *testing.T, ctx context.Context, what, keys string) {
+	t.Helper()
+	do(t, ctx, what, chromedp.KeyEvent(keys))
+}
+
+// typeInto replaces what the field with id holds by what is typed, key by key.
+func typeInto(t *testing.T, ctx context.Context, id, typed string) {
+	t.Helper()
+	eval[chromedp.Void](t, ctx, `(e => { e.value = ''; e.focus(); })(document.getElementById(`+strconv.Quote(id)+`))`)
+	do(t, ctx, "type "+typed+" into #"+id, chromedp.SendKeys(chromedp.ID(id), typed))
 }

@@ -47,7 +47,7 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 	if u := location(t, ctx); u.Path != "/login" || u.Query().Get("next") != "/subscribers" {
 		t.Fatalf("signed out, /subscribers went to %s; want /login?next=/subscribers", u)
 	}
-	shot(t, ctx, "login")
+	checkPage(t, ctx, "login")
 
 	do(t, ctx, "sign in",
 		chromedp.SendKeys(chromedp.ID("email"), demo.AgentEmail),
@@ -58,7 +58,7 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 	if u := location(t, ctx); u.Path != "/subscribers" {
 		t.Fatalf("after signing in the browser is at %s; want /subscribers", u)
 	}
-	shot(t, ctx, "subscribers")
+	checkPage(t, ctx, "subscribers")
 
 	// Typing alone must bring the results: the live search swaps the results
 	// in place. The marker on window survives only if the page never reloads.
@@ -84,7 +84,7 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 		chromedp.WithPollingTimeout(waitTimeout))); err != nil {
 		t.Fatalf("the address did not get ?q=%s after the live search (it is %s): %v", demoSearch, location(t, ctx), err)
 	}
-	shot(t, ctx, "search-results")
+	checkPage(t, ctx, "search-results")
 
 	do(t, ctx, "open the subscriber from the results",
 		chromedp.Click(chromedp.Search(`//table[@data-testid="search-results"]//a[normalize-space()="`+demoName+`"]`)),
@@ -128,7 +128,7 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 			t.Errorf("line %q shows plan rows %q; want %q", l.Name, l.Plans, want)
 		}
 	}
-	shot(t, ctx, "profile")
+	checkPage(t, ctx, "profile")
 
 	do(t, ctx, "sign out",
 		chromedp.Click(chromedp.Search(`//header//button[normalize-space()="Sign out"]`)),
@@ -137,7 +137,7 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 	if u := location(t, ctx); u.Path != "/login" {
 		t.Fatalf("after signing out the browser is at %s; want /login", u)
 	}
-	shot(t, ctx, "signed-out")
+	checkPage(t, ctx, "signed-out")
 
 	// The session is over: the search needs signing in again.
 	do(t, ctx, "open the subscriber search after signing out",
@@ -147,7 +147,7 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 	if u := location(t, ctx); u.Path != "/login" {
 		t.Fatalf("after signing out, /subscribers went to %s; want /login", u)
 	}
-	shot(t, ctx, "subscribers-after-sign-out")
+	checkPage(t, ctx, "subscribers-after-sign-out")
 }
 
 func TestBrowserSignInWrongPassword(t *testing.T) {
@@ -176,7 +176,7 @@ func TestBrowserSignInWrongPassword(t *testing.T) {
 	if email != demo.AgentEmail {
 		t.Errorf("email field = %q after the refusal; want %q kept", email, demo.AgentEmail)
 	}
-	shot(t, ctx, "wrong-password")
+	checkPage(t, ctx, "wrong-password")
 }
 
 // In the demo data Priya Raman holds 1 of her 2 complimentary eSIMs: the
@@ -205,7 +205,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 		`!document.querySelector('.htmx-request') && new URLSearchParams(location.search).get('q') === `+strconv.Quote(priyaAccount))
 	result := chromedp.Search(`//table[@data-testid="search-results"]//a[normalize-space()="` + priyaName + `"]`)
 	waitVisible(t, ctx, "the search finds "+priyaName, result)
-	shot(t, ctx, "search-results")
+	checkPage(t, ctx, "search-results")
 	do(t, ctx, "open the profile of "+priyaName, chromedp.Click(result))
 	waitVisible(t, ctx, "the profile of "+priyaName+" shows", chromedp.CSS(`[data-testid=subscriber-name]`))
 	profile := location(t, ctx)
@@ -224,18 +224,18 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	if europe == "" {
 		t.Fatalf("the profile shows no line %q", priyaLine)
 	}
-	shot(t, ctx, "profile")
+	checkPage(t, ctx, "profile")
 
 	// Add line opens in place, ready to type the line name.
 	markPage(t, ctx)
 	do(t, ctx, "click Add line", chromedp.Click(chromedp.CSS(`[data-testid=add-line]`)))
 	waitVisible(t, ctx, "the Add line form opens", chromedp.CSS(`#add-line-form #line_name`))
-	waitUntil(t, ctx, "the focus goes to the line name", `document.activeElement && document.activeElement.id === 'line_name'`)
+	waitUntil(t, ctx, "the focus goes to the country box", `document.activeElement && document.activeElement.id === 'add-line-form-country'`)
 	if u := location(t, ctx); u.String() != profile.String() {
 		t.Errorf("opening Add line moved the browser to %s; want it to stay at %s", u, profile)
 	}
 	samePage(t, ctx, "opening Add line")
-	shot(t, ctx, "add-line-form")
+	checkPage(t, ctx, "add-line-form")
 
 	// An empty line name is refused next to the field, in place.
 	markStale(t, ctx, "#add-line-form")
@@ -249,11 +249,14 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 		&& document.getElementById('line_name').getAttribute('aria-invalid') === 'true'`) {
 		t.Errorf("the line name error is not beside the field, or the field is not marked invalid")
 	}
+	// The keyboard goes to the field refused, and the refusal is read out.
+	waitFocus(t, ctx, "after the refused Add line", `#line_name`)
+	waitAnnounced(t, ctx, "alert", "Enter a line name")
 	if u := location(t, ctx); u.String() != profile.String() {
 		t.Errorf("the refused Add line moved the browser to %s; want it to stay at %s", u, profile)
 	}
 	samePage(t, ctx, "the refused Add line")
-	shot(t, ctx, "add-line-empty-refused")
+	checkPage(t, ctx, "add-line-empty-refused")
 
 	// A plan of another profile than her line's: no top-up to suggest.
 	do(t, ctx, "type the line name", chromedp.SendKeys(chromedp.ID("line_name"), "Spain"))
@@ -264,7 +267,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById('line_name').value`); got != "Spain" {
 		t.Errorf("after choosing a plan the line name reads %q; want the typed %q kept", got, "Spain")
 	}
-	shot(t, ctx, "add-line-asia1")
+	checkPage(t, ctx, "add-line-asia1")
 
 	// A plan of her line's profile: the form suggests a top-up instead.
 	choosePlan(t, ctx, "add-line-form", "Euro 3")
@@ -272,7 +275,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	if got := text(t, ctx, `[data-testid=top-up-hint]`); !strings.Contains(got, "“"+priyaLine+"” (profile 7) can take Euro 3") {
 		t.Errorf("top-up hint reads %q; want it to name line “%s” (profile 7) for Euro 3", got, priyaLine)
 	}
-	shot(t, ctx, "add-line-euro3-top-up-hint")
+	checkPage(t, ctx, "add-line-euro3-top-up-hint")
 
 	choosePlan(t, ctx, "add-line-form", "Asia 1")
 	if eval[bool](t, ctx, `!!document.querySelector('[data-testid=top-up-hint]')`) {
@@ -284,7 +287,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	if u := location(t, ctx); u.Path != profile.Path {
 		t.Errorf("after Add line the browser is at %s; want the profile %s", u, profile.Path)
 	}
-	msg := eval[string](t, ctx, `document.querySelector('main > .alert[role=status]').textContent.trim()`)
+	msg := eval[string](t, ctx, `document.querySelector('main > [data-testid=flash]').textContent.trim()`)
 	m := regexp.MustCompile(`Line “Spain” added: eSIM (89\d{17,18}) \(profile 10\) with Asia 1`).FindStringSubmatch(msg)
 	if m == nil {
 		t.Fatalf("the message after Add line reads %q; want it to name line “Spain”, its ICCID, profile 10 and Asia 1", msg)
@@ -315,7 +318,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	if got := text(t, ctx, `[data-testid=allowance]`); !strings.Contains(got, "2 of 2 used") {
 		t.Errorf("allowance reads %q after Add line; want 2 of 2 used", got)
 	}
-	shot(t, ctx, "profile-after-add-line")
+	checkPage(t, ctx, "profile-after-add-line")
 
 	// A new line: the QR code and the order confirmation.
 	msgs := mailServer.WaitFor(t, 2, waitTimeout)
@@ -351,21 +354,38 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	do(t, ctx, "click Add plan on line "+priyaLine, chromedp.Click(chromedp.CSS(lineSel+` [data-testid=add-plan]`)))
 	waitVisible(t, ctx, "the Add plan form opens in the line", chromedp.CSS(lineSel+` #`+formID))
 	samePage(t, ctx, "opening Add plan")
-	shot(t, ctx, "add-plan-form")
+	checkPage(t, ctx, "add-plan-form")
 
 	choosePlan(t, ctx, formID, "Asia 1")
 	waitVisible(t, ctx, "the profile mismatch shows", chromedp.CSS(`#`+formID+` [data-testid=plan-error]`))
 	if got := text(t, ctx, chromedp.CSS(`#`+formID+` [data-testid=plan-error]`)); !strings.Contains(got, "profile 10") || !strings.Contains(got, "profile 7") {
 		t.Errorf("the plan error reads %q; want it to name profile 10 and profile 7", got)
 	}
-	if got := text(t, ctx, chromedp.CSS(`#`+formID+` [data-testid=new-line-instead]`)); got != "Add a new line with Asia 1 instead" {
-		t.Errorf("the way out reads %q; want %q", got, "Add a new line with Asia 1 instead")
+	// The refusal shows where the agent looks, beside the plan chosen, and
+	// is read out; the keyboard stays on the plan, to go on choosing.
+	refusal := `#` + formID + ` [data-testid=plan-error]`
+	asia1 := `#` + formID + ` .plan-option:has(input:checked)`
+	assertBeside(t, ctx, "the refusal of Asia 1", refusal, asia1)
+	waitAnnounced(t, ctx, "alert", "Asia 1 runs on IMSI profile 10")
+	if got := eval[string](t, ctx, `document.activeElement.closest('.plan-option')?.querySelector('.plan-name')?.textContent ?? document.activeElement.tagName`); got != "Asia 1" {
+		t.Errorf("after the refusal the focus is on %q; want it to stay on the plan Asia 1", got)
+	}
+	// She has used both her eSIMs, one of them on line Spain of profile
+	// 10: the way out is that line, and no new line is offered.
+	if eval[bool](t, ctx, `!!document.querySelector('`+refusal+` [data-testid=new-line-instead]')`) {
+		t.Errorf("the refusal offers a new line, but %s has used both her complimentary eSIMs", priyaName)
+	}
+	if got, want := text(t, ctx, chromedp.CSS(refusal+` [data-testid=no-new-line]`)), priyaName+" has used all 2 complimentary eSIMs: no new line is possible."; got != want {
+		t.Errorf("the refusal says %q about a new line; want %q", got, want)
+	}
+	if got, want := text(t, ctx, chromedp.CSS(refusal+` [data-testid=other-line-instead]`)), "Add Asia 1 to line “Spain” instead"; got != want {
+		t.Errorf("the way out reads %q; want %q", got, want)
 	}
 	if u := location(t, ctx); u.String() != here.String() {
 		t.Errorf("the refused plan moved the browser to %s; want it to stay at %s", u, here)
 	}
 	samePage(t, ctx, "the refused plan")
-	shot(t, ctx, "add-plan-mismatch")
+	checkPage(t, ctx, "add-plan-mismatch")
 
 	choosePlan(t, ctx, formID, "Euro 3")
 	if eval[bool](t, ctx, `!!document.querySelector('#`+formID+` [data-testid=plan-error]')`) {
@@ -387,7 +407,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 		t.Errorf("Add plan moved the browser to %s; want it to stay at %s", u, here)
 	}
 	samePage(t, ctx, "Add plan")
-	shot(t, ctx, "add-plan-done")
+	checkPage(t, ctx, "add-plan-done")
 
 	// A top-up: only the order confirmation, nothing new to install.
 	msgs = mailServer.WaitFor(t, 3, waitTimeout)
@@ -416,7 +436,7 @@ func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	if len(emailsAfter) != len(emailsBefore)+3 || count(emailsAfter, "QR code") != count(emailsBefore, "QR code")+1 {
 		t.Errorf("the email log lists %q; before Add line it listed %q; want one QR code and two order confirmations more", emailsAfter, emailsBefore)
 	}
-	shot(t, ctx, "profile-reloaded")
+	checkPage(t, ctx, "profile-reloaded")
 }
 
 // The inventory files the import test uploads; their ICCIDs are not in the
@@ -442,7 +462,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 
 	openList := func(what string) {
 		t.Helper()
-		do(t, ctx, what, chromedp.Click(chromedp.Search(`//header//nav//a[normalize-space()="List"]`)))
+		do(t, ctx, what, chromedp.Click(chromedp.Search(`//header//nav//a[normalize-space()="eSIM List"]`)))
 		waitVisible(t, ctx, "the eSIM List shows its stock", chromedp.CSS(`[data-testid=stock]`))
 		waitVisible(t, ctx, "the eSIM List shows its results", chromedp.CSS(`[data-testid=esim-results]`))
 		if u := location(t, ctx); u.Path != "/esims" {
@@ -475,7 +495,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 
 	openList("open eSIM → List")
 	stockBefore := freeStock()
-	shot(t, ctx, "esim-list")
+	checkPage(t, ctx, "esim-list")
 
 	// The last digits of an allocated eSIM find it.
 	known := eval[string](t, ctx, `[...document.querySelectorAll('[data-testid=esim-row]')].find(r => r.querySelector('[data-testid=state].allocated'))?.dataset.iccid ?? ''`)
@@ -493,7 +513,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 			t.Errorf("searching %s shows %s, which does not end with it", digits, iccid)
 		}
 	}
-	shot(t, ctx, "esim-list-search-digits")
+	checkPage(t, ctx, "esim-list-search-digits")
 
 	// A good file: every eSIM goes in, counted per profile.
 	goodPath, err := filepath.Abs(goodInventory)
@@ -509,7 +529,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 	if u := location(t, ctx); u.Path != "/esims/import" {
 		t.Errorf("Import eSIMs opened %s; want /esims/import", u)
 	}
-	shot(t, ctx, "import")
+	checkPage(t, ctx, "import")
 	// A lead may start from the example the page shows, so it must be a file
 	// the import takes.
 	example := eval[string](t, ctx, `document.querySelector('pre.example').textContent`)
@@ -521,7 +541,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/esims/import"] button[type=submit]`)),
 	)
 	waitVisible(t, ctx, "the import reports what it added", flash("inventory-good.csv"))
-	report := eval[string](t, ctx, `document.querySelector('main > .alert[role=status]').textContent.trim()`)
+	report := eval[string](t, ctx, `document.querySelector('main > [data-testid=flash]').textContent.trim()`)
 	if want := "Added 6 eSIMs: 2 of profile 2, 3 of profile 7, 1 of profile 10, from inventory-good.csv."; report != want {
 		t.Errorf("the import reports %q; want %q", report, want)
 	}
@@ -540,7 +560,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 			t.Errorf("free stock of profile %s went from %d to %d; want %d more", profile, stockBefore[profile], stockAfter[profile], n)
 		}
 	}
-	shot(t, ctx, "import-done")
+	checkPage(t, ctx, "import-done")
 
 	// The new ICCID in full finds just that eSIM, free.
 	newICCID := goodInventoryICCIDs[len(goodInventoryICCIDs)-1]
@@ -554,7 +574,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 	if got := text(t, ctx, `[data-testid=esim-row] [data-testid=state]`); got != "Free" {
 		t.Errorf("the imported eSIM %s shows as %q; want Free", newICCID, got)
 	}
-	shot(t, ctx, "esim-list-search-new")
+	checkPage(t, ctx, "esim-list-search-new")
 
 	// A bad last line: the page lists it, and nothing is added.
 	do(t, ctx, "open Import eSIMs again", chromedp.Click(chromedp.CSS(`[data-testid=import-link]`)))
@@ -576,13 +596,13 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 	if got := text(t, ctx, `[data-testid=import-errors] .alert`); !strings.Contains(got, "Nothing was added.") || !strings.Contains(got, "inventory-bad-last-row.csv") {
 		t.Errorf("the refusal reads %q; want it to say nothing was added from inventory-bad-last-row.csv", got)
 	}
-	shot(t, ctx, "import-refused")
+	checkPage(t, ctx, "import-refused")
 
 	openList("open eSIM → List after the refused import")
 	if got := freeStock(); !maps.Equal(got, stockAfter) {
 		t.Errorf("free stock after the refused import is %v; want it unchanged at %v", got, stockAfter)
 	}
-	shot(t, ctx, "esim-list-after-refused-import")
+	checkPage(t, ctx, "esim-list-after-refused-import")
 	// A good line of the refused file is not in the inventory.
 	search("8944990000000000078")
 	if got := rowICCIDs(); len(got) != 0 {
@@ -591,7 +611,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 	if !eval[bool](t, ctx, `!!document.querySelector('[data-testid=no-esims]')`) {
 		t.Errorf("searching an ICCID of the refused file does not say no eSIM matches")
 	}
-	shot(t, ctx, "esim-list-search-refused")
+	checkPage(t, ctx, "esim-list-search-refused")
 
 	signOut(t, ctx)
 }

@@ -75,19 +75,13 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 			return err
 		}
 		// The plan is looked up again: the catalog may have changed since.
+		// Every refusal is collected, so the agent fixes the form in one go.
 		var errs Errors
 		p, err := sellablePlan(ctx, tx, req.PlanID)
 		if err := errs.add(err); err != nil {
 			return err
 		}
-		taken, err := lineNameTaken(ctx, tx, sub.ID, lineName, "")
-		if err != nil {
-			return err
-		}
-		if taken {
-			errs = append(errs, refuse(ErrInvalid, "line_name", fmt.Sprintf("%s already has a line named %q. Choose another name, or add the plan to that line.", sub.Name, lineName)))
-		}
-		if err := errs.Err(); err != nil {
+		if err := errs.add(nameTaken(ctx, tx, sub, lineName, p)); err != nil {
 			return err
 		}
 		a, err := allowance(ctx, tx, sub.ID)
@@ -95,16 +89,20 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 			return err
 		}
 		if a.Left() == 0 {
-			return notEligible(sub, a)
+			errs = append(errs, notEligible(sub, a))
 		}
 		var e ESIM
-		err = tx.QueryRowContext(ctx, `SELECT iccid, smdp_address, matching_id FROM esims
+		if p.ID != 0 {
+			err = tx.QueryRowContext(ctx, `SELECT iccid, smdp_address, matching_id FROM esims
 			WHERE state = 'free' AND imsi_profile = ? ORDER BY stocked_at, iccid LIMIT 1`, p.IMSIProfile).
-			Scan(&e.ICCID, &e.SMDPAddress, &e.MatchingID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return refuse(ErrOutOfStock, "plan", fmt.Sprintf("No free profile %d eSIMs left — ask a team lead to restock.", p.IMSIProfile))
+				Scan(&e.ICCID, &e.SMDPAddress, &e.MatchingID)
+			if errors.Is(err, sql.ErrNoRows) {
+				errs = append(errs, OutOfStock(p.IMSIProfile))
+			} else if err != nil {
+				return err
+			}
 		}
-		if err != nil {
+		if err := errs.Err(); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?
@@ -148,6 +146,19 @@ func (s *Store) checkAddLine(ctx context.Context, req AddLine) (string, error) {
 	if err := errs.add(err); err != nil {
 		return "", err
 	}
+	sub, err := subscriber(ctx, s.read, req.SubscriberID)
+	if err := errs.add(err); err != nil {
+		return "", err
+	}
+	if sub.ID != 0 {
+		a, err := allowance(ctx, s.read, sub.ID)
+		if err != nil {
+			return "", err
+		}
+		if a.Left() == 0 {
+			errs = append(errs, notEligible(sub, a))
+		}
+	}
 	return "", errs
 }
 
@@ -160,7 +171,37 @@ func lineNameTaken(ctx context.Context, q queryer, subscriberID int64, name, exc
 	return taken, err
 }
 
-func notEligible(sub Subscriber, a Allowance) error {
+// nameTaken refuses a line name the subscriber already uses. Adding the
+// plan to that line instead is suggested only when the line can take it.
+func nameTaken(ctx context.Context, tx queryer, sub Subscriber, lineName string, p Plan) error {
+	var profile int
+	err := tx.QueryRowContext(ctx, `SELECT imsi_profile FROM esims WHERE subscriber_id = ? AND state = 'allocated'
+		AND line_name = ? COLLATE NOCASE LIMIT 1`, sub.ID, lineName).Scan(&profile)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("%s already has a line named %q. Choose another name", sub.Name, lineName)
+	switch {
+	case p.ID != 0 && p.IMSIProfile == profile:
+		msg += fmt.Sprintf(", or add %s to that line.", p.Name)
+	case p.ID != 0:
+		msg += fmt.Sprintf(": that line is profile %d and cannot take %s (profile %d).", profile, p.Name, p.IMSIProfile)
+	default:
+		msg += "."
+	}
+	return refuse(ErrInvalid, "line_name", msg)
+}
+
+// OutOfStock is the refusal of a new line when no free eSIM of the plan's
+// IMSI profile is left.
+func OutOfStock(profile int) *Error {
+	return refuse(ErrOutOfStock, "plan", fmt.Sprintf("No free profile %d eSIMs left — ask a team lead to restock.", profile))
+}
+
+func notEligible(sub Subscriber, a Allowance) *Error {
 	if a.Total == 0 {
 		return refuse(ErrNotEligible, "", sub.Name+" has no Unlimited All plan or Unlimited bundle, so cannot be given a complimentary eSIM.")
 	}

@@ -214,9 +214,10 @@ func TestAddLine(t *testing.T) {
 		} {
 			before := f.state(t)
 			_, err := f.addLine(f.subs[0], tc.line, tc.plan)
+			// Her one complimentary eSIM is used: that is said too.
 			got := Refusals(err).ByField()
-			if len(got) != 2 || !strings.Contains(got["line_name"], tc.name) || !strings.Contains(got["plan"], tc.planMsg) {
-				t.Errorf("line %q, plan %q: refusals %q, want the line name's %q and the plan's %q", tc.line, tc.plan, got, tc.name, tc.planMsg)
+			if len(got) != 3 || !strings.Contains(got["line_name"], tc.name) || !strings.Contains(got["plan"], tc.planMsg) || !strings.Contains(got[""], "Allowance used up") {
+				t.Errorf("line %q, plan %q: refusals %q, want the line name's %q, the plan's %q and the used-up allowance", tc.line, tc.plan, got, tc.name, tc.planMsg)
 			}
 			if after := f.state(t); after != before {
 				t.Errorf("state changed by a refused Add line: %s → %s", before, after)

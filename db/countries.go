@@ -291,3 +291,38 @@ func CountryName(code string) string {
 	}
 	return code
 }
+
+// countryAliases are names agents type for a country that are not its name.
+var countryAliases = map[string]string{"uk": "GB", "great britain": "GB", "england": "GB", "usa": "US", "america": "US"}
+
+// LookupCountry finds the country an agent typed: its two-letter code or
+// its English name, in any case, or the start of one name only. It returns
+// the code, or "" when nothing or more than one country fits.
+func LookupCountry(typed string) string {
+	q := strings.ToLower(strings.Join(strings.Fields(typed), " "))
+	if q == "" {
+		return ""
+	}
+	if code, ok := countryAliases[q]; ok {
+		return code
+	}
+	if len(q) == 2 {
+		if code := strings.ToUpper(q); KnownCountry(code) {
+			return code
+		}
+	}
+	found := ""
+	for _, c := range countries {
+		name := strings.ToLower(c.Name)
+		if name == q {
+			return c.Code
+		}
+		if strings.HasPrefix(name, q) {
+			if found != "" {
+				return ""
+			}
+			found = c.Code
+		}
+	}
+	return found
+}

@@ -119,3 +119,18 @@ func linePlans(ctx context.Context, q queryer, where string, args ...any) (map[s
 	}
 	return out, rows.Err()
 }
+
+// InStock reports, for each IMSI profile, whether a free eSIM of it is left:
+// whether Add line can give a new line with a plan of that profile now.
+func (s *Store) InStock(ctx context.Context) (_ map[int]bool, err error) {
+	defer func() { err = failed("check stock", err) }()
+	out := make(map[int]bool, len(IMSIProfiles))
+	for _, p := range IMSIProfiles {
+		var free bool
+		if err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM esims WHERE state = 'free' AND imsi_profile = ?)`, p).Scan(&free); err != nil {
+			return nil, err
+		}
+		out[p] = free
+	}
+	return out, nil
+}

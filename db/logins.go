@@ -101,6 +101,10 @@ func (s *Store) hashPassword(password string) ([]byte, error) {
 	return hash, nil
 }
 
+func emailTaken() *Error {
+	return refuse(ErrConflict, "email", "A login with this email already exists.")
+}
+
 // insertLogin adds the login l with its password hash and sets its id.
 func insertLogin(ctx context.Context, tx *change, l *Login, hash []byte) error {
 	var exists bool
@@ -108,7 +112,7 @@ func insertLogin(ctx context.Context, tx *change, l *Login, hash []byte) error {
 		return err
 	}
 	if exists {
-		return refuse(ErrConflict, "email", "A login with this email already exists.")
+		return emailTaken()
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO logins (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 		l.Email, l.Name, l.Role, string(hash), formatTime(tx.now))

@@ -31,7 +31,20 @@ func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, password string, by Login) (_ Login, err error) {
 	defer func() { err = failed("add login", err) }()
 	l, hash, err := s.checkNewLogin(email, name, role, password)
-	if err != nil {
+	errs := Refusals(err)
+	if err != nil && errs == nil {
+		return Login{}, err
+	}
+	// An email already in use is said with the other refusals, so the team
+	// lead fixes the form in one go; insertLogin checks again in the change.
+	var taken bool
+	if err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE email = ?)`, l.Email).Scan(&taken); err != nil {
+		return Login{}, err
+	}
+	if taken {
+		errs = append(Errors{emailTaken()}, errs...)
+	}
+	if err := errs.Err(); err != nil {
 		return Login{}, err
 	}
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {

@@ -23,6 +23,7 @@ func (h *Handlers) addLineForm(c echo.Context) error {
 	}
 	if f.Token == "" {
 		f.Token = newFormToken()
+		f.Opening = true
 	}
 	return h.renderForm(c, http.StatusOK, f)
 }
@@ -64,8 +65,14 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 	if err != nil {
 		return views.AddLineForm{}, err
 	}
-	f := views.AddLineForm{LineName: c.FormValue("line_name"), Token: c.FormValue("token")}
+	f := views.AddLineForm{LineName: c.FormValue("line_name"), LineNameAuto: c.FormValue("line_name_auto"), Token: c.FormValue("token"),
+		Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
+	// The line is named after the country the customer goes to, unless the
+	// agent typed a name of their own; a submit shows what was sent.
+	if name := f.Country.Name(); name != "" && c.Request().Method == http.MethodGet && (f.LineName == "" || f.LineName == f.LineNameAuto) {
+		f.LineName, f.LineNameAuto = name, name
+	}
 	if f.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {
 		return f, err
 	}

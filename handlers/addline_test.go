@@ -88,7 +88,7 @@ func TestAddLine(t *testing.T) {
 		iccid = addedLine(t, app, c.Post(t, profile+"/lines", form), daniel.ID, "Japan")
 		doc := c.Page(t, profile)
 
-		flash := text(doc.Find("main [role=status]"))
+		flash := text(doc.Find("main [data-testid=flash]"))
 		if !strings.Contains(flash, "Line “Japan” added") || !strings.Contains(flash, iccid) {
 			t.Errorf("flash = %q, want it to name the line Japan and the eSIM %s", flash, iccid)
 		}
@@ -114,7 +114,7 @@ func TestAddLine(t *testing.T) {
 		}
 
 		// The flash is shown once.
-		if got := c.Page(t, profile).Find("main [role=status]").Length(); got != 0 {
+		if got := c.Page(t, profile).Find("main [data-testid=flash]").Length(); got != 0 {
 			t.Errorf("flash shown again on the next page")
 		}
 	})
@@ -154,7 +154,7 @@ func TestAddLineRefused(t *testing.T) {
 	// field is where the message must show: the id of its element.
 	const (
 		lineNameError = "#line_name-error"
-		planError     = "#plan-error"
+		planError     = "[data-testid=plan-error]"
 		formError     = "[data-testid=form-error]"
 	)
 	cases := []struct {
@@ -171,16 +171,17 @@ func TestAddLineRefused(t *testing.T) {
 			want: "Enter a line name: the destination country, or the plan's region for a multi-country trip."},
 		{name: "LineNameTooLong", subscriber: priya, lineName: strings.Repeat("a", 41), planID: japan.ID, field: lineNameError, exact: true,
 			want: "Line name is too long: at most 40 characters."},
+		// Her line "Europe" is profile 7: it cannot take Japan, so it is not offered.
 		{name: "DuplicateLineName", subscriber: priya, lineName: "europe", planID: japan.ID, field: lineNameError, exact: true,
-			want: `Priya Raman already has a line named "europe". Choose another name, or add the plan to that line.`},
+			want: `Priya Raman already has a line named "europe". Choose another name: that line is profile 7 and cannot take Japan (profile 10).`},
+		{name: "DuplicateLineNameSameProfile", subscriber: priya, lineName: "europe", planID: app.Plan(t, "Euro 3").ID, field: lineNameError, exact: true,
+			want: `Priya Raman already has a line named "europe". Choose another name, or add Euro 3 to that line.`},
 		{name: "NoPlan", subscriber: priya, lineName: "Japan", planID: 0, field: planError, exact: true,
 			want: "Choose a plan."},
 		{name: "UnknownPlan", subscriber: priya, lineName: "Japan", planID: 999999, field: planError, exact: true,
 			want: "That plan is not in the catalog."},
 		{name: "InactivePlan", subscriber: priya, lineName: "Spain", planID: app.Plan(t, "Euro 5").ID, field: planError, exact: true,
 			want: "Euro 5 is no longer sold. Choose another plan."},
-		{name: "AllowanceUsedUp", subscriber: ahmed, lineName: "Japan", planID: japan.ID, field: formError,
-			want: "Allowance used up"},
 		// Last: it empties the profile 10 stock.
 		{name: "NoFreeESIM", subscriber: priya, lineName: "Japan", planID: japan.ID, field: planError, exact: true,
 			setup: func(t *testing.T) {
@@ -238,6 +239,49 @@ func TestAddLineRefused(t *testing.T) {
 			}
 		})
 	}
+	t.Run("AllowanceUsedUp", func(t *testing.T) {
+		// The form says so before anything is typed, and offers no submit.
+		doc := c.Page(t, fmt.Sprintf("/subscribers/%d/lines/new", ahmed.ID), "HX-Request", "true")
+		if got, want := text(doc.Find("#add-line-form [data-testid=no-new-line] strong")), "Ahmed Hassan has used all 2 complimentary eSIMs: no new line is possible."; got != want {
+			t.Errorf("the form for a used-up allowance says %q; want %q", got, want)
+		}
+		if n := doc.Find("#add-line-form button[type=submit], #add-line-form [name=plan]").Length(); n != 0 {
+			t.Errorf("the form for a used-up allowance has %d plans or submit buttons; want none", n)
+		}
+		// A submit anyway is refused with every other refusal.
+		form := addLineForm(t, c, priya.ID, "", japan.ID)
+		r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", ahmed.ID), form, "HX-Request", "true")
+		if got, want := r.Status, http.StatusUnprocessableEntity; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		if got := text(r.Doc(t).Find("#add-line-form [data-testid=no-new-line]")); !strings.Contains(got, "no new line is possible") {
+			t.Errorf("the refused submit says %q; want that no new line is possible", got)
+		}
+	})
+	t.Run("FocusOnFirstError", func(t *testing.T) {
+		for _, tc := range []struct {
+			name     string
+			lineName string
+			planID   int64
+			focus    string
+		}{
+			{"LineName", "", japan.ID, "line_name"},
+			{"Both", "", 0, "line_name"},
+			{"Plan", "Japan", 0, fmt.Sprintf("add-line-form-plan-%d", app.Plan(t, "Americas").ID)},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				form := addLineForm(t, c, priya.ID, tc.lineName, tc.planID)
+				if tc.planID == 0 {
+					form.Del("plan")
+				}
+				r := c.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), form, "HX-Request", "true")
+				focus := r.Doc(t).Find("#add-line-form [autofocus]")
+				if focus.Length() != 1 || focus.AttrOr("id", "") != tc.focus {
+					t.Errorf("autofocus on %d elements, the first #%s; want just #%s", focus.Length(), focus.AttrOr("id", ""), tc.focus)
+				}
+			})
+		}
+	})
 	t.Run("EveryFieldAtOnce", func(t *testing.T) {
 		form := addLineForm(t, c, priya.ID, "", 0)
 		form.Del("plan")
@@ -286,7 +330,7 @@ func TestAddLineTopUpHint(t *testing.T) {
 		if got := text(hint); !strings.Contains(got, "Line “Europe” (profile 7) can take Euro 3") {
 			t.Errorf("hint = %q, want it to offer line Europe for Euro 3", got)
 		}
-		if got := doc.Find("#plan-"+strconv.FormatInt(euro3.ID, 10)).AttrOr("checked", "\x00"); got == "\x00" {
+		if got := doc.Find("#add-line-form-plan-"+strconv.FormatInt(euro3.ID, 10)).AttrOr("checked", "\x00"); got == "\x00" {
 			t.Errorf("Euro 3 is not checked in the re-rendered form")
 		}
 	})

@@ -21,6 +21,7 @@ func (h *Handlers) addPlanForm(c echo.Context) error {
 	}
 	if f.Token == "" {
 		f.Token = newFormToken()
+		f.Opening = true
 	}
 	if p, ok := f.Misfit(); ok {
 		f.Errors = map[string]string{"plan": db.ProfileMismatch(p, f.Line.IMSIProfile).Message}
@@ -40,7 +41,7 @@ func (h *Handlers) addPlan(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		f.Errors = refusals.ByField()
+		f.Errors, f.Refused = refusals.ByField(), true
 		return h.renderPlanForm(c, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {
@@ -54,20 +55,15 @@ func (h *Handlers) addPlan(c echo.Context) error {
 	if !isHTMX(c) {
 		return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", order.SubscriberID), msg)
 	}
-	// The line updates in place, wherever it is shown.
-	line, err := h.Store.ESIM(ctx, order.ICCID)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set("HX-Retarget", "#line-"+line.ICCID)
-	c.Response().Header().Set("HX-Reswap", "outerHTML")
-	return h.render(c, http.StatusOK, views.Line(line, h.Store.Now(), msg))
+	// The line updates in place, wherever it is shown, and so do the
+	// emails with the new confirmation.
+	return h.lineChanged(c, order.ICCID, msg)
 }
 
 // planForm reads the Add plan form of the line in the path.
 func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
 	ctx := c.Request().Context()
-	f := views.AddPlanForm{Token: c.FormValue("token")}
+	f := views.AddPlanForm{Token: c.FormValue("token"), Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	var err error
 	f.Now = h.Store.Now()
@@ -81,6 +77,14 @@ func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
 		return f, err
 	}
 	if f.Allowance, err = h.Store.Allowance(ctx, f.Subscriber.ID); err != nil {
+		return f, err
+	}
+	// What a plan of another profile needs instead: another line of that
+	// profile, or a new line, which takes allowance and stock.
+	if f.Lines, err = h.Store.Lines(ctx, f.Subscriber.ID); err != nil {
+		return f, err
+	}
+	if f.InStock, err = h.Store.InStock(ctx); err != nil {
 		return f, err
 	}
 	f.Plans, err = h.Store.Plans(ctx, false)

@@ -80,6 +80,19 @@ func TestAddPlan(t *testing.T) {
 		})
 	}
 
+	t.Run("RefusedSubmitFocusesThePlan", func(t *testing.T) {
+		r := post(europe.ICCID, priya.ID, asia1.ID, "HX-Request", "true")
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", r.Status)
+		}
+		focus := r.Doc(t).Find("[autofocus]")
+		if focus.Length() != 1 || focus.AttrOr("value", "") != fmt.Sprint(asia1.ID) || focus.AttrOr("checked", "\x00") == "\x00" {
+			t.Errorf("autofocus on %d elements, the first %v; want just the chosen plan, Asia 1", focus.Length(), focus.Nodes)
+		}
+		if got := focus.AttrOr("aria-describedby", ""); !strings.Contains(got, "add-plan-"+europe.ICCID+"-plan-refusal") {
+			t.Errorf("the chosen plan is described by %q; want its refusal among them", got)
+		}
+	})
 	t.Run("EveryRefusalAtOnce", func(t *testing.T) {
 		before := state()
 		r := post(europe.ICCID, tom.ID, euro5.ID)

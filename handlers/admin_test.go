@@ -92,15 +92,51 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("EveryFieldAtOnce", func(t *testing.T) {
-		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"nobody"}, "name": {" "}, "role": {"agent"}, "password": {"short"}})
-		if r.Status != http.StatusUnprocessableEntity {
-			t.Fatalf("status %d, want 422", r.Status)
+		for _, tc := range []struct {
+			name  string
+			form  url.Values
+			want  map[string]string
+			focus string
+		}{
+			{"Invalid", url.Values{"email": {"nobody"}, "name": {" "}, "role": {"agent"}, "password": {"short"}},
+				map[string]string{"email": "Enter an email address.", "name": "Enter a name.", "password": "at least 8 characters"}, "email"},
+			// The email already in use is said with the others, not after them.
+			{"TakenEmail", url.Values{"email": {"agent@example.com"}, "name": {"Dup"}, "role": {"boss"}, "password": {"short"}},
+				map[string]string{"email": "already exists", "role": "Role must be agent or lead.", "password": "at least 8 characters"}, "email"},
+			{"RoleAndPassword", url.Values{"email": {"new@example.com"}, "name": {"New"}, "role": {"boss"}, "password": {"short"}},
+				map[string]string{"role": "Role must be agent or lead.", "password": "at least 8 characters"}, "role"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.form.Set("_csrf", token)
+				r := lead.Post(t, "/users", tc.form)
+				if r.Status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422", r.Status)
+				}
+				doc := r.Doc(t)
+				for field, want := range tc.want {
+					if got := text(doc.Find("#" + field + "-error")); !strings.Contains(got, want) {
+						t.Errorf("%s error = %q, want %q", field, got, want)
+					}
+					if got := doc.Find("#"+field).AttrOr("aria-invalid", ""); got != "true" {
+						t.Errorf("%s aria-invalid = %q, want true", field, got)
+					}
+				}
+				// The keyboard starts at the first field in error.
+				if got := doc.Find("main [autofocus]"); got.Length() != 1 || got.AttrOr("id", "") != tc.focus {
+					t.Errorf("autofocus on %d elements, the first #%s; want just #%s", got.Length(), got.AttrOr("id", ""), tc.focus)
+				}
+			})
 		}
-		doc := r.Doc(t)
-		for field, want := range map[string]string{"email": "Enter an email address.", "name": "Enter a name.", "password": "at least 8 characters"} {
-			if got := text(doc.Find("#" + field + "-error")); !strings.Contains(got, want) {
-				t.Errorf("%s error = %q, want %q", field, got, want)
-			}
+	})
+	t.Run("DisableAsksFirst", func(t *testing.T) {
+		doc := lead.Page(t, "/users")
+		form := doc.Find(`form[action="/users/` + loginID(demo.AgentEmail) + `/disabled"]`)
+		if got := form.AttrOr("hx-confirm", ""); !strings.Contains(got, "Disable the login of Dana Whitfield") {
+			t.Errorf("disabling a login asks %q; want a confirmation naming the login", got)
+		}
+		enable := doc.Find(`form[action="/users/` + loginID(demo.LeadEmail) + `/disabled"]`)
+		if enable.Length() != 1 {
+			t.Fatal("no enable/disable form for the lead")
 		}
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {

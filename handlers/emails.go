@@ -3,7 +3,10 @@ package handlers
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/a-h/templ"
 
 	"github.com/labstack/echo/v4"
 
@@ -74,8 +77,44 @@ func (h *Handlers) resendQR(c echo.Context) error {
 		return err
 	}
 	h.MailQueued()
-	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", l.SubscriberID),
-		fmt.Sprintf("QR code email for line “%s” queued again.", l.LineName))
+	msg := fmt.Sprintf("QR code email for line “%s” queued again.", l.LineName)
+	if isHTMX(c) {
+		return h.lineChanged(c, l.ICCID, msg)
+	}
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", l.SubscriberID), msg)
+}
+
+// lineChanged answers a change made from a line card with the line, a note
+// of what changed, and the panels of the page that the change touches: the
+// emails of the eSIM on its own page, else the subscriber's, and the
+// eSIM page's timeline.
+func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
+	ctx := c.Request().Context()
+	line, err := h.Store.ESIM(ctx, iccid)
+	if err != nil {
+		return err
+	}
+	var (
+		emails   []db.Email
+		timeline []db.TimelineEvent
+	)
+	onESIMPage := false
+	if u, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && u.Path == "/esims/"+iccid {
+		onESIMPage = true
+	}
+	if onESIMPage {
+		if emails, err = h.Store.EmailsForESIM(ctx, iccid); err != nil {
+			return err
+		}
+		if timeline, err = h.Store.Timeline(ctx, iccid); err != nil {
+			return err
+		}
+	} else if emails, err = h.Store.EmailsForSubscriber(ctx, line.SubscriberID); err != nil {
+		return err
+	}
+	c.Response().Header().Set("HX-Retarget", "#line-"+iccid)
+	c.Response().Header().Set("HX-Reswap", "outerHTML")
+	return h.render(c, http.StatusOK, views.LineUpdate(line, h.Store.Now(), note, emails, h.MailHeld, timeline, onESIMPage))
 }
 
 func (h *Handlers) retryEmail(c echo.Context) error {
@@ -89,7 +128,7 @@ func (h *Handlers) retryEmail(c echo.Context) error {
 	}
 	h.MailQueued()
 	if isHTMX(c) {
-		return h.render(c, http.StatusOK, views.EmailRow(e, h.MailHeld))
+		return h.render(c, http.StatusOK, templ.Join(views.EmailRow(e, h.MailHeld), views.Announce("Email queued again.")))
 	}
 	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", e.SubscriberID), "Email queued again.")
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,12 +22,14 @@ func (h *Handlers) esimPage(c echo.Context) error {
 		return err
 	}
 	d := views.ESIMDetail{ESIM: e, MailHeld: h.MailHeld, Now: h.Store.Now()}
+	var sub *db.Subscriber
 	if e.State == db.StateAllocated {
-		sub, err := h.Store.Subscriber(ctx, e.SubscriberID)
+		s, err := h.Store.Subscriber(ctx, e.SubscriberID)
 		if err != nil {
 			return err
 		}
-		d.Subscriber = &sub
+		sub = &s
+		d.Subscriber = sub
 		if d.Emails, err = h.Store.EmailsForESIM(ctx, e.ICCID); err != nil {
 			return err
 		}
@@ -32,7 +37,46 @@ func (h *Handlers) esimPage(c echo.Context) error {
 			return err
 		}
 	}
+	d.Back = backTo(c.Request(), sub)
 	return h.render(c, http.StatusOK, views.ESIMPage(d))
+}
+
+// backTo is where the eSIM page's breadcrumb leads: the page of the portal
+// it was opened from (the Referer, which the portal's Referrer-Policy keeps
+// to its own pages), else the eSIM List. Only paths of known pages are
+// taken, never a host.
+func backTo(r *http.Request, sub *db.Subscriber) views.Crumb {
+	list := views.Crumb{URL: "/esims", Label: "eSIM List"}
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host {
+		return list
+	}
+	back := ref.Path
+	if ref.RawQuery != "" {
+		back += "?" + ref.RawQuery
+	}
+	switch {
+	case ref.Path == "/esims":
+		return views.Crumb{URL: back, Label: "eSIM List"}
+	case ref.Path == "/subscribers":
+		return views.Crumb{URL: back, Label: "Subscribers"}
+	case ref.Path == "/audit":
+		return views.Crumb{URL: back, Label: "Audit log"}
+	case strings.HasPrefix(ref.Path, "/subscribers/"):
+		id, err := strconv.ParseInt(strings.TrimPrefix(ref.Path, "/subscribers/"), 10, 64)
+		if err != nil {
+			return list
+		}
+		if sub != nil && sub.ID == id {
+			return views.Crumb{URL: ref.Path, Label: sub.Name}
+		}
+		return views.Crumb{URL: ref.Path, Label: "Subscriber"}
+	case strings.HasPrefix(ref.Path, "/emails/"):
+		if _, err := strconv.ParseInt(strings.TrimPrefix(ref.Path, "/emails/"), 10, 64); err == nil {
+			return views.Crumb{URL: ref.Path, Label: "Email"}
+		}
+	}
+	return list
 }
 
 // simulateAttach stands in for the network in the demo: the line's phone

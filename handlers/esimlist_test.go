@@ -41,8 +41,8 @@ func TestESIMListPage(t *testing.T) {
 	total := app.Count(t, `SELECT count(*) FROM esims`)
 
 	doc := agent.Page(t, "/esims")
-	if got := text(doc.Find(`nav a[aria-current="page"]`)); got != "List" {
-		t.Errorf("current navigation entry %q, want List", got)
+	if got := text(doc.Find(`nav a[aria-current="page"]`)); got != "eSIM List" {
+		t.Errorf("current navigation entry %q, want eSIM List", got)
 	}
 	rows := listRows(doc)
 	if len(rows) != db.ListPageSize {

@@ -31,7 +31,7 @@ func TestResendQR(t *testing.T) {
 	if n := app.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'resend_qr' AND iccid = ?`, line.ICCID); n != 1 {
 		t.Errorf("audit entries = %d, want 1", n)
 	}
-	if flash := text(c.Page(t, r.Location()).Find("main [role=status]")); !strings.Contains(flash, "QR code email for line “Europe” queued again") {
+	if flash := text(c.Page(t, r.Location()).Find("main [data-testid=flash]")); !strings.Contains(flash, "QR code email for line “Europe” queued again") {
 		t.Errorf("flash = %q", flash)
 	}
 

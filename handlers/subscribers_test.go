@@ -66,7 +66,7 @@ func TestSearchSubscribers(t *testing.T) {
 		if none.Length() == 0 {
 			t.Fatal("no [data-testid=no-results]")
 		}
-		if got, want := text(none.Find("h3")), "No subscriber matches “Zzyzx Nobody”"; got != want {
+		if got, want := text(none.Find("h2")), "No subscriber matches “Zzyzx Nobody”"; got != want {
 			t.Errorf("no-results heading = %q, want %q", got, want)
 		}
 		if n := doc.Find("[data-testid=search-results]").Length(); n != 0 {
@@ -151,7 +151,7 @@ func TestSubscriberProfile(t *testing.T) {
 		if got, want := cells[2], "Queued Starts on first use in Europe"; got != want {
 			t.Errorf("status = %q, want %q", got, want)
 		}
-		if got, want := cells[5], lines[0].Plans[0].OrderNumber; got != want {
+		if got, want := text(rows.Find("td[data-label=Order] .order-number")), lines[0].Plans[0].OrderNumber; got != want {
 			t.Errorf("order = %q, want %q", got, want)
 		}
 	})
@@ -168,8 +168,8 @@ func TestSubscriberProfile(t *testing.T) {
 		if got := text(doc.Find("[data-testid=allowance-used-up]")); got != want {
 			t.Errorf("explanation = %q, want %q", got, want)
 		}
-		if got := text(doc.Find("[data-testid=allowance]")); !strings.Contains(got, "0 of 0 used") {
-			t.Errorf("allowance reads %q, want 0 of 0 used", got)
+		if got, want := text(doc.Find("[data-testid=allowance]")), "No complimentary eSIMs: no Unlimited All plan or bundle"; got != want {
+			t.Errorf("allowance reads %q, want %q", got, want)
 		}
 	})
 	t.Run("AllowanceUsedUp", func(t *testing.T) {
