@@ -325,6 +325,8 @@ const (
 	TimelineExpired     = "expired"
 	TimelineUsedUp      = "used_up"
 	TimelineUsage       = "usage" // one day's data in one country
+	TimelineReplaced    = "replaced"
+	TimelineCancelled   = "cancelled"
 )
 
 // TimelineEvent is one thing that happened to a line.
@@ -377,6 +379,13 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 			UNION ALL
 			SELECT max(u.end_at), 6, 0, 'usage', u.country, '', '', sum(u.bytes), sum(u.uncovered_bytes)
 			FROM usage_records u WHERE u.iccid = ?1 GROUP BY substr(u.start_at, 1, 10), u.country
+			UNION ALL
+			SELECT al.at, 1, al.id, 'replaced', al.iccid, al.detail, coalesce(l.name, ''), 0, 0
+			FROM audit_log al LEFT JOIN logins l ON l.id = al.login_id
+			WHERE al.action = 'replace_esim' AND al.iccid IN (?1, (SELECT replaced_by FROM esims WHERE iccid = ?1))
+			UNION ALL
+			SELECT ep.ended_at, 0, ep.id, 'cancelled', p.name, ep.order_number, '', 0, 0
+			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.state = 'cancelled'
 			UNION ALL
 			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, '', 0, 0
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.activated_at IS NOT NULL

@@ -30,6 +30,8 @@ func (h *Handlers) esimPage(c echo.Context) error {
 		}
 		sub = &s
 		d.Subscriber = sub
+	}
+	if e.State == db.StateAllocated || e.ReplacedBy != "" {
 		if d.Emails, err = h.Store.EmailsForESIM(ctx, e.ICCID); err != nil {
 			return err
 		}

@@ -78,6 +78,13 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.POST("/esims/:iccid/resend-qr", h.resendQR)
 	app.GET("/esims/:iccid/plans/new", h.addPlanForm)
 	app.POST("/esims/:iccid/plans", h.addPlan)
+	// The support toolkit on a line.
+	app.GET("/esims/:iccid/plans/:plan/cancel", h.cancelPlanForm)
+	app.POST("/esims/:iccid/plans/:plan/cancel", h.cancelPlan)
+	app.GET("/esims/:iccid/replace", h.replaceESIMForm)
+	app.POST("/esims/:iccid/replace", h.replaceESIM)
+	app.GET("/esims/:iccid/name", h.renameLineForm)
+	app.POST("/esims/:iccid/name", h.renameLine)
 
 	// The eSIM inventory.
 	app.GET("/esims/:iccid", h.esimPage)

@@ -527,6 +527,10 @@ func timelineText(ev db.TimelineEvent) string {
 			return fmt.Sprintf("%s ended after 30 days with %s unused, order %s", ev.Subject, db.FormatBytes(ev.Bytes), ev.Detail)
 		}
 		return fmt.Sprintf("%s ended, order %s", ev.Subject, ev.Detail)
+	case db.TimelineReplaced:
+		return "eSIM replaced: " + ev.Detail
+	case db.TimelineCancelled:
+		return fmt.Sprintf("%s cancelled, order %s", ev.Subject, ev.Detail)
 	case db.TimelineUsedUp:
 		return fmt.Sprintf("%s used up its %s, order %s", ev.Subject, db.FormatBytes(ev.Bytes), ev.Detail)
 	case db.TimelineUsage:

@@ -1,0 +1,139 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers/portaltest"
+)
+
+func TestCancelPlanFlow(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	james := app.Subscriber(t, "AC-100587") // Asia: Asia 1 expired, Asia Plus active, Asia 1 queued
+	line := app.Lines(t, james.ID)[0]
+	queued, active := line.Plans[2], line.Plans[1]
+	path := func(lp db.LinePlan) string { return fmt.Sprintf("/esims/%s/plans/%d/cancel", line.ICCID, lp.ID) }
+
+	doc := agent.Page(t, path(queued), "HX-Request", "true")
+	if got := text(doc.Find("[data-testid=cancel-plan-form] p").First()); !strings.Contains(got, "has not started") {
+		t.Errorf("the confirmation says %q", got)
+	}
+	t.Run("EveryFieldAtOnce", func(t *testing.T) {
+		r := agent.Post(t, path(queued), url.Values{"_csrf": {agent.CSRF}, "reason": {"Other"}, "note": {""}}, "HX-Request", "true")
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.Doc(t).Find(".field-error")), "Say why in the note") {
+			t.Errorf("status %d, errors %q", r.Status, text(r.Doc(t).Find(".field-error")))
+		}
+	})
+	t.Run("AStartedPlanIs409", func(t *testing.T) {
+		r := agent.Post(t, path(active), url.Values{"_csrf": {agent.CSRF}, "reason": {"Trip cancelled"}})
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "cannot be cancelled") {
+			t.Errorf("status %d, want 409 saying a started plan cannot be cancelled", r.Status)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		r := agent.Post(t, path(queued), url.Values{"_csrf": {agent.CSRF}, "reason": {"Trip cancelled"}, "note": {"trip off"}}, "HX-Request", "true")
+		if r.Status != http.StatusOK {
+			t.Fatalf("status %d", r.Status)
+		}
+		doc := r.Doc(t)
+		if got := text(doc.Find("[data-testid=line-note]")); !strings.Contains(got, "cancelled") {
+			t.Errorf("note %q", got)
+		}
+		rows := texts(doc.Find("[data-testid=line-plan] [data-testid=plan-status]"))
+		if len(rows) != 3 || !strings.HasPrefix(rows[2], "Cancelled ") || !strings.HasSuffix(rows[2], "Trip cancelled: trip off") {
+			t.Errorf("plan statuses %q", rows)
+		}
+		if n := app.Count(t, `SELECT count(*) FROM outbox WHERE kind = 'plan_cancelled' AND esim_plan_id = ?`, queued.ID); n != 1 {
+			t.Errorf("%d cancellation emails", n)
+		}
+	})
+}
+
+func TestReplaceESIMFlow(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	kenji := app.Subscriber(t, "AC-100412") // Japan, profile 10, Japan plan active
+	old := app.Lines(t, kenji.ID)[0]
+	path := "/esims/" + old.ICCID + "/replace"
+	if doc := agent.Page(t, path); doc.Find("[data-testid=replace-esim-form] select[name=reason]").Length() != 1 {
+		t.Fatal("no Replace eSIM form")
+	}
+	r := agent.Post(t, path, url.Values{"_csrf": {agent.CSRF}, "reason": {"Deleted from the phone"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/esims/") || r.Location() == "/esims/"+old.ICCID {
+		t.Fatalf("status %d to %q, want the new eSIM's page", r.Status, r.Location())
+	}
+	fresh := strings.TrimPrefix(r.Location(), "/esims/")
+	doc := agent.Page(t, r.Location())
+	if got := text(doc.Find("[data-testid=replaces]")); got != old.ICCID {
+		t.Errorf("the new eSIM replaces %q, want %s", got, old.ICCID)
+	}
+	if got := texts(doc.Find("[data-testid=line-plan] td:first-child")); len(got) != 1 || got[0] != "Japan" {
+		t.Errorf("plans on the new eSIM %q, want Japan", got)
+	}
+	oldDoc := agent.Page(t, "/esims/"+old.ICCID)
+	if got := text(oldDoc.Find("[data-testid=replaced-by]")); got != fresh {
+		t.Errorf("the old eSIM is replaced by %q, want %s", got, fresh)
+	}
+	if got := text(oldDoc.Find("[data-testid=esim-state]")); got != "Retired" {
+		t.Errorf("the old eSIM is %q", got)
+	}
+	if got := texts(oldDoc.Find(`[data-testid=timeline] li[data-kind=replaced]`)); len(got) != 1 {
+		t.Errorf("old timeline replaced entries %q", got)
+	}
+	if a := app.Lines(t, kenji.ID); len(a) != 1 || a[0].ICCID != fresh || a[0].LineName != old.LineName {
+		t.Errorf("the customer's lines %+v, want one: the new eSIM under the same name", a)
+	}
+
+	t.Run("OutOfStockRefusedInline", func(t *testing.T) {
+		app.Raw.Exec(`UPDATE esims SET state = 'retired' WHERE state = 'free' AND imsi_profile = 10`)
+		r := agent.Post(t, "/esims/"+fresh+"/replace", url.Values{"_csrf": {agent.CSRF}, "reason": {"New or lost phone"}}, "HX-Request", "true")
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.Doc(t).Find(".field-error")), "No free profile 10 eSIM") {
+			t.Errorf("status %d, %q", r.Status, text(r.Doc(t).Find(".field-error")))
+		}
+		if n := app.Count(t, `SELECT count(*) FROM esims WHERE iccid = ? AND state = 'allocated'`, fresh); n != 1 {
+			t.Error("the line changed after a refused replacement")
+		}
+	})
+}
+
+func TestRenameLineFlow(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	kenji := app.Subscriber(t, "AC-100412")
+	line := app.Lines(t, kenji.ID)[0]
+	r := agent.Post(t, "/esims/"+line.ICCID+"/name", url.Values{"_csrf": {agent.CSRF}, "line_name": {"Tokyo"}}, "HX-Request", "true")
+	if r.Status != http.StatusOK || text(r.Doc(t).Find("[data-testid=line] h3")) != "Tokyo" {
+		t.Errorf("status %d, line %q", r.Status, text(r.Doc(t).Find("[data-testid=line] h3")))
+	}
+	r = agent.Post(t, "/esims/"+line.ICCID+"/name", url.Values{"_csrf": {agent.CSRF}, "line_name": {""}}, "HX-Request", "true")
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("empty name: status %d", r.Status)
+	}
+	if n := app.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'rename_line' AND iccid = ?`, line.ICCID); n != 1 {
+		t.Errorf("%d audit entries", n)
+	}
+}
+
+// TestWhyNoDataOnTheProfile: every line answers Why no data? in words.
+func TestWhyNoDataOnTheProfile(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	for account, want := range map[string]string{
+		"AC-101188": "Japan used up on ",               // Grace Thompson's Japan line
+		"AC-100921": "Not installed yet",               // Amara Okafor, QR never scanned
+		"AC-100412": "All good: Japan active in Japan", // Kenji Watanabe
+	} {
+		sub := app.Subscriber(t, account)
+		doc := agent.Page(t, "/subscribers/"+strconv.FormatInt(sub.ID, 10))
+		verdicts := strings.Join(texts(doc.Find("[data-testid=verdict]")), " | ")
+		if !strings.Contains(verdicts, want) {
+			t.Errorf("%s: verdicts %q, want %q", account, verdicts, want)
+		}
+	}
+}
