@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,11 @@ func newLifecycle(t *testing.T, codes ...string) *lifecycle {
 	l := &lifecycle{fixture: f, now: lifecycleBase}
 	f.s.Now = func() time.Time { return l.now }
 	ctx := context.Background()
+	// The fixture stocks its eSIMs at the real time; the line's story is told
+	// at lifecycleBase, and a report is never older than its eSIM.
+	if _, err := f.s.write.ExecContext(ctx, `UPDATE esims SET stocked_at = ?`, formatTime(lifecycleBase.AddDate(0, -1, 0))); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.s.write.ExecContext(ctx, `INSERT INTO plans (id, code, name, region, data_mb, imsi_profile, price_cents) VALUES (4, 'EUROPLUS', 'Euro Plus', 'Europe', 5000, 7, 2500)`); err != nil {
 		t.Fatal(err)
 	}
@@ -570,4 +576,117 @@ func TestMCCTable(t *testing.T) {
 	if got := CountryName("DE"); got != "Germany" {
 		t.Errorf("CountryName(DE) = %q", got)
 	}
+}
+
+// TestReportTimeBounds checks every report the networks send (attachments,
+// profile events, usage) against the same bounds: nothing before 2000 or
+// before the eSIM was stocked, nothing in the future; and that the extremes
+// accepted are stored as times the store reads back.
+func TestReportTimeBounds(t *testing.T) {
+	ctx := context.Background()
+	year0 := time.Date(0, 1, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600))
+	reports := []struct {
+		name   string
+		field  string
+		report func(l *lifecycle, at time.Time) error
+	}{
+		{"Attach", "attached_at", func(l *lifecycle, at time.Time) error {
+			_, err := l.s.Attach(ctx, Attach{ICCID: l.iccid, Country: "FR", AttachedAt: at})
+			return err
+		}},
+		{"ProfileEvent", "at", func(l *lifecycle, at time.Time) error {
+			_, err := l.s.RecordProfileEvent(ctx, ProfileEvent{ICCID: l.iccid, Event: ProfileInstalled, At: at})
+			return err
+		}},
+		{"Usage", "records[0].start", func(l *lifecycle, at time.Time) error {
+			_, err := l.s.RecordUsage(ctx, []UsageReport{{ID: "r-" + at.Format(time.RFC3339Nano), ICCID: l.iccid, Country: "FR",
+				Bytes: 1000, Start: at, End: at}}, Login{})
+			return err
+		}},
+	}
+	for _, rep := range reports {
+		t.Run(rep.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLifecycle(t, "EURO1")
+			stocked := EarliestReport
+			if _, err := l.s.write.ExecContext(ctx, `UPDATE esims SET stocked_at = ? WHERE iccid = ?`, formatTime(stocked), l.iccid); err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct {
+				name string
+				at   time.Time
+				want string
+			}{
+				{"Year0", year0, "before 2000"},
+				{"Before2000", EarliestReport.Add(-time.Millisecond), "before 2000"},
+				{"InTheFuture", l.now.Add(MaxClockSkew + time.Millisecond), "in the future"},
+			} {
+				before := l.state(t)
+				err := rep.report(l, tc.at)
+				var e *Error
+				if !errors.As(err, &e) || e.Code != ErrInvalid || !strings.HasSuffix(e.Field, strings.TrimPrefix(rep.field, "records[0].")) ||
+					!strings.Contains(e.Message, tc.want) {
+					t.Errorf("%s at %s: err = %#v, want invalid %s saying %q", tc.name, tc.at, err, rep.field, tc.want)
+				}
+				if after := l.state(t); after != before {
+					t.Errorf("%s: a refused report changed %s to %s", tc.name, before, after)
+				}
+			}
+			// The extremes accepted: the moment the eSIM was stocked (2000
+			// here), and MaxClockSkew ahead of the clock, to the nanosecond.
+			for _, at := range []time.Time{stocked, l.now.Add(MaxClockSkew).Add(999 * time.Microsecond)} {
+				if err := rep.report(l, at); err != nil {
+					t.Fatalf("report at %s: %v", at, err)
+				}
+			}
+			e, err := l.s.ESIM(ctx, l.iccid)
+			if err != nil {
+				t.Fatalf("the eSIM with reports at the extremes does not read back: %v", err)
+			}
+			timeline, err := l.s.Timeline(ctx, l.iccid)
+			if err != nil {
+				t.Fatalf("the timeline with reports at the extremes does not read back: %v", err)
+			}
+			var first, last time.Time
+			for _, ev := range timeline {
+				if ev.Kind == TimelineAllocated || ev.Kind == TimelinePlanAdded || strings.HasPrefix(ev.Kind, "email") {
+					continue
+				}
+				if first.IsZero() || ev.At.Before(first) {
+					first = ev.At
+				}
+				if ev.At.After(last) {
+					last = ev.At
+				}
+			}
+			if want := l.now.Add(MaxClockSkew); !first.Equal(stocked) || !last.Equal(want) {
+				t.Errorf("the timeline of %s runs from %s to %s, want %s to %s", e.ICCID, first, last, stocked, want)
+			}
+		})
+	}
+	t.Run("Stocked", func(t *testing.T) {
+		l := newLifecycle(t, "EURO1")
+		stocked := lifecycleBase.Add(-time.Hour)
+		if _, err := l.s.write.ExecContext(ctx, `UPDATE esims SET stocked_at = ? WHERE iccid = ?`, formatTime(stocked), l.iccid); err != nil {
+			t.Fatal(err)
+		}
+		for _, rep := range reports {
+			before := l.state(t)
+			err := rep.report(l, stocked.Add(-time.Millisecond))
+			if e := Refusals(err); len(e) != 1 || e[0].Field != rep.field || !strings.Contains(e[0].Message, "before eSIM "+l.iccid+" was stocked") {
+				t.Errorf("%s a millisecond before the eSIM was stocked: err = %v, want a refusal of %s", rep.name, err, rep.field)
+			}
+			if after := l.state(t); after != before {
+				t.Errorf("%s: a refused report changed %s to %s", rep.name, before, after)
+			}
+			if err := rep.report(l, stocked); err != nil {
+				t.Errorf("%s at the moment the eSIM was stocked: %v", rep.name, err)
+			}
+		}
+		// ValidateUsage, which the API asks first, says the same.
+		err := l.s.ValidateUsage(ctx, []UsageReport{{ID: "v", ICCID: l.iccid, Country: "FR", Start: stocked.Add(-time.Second), End: stocked}})
+		if e := Refusals(err); len(e) != 1 || e[0].Field != "records[0].start" {
+			t.Errorf("ValidateUsage before the eSIM was stocked: %v", err)
+		}
+	})
 }

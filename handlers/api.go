@@ -96,7 +96,9 @@ func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
 }
 
 // parseAPITime reads an RFC 3339 time; the zone is required, so a time
-// cannot be read in the wrong one.
+// cannot be read in the wrong one. A time before db.EarliestReport is
+// refused here already: 0001-01-01T00:00:00Z is Go's zero time, which the
+// store would take for no time at all.
 func parseAPITime(field, v string) (time.Time, string) {
 	if v == "" {
 		return time.Time{}, field + " is required"
@@ -104,6 +106,9 @@ func parseAPITime(field, v string) (time.Time, string) {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
 		return time.Time{}, field + " must be an RFC 3339 time with its zone, such as 2026-12-01T08:30:00Z"
+	}
+	if t.Before(db.EarliestReport) {
+		return time.Time{}, db.ReportTooEarly(field).Message
 	}
 	return t, ""
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -459,4 +460,47 @@ func TestSimulateAttach(t *testing.T) {
 			t.Errorf("simulate audit entries = %d, want 1", n)
 		}
 	})
+}
+
+// TestAPIReportTimeBounds sends each report with a time in year 0, in year
+// 1 (Go's zero time) and before the eSIM was stocked: each is refused with
+// 400 saying why, nothing is recorded, and the eSIM's page still opens.
+func TestAPIReportTimeBounds(t *testing.T) {
+	app := newAPIApp(t, false)
+	line := demoLine(t, app, pendingEurope)
+	lead := app.Lead(t)
+	stocked := line.StockedAt.Add(-time.Second).Format(time.RFC3339)
+	tables := []string{"attachments", "profile_events", "usage_records"}
+	counts := func() (n []int) {
+		for _, table := range tables {
+			n = append(n, app.Count(t, `SELECT count(*) FROM `+table+` WHERE iccid = ?`, line.ICCID))
+		}
+		return n
+	}
+	before := counts()
+	for _, at := range []struct{ name, at, says string }{
+		{"Year0", "0000-01-01T00:00:00+01:00", "before 2000"},
+		{"Year1", "0001-01-01T00:00:00Z", "before 2000"},
+		{"BeforeStocked", stocked, "before eSIM " + line.ICCID + " was stocked"},
+	} {
+		for _, rep := range []struct{ name, path, body string }{
+			{"Attach", "/api/v1/attach", fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, at.at)},
+			{"ProfileEvent", "/api/v1/profile-events", fmt.Sprintf(`{"iccid": %q, "event": "installed", "at": %q}`, line.ICCID, at.at)},
+			{"Usage", "/api/v1/usage", fmt.Sprintf(`{"records": [{"id": "y0", "iccid": %q, "country": "FR", "bytes": 1, "start": %q, "end": %q}]}`,
+				line.ICCID, at.at, at.at)},
+		} {
+			t.Run(at.name+"/"+rep.name, func(t *testing.T) {
+				r := apiPost(t, nil, app.URL, rep.path, "Bearer "+testAPIToken, rep.body)
+				if r.Status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(r.JSON), at.says) {
+					t.Errorf("answer = %d %v, want 400 saying %q", r.Status, r.JSON, at.says)
+				}
+			})
+		}
+	}
+	if after := counts(); !slices.Equal(after, before) {
+		t.Errorf("refused reports were recorded: %v %v, then %v", tables, before, after)
+	}
+	if r := lead.Get(t, "/esims/"+line.ICCID); r.Status != http.StatusOK {
+		t.Errorf("the eSIM's page after the refused reports: status %d, want 200", r.Status)
+	}
 }
