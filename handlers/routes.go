@@ -36,7 +36,10 @@ func (h *Handlers) Routes() *echo.Echo {
 		ContentSecurityPolicy: contentSecurityPolicy,
 		ReferrerPolicy:        "same-origin",
 	}))
-	e.Use(middleware.BodyLimit("12M"))
+	// An inventory file may be large; a sign-in form is a few hundred bytes.
+	isSignIn := func(c echo.Context) bool { return c.Path() == "/login" }
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "12M", Skipper: isSignIn}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "8K", Skipper: func(c echo.Context) bool { return !isSignIn(c) }}))
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "csrf",
