@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -117,10 +119,24 @@ func requireLead(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// safeNext keeps the post-sign-in redirect on this site.
+// safeNext keeps the post-sign-in redirect on this site: a path that starts
+// with one "/", without control characters or backslashes (browsers drop
+// tabs and newlines from a URL and read "\\" as "/", so "/\t/evil.example"
+// would leave the portal), that resolves to the portal's own origin.
+// Anything else goes to the subscriber search.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/subscribers"
+	const home = "/subscribers"
+	if len(next) > 2000 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || !utf8.ValidString(next) ||
+		strings.IndexFunc(next, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0 {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
+	}
+	origin := &url.URL{Scheme: "https", Host: "portal.invalid"}
+	if to := origin.ResolveReference(u); to.Scheme != origin.Scheme || to.Host != origin.Host {
+		return home
 	}
 	return next
 }

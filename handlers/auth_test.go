@@ -253,3 +253,44 @@ func TestSessionExpiry(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInNextStaysOnSite signs in with every kind of next= an attacker
+// might send: only a path on the portal itself is followed.
+func TestSignInNextStaysOnSite(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	for _, tc := range []struct{ next, want string }{
+		{"/subscribers?q=Priya", "/subscribers?q=Priya"},
+		{"/esims?state=free&profile=7", "/esims?state=free&profile=7"},
+		{"/audit#top", "/audit#top"},
+		{"/%09/evil.example/x", "/%09/evil.example/x"}, // percent-encoded, it stays a path here
+		{"/\t/evil.example/x", "/subscribers"},
+		{"/\n/evil.example/x", "/subscribers"},
+		{"/\r\n/evil.example/x", "/subscribers"},
+		{"/\x00/evil.example/x", "/subscribers"},
+		{"/\x7f/evil.example/x", "/subscribers"},
+		{"/\u200b/evil.example/x", "/subscribers"},
+		{"//evil.example/x", "/subscribers"},
+		{"/\\evil.example/x", "/subscribers"},
+		{"/\\/evil.example/x", "/subscribers"},
+		{"/x\\y", "/subscribers"},
+		{"https://evil.example/x", "/subscribers"},
+		{"javascript:alert(1)", "/subscribers"},
+		{"evil.example", "/subscribers"},
+		{"", "/subscribers"},
+	} {
+		t.Run(url.QueryEscape(tc.next), func(t *testing.T) {
+			c := app.NewClient()
+			// The sign-in page keeps only a safe next= in its form.
+			page := c.Page(t, "/login?next="+url.QueryEscape(tc.next))
+			if got := page.Find(`input[name="next"]`).AttrOr("value", ""); got != tc.want {
+				t.Errorf("the sign-in form carries next=%q, want %q", got, tc.want)
+			}
+			form := url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}, "next": {tc.next}}
+			r := c.Post(t, "/login", form)
+			if r.Status != http.StatusSeeOther || r.Location() != tc.want {
+				t.Errorf("signed in with next=%q: %d to %q, want 303 to %q", tc.next, r.Status, r.Location(), tc.want)
+			}
+		})
+	}
+}
