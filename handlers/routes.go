@@ -32,10 +32,19 @@ func (h *Handlers) Routes() *echo.Echo {
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
-		HSTSMaxAge:            31536000,
 		ContentSecurityPolicy: contentSecurityPolicy,
 		ReferrerPolicy:        "same-origin",
 	}))
+	// HSTS follows the configuration, not a header any client can send: the
+	// portal is served over https when its base URL says so.
+	if h.Secure {
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Response().Header().Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+				return next(c)
+			}
+		})
+	}
 	// An inventory file may be large; a sign-in form is a few hundred bytes.
 	isSignIn := func(c echo.Context) bool { return c.Path() == "/login" }
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "12M", Skipper: isSignIn}))
