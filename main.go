@@ -93,6 +93,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		MailQueued: mailQueued,
 		Demo:       cfg.Demo,
 		Secure:     cfg.secure(),
+		BaseURL:    cfg.BaseURL,
 		LowStock:   cfg.LowStock,
 		APIToken:   cfg.APIToken,
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -290,6 +291,50 @@ func TestSignInNextStaysOnSite(t *testing.T) {
 			r := c.Post(t, "/login", form)
 			if r.Status != http.StatusSeeOther || r.Location() != tc.want {
 				t.Errorf("signed in with next=%q: %d to %q, want 303 to %q", tc.next, r.Status, r.Location(), tc.want)
+			}
+		})
+	}
+}
+
+// TestCSRFOrigin checks the Origin header on every form sent, next to
+// Sec-Fetch-Site and the token: a form from another origin is refused even
+// when the browser's Sec-Fetch-Site says same-origin (a proxy that rewrote
+// it, a buggy browser) and the token is right.
+func TestCSRFOrigin(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	behind := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.BaseURL = "https://ap.carrier.example" }})
+	for _, tc := range []struct {
+		name    string
+		app     *portaltest.Portal
+		headers []string
+		status  int
+	}{
+		{"OwnOrigin", app, []string{"Origin", app.URL}, http.StatusSeeOther},
+		{"NoOrigin", app, nil, http.StatusSeeOther},
+		{"OtherOrigin", app, []string{"Origin", "http://evil.example"}, http.StatusForbidden},
+		{"OtherOriginClaimingSameOrigin", app, []string{"Origin", "http://evil.example", "Sec-Fetch-Site", "same-origin"}, http.StatusForbidden},
+		{"OtherPort", app, []string{"Origin", "http://127.0.0.1:1"}, http.StatusForbidden},
+		{"NullOrigin", app, []string{"Origin", "null"}, http.StatusForbidden},
+		{"BaseURLOrigin", behind, []string{"Origin", "https://ap.carrier.example"}, http.StatusSeeOther},
+		{"BaseURLDefaultPort", behind, []string{"Origin", "https://AP.carrier.example:443"}, http.StatusSeeOther},
+		{"NotTheBaseURL", behind, []string{"Origin", behind.URL}, http.StatusForbidden},
+		{"BaseURLOverHTTP", behind, []string{"Origin", "http://ap.carrier.example"}, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.app.NewClient()
+			form := url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {db.DemoAgentEmail}, "password": {db.DemoAgentPassword}}
+			r := c.Post(t, "/login", form, tc.headers...)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d", r.Status, tc.status)
+			}
+			if tc.status == http.StatusForbidden {
+				if got := text(r.Doc(t).Find("[data-testid=error-page]")); !strings.Contains(got, "another site") {
+					t.Errorf("error page says %q, want it to say the form came from another site", got)
+				}
+				if c.Cookie(sessionCookie) != "" {
+					t.Errorf("a refused sign-in set a session cookie")
+				}
 			}
 		})
 	}

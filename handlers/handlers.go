@@ -33,6 +33,9 @@ type Handlers struct {
 	Demo bool
 	// Secure is set when the portal is served over https.
 	Secure bool
+	// BaseURL is the portal's public URL; "" takes the address each request
+	// was sent to.
+	BaseURL string
 	// LowStock is the free count under which an IMSI profile's stock is shown as low.
 	LowStock int
 	// APIToken is the bearer token of the network API; empty turns the API off.

@@ -49,6 +49,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	isSignIn := func(c echo.Context) bool { return c.Path() == "/login" }
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "12M", Skipper: isSignIn}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "8K", Skipper: func(c echo.Context) bool { return !isSignIn(c) }}))
+	e.Use(h.checkOrigin)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "csrf",
