@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -240,5 +242,43 @@ func TestNoGETChangesState(t *testing.T) {
 	}
 	if after := snapshot(); after != before {
 		t.Errorf("a GET request changed the data")
+	}
+}
+
+// TestAuditCSVNeutralisesFormulas gives a login a name that is a formula and
+// exports the audit log: no cell of the file starts as a formula.
+func TestAuditCSVNeutralisesFormulas(t *testing.T) {
+	app := portaltest.Start(t)
+	lead := app.Lead(t)
+	for i, name := range []string{"=1+1", "＝HYPERLINK(\"https://evil.example\")", "\u200b@SUM(A1)"} {
+		email := fmt.Sprintf("formula%d@example.com", i)
+		r := lead.Post(t, "/users", url.Values{"_csrf": {lead.CSRFToken(t, "/users")}, "email": {email}, "name": {name},
+			"role": {"agent"}, "password": {"a good password"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("add login %q: status %d", name, r.Status)
+		}
+		app.SignedIn(t, email, "a good password") // a sign_in entry with the name as its login_name
+	}
+	r := lead.Get(t, "/audit.csv")
+	if r.Status != http.StatusOK {
+		t.Fatalf("audit CSV: status %d", r.Status)
+	}
+	records, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := 0
+	for _, rec := range records {
+		for _, cell := range rec {
+			if cell != db.SpreadsheetSafe(cell) {
+				t.Errorf("cell %q of the audit CSV starts as a formula", cell)
+			}
+		}
+		if strings.HasPrefix(rec[3], "'") {
+			names++
+		}
+	}
+	if names < 3 {
+		t.Errorf("%d audit rows name a login with a quoted formula name, want the 3 sign-ins at least", names)
 	}
 }
