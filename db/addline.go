@@ -10,23 +10,49 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxLineNameLen is the longest line name, in characters.
 const MaxLineNameLen = 40
 
-// CleanLineName trims a line name and explains what is wrong with it, if anything.
+// CleanLineName is a line name as the store keeps it, or what is wrong
+// with it: in Unicode normal form C, every run of spaces one plain space,
+// trimmed. A name that could look like another (zero-width and other
+// invisible format characters, bidi overrides, control characters, line
+// separators) is refused rather than cleaned, so that what the agent sees is
+// what is kept.
 func CleanLineName(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	invalid := func(msg string) (string, error) { return "", refuse(ErrInvalid, "line_name", msg) }
+	printable := func(r rune) bool { return unicode.IsPrint(r) || unicode.Is(unicode.Zs, r) }
+	if !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !printable(r) }) >= 0 {
+		return invalid("Line name can only contain printable text: no invisible characters, text direction marks or line breaks.")
+	}
+	name = norm.NFC.String(strings.Join(strings.Fields(name), " "))
 	switch {
 	case name == "":
-		return "", refuse(ErrInvalid, "line_name", "Enter a line name: the destination country, or the plan's region for a multi-country trip.")
+		return invalid("Enter a line name: the destination country, or the plan's region for a multi-country trip.")
 	case utf8.RuneCountInString(name) > MaxLineNameLen:
-		return "", refuse(ErrInvalid, "line_name", fmt.Sprintf("Line name is too long: at most %d characters.", MaxLineNameLen))
-	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return "", refuse(ErrInvalid, "line_name", "Line name can only contain printable text.")
+		return invalid(fmt.Sprintf("Line name is too long: at most %d characters.", MaxLineNameLen))
 	}
 	return name, nil
+}
+
+// sameLineName reports whether two line names are the same to an agent's
+// eye: the same once normalised, whatever the letter case. Names kept
+// before CleanLineName refused invisible characters are read without them.
+func sameLineName(a, b string) bool {
+	key := func(s string) string {
+		s = strings.Map(func(r rune) rune {
+			if unicode.Is(unicode.Cf, r) {
+				return -1
+			}
+			return r
+		}, s)
+		return norm.NFC.String(strings.Join(strings.Fields(s), " "))
+	}
+	return strings.EqualFold(key(a), key(b))
 }
 
 // AddLine is an agent's request to give a subscriber a new eSIM line.
@@ -80,9 +106,8 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		if err := errs.add(err); err != nil {
 			return err
 		}
-		var taken bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM esims WHERE subscriber_id = ? AND state = 'allocated'
-			AND line_name = ? COLLATE NOCASE)`, sub.ID, lineName).Scan(&taken); err != nil {
+		taken, err := lineNameTaken(ctx, tx, sub.ID, lineName)
+		if err != nil {
 			return err
 		}
 		if taken {
@@ -130,6 +155,27 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		return remember(ctx, tx, req.Token, req.By, order)
 	})
 	return order, err
+}
+
+// lineNameTaken reports whether the subscriber holds a line whose name is
+// the same as name to an agent's eye. The unique index on line names
+// compares them in SQLite's NOCASE, which folds ASCII letters only.
+func lineNameTaken(ctx context.Context, tx *change, subscriberID int64, name string) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT line_name FROM esims WHERE subscriber_id = ? AND state = 'allocated'`, subscriberID)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var held string
+		if err := rows.Scan(&held); err != nil {
+			return false, err
+		}
+		if sameLineName(held, name) {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }
 
 // checkAddLine refuses, before any change, a form that could never be
