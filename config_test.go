@@ -47,6 +47,7 @@ func TestParseConfig(t *testing.T) {
 		{"BadBaseURL", []string{"-base-url", "ftp://x"}, nil, "-base-url must be an http or https URL"},
 		{"ShortSessionKey", nil, map[string]string{"ESIM_SESSION_KEY": "short"}, "at least 32 characters"},
 		{"BadLowStock", nil, map[string]string{"ESIM_LOW_STOCK": "lots"}, "ESIM_LOW_STOCK must be a whole number"},
+		{"BadTrustedProxies", []string{"-trusted-proxies", "10.0.0.1, proxy.internal"}, nil, "-trusted-proxies must list IP addresses or CIDR ranges"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -58,6 +59,24 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("a mistake printed more than its message: %q", stderr.String())
 			}
 		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, _, err := parseConfig("x", nil, env(map[string]string{"ESIM_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,2001:db8::1"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range proxies {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.0/8 192.0.2.7/32 2001:db8::1/128"; strings.Join(got, " ") != want {
+		t.Errorf("trusted proxies = %v, want %s", got, want)
 	}
 }
 

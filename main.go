@@ -80,6 +80,10 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		go worker.Run(ctx)
 		mailQueued = worker.Notify
 	}
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		return err
+	}
 	cookie := "esim_session"
 	if cfg.secure() {
 		cookie = "__Host-esim_session"
@@ -94,6 +98,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		Demo:       cfg.Demo,
 		Secure:     cfg.secure(),
 		BaseURL:    cfg.BaseURL,
+		Proxies:    proxies,
 		LowStock:   cfg.LowStock,
 		APIToken:   cfg.APIToken,
 	})

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -28,20 +27,22 @@ func (h *Handlers) signIn(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	keys := []string{"email:" + strings.ToLower(email), "ip:" + c.RealIP()}
-	if wait := h.signins.wait(keys...); wait > 0 {
+	wait, delay, attempt := h.signins.begin(email, c.RealIP())
+	if wait > 0 {
 		msg := fmt.Sprintf("Too many failed sign-ins. Try again in %s.", roundUp(wait))
 		return h.render(c, http.StatusTooManyRequests, views.Login(email, next, msg))
 	}
+	if err := h.Pause(c.Request().Context(), delay); err != nil {
+		return err
+	}
 	l, err := h.Store.Authenticate(c.Request().Context(), email, password)
 	if errors.Is(err, db.ErrWrongCredentials) {
-		h.signins.fail(keys...)
 		return h.render(c, http.StatusUnauthorized, views.Login(email, next, "Wrong email or password."))
 	}
 	if err != nil {
 		return err
 	}
-	h.signins.reset(keys...)
+	attempt.ok()
 	session, err := h.Sessions.Get(c.Request(), h.CookieName)
 	if err != nil {
 		return err
@@ -150,78 +151,4 @@ func roundUp(d time.Duration) string {
 		unit += "s"
 	}
 	return fmt.Sprintf("%d %s", n, unit)
-}
-
-// signinLimiter slows down guessing: after freeFailures failed sign-ins for
-// one email or one address within window, each further attempt must wait,
-// twice as long each time, up to maxWait.
-type signinLimiter struct {
-	mu       sync.Mutex
-	now      func() time.Time
-	failures map[string]*failures
-}
-
-type failures struct {
-	count int
-	first time.Time
-	last  time.Time
-}
-
-const (
-	freeFailures = 5
-	failWindow   = 15 * time.Minute
-	firstWait    = 30 * time.Second
-	maxWait      = 15 * time.Minute
-)
-
-func newSigninLimiter(now func() time.Time) *signinLimiter {
-	return &signinLimiter{now: now, failures: map[string]*failures{}}
-}
-
-func (l *signinLimiter) wait(keys ...string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	var longest time.Duration
-	for _, k := range keys {
-		f := l.failures[k]
-		free := freeFailures
-		if strings.HasPrefix(k, "ip:") {
-			free *= 4 // colleagues behind one office address share it
-		}
-		if f == nil || now.Sub(f.first) > failWindow || f.count < free {
-			continue
-		}
-		d := min(firstWait<<min(f.count-free, 16), maxWait)
-		longest = max(longest, f.last.Add(d).Sub(now))
-	}
-	return longest
-}
-
-func (l *signinLimiter) fail(keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	for k, f := range l.failures {
-		if now.Sub(f.first) > failWindow {
-			delete(l.failures, k)
-		}
-	}
-	for _, k := range keys {
-		f := l.failures[k]
-		if f == nil {
-			f = &failures{first: now}
-			l.failures[k] = f
-		}
-		f.count++
-		f.last = now
-	}
-}
-
-func (l *signinLimiter) reset(keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		delete(l.failures, k)
-	}
 }

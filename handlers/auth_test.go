@@ -1,9 +1,13 @@
 package handlers_test
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -337,5 +341,164 @@ func TestCSRFOrigin(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// signInFrom sends the sign-in form as if from a client behind the proxy:
+// forwardedFor is the X-Forwarded-For the proxy passes on.
+func signInFrom(t *testing.T, c *portaltest.Client, forwardedFor, email, password string) int {
+	t.Helper()
+	form := url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {email}, "password": {password}}
+	var headers []string
+	if forwardedFor != "" {
+		headers = []string{"X-Forwarded-For", forwardedFor}
+	}
+	return c.Post(t, "/login", form, headers...).Status
+}
+
+// TestSignInThrottleAddress checks which address the throttle counts: the
+// connection's, whatever X-Forwarded-For a client makes up, unless the
+// proxy in front of the portal is trusted; then the address that proxy saw.
+func TestSignInThrottleAddress(t *testing.T) {
+	t.Parallel()
+	guess := func(t *testing.T, app *portaltest.Portal, forwardedFor func(i int) string) {
+		t.Helper()
+		c := app.NewClient()
+		for i := range 20 {
+			if got := signInFrom(t, c, forwardedFor(i), fmt.Sprintf("guess%d@example.com", i), "wrong password"); got != http.StatusUnauthorized {
+				t.Fatalf("guess %d: status %d, want 401", i+1, got)
+			}
+		}
+	}
+	t.Run("ForwardedForIgnored", func(t *testing.T) {
+		t.Parallel()
+		app := portaltest.Start(t)
+		guess(t, app, func(i int) string { return fmt.Sprintf("203.0.113.%d", i+1) })
+		// A 21st address made up: the portal still sees the one that sent them all.
+		if got := signInFrom(t, app.NewClient(), "203.0.113.99", db.DemoAgentEmail, db.DemoAgentPassword); got != http.StatusTooManyRequests {
+			t.Errorf("after 20 failures from one connection's address: status %d, want 429", got)
+		}
+	})
+	trusted := func(t *testing.T) *portaltest.Portal {
+		_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+		return portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Proxies = []*net.IPNet{loopback} }})
+	}
+	t.Run("TrustedProxy", func(t *testing.T) {
+		t.Parallel()
+		app := trusted(t)
+		guess(t, app, func(i int) string { return fmt.Sprintf("203.0.113.%d", i+1) })
+		if got := signInFrom(t, app.NewClient(), "198.51.100.7", db.DemoAgentEmail, db.DemoAgentPassword); got != http.StatusSeeOther {
+			t.Errorf("from another client behind the trusted proxy: status %d, want 303", got)
+		}
+	})
+	t.Run("MadeUpHopsBehindTrustedProxy", func(t *testing.T) {
+		t.Parallel()
+		app := trusted(t)
+		// The client makes up the first hops; the proxy adds the address it saw.
+		guess(t, app, func(i int) string { return fmt.Sprintf("10.9.8.%d, 203.0.113.5", i+1) })
+		if got := signInFrom(t, app.NewClient(), "10.9.8.99, 203.0.113.5", db.DemoAgentEmail, db.DemoAgentPassword); got != http.StatusTooManyRequests {
+			t.Errorf("after 20 failures from 203.0.113.5 with made-up hops before it: status %d, want 429", got)
+		}
+		if got := signInFrom(t, app.NewClient(), "203.0.113.6", db.DemoAgentEmail, db.DemoAgentPassword); got != http.StatusSeeOther {
+			t.Errorf("from another address: status %d, want 303", got)
+		}
+	})
+}
+
+// TestSignInThrottleConcurrent sends 30 wrong passwords at once: the
+// throttle counts each as it lets it through, so 5 are checked and the rest
+// are refused, however the checks overlap.
+func TestSignInThrottleConcurrent(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	// A hash that takes a while to check, as in production, so that the
+	// guesses overlap.
+	app.Store.PasswordCost = 10
+	if _, err := app.Store.CreateLogin(context.Background(), "slow@example.com", "Slow Hash", db.RoleAgent, "the right password"); err != nil {
+		t.Fatal(err)
+	}
+	clients := make([]*portaltest.Client, 30)
+	tokens := make([]string, len(clients))
+	for i := range clients {
+		clients[i] = app.NewClient()
+		tokens[i] = clients[i].CSRFToken(t, "/login")
+	}
+	statuses := make([]int, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() {
+			r, err := c.Send(http.MethodPost, "/login", url.Values{"_csrf": {tokens[i]}, "email": {"slow@example.com"}, "password": {"guess"}})
+			if err == nil {
+				statuses[i] = r.Status
+			}
+		})
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusUnauthorized] != 5 || counts[http.StatusTooManyRequests] != 25 {
+		t.Errorf("30 concurrent wrong passwords were answered %v, want 5 × 401 and 25 × 429", counts)
+	}
+}
+
+// TestSignInThrottleKeepsColleaguesIn has an attacker guess a team lead's
+// password from ten addresses: each address is stopped after 5 guesses,
+// the guesses slow down, and the team lead still signs in from their own.
+func TestSignInThrottleKeepsColleaguesIn(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	var mu sync.Mutex
+	var delays []time.Duration
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
+		h.Proxies = []*net.IPNet{loopback}
+		h.Pause = func(_ context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			delays = append(delays, d)
+			return nil
+		}
+	}})
+	lastDelay := func() time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(delays) == 0 {
+			return 0
+		}
+		return delays[len(delays)-1]
+	}
+	attacker := app.NewClient()
+	for addr := range 10 {
+		from := fmt.Sprintf("203.0.113.%d", addr+1)
+		for i := range 5 {
+			if got := signInFrom(t, attacker, from, db.DemoLeadEmail, fmt.Sprintf("guess-%d-%d", addr, i)); got != http.StatusUnauthorized {
+				t.Fatalf("guess %d from %s: status %d, want 401", i+1, from, got)
+			}
+		}
+		if got := signInFrom(t, attacker, from, db.DemoLeadEmail, "one more guess"); got != http.StatusTooManyRequests {
+			t.Fatalf("6th guess from %s: status %d, want 429", from, got)
+		}
+	}
+	if got := lastDelay(); got != 8*time.Second {
+		t.Errorf("the 50th guess was slowed by %s, want the longest delay, 8s", got)
+	}
+	// Even the right password from an attacker's address must wait.
+	if got := signInFrom(t, attacker, "203.0.113.1", db.DemoLeadEmail, db.DemoLeadPassword); got != http.StatusTooManyRequests {
+		t.Errorf("right password from a guessing address: status %d, want 429", got)
+	}
+	// The team lead, from their own address: slowed, never refused.
+	lead := app.NewClient()
+	if got := signInFrom(t, lead, "198.51.100.20", db.DemoLeadEmail, db.DemoLeadPassword); got != http.StatusSeeOther {
+		t.Fatalf("the team lead from their own address: status %d, want 303", got)
+	}
+	if got := lastDelay(); got <= 0 || got > 8*time.Second {
+		t.Errorf("the team lead's sign-in was slowed by %s, want between 0 and 8s", got)
+	}
+	// Fifteen quiet minutes later, an address that guessed is forgotten.
+	app.Clock.Advance(16 * time.Minute)
+	defer app.Clock.Reset()
+	if got := signInFrom(t, app.NewClient(), "203.0.113.1", db.DemoLeadEmail, db.DemoLeadPassword); got != http.StatusSeeOther {
+		t.Errorf("16 quiet minutes later, from an address that guessed: status %d, want 303", got)
 	}
 }

@@ -4,8 +4,10 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -36,10 +38,16 @@ type Handlers struct {
 	// BaseURL is the portal's public URL; "" takes the address each request
 	// was sent to.
 	BaseURL string
+	// Proxies are the reverse proxies trusted to name the client in
+	// X-Forwarded-For; without them, the client is the connection's address.
+	Proxies []*net.IPNet
 	// LowStock is the free count under which an IMSI profile's stock is shown as low.
 	LowStock int
 	// APIToken is the bearer token of the network API; empty turns the API off.
 	APIToken string
+	// Pause waits before the password of a slowed sign-in is checked; nil
+	// waits for real. Tests replace it to see the delays without waiting.
+	Pause func(ctx context.Context, d time.Duration) error
 
 	signins *signinLimiter
 }
@@ -49,7 +57,10 @@ func New(h Handlers) *Handlers {
 	if h.MailQueued == nil {
 		h.MailQueued = func() {}
 	}
-	h.signins = newSigninLimiter(time.Now)
+	if h.Pause == nil {
+		h.Pause = pause
+	}
+	h.signins = newSigninLimiter(func() time.Time { return h.Store.Now() })
 	return &h
 }
 

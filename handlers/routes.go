@@ -20,6 +20,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = h.ErrorHandler
+	e.IPExtractor = clientIP(h.Proxies)
 
 	e.Use(middleware.RequestID())
 	e.Use(h.logRequests())
