@@ -107,7 +107,7 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
 		agent := app.Agent(t)
-		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {db.DemoLeadPassword}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
@@ -117,11 +117,11 @@ func TestUsers(t *testing.T) {
 		if r := app.NewClient().SignIn(t, db.DemoAgentEmail, db.DemoAgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("disabled agent signs in: status %d, want 401", r.Status)
 		}
-		lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
+		lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}, "your_password": {db.DemoLeadPassword}})
 		app.Agent(t)
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.Post(t, "/users/"+loginID(db.DemoLeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {db.DemoLeadPassword}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
@@ -130,11 +130,11 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("ResetPassword", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
+		r := lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}, "your_password": {db.DemoLeadPassword}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("short password: status %d, want 422", r.Status)
 		}
-		r = lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
+		r = lead.Post(t, "/users/"+loginID(db.DemoAgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}, "your_password": {db.DemoLeadPassword}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}

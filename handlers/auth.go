@@ -16,7 +16,7 @@ import (
 	"github.com/carrier/esim-admin/views"
 )
 
-func (h *Handlers) loginPage(c echo.Context) error {
+func (h *Handlers) signInPage(c echo.Context) error {
 	if _, ok := h.currentLogin(c); ok {
 		return c.Redirect(http.StatusSeeOther, "/subscribers")
 	}
@@ -43,19 +43,14 @@ func (h *Handlers) signIn(c echo.Context) error {
 		return err
 	}
 	attempt.ok()
-	session, err := h.Sessions.Get(c.Request(), h.CookieName)
-	if err != nil {
-		return err
-	}
-	if err := h.Sessions.Renew(c.Request().Context(), session); err != nil {
-		return err
-	}
-	session.Values = map[any]any{sessionLoginKey: l.ID}
-	if err := session.Save(c.Request(), c.Response()); err != nil {
+	if err := h.startSession(c.Request().Context(), c, l.ID); err != nil {
 		return err
 	}
 	if err := h.Store.RecordSignIn(c.Request().Context(), l); err != nil {
 		return err
+	}
+	if l.PasswordTemporary {
+		return c.Redirect(http.StatusSeeOther, passwordPath(next))
 	}
 	return c.Redirect(http.StatusSeeOther, next)
 }
@@ -105,6 +100,18 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, target)
 		}
 		c.Set(loginKey, l)
+		if l.PasswordTemporary && c.Path() != "/account/password" && c.Path() != "/logout" {
+			// A password a team lead chose is replaced before anything else.
+			target := passwordPath("")
+			if c.Request().Method == http.MethodGet {
+				target = passwordPath(safeNext(c.Request().URL.RequestURI()))
+			}
+			if isHTMX(c) {
+				c.Response().Header().Set("HX-Redirect", target)
+				return c.NoContent(http.StatusOK)
+			}
+			return c.Redirect(http.StatusSeeOther, target)
+		}
 		h.popFlash(c)
 		return next(c)
 	}

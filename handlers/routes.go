@@ -76,11 +76,13 @@ func (h *Handlers) Routes() *echo.Echo {
 
 	// Front-end files and sign-in: open to all.
 	e.GET("/static/:name", serveStatic)
-	e.GET("/login", h.loginPage)
+	e.GET("/login", h.signInPage)
 	e.POST("/login", h.signIn)
 
 	app := e.Group("", h.requireLogin)
 	app.POST("/logout", h.signOut)
+	app.GET("/account/password", h.passwordPage)
+	app.POST("/account/password", h.changePassword)
 	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/subscribers") })
 
 	// Subscribers and their eSIM lines.
@@ -115,6 +117,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	// not-found route, which would turn every unknown page into a 403.
 	app.GET("/users", h.usersPage, requireLead)
 	app.POST("/users", h.addUser, requireLead)
+	app.GET("/users/:id", h.loginPage, requireLead)
 	app.POST("/users/:id/disabled", h.setUserDisabled, requireLead)
 	app.POST("/users/:id/password", h.resetPassword, requireLead)
 	app.GET("/audit", h.auditPage, requireLead)
