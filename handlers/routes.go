@@ -96,6 +96,7 @@ func (h *Handlers) Routes() *echo.Echo {
 
 	// The eSIM inventory.
 	app.GET("/esims/:iccid", h.esimPage)
+	app.POST("/esims/:iccid/activation-code", h.showESIMCode)
 
 	// eSIM → List: the whole inventory, filtered and paged, its stock and its
 	// CSV export; team leads import deliveries and retire free eSIMs.
@@ -110,6 +111,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/emails/:id", h.emailPreview)
 	app.GET("/emails/:id/body", h.emailBody)
 	app.GET("/emails/:id/qr.png", h.emailQR)
+	app.POST("/emails/:id/activation-code", h.showEmailCode)
 	app.POST("/emails/:id/retry", h.retryEmail)
 
 	// Team leads only: logins and the audit log. requireLead goes on each

@@ -1084,7 +1084,7 @@ var actionLabels = map[string]string{
 	"sign_in": "Signed in", "add_line": "Add line", "add_plan": "Add plan", "resend_qr": "Resent QR email",
 	"retry_email": "Retried email", "import": "Inventory import", "retire": "Retired eSIM", "add_login": "Added login",
 	"disable_login": "Disabled login", "enable_login": "Enabled login", "reset_password": "Reset password", "change_password": "Changed password",
-	"activate_plan": "Plan activated", "simulate_attach": "Simulated connection (demo)",
+	"activate_plan": "Plan activated", "simulate_attach": "Simulated connection (demo)", "show_activation_code": "Opened activation code",
 }
 
 func actionLabel(a string) string {
