@@ -70,6 +70,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		}
 	}
 	store.Mail = emails.Renderer{Brand: cfg.brand()}
+	go store.PruneEvery(ctx, time.Hour, log)
 	mailQueued := func() {}
 	if cfg.SMTPAddr != "" {
 		sender, err := emails.NewSender(emails.SMTPConfig{Addr: cfg.SMTPAddr, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.MailFrom})
