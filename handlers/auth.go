@@ -27,22 +27,17 @@ func (h *Handlers) signIn(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	wait, delay, attempt := h.signins.begin(email, c.RealIP())
+	l, wait, err := h.checkPassword(c, email, password)
 	if wait > 0 {
 		msg := fmt.Sprintf("Too many failed sign-ins. Try again in %s.", roundUp(wait))
 		return h.render(c, http.StatusTooManyRequests, views.Login(email, next, msg))
 	}
-	if err := h.Pause(c.Request().Context(), delay); err != nil {
-		return err
-	}
-	l, err := h.Store.Authenticate(c.Request().Context(), email, password)
 	if errors.Is(err, db.ErrWrongCredentials) {
 		return h.render(c, http.StatusUnauthorized, views.Login(email, next, "Wrong email or password."))
 	}
 	if err != nil {
 		return err
 	}
-	attempt.ok()
 	if err := h.startSession(c.Request().Context(), c, l.ID); err != nil {
 		return err
 	}
@@ -53,6 +48,29 @@ func (h *Handlers) signIn(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, passwordPath(next))
 	}
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// checkPassword checks a password through the sign-in throttle: wait > 0
+// when the attempt is refused before the password is looked at, else the
+// login, or db.ErrWrongCredentials.
+func (h *Handlers) checkPassword(c echo.Context, email, password string) (_ db.Login, wait time.Duration, _ error) {
+	ctx := c.Request().Context()
+	attempt, err := h.signins.begin(ctx, email, c.RealIP())
+	if err != nil {
+		return db.Login{}, 0, err
+	}
+	defer attempt.end()
+	if attempt.wait > 0 {
+		return db.Login{}, attempt.wait, nil
+	}
+	if err := h.Pause(ctx, attempt.delay); err != nil {
+		return db.Login{}, 0, err
+	}
+	l, err := h.Store.Authenticate(ctx, email, password)
+	if err == nil {
+		attempt.ok()
+	}
+	return l, 0, err
 }
 
 func (h *Handlers) signOut(c echo.Context) error {

@@ -27,12 +27,13 @@ import (
 //     addresses are slowed, while the person whose email it is still signs
 //     in, from their own address, at most emailMaxDelay later.
 //
-// The checks and the count are one step: an attempt is counted as failed
-// when it is let through, before its password is checked, and given back
-// when the password was right. Concurrent guesses therefore cannot all be
-// checked before the first failure is counted. A right password also clears
-// the count of its email from its address, but not its address's: an insider
-// cannot sign in between guesses to start afresh.
+// The checks and the count are one step. Attempts for one email from one
+// address take turns, each settled before the next is checked; across
+// emails or addresses, an attempt being checked counts as failed until it
+// has been. Concurrent guesses therefore cannot all be checked before the
+// first failure is counted. A right password clears the count of its email
+// from its address, but not its address's: an insider cannot sign in
+// between guesses to start afresh.
 //
 // The client's address is the connection's, or, when -trusted-proxies lists
 // the proxy in front of the portal, the nearest address in X-Forwarded-For
@@ -67,45 +68,75 @@ type signinLimiter struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	failures map[string]*failures
+	turns    map[string]*turn
 	pruned   time.Time
 }
 
 type failures struct {
-	count int
-	last  time.Time
+	count   int // failed attempts
+	pending int // attempts being checked, which count until they are settled
+	last    time.Time
+}
+
+// turn lets one attempt of an email from an address be checked at a time.
+type turn struct {
+	token   chan struct{}
+	holders int // the attempt checked and those waiting for their turn
 }
 
 func newSigninLimiter(now func() time.Time) *signinLimiter {
-	return &signinLimiter{now: now, failures: map[string]*failures{}}
+	return &signinLimiter{now: now, failures: map[string]*failures{}, turns: map[string]*turn{}}
 }
 
-// signinAttempt is an attempt let through, counted as failed until ok says
-// otherwise.
+// signinAttempt is one attempt to sign in, between begin and end.
 type signinAttempt struct {
 	l                 *signinLimiter
 	pair, addr, email string
+	// wait is how long the email from this address, or the address, must
+	// wait: the attempt is refused. Otherwise delay is how long to slow it
+	// down before its password is checked.
+	wait, delay time.Duration
+	counted     bool // the attempt is let through and counts as failed until ok
+	right       bool
 }
 
-// begin checks an attempt to sign in as email from addr. If the email from
-// that address, or the address, must wait, it returns how long, and the
-// attempt is not made. Otherwise the attempt is counted as failed, and
-// begin returns how long to slow it down before the password is checked.
-func (l *signinLimiter) begin(email, addr string) (wait, delay time.Duration, a *signinAttempt) {
+// begin starts an attempt to sign in as email from addr, once the last
+// attempt of that email from that address has ended: it is let through,
+// slowed or not, or refused (wait > 0). It fails only when ctx ends first.
+// The caller must call end.
+func (l *signinLimiter) begin(ctx context.Context, email, addr string) (*signinAttempt, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > 320 {
 		email = email[:320]
 	}
-	a = &signinAttempt{l: l, pair: "pair:" + email + "\x00" + addr, addr: "ip:" + addr, email: "email:" + email}
+	a := &signinAttempt{l: l, pair: "pair:" + email + "\x00" + addr, addr: "ip:" + addr, email: "email:" + email}
+	l.mu.Lock()
+	tn := l.turns[a.pair]
+	if tn == nil {
+		tn = &turn{token: make(chan struct{}, 1)}
+		l.turns[a.pair] = tn
+	}
+	tn.holders++
+	l.mu.Unlock()
+	select {
+	case tn.token <- struct{}{}:
+	case <-ctx.Done():
+		l.mu.Lock()
+		l.release(a.pair, false)
+		l.mu.Unlock()
+		return nil, ctx.Err()
+	}
+
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.prune(now)
-	wait = max(l.mustWait(a.pair, pairFree, now), l.mustWait(a.addr, addressFree, now))
-	if wait > 0 {
-		return wait, 0, nil
+	a.wait = max(l.mustWait(a.pair, pairFree, now), l.mustWait(a.addr, addressFree, now))
+	if a.wait > 0 {
+		return a, nil
 	}
-	if f := l.live(a.email, now); f != nil && f.count >= emailFree {
-		delay = min(emailDelay<<min(f.count-emailFree, 16), emailMaxDelay)
+	if f := l.live(a.email, now); f != nil && f.count+f.pending >= emailFree {
+		a.delay = min(emailDelay<<min(f.count+f.pending-emailFree, 16), emailMaxDelay)
 	}
 	for _, k := range []string{a.pair, a.addr, a.email} {
 		f := l.live(k, now)
@@ -113,23 +144,49 @@ func (l *signinLimiter) begin(email, addr string) (wait, delay time.Duration, a 
 			f = &failures{}
 			l.failures[k] = f
 		}
-		f.count++
+		f.pending++
 		f.last = now
 	}
-	return 0, delay, a
+	a.counted = true
+	return a, nil
 }
 
-// ok gives back the failure begin counted: the password was right. The
-// email's count from this address starts again; the address's and the
-// email's other failures stay.
-func (a *signinAttempt) ok() {
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
-	delete(a.l.failures, a.pair)
-	for _, k := range []string{a.addr, a.email} {
-		if f := a.l.failures[k]; f != nil && f.count > 0 {
-			f.count--
+// ok says the password was right.
+func (a *signinAttempt) ok() { a.right = true }
+
+// end settles the attempt: a right password clears the count of its email
+// from its address; a wrong one counts against all three keys. The next
+// attempt of the email from the address may then go.
+func (a *signinAttempt) end() {
+	l := a.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a.counted {
+		for _, k := range []string{a.pair, a.addr, a.email} {
+			f := l.failures[k]
+			if f == nil {
+				continue
+			}
+			f.pending = max(f.pending-1, 0)
+			if !a.right {
+				f.count++
+			}
 		}
+		if a.right {
+			delete(l.failures, a.pair)
+		}
+	}
+	l.release(a.pair, true)
+}
+
+// release gives back a turn of key, taken or only waited for.
+func (l *signinLimiter) release(key string, taken bool) {
+	tn := l.turns[key]
+	if taken {
+		<-tn.token
+	}
+	if tn.holders--; tn.holders == 0 {
+		delete(l.turns, key)
 	}
 }
 
@@ -137,20 +194,21 @@ func (a *signinAttempt) ok() {
 // forgotten.
 func (l *signinLimiter) live(key string, now time.Time) *failures {
 	f := l.failures[key]
-	if f == nil || now.Sub(f.last) > failWindow {
+	if f == nil || (f.pending == 0 && now.Sub(f.last) > failWindow) {
 		return nil
 	}
 	return f
 }
 
 // mustWait is how long key must wait before its next attempt: nothing
-// until free failures, then firstWait after the last, doubling.
+// until free failures (attempts being checked among them), then firstWait
+// after the last, doubling.
 func (l *signinLimiter) mustWait(key string, free int, now time.Time) time.Duration {
 	f := l.live(key, now)
-	if f == nil || f.count < free {
+	if f == nil || f.count+f.pending < free {
 		return 0
 	}
-	d := min(firstWait<<min(f.count-free, 16), maxWait)
+	d := min(firstWait<<min(f.count+f.pending-free, 16), maxWait)
 	return max(f.last.Add(d).Sub(now), 0)
 }
 
@@ -162,7 +220,7 @@ func (l *signinLimiter) prune(now time.Time) {
 	}
 	l.pruned = now
 	for k, f := range l.failures {
-		if now.Sub(f.last) > max(failWindow, maxWait) {
+		if f.pending == 0 && now.Sub(f.last) > max(failWindow, maxWait) {
 			delete(l.failures, k)
 		}
 	}

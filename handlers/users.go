@@ -147,24 +147,14 @@ func (h *Handlers) resetPassword(c echo.Context) error {
 // wrong one counts against the sign-in throttle as a failed sign-in does, so
 // a stolen session cannot guess it any faster. A refusal names field.
 func (h *Handlers) confirmPassword(c echo.Context, field string) error {
-	me := login(c)
-	ctx := c.Request().Context()
-	wait, delay, attempt := h.signins.begin(me.Email, c.RealIP())
-	if wait > 0 {
+	_, wait, err := h.checkPassword(c, login(c).Email, c.FormValue(field))
+	switch {
+	case wait > 0:
 		return &db.Error{Code: db.ErrInvalid, Field: field, Message: fmt.Sprintf("Too many wrong passwords. Try again in %s.", roundUp(wait))}
-	}
-	if err := h.Pause(ctx, delay); err != nil {
-		return err
-	}
-	_, err := h.Store.Authenticate(ctx, me.Email, c.FormValue(field))
-	if errors.Is(err, db.ErrWrongCredentials) {
+	case errors.Is(err, db.ErrWrongCredentials):
 		return &db.Error{Code: db.ErrInvalid, Field: field, Message: "That is not your password: enter the one you sign in with."}
 	}
-	if err != nil {
-		return err
-	}
-	attempt.ok()
-	return nil
+	return err
 }
 
 // passwordPage is where a login changes its password: the one it signed in
