@@ -297,6 +297,8 @@ func TestCrashDuringAddLines(t *testing.T) {
 	if duplicates > emails.DefaultConcurrency {
 		t.Errorf("%d emails delivered twice; at most the %d in hand at the kill may be", duplicates, emails.DefaultConcurrency)
 	}
+	// Neither run of the program logged customer data.
+	portaltest.CheckLog(t, check.db, run1.out.String()+run2.out.String())
 
 	t.Logf("%d Add lines answered before SIGKILL (%d in flight at the kill, %d of them committed without an answer); "+
 		"%d lines allocated at the kill, %d after resubmitting; emails: %d sent before the kill, %d queued at it, "+

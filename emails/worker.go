@@ -223,11 +223,13 @@ func (w *Worker) now() time.Time {
 	return time.Now().UTC()
 }
 
+// logger is the worker's log, with no email address in it.
 func (w *Worker) logger() *slog.Logger {
-	if w.Logger != nil {
-		return w.Logger
+	l := w.Logger
+	if l == nil {
+		l = slog.Default()
 	}
-	return slog.Default()
+	return slog.New(Redact(l.Handler()))
 }
 
 func (w *Worker) maxAttempts() int    { return defaultIfZero(w.MaxAttempts, DefaultMaxAttempts) }

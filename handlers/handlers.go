@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -60,6 +61,8 @@ func New(h Handlers) *Handlers {
 	if h.Pause == nil {
 		h.Pause = pause
 	}
+	// The log keeps no email address, whoever writes to it.
+	h.Log = slog.New(emails.Redact(h.Log.Handler()))
 	h.signins = newSigninLimiter(func() time.Time { return h.Store.Now() })
 	return &h
 }
@@ -181,7 +184,7 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 		message = messageOf(status, he, api)
 	}
 	if status >= 500 {
-		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path,
+		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "route", c.Path(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		message = messageOf(status, nil, api)
 	}

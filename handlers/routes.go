@@ -141,7 +141,9 @@ func (h *Handlers) Routes() *echo.Echo {
 	return e
 }
 
-// logRequests writes one structured log line per request, with its id.
+// logRequests writes one structured log line per request, with its id: the
+// route, and the address asked for without its query's values, which can be
+// what an agent searched for.
 func (h *Handlers) logRequests() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
@@ -152,7 +154,7 @@ func (h *Handlers) logRequests() echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			h.Log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.String("method", v.Method), slog.String("route", c.Path()), slog.String("uri", redactURI(c.Request().URL)), slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
 			return nil
 		},

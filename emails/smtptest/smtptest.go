@@ -275,7 +275,8 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	rejected := ss.s.rejected[strings.ToLower(to)]
 	ss.s.mu.Unlock()
 	if rejected {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+		// As real servers do, the refusal quotes the address.
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected: User unknown"}
 	}
 	ss.to = append(ss.to, to)
 	return nil
