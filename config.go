@@ -25,6 +25,7 @@ type config struct {
 	SMTPPassword string // environment only: flags show up in process lists
 	MailFrom     string
 	BaseURL      string
+	Proxies      string // -trusted-proxies: IPs or CIDR ranges, comma-separated
 	Demo         bool
 	LowStock     int
 	UsageWarn    int           // percent of a plan's data at which the customer hears it runs low
@@ -50,6 +51,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&cfg.SMTPUser, "smtp-user", "ESIM_SMTP_USER", "", "mail server user name")
 	str(&cfg.MailFrom, "mail-from", "ESIM_MAIL_FROM", "eSIM Travel <esim@example.com>", "sender of the customer emails")
 	str(&cfg.BaseURL, "base-url", "ESIM_BASE_URL", "", "public URL of the portal, e.g. https://ap.example.com")
+	str(&cfg.Proxies, "trusted-proxies", "ESIM_TRUSTED_PROXIES", "", "reverse proxies whose X-Forwarded-For names the client: IPs or CIDR ranges, comma-separated")
 	demoDefault := true
 	if v := getenv("ESIM_DEMO"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -118,6 +120,9 @@ func (c config) check() error {
 			return fmt.Errorf("-base-url must be an http or https URL, not %q", c.BaseURL)
 		}
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		return fmt.Errorf("-mail-from must be an email address such as \"eSIM Travel <esim@example.com>\", not %q", c.MailFrom)
 	}
@@ -145,6 +150,32 @@ func (c config) check() error {
 // notices are when the customer hears about a plan's data and end.
 func (c config) notices() db.NoticeSettings {
 	return db.NoticeSettings{LowPercent: c.UsageWarn, EndsSoon: c.ExpiryWarn}
+}
+
+// trustedProxies reads -trusted-proxies: each entry an IP address (one
+// host) or a CIDR range.
+func (c config) trustedProxies() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, entry := range strings.Split(c.Proxies, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		if ip := net.ParseIP(entry); ip != nil {
+			bits := 128
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(entry)
+		if err != nil {
+			return nil, fmt.Errorf("-trusted-proxies must list IP addresses or CIDR ranges such as 10.0.0.0/8, not %q", entry)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // brand is the name the customer emails are signed with: the display name of

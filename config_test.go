@@ -55,6 +55,7 @@ func TestParseConfig(t *testing.T) {
 		{"UsageWarnOver", []string{"-usage-warn", "100"}, nil, "-usage-warn must be a percent from 1 to 99"},
 		{"BadExpiryWarn", nil, map[string]string{"ESIM_EXPIRY_WARN": "3 days"}, "ESIM_EXPIRY_WARN must be a duration"},
 		{"ExpiryWarnTooLong", []string{"-expiry-warn", "800h"}, nil, "-expiry-warn must be from 1h"},
+		{"BadTrustedProxies", []string{"-trusted-proxies", "10.0.0.1, proxy.internal"}, nil, "-trusted-proxies must list IP addresses or CIDR ranges"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -66,6 +67,24 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("a mistake printed more than its message: %q", stderr.String())
 			}
 		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, _, err := parseConfig("x", nil, env(map[string]string{"ESIM_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,2001:db8::1"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range proxies {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.0/8 192.0.2.7/32 2001:db8::1/128"; strings.Join(got, " ") != want {
+		t.Errorf("trusted proxies = %v, want %s", got, want)
 	}
 }
 

@@ -243,7 +243,9 @@ func TestBrowserAgentDay(t *testing.T) {
 	// The eSIM page leads back to the profile it was opened from; its
 	// activation code wraps only between its parts.
 	do(t, ctx, "open the eSIM page of Europe", chromedp.Click(chromedp.CSS(lineSel+` .line-head a.mono`)))
-	waitVisible(t, ctx, "the eSIM page shows", chromedp.CSS(`[data-testid=activation-code]`))
+	waitVisible(t, ctx, "the eSIM page shows", chromedp.CSS(`[data-testid=show-activation-code]`))
+	do(t, ctx, "show the activation code", chromedp.Click(chromedp.CSS(`[data-testid=show-activation-code]`)))
+	waitVisible(t, ctx, "the activation code shows", chromedp.CSS(`[data-testid=activation-code]`))
 	crumb := eval[[]string](t, ctx, `[...document.querySelectorAll('[data-testid=breadcrumb] a')].map(a => a.textContent.trim() + ' ' + new URL(a.href).pathname)`)
 	if want := []string{priyaName + " " + profile.Path}; !slices.Equal(crumb, want) {
 		t.Errorf("the breadcrumb of the eSIM page opened from the profile is %q; want %q", crumb, want)
@@ -335,7 +337,7 @@ func TestBrowserLeadPages(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, nil)
 	ctx := newBrowser(t)
-	confirm := answerDialogs(t, ctx)
+	answerDialogs(t, ctx)
 	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
 
 	// The skip link shows when the keyboard reaches it, and the focus ring
@@ -355,32 +357,26 @@ func TestBrowserLeadPages(t *testing.T) {
 	press(t, ctx, "press Tab", kb.Tab)
 	waitFocus(t, ctx, "the second Tab", `.brand`)
 	assertFocusRing(t, ctx, "a link of the top bar")
-	eval[chromedp.Void](t, ctx, `document.querySelector('[data-testid=disable-login]').focus()`)
+	eval[chromedp.Void](t, ctx, `document.querySelector('form[action="/users"] button[type=submit]').focus()`)
 	assertFocusRing(t, ctx, "a button of a panel")
 	eval[chromedp.Void](t, ctx, `document.getElementById('email').focus()`)
 	assertFocusRing(t, ctx, "a field")
 	eval[chromedp.Void](t, ctx, `document.activeElement.blur()`)
 	checkPage(t, ctx, "users")
 
-	// Disabling a login asks first.
-	confirm.accept.Store(false)
-	markPage(t, ctx)
-	do(t, ctx, "click Disable", chromedp.Click(chromedp.CSS(`[data-testid=disable-login]`)))
-	if got := confirm.next(t, "Disable"); !strings.Contains(got, "Disable the login of Dana Whitfield (agent@example.com)?") {
-		t.Errorf("Disable asks %q; want it to name the login", got)
-	}
-	time.Sleep(300 * time.Millisecond)
-	samePage(t, ctx, "a dismissed Disable")
-	if got := text(t, ctx, `[data-testid=logins] tbody tr:first-child .badge`); got != "Active" {
-		t.Errorf("after a dismissed Disable the login is %q; want Active", got)
-	}
-	confirm.accept.Store(true)
-	do(t, ctx, "click Disable and confirm", chromedp.Click(chromedp.CSS(`[data-testid=disable-login]`)))
-	confirm.next(t, "Disable")
-	waitVisible(t, ctx, "the login is disabled", flash("Login disabled"))
+	// Disabling a login is on its own page and asks for the lead's password.
+	do(t, ctx, "open the agent's login", chromedp.Click(chromedp.Search(`//table[@data-testid="logins"]//a[normalize-space()="Dana Whitfield"]`)))
+	waitVisible(t, ctx, "the login's page", chromedp.CSS(`form[action$="/disabled"] input[name=your_password]`))
+	checkPage(t, ctx, "login-page")
+	do(t, ctx, "disable with the lead's password",
+		chromedp.SendKeys(chromedp.CSS(`form[action$="/disabled"] input[name=your_password]`), demo.LeadPassword),
+		chromedp.Click(chromedp.CSS(`form[action$="/disabled"] button[type=submit]`)),
+	)
+	waitVisible(t, ctx, "the login is disabled", flash("Dana Whitfield disabled"))
 	waitFocus(t, ctx, "after Disable", `[data-testid=flash]`)
-	waitAnnounced(t, ctx, "status", "Login disabled and signed out everywhere.")
+	waitAnnounced(t, ctx, "status", "Dana Whitfield disabled and signed out everywhere.")
 	checkPage(t, ctx, "users-disabled")
+	do(t, ctx, "back to Users", chromedp.Navigate(p.URL+"/users"), chromedp.WaitVisible(chromedp.ID("email")))
 
 	// Add a login with every field wrong: every message at once, the
 	// keyboard on the first.

@@ -74,6 +74,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 			return err
 		}
 	}
+	go store.PruneEvery(ctx, time.Hour, log)
 	mailQueued := func() {}
 	if cfg.SMTPAddr != "" {
 		sender, err := emails.NewSender(emails.SMTPConfig{Addr: cfg.SMTPAddr, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.MailFrom})
@@ -86,6 +87,10 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	}
 	scheduler := &emails.Scheduler{Store: store, Queued: mailQueued, Logger: log}
 	go scheduler.Run(ctx)
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		return err
+	}
 	cookie := "esim_session"
 	if cfg.secure() {
 		cookie = "__Host-esim_session"
@@ -99,6 +104,8 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		MailQueued: mailQueued,
 		Demo:       cfg.Demo,
 		Secure:     cfg.secure(),
+		BaseURL:    cfg.BaseURL,
+		Proxies:    proxies,
 		LowStock:   cfg.LowStock,
 		APIToken:   cfg.APIToken,
 	})

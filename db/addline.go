@@ -10,23 +10,49 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxLineNameLen is the longest line name, in characters.
 const MaxLineNameLen = 40
 
-// CleanLineName trims a line name and explains what is wrong with it, if anything.
+// CleanLineName is a line name as the store keeps it, or what is wrong
+// with it: in Unicode normal form C, every run of spaces one plain space,
+// trimmed. A name that could look like another (zero-width and other
+// invisible format characters, bidi overrides, control characters, line
+// separators) is refused rather than cleaned, so that what the agent sees is
+// what is kept.
 func CleanLineName(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	invalid := func(msg string) (string, error) { return "", refuse(ErrInvalid, "line_name", msg) }
+	printable := func(r rune) bool { return unicode.IsPrint(r) || unicode.Is(unicode.Zs, r) }
+	if !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !printable(r) }) >= 0 {
+		return invalid("Line name can only contain printable text: no invisible characters, text direction marks or line breaks.")
+	}
+	name = norm.NFC.String(strings.Join(strings.Fields(name), " "))
 	switch {
 	case name == "":
-		return "", refuse(ErrInvalid, "line_name", "Enter a line name: the destination country, or the plan's region for a multi-country trip.")
+		return invalid("Enter a line name: the destination country, or the plan's region for a multi-country trip.")
 	case utf8.RuneCountInString(name) > MaxLineNameLen:
-		return "", refuse(ErrInvalid, "line_name", fmt.Sprintf("Line name is too long: at most %d characters.", MaxLineNameLen))
-	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return "", refuse(ErrInvalid, "line_name", "Line name can only contain printable text.")
+		return invalid(fmt.Sprintf("Line name is too long: at most %d characters.", MaxLineNameLen))
 	}
 	return name, nil
+}
+
+// sameLineName reports whether two line names are the same to an agent's
+// eye: the same once normalised, whatever the letter case. Names kept
+// before CleanLineName refused invisible characters are read without them.
+func sameLineName(a, b string) bool {
+	key := func(s string) string {
+		s = strings.Map(func(r rune) rune {
+			if unicode.Is(unicode.Cf, r) {
+				return -1
+			}
+			return r
+		}, s)
+		return norm.NFC.String(strings.Join(strings.Fields(s), " "))
+	}
+	return strings.EqualFold(key(a), key(b))
 }
 
 // AddLine is an agent's request to give a subscriber a new eSIM line.
@@ -162,25 +188,34 @@ func (s *Store) checkAddLine(ctx context.Context, req AddLine) (string, error) {
 	return "", errs
 }
 
-// lineNameTaken reports whether the subscriber has a line named name (in any
-// case), other than the eSIM except.
-func lineNameTaken(ctx context.Context, q queryer, subscriberID int64, name, except string) (bool, error) {
-	var taken bool
-	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM esims WHERE subscriber_id = ? AND state = 'allocated'
-		AND line_name = ? COLLATE NOCASE AND iccid <> ?)`, subscriberID, name, except).Scan(&taken)
-	return taken, err
+// heldLine finds the subscriber's line, other than the eSIM except, whose
+// name is the same as name to an agent's eye, and returns its IMSI profile.
+// The unique index on line names compares them in SQLite's NOCASE, which
+// folds ASCII letters only: the comparison that counts is sameLineName.
+func heldLine(ctx context.Context, q queryer, subscriberID int64, name, except string) (profile int, found bool, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT line_name, imsi_profile FROM esims WHERE subscriber_id = ? AND state = 'allocated' AND iccid <> ?`,
+		subscriberID, except)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var held string
+		if err := rows.Scan(&held, &profile); err != nil {
+			return 0, false, err
+		}
+		if sameLineName(held, name) {
+			return profile, true, nil
+		}
+	}
+	return 0, false, rows.Err()
 }
 
 // nameTaken refuses a line name the subscriber already uses. Adding the
 // plan to that line instead is suggested only when the line can take it.
 func nameTaken(ctx context.Context, tx queryer, sub Subscriber, lineName string, p Plan) error {
-	var profile int
-	err := tx.QueryRowContext(ctx, `SELECT imsi_profile FROM esims WHERE subscriber_id = ? AND state = 'allocated'
-		AND line_name = ? COLLATE NOCASE LIMIT 1`, sub.ID, lineName).Scan(&profile)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
+	profile, found, err := heldLine(ctx, tx, sub.ID, lineName, "")
+	if err != nil || !found {
 		return err
 	}
 	msg := fmt.Sprintf("%s already has a line named %q. Choose another name", sub.Name, lineName)

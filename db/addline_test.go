@@ -287,3 +287,73 @@ func TestAddLineConcurrent(t *testing.T) {
 		t.Errorf("%d distinct profile 7 eSIMs allocated, want 7", n)
 	}
 }
+
+func TestCleanLineName(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"Trimmed", "  France ", "France"},
+		{"SpacesOne", "South\u00a0 East\u3000Asia", "South East Asia"},
+		{"NFC", "E\u0301cosse", "\u00c9cosse"},
+		{"Accents", "Côte d’Ivoire", "Côte d’Ivoire"},
+		{"Flag", "🇫🇷 France", "🇫🇷 France"},
+		{"ZeroWidthSpace", "Fr\u200bance", ""},
+		{"ZeroWidthJoiner", "Fr\u200dance", ""},
+		{"WordJoiner", "Fr\u2060ance", ""},
+		{"ByteOrderMark", "\ufeffFrance", ""},
+		{"SoftHyphen", "Fr\u00adance", ""},
+		{"BidiOverride", "\u202eecnarF", ""},
+		{"BidiIsolate", "\u2067France\u2069", ""},
+		{"LeftToRightMark", "France\u200e", ""},
+		{"LineSeparator", "France\u2028Spain", ""},
+		{"ParagraphSeparator", "France\u2029", ""},
+		{"Newline", "France\nSpain", ""},
+		{"Tab", "France\tSpain", ""},
+		{"NUL", "Fr\x00ance", ""},
+		{"PrivateUse", "Fr\ue000ance", ""},
+		{"InvalidUTF8", "Fr\xffance", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := CleanLineName(tc.in)
+			if tc.want == "" {
+				if e, ok := err.(*Error); !ok || e.Field != "line_name" || !strings.Contains(e.Message, "printable") {
+					t.Errorf("CleanLineName(%q) = %q, %v; want it refused as not printable", tc.in, got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("CleanLineName(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestLineNamesLookAlike gives a subscriber a line and then another whose
+// name looks the same: refused, whatever the case, spacing or normal form,
+// and also against a name kept before invisible characters were refused.
+func TestLineNamesLookAlike(t *testing.T) {
+	f := newFixture(t, 1, 5)
+	sub := f.subs[0]
+	for range 4 {
+		if _, err := f.s.write.Exec(`INSERT INTO domestic_plans (subscriber_id, name, kind, since) VALUES (?, 'Unlimited All', 'unlimited_all', ?)`,
+			sub, formatTime(f.s.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, held := range []string{"France", "Écosse"} {
+		if _, err := f.addLine(sub, held, "EURO1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A name an earlier version of the portal let in.
+	if _, err := f.s.write.Exec(`UPDATE esims SET line_name = 'Sp' || char(8203) || 'ain' WHERE line_name = 'Écosse'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.addLine(sub, "Écosse", "EURO1"); err != nil {
+		t.Fatalf("Écosse, once the old line was renamed: %v", err)
+	}
+	for _, name := range []string{"france", "FRANCE", " France  ", "E\u0301COSSE", "écosse", "Spain", "SPAIN"} {
+		_, err := f.addLine(sub, name, "EURO1")
+		if e := Refusals(err); len(e) != 1 || e[0].Field != "line_name" || !strings.Contains(e[0].Message, "already has a line named") {
+			t.Errorf("Add line %q next to France, Écosse and Sp\\u200bain: %v, want it refused as a name already held", name, err)
+		}
+	}
+}

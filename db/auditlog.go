@@ -41,7 +41,7 @@ type AuditFilterInput struct {
 // refused next to its field, both days at once; a login that is not a
 // number matches anyone.
 func ParseAuditFilter(in AuditFilterInput) (AuditFilter, error) {
-	f := AuditFilter{Subscriber: in.Subscriber, ICCID: in.ICCID}
+	f := AuditFilter{Subscriber: cleanSearch(in.Subscriber), ICCID: cleanSearch(in.ICCID)}
 	f.LoginID, _ = strconv.ParseInt(in.Login, 10, 64)
 	var errs Errors
 	if in.From != "" {

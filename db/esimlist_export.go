@@ -2,11 +2,9 @@ package db
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -31,7 +29,7 @@ func (s *Store) ExportESIMs(ctx context.Context, f ListFilter, w io.Writer, flus
 		return err
 	}
 	args := f.args(s.Now())
-	cw := csv.NewWriter(w)
+	cw := NewCSVWriter(w)
 	if err := cw.Write(ExportHeader); err != nil {
 		return err
 	}
@@ -85,8 +83,8 @@ func (r ListRow) exportRecord(out []string) {
 		return t.UTC().Format(time.RFC3339)
 	}
 	copy(out, []string{r.ICCID, strconv.Itoa(r.IMSIProfile), r.State, stamp(r.StockedAt), r.AccountNumber,
-		spreadsheetSafe(r.SubscriberName), spreadsheetSafe(r.LineName), stamp(r.AllocatedAt), spreadsheetSafe(r.AllocatedBy),
-		strconv.Itoa(r.Plans), spreadsheetSafe(r.CurrentPlan), r.CurrentPlanState, dataCell(r.CurrentPlanUsed, r.CurrentPlanData),
+		r.SubscriberName, r.LineName, stamp(r.AllocatedAt), r.AllocatedBy,
+		strconv.Itoa(r.Plans), r.CurrentPlan, r.CurrentPlanState, dataCell(r.CurrentPlanUsed, r.CurrentPlanData),
 		dataCell(r.CurrentPlanData-r.CurrentPlanUsed, r.CurrentPlanData)})
 }
 
@@ -96,13 +94,4 @@ func dataCell(n, allowance int64) string {
 		return ""
 	}
 	return strconv.FormatInt(n, 10)
-}
-
-// spreadsheetSafe keeps a typed-in value from being run as a formula when
-// the export is opened in a spreadsheet (OWASP "CSV injection").
-func spreadsheetSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

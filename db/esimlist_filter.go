@@ -59,7 +59,7 @@ func ParseListFilter(in ListFilterInput) (ListFilter, error) {
 	var f ListFilter
 	var errs Errors
 	invalid := func(field, message string) { errs = append(errs, refuse(ErrInvalid, field, message)) }
-	f.Q = strings.TrimSpace(in.Q)
+	f.Q = cleanSearch(in.Q)
 	if utf8.RuneCountInString(f.Q) > MaxListSearchLen {
 		invalid("q", fmt.Sprintf("The search is too long: at most %d characters.", MaxListSearchLen))
 	} else if msg := f.parseSearch(); msg != "" {

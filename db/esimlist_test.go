@@ -531,9 +531,13 @@ func TestESIMListRow(t *testing.T) {
 func TestExportESIMs(t *testing.T) {
 	s, fx := newListStore(t)
 	ctx := context.Background()
-	// A line name a spreadsheet would run as a formula.
-	if _, err := s.write.Exec(`UPDATE esims SET line_name = '=HYPERLINK("x")' WHERE iccid = ?`, fx.tieICCIDs[0]); err != nil {
-		t.Fatal(err)
+	// Line names a spreadsheet would run as a formula: plainly, in fullwidth,
+	// and behind a zero-width space.
+	formulas := map[string]string{fx.tieICCIDs[0]: `=HYPERLINK("x")`, fx.tieICCIDs[1]: "＝1+1", fx.tieICCIDs[2]: "\u200b@SUM(A1)"}
+	for iccid, name := range formulas {
+		if _, err := s.write.Exec(`UPDATE esims SET line_name = ? WHERE iccid = ?`, name, iccid); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, in := range []ListFilterInput{{}, {State: "free", Profile: "7"}, {Q: "trip"}, {By: strconv.FormatInt(fx.lead.ID, 10), Sort: SortICCID}} {
 		t.Run(fmt.Sprintf("%+v", in), func(t *testing.T) {
@@ -558,8 +562,8 @@ func TestExportESIMs(t *testing.T) {
 						t.Errorf("stocked_at %q is not RFC 3339 UTC", r[3])
 					}
 				}
-				if r[0] == fx.tieICCIDs[0] && r[6] != `'=HYPERLINK("x")` {
-					t.Errorf("line name exported as %q", r[6])
+				if name, ok := formulas[r[0]]; ok && r[6] != "'"+name {
+					t.Errorf("line name %q exported as %q", name, r[6])
 				}
 			}
 			want, _ := walk(t, s, f)

@@ -3,7 +3,10 @@ package db
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // FuzzCheckICCID checks CheckICCID against the rule it implements, on any input.
@@ -31,9 +34,11 @@ func FuzzCheckICCID(f *testing.F) {
 	})
 }
 
-// FuzzCleanLineName checks that a line name accepted is trimmed, short and printable.
+// FuzzCleanLineName checks that a line name accepted is trimmed, short,
+// printable and in normal form C, with plain single spaces.
 func FuzzCleanLineName(f *testing.F) {
-	for _, seed := range []string{"France", "  Southeast Asia ", "", "<script>alert(1)</script>", "a\x00b", "Ñandú ñ 🇫🇷"} {
+	for _, seed := range []string{"France", "  Southeast Asia ", "", "<script>alert(1)</script>", "a\x00b", "Ñandú ñ 🇫🇷",
+		"Fr\u200bance", "\u202eecnarF", "E\u0301cosse", "a\u2028b", "a\u00a0\u3000b"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
@@ -41,8 +46,13 @@ func FuzzCleanLineName(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if clean == "" || utf8.RuneCountInString(clean) > MaxLineNameLen {
+		if clean == "" || utf8.RuneCountInString(clean) > MaxLineNameLen || !norm.NFC.IsNormalString(clean) ||
+			strings.TrimSpace(clean) != clean || strings.Contains(clean, "  ") ||
+			strings.IndexFunc(clean, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 			t.Fatalf("CleanLineName(%q) = %q, accepted", name, clean)
+		}
+		if !sameLineName(name, clean) {
+			t.Fatalf("%q and its clean form %q are not the same line name", name, clean)
 		}
 		if again, err := CleanLineName(clean); err != nil || again != clean {
 			t.Fatalf("CleanLineName is not stable on %q: %q, %v", clean, again, err)

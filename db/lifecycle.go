@@ -101,6 +101,9 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		if err != nil {
 			return err
 		}
+		if refusal := checkStocked("attached_at", a.AttachedAt, e); refusal != nil {
+			return refusal
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (iccid, country, mcc, attached_at, received_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (iccid, country, attached_at) DO NOTHING`,
 			a.ICCID, a.Country, nullString(a.MCC), formatTime(a.AttachedAt), formatTime(a.ReceivedAt))
@@ -186,18 +189,41 @@ func (s *Store) checkAttach(req Attach) (Attachment, error) {
 	return a, err
 }
 
-// checkReportTime refuses a missing time or one in the future, and rounds
-// it down to the millisecond the database keeps, so the time the rule
-// compares is the time stored.
+// EarliestReport is the oldest time a network report may carry: no eSIM of
+// the inventory is older, and every time from it to the clock's is one the
+// database stores and reads back.
+var EarliestReport = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ReportTooEarly is the refusal of a reported time before EarliestReport.
+func ReportTooEarly(field string) *Error {
+	return refuse(ErrInvalid, field, field+" is before 2000: no eSIM of the inventory is that old")
+}
+
+// checkReportTime refuses a missing time, one before EarliestReport or one
+// in the future, and rounds it down to the millisecond the database keeps,
+// so the time the rule compares is the time stored. Whether it is older
+// than its eSIM, checkStocked tells.
 func (s *Store) checkReportTime(field string, t time.Time) (time.Time, error) {
 	if t.IsZero() {
 		return t, refuse(ErrInvalid, field, field+" is required")
 	}
 	t = t.UTC().Truncate(time.Millisecond)
+	if t.Before(EarliestReport) {
+		return t, ReportTooEarly(field)
+	}
 	if t.After(s.Now().Add(MaxClockSkew)) {
 		return t, refuse(ErrInvalid, field, field+" is in the future")
 	}
 	return t, nil
+}
+
+// checkStocked refuses a report of a time before its eSIM was stocked: the
+// eSIM did not exist for a phone then.
+func checkStocked(field string, t time.Time, e ESIM) *Error {
+	if t.Before(e.StockedAt) {
+		return refuse(ErrInvalid, field, fmt.Sprintf("%s is before eSIM %s was stocked (%s)", field, e.ICCID, e.StockedAt.UTC().Format(time.RFC3339)))
+	}
+	return nil
 }
 
 // reportedESIM returns the eSIM a network report is about, which must be
@@ -274,8 +300,12 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ Prof
 	ev.At = at
 	out := ProfileEventResult{Event: ev}
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		if _, err := reportedESIM(ctx, tx, ev.ICCID); err != nil {
+		e, err := reportedESIM(ctx, tx, ev.ICCID)
+		if err != nil {
 			return err
+		}
+		if refusal := checkStocked("at", ev.At, e); refusal != nil {
+			return refusal
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO profile_events (iccid, event, at, received_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (iccid, event, at) DO NOTHING`, ev.ICCID, ev.Event, formatTime(ev.At), formatTime(tx.now))

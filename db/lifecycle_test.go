@@ -27,6 +27,11 @@ func newLifecycle(t *testing.T, codes ...string) *lifecycle {
 	l := &lifecycle{fixture: f, now: lifecycleBase}
 	f.s.Now = func() time.Time { return l.now }
 	ctx := context.Background()
+	// The fixture stocks its eSIMs at the real time; the line's story is told
+	// at lifecycleBase, and a report is never older than its eSIM.
+	if _, err := f.s.write.ExecContext(ctx, `UPDATE esims SET stocked_at = ?`, formatTime(lifecycleBase.AddDate(0, -1, 0))); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.s.write.ExecContext(ctx, `INSERT INTO plans (id, code, name, region, data_mb, imsi_profile, price_cents) VALUES (4, 'EUROPLUS', 'Euro Plus', 'Europe', 5000, 7, 2500)`); err != nil {
 		t.Fatal(err)
 	}

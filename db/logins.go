@@ -34,6 +34,9 @@ type Login struct {
 	Name     string
 	Role     Role
 	Disabled bool
+	// PasswordTemporary is set when a team lead chose the password: the next
+	// sign-in must choose a new one before anything else.
+	PasswordTemporary bool
 }
 
 // Password limits. bcrypt reads at most 72 bytes, so longer passwords would
@@ -69,9 +72,25 @@ func (s *Store) CreateLogin(ctx context.Context, email, name string, role Role, 
 	return l, err
 }
 
+// CheckNewLogin explains everything that is wrong with the fields of a new
+// login, at once, or returns nil.
+func CheckNewLogin(email, name string, role Role, password string) error {
+	_, err := newLogin(email, name, role, password)
+	return err
+}
+
 // checkNewLogin checks every field of a new login at once and hashes its
 // password, outside any transaction: a hash takes a quarter second.
 func (s *Store) checkNewLogin(email, name string, role Role, password string) (Login, []byte, error) {
+	l, err := newLogin(email, name, role, password)
+	if err != nil {
+		return l, nil, err
+	}
+	hash, err := s.hashPassword(password)
+	return l, hash, err
+}
+
+func newLogin(email, name string, role Role, password string) (Login, error) {
 	l := Login{Email: strings.TrimSpace(email), Name: strings.TrimSpace(name), Role: role}
 	var errs Errors
 	if !strings.Contains(l.Email, "@") {
@@ -84,13 +103,9 @@ func (s *Store) checkNewLogin(email, name string, role Role, password string) (L
 		errs = append(errs, refuse(ErrInvalid, "role", "Role must be agent or lead."))
 	}
 	if err := errs.add(CheckPassword(password)); err != nil {
-		return l, nil, err
+		return l, err
 	}
-	if len(errs) > 0 {
-		return l, nil, errs
-	}
-	hash, err := s.hashPassword(password)
-	return l, hash, err
+	return l, errs.Err()
 }
 
 func (s *Store) hashPassword(password string) ([]byte, error) {
@@ -114,8 +129,8 @@ func insertLogin(ctx context.Context, tx *change, l *Login, hash []byte) error {
 	if exists {
 		return emailTaken()
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO logins (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		l.Email, l.Name, l.Role, string(hash), formatTime(tx.now))
+	res, err := tx.ExecContext(ctx, `INSERT INTO logins (email, name, role, password_hash, created_at, password_temporary) VALUES (?, ?, ?, ?, ?, ?)`,
+		l.Email, l.Name, l.Role, string(hash), formatTime(tx.now), l.PasswordTemporary)
 	if err != nil {
 		return err
 	}
@@ -133,8 +148,8 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (_ Log
 	var hash string
 	var disabled nullTime
 	err = s.read.QueryRowContext(ctx,
-		`SELECT id, email, name, role, password_hash, disabled_at FROM logins WHERE email = ?`,
-		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled)
+		`SELECT id, email, name, role, password_hash, disabled_at, password_temporary FROM logins WHERE email = ?`,
+		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled, &l.PasswordTemporary)
 	if errors.Is(err, sql.ErrNoRows) {
 		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return Login{}, ErrWrongCredentials
@@ -154,8 +169,8 @@ func (s *Store) LoginByID(ctx context.Context, id int64) (_ Login, err error) {
 	var l Login
 	var disabled nullTime
 	err = s.read.QueryRowContext(ctx,
-		`SELECT id, email, name, role, disabled_at FROM logins WHERE id = ?`, id).
-		Scan(&l.ID, &l.Email, &l.Name, &l.Role, &disabled)
+		`SELECT id, email, name, role, disabled_at, password_temporary FROM logins WHERE id = ?`, id).
+		Scan(&l.ID, &l.Email, &l.Name, &l.Role, &disabled, &l.PasswordTemporary)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Login{}, refuse(ErrNotFound, "", "No such login.")
 	}

@@ -26,7 +26,7 @@ func (s *Store) RenameLine(ctx context.Context, iccid, name string, by Login) (_
 			out = e
 			return nil
 		}
-		taken, err := lineNameTaken(ctx, tx, e.SubscriberID, name, e.ICCID)
+		_, taken, err := heldLine(ctx, tx, e.SubscriberID, name, e.ICCID)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -16,7 +17,7 @@ import (
 // those that start with the query, then by name.
 func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) (_ []Subscriber, err error) {
 	defer func() { err = failed("search subscribers", err) }()
-	query = strings.TrimSpace(query)
+	query = cleanSearch(query)
 	if query == "" {
 		return nil, nil
 	}
@@ -65,6 +66,30 @@ func searchMatch(query string) string {
 		match += " OR phone_digits : " + phrase(digits)
 	}
 	return match
+}
+
+// cleanSearch is what was typed into a search box as the store looks for
+// it: valid UTF-8, without control or invisible format characters (a NUL
+// ends an FTS5 query string early), every run of spaces one space, trimmed.
+// Every search input goes through it.
+func cleanSearch(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "") {
+		switch {
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func escapeLike(s string) string {

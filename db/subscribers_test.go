@@ -59,3 +59,21 @@ func TestSearchSubscribers(t *testing.T) {
 		}
 	})
 }
+
+func TestCleanSearch(t *testing.T) {
+	for in, want := range map[string]string{
+		"  Priya  ":             "Priya",
+		"ab\x00c":               "abc",
+		"Pri\u200bya":           "Priya",
+		"\u202eayirP":           "ayirP",
+		"María \t\n  García":    "María García",
+		"ahmed\u2028hassan":     "ahmed hassan",
+		"bad\xffbyte":           "badbyte",
+		"\x00\x01":              "",
+		`"quoted" {col}: NEAR(`: `"quoted" {col}: NEAR(`,
+	} {
+		if got := cleanSearch(in); got != want {
+			t.Errorf("cleanSearch(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

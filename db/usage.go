@@ -343,9 +343,10 @@ func (s *Store) checkUsage(reports []UsageReport, known map[string]usageLine) ([
 		case len(u.ID) > maxRecordIDLen || strings.IndexFunc(u.ID, func(c rune) bool { return !unicode.IsPrint(c) || c == ' ' }) >= 0:
 			bad("id", fmt.Sprintf("id must be at most %d printable characters without spaces", maxRecordIDLen))
 		}
+		line, isKnown := known[u.ICCID]
 		if err := CheckICCID(u.ICCID); err != nil {
 			bad("iccid", err.Error())
-		} else if _, ok := known[u.ICCID]; known != nil && !ok {
+		} else if known != nil && !isKnown {
 			bad("iccid", "no eSIM with ICCID "+u.ICCID)
 		}
 		country, err := countryOf(u.MCC, u.Country)
@@ -373,6 +374,11 @@ func (s *Store) checkUsage(reports []UsageReport, known map[string]usageLine) ([
 				bad("end", "end is before start")
 			case u.End.Sub(u.Start) > MaxUsageWindow:
 				bad("end", "the window from start to end is over 24 hours")
+			}
+		}
+		if startErr == nil && isKnown {
+			if refusal := checkStocked("start", u.Start, ESIM{ICCID: u.ICCID, StockedAt: line.stockedAt}); refusal != nil {
+				bad("start", refusal.Message)
 			}
 		}
 		out[i] = u
@@ -439,8 +445,11 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 	}
 	var unknown Errors
 	for _, r := range recs {
-		if _, ok := lines[r.ICCID]; !ok {
+		l, ok := lines[r.ICCID]
+		if !ok {
 			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].iccid", "no eSIM with ICCID "+r.ICCID))
+		} else if refusal := checkStocked("start", r.Start, ESIM{ICCID: r.ICCID, StockedAt: l.stockedAt}); refusal != nil {
+			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].start", refusal.Message))
 		}
 	}
 	if len(unknown) > 0 {
@@ -733,10 +742,11 @@ func (w *rowWriter) close() {
 type usageLine struct {
 	state        string
 	subscriberID int64
+	stockedAt    time.Time
 }
 
 func usageLines(ctx context.Context, q queryer, iccids []string) (map[string]usageLine, error) {
-	rows, err := q.QueryContext(ctx, `SELECT iccid, state, coalesce(subscriber_id, 0) FROM esims WHERE iccid IN (SELECT value FROM json_each(?))`,
+	rows, err := q.QueryContext(ctx, `SELECT iccid, state, coalesce(subscriber_id, 0), stocked_at FROM esims WHERE iccid IN (SELECT value FROM json_each(?))`,
 		jsonList(iccids))
 	if err != nil {
 		return nil, err
@@ -746,7 +756,7 @@ func usageLines(ctx context.Context, q queryer, iccids []string) (map[string]usa
 	for rows.Next() {
 		var iccid string
 		var l usageLine
-		if err := rows.Scan(&iccid, &l.state, &l.subscriberID); err != nil {
+		if err := rows.Scan(&iccid, &l.state, &l.subscriberID, dbTime{&l.stockedAt}); err != nil {
 			return nil, err
 		}
 		out[iccid] = l

@@ -10,7 +10,8 @@ import (
 // are listed too: their past changes and allocations remain theirs.
 func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 	defer func() { err = failed("list logins", err) }()
-	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL FROM logins ORDER BY disabled_at IS NOT NULL, name, id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL, password_temporary FROM logins
+		ORDER BY disabled_at IS NOT NULL, name, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -18,7 +19,7 @@ func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 	var out []Login
 	for rows.Next() {
 		var l Login
-		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled); err != nil {
+		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled, &l.PasswordTemporary); err != nil {
 			return nil, err
 		}
 		out = append(out, l)
@@ -27,7 +28,8 @@ func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 }
 
 // AddLogin is CreateLogin done by a team lead, and written to the audit log
-// in the same change.
+// in the same change. The password is temporary: the team lead knows it, so
+// the new login chooses its own at its first sign-in.
 func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, password string, by Login) (_ Login, err error) {
 	defer func() { err = failed("add login", err) }()
 	l, hash, err := s.checkNewLogin(email, name, role, password)
@@ -47,11 +49,12 @@ func (s *Store) AddLogin(ctx context.Context, email, name string, role Role, pas
 	if err := errs.Err(); err != nil {
 		return Login{}, err
 	}
+	l.PasswordTemporary = true
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		if err := insertLogin(ctx, tx, &l, hash); err != nil {
 			return err
 		}
-		return audit(ctx, tx, by, "add_login", 0, "", fmt.Sprintf("%s (%s), %s", l.Email, l.Name, l.Role.Label()))
+		return audit(ctx, tx, by, "add_login", 0, "", fmt.Sprintf("%s (%s), %s, with a temporary password", l.Email, l.Name, l.Role.Label()))
 	})
 	return l, err
 }
@@ -100,10 +103,15 @@ func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, b
 	})
 }
 
-// ResetPassword sets a new password and ends the login's sessions, so a
-// leaked password stops working everywhere.
+// ResetPassword gives another login a temporary password, which its next
+// sign-in must replace, and ends its sessions, so a leaked password stops
+// working everywhere. A team lead changes their own password with
+// ChangePassword instead: a password they chose is not temporary.
 func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by Login) (err error) {
 	defer func() { err = failed("reset password", err) }()
+	if id == by.ID {
+		return refuse(ErrConflict, "", "That is your own login: change your password with Change password, which asks for the one you have.")
+	}
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
@@ -113,7 +121,8 @@ func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		var email string
-		err := tx.QueryRowContext(ctx, `UPDATE logins SET password_hash = ? WHERE id = ? RETURNING email`, string(hash), id).Scan(&email)
+		err := tx.QueryRowContext(ctx, `UPDATE logins SET password_hash = ?, password_temporary = 1 WHERE id = ? RETURNING email`,
+			string(hash), id).Scan(&email)
 		if err == sql.ErrNoRows {
 			return refuse(ErrNotFound, "", "No such login.")
 		}
@@ -123,6 +132,38 @@ func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, by, "reset_password", 0, "", email)
+		return audit(ctx, tx, by, "reset_password", 0, "", email+": a temporary password, signed out everywhere")
+	})
+}
+
+// ChangePassword sets the password l chose, which is no longer temporary,
+// and ends all of l's sessions: the caller starts a new one. The caller has
+// checked l's current password.
+func (s *Store) ChangePassword(ctx context.Context, l Login, password string) (err error) {
+	defer func() { err = failed("change password", err) }()
+	if err := CheckPassword(password); err != nil {
+		return err
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		res, err := tx.ExecContext(ctx, `UPDATE logins SET password_hash = ?, password_temporary = 0 WHERE id = ? AND disabled_at IS NULL`,
+			string(hash), l.ID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return refuse(ErrNotFound, "", "No such login.")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, l.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, l, "change_password", 0, "", l.Email)
 	})
 }

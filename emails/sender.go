@@ -14,6 +14,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/boombuler/barcode/qr"
@@ -22,8 +23,12 @@ import (
 	"github.com/carrier/esim-admin/db"
 )
 
-// DefaultTimeout bounds one delivery attempt when SMTPConfig.Timeout is zero.
-const DefaultTimeout = 20 * time.Second
+// Defaults of SMTPConfig's zero timeouts.
+const (
+	DefaultTimeout          = 20 * time.Second
+	DefaultGreetingTimeout  = 5 * time.Second
+	DefaultDataReplyTimeout = 10 * time.Minute
+)
 
 // SMTPConfig says how to reach the mail server.
 type SMTPConfig struct {
@@ -31,10 +36,18 @@ type SMTPConfig struct {
 	Username string // AUTH PLAIN is used only when set
 	Password string
 	From     string // e.g. "Carrier <esim@carrier.example>"
-	// Timeout bounds a whole delivery attempt, from dialing to the server's
-	// answer to the message: a server that accepts the connection and then
-	// says nothing must not hold the worker.
+	// Timeout bounds a delivery attempt from dialing until the message is
+	// sent: a server that accepts the connection and then says nothing must
+	// not hold the worker.
 	Timeout time.Duration
+	// GreetingTimeout bounds connecting and the server's greeting, within
+	// Timeout: a server that never greets is given up on early.
+	GreetingTimeout time.Duration
+	// DataReplyTimeout bounds the wait for the server's answer once the
+	// whole message is sent (RFC 5321 §4.5.3.2.6 says 10 minutes): the
+	// message may have arrived by then, so giving up early only makes
+	// duplicates.
+	DataReplyTimeout time.Duration
 	// TLSConfig is used for STARTTLS, e.g. to trust a private CA. ServerName
 	// defaults to the host of Addr.
 	TLSConfig *tls.Config
@@ -43,6 +56,12 @@ type SMTPConfig struct {
 // ErrPermanent marks a delivery error that sending again will not fix: the
 // server refused the recipient, or the email cannot be built.
 var ErrPermanent = errors.New("permanent failure")
+
+// ErrUnconfirmed marks a delivery whose whole message the server took but
+// never confirmed: it may have been delivered, so sending it again by
+// itself could give the customer every email twice or more.
+var ErrUnconfirmed = errors.New("the mail server took the whole message but never confirmed it, so it may have been delivered: " +
+	"it is not sent again by itself; retry it if the customer did not get it")
 
 // Sender delivers outbox emails over SMTP.
 type Sender struct {
@@ -65,6 +84,12 @@ func NewSender(cfg SMTPConfig) (*Sender, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.GreetingTimeout <= 0 {
+		cfg.GreetingTimeout = DefaultGreetingTimeout
+	}
+	if cfg.DataReplyTimeout <= 0 {
+		cfg.DataReplyTimeout = DefaultDataReplyTimeout
+	}
 	hello, err := os.Hostname()
 	if err != nil || hello == "" {
 		hello = "localhost"
@@ -73,8 +98,10 @@ func NewSender(cfg SMTPConfig) (*Sender, error) {
 }
 
 // Send delivers one outbox email. The attempt ends when the server has taken
-// the message, on any error, at the configured timeout, or when ctx ends.
-// Errors wrapping ErrPermanent will fail again.
+// the message, on any error, at the configured timeouts, or when ctx ends.
+// Errors wrapping ErrPermanent will fail again; an error wrapping
+// ErrUnconfirmed is an email that may have been delivered, even when ctx
+// ended.
 func (s *Sender) Send(ctx context.Context, e db.Email) error {
 	to, err := mail.ParseAddress(e.To)
 	if err != nil {
@@ -85,7 +112,7 @@ func (s *Sender) Send(ctx context.Context, e db.Email) error {
 		return fmt.Errorf("%w: %v", ErrPermanent, err)
 	}
 	err = s.deliver(ctx, to.Address, raw)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrUnconfirmed) {
 		return fmt.Errorf("%w: %v", ctx.Err(), err)
 	}
 	return err
@@ -128,28 +155,52 @@ func (s *Sender) message(e db.Email) ([]byte, error) {
 }
 
 func (s *Sender) deliver(ctx context.Context, to string, raw []byte) error {
-	deadline := time.Now().Add(s.cfg.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	start := time.Now()
+	within := func(d time.Duration) time.Time {
+		t := start.Add(d)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
+			t = dl
+		}
+		return t
 	}
-	dialer := net.Dialer{Deadline: deadline}
+	deadline, greeted := within(s.cfg.Timeout), within(min(s.cfg.GreetingTimeout, s.cfg.Timeout))
+	dialer := net.Dialer{Deadline: greeted}
 	conn, err := dialer.DialContext(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("smtp connect: %w", err)
 	}
 	defer conn.Close()
-	if err := conn.SetDeadline(deadline); err != nil {
+	// A deadline in the past unblocks any read or write at once; once ctx
+	// has ended, no later deadline replaces it.
+	var mu sync.Mutex
+	ended := false
+	setDeadline := func(t time.Time) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if ended {
+			return nil
+		}
+		return conn.SetDeadline(t)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		ended = true
+		conn.SetDeadline(time.Unix(1, 0))
+	})
+	defer stop()
+	if err := setDeadline(greeted); err != nil {
 		return fmt.Errorf("smtp connect: %w", err)
 	}
-	// A deadline in the past unblocks any read or write at once.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 
 	c, err := smtp.NewClient(conn, s.host)
 	if err != nil {
 		return fmt.Errorf("smtp greeting: %w", err)
 	}
 	defer c.Close()
+	if err := setDeadline(deadline); err != nil {
+		return fmt.Errorf("smtp greeting: %w", err)
+	}
 	if err := c.Hello(s.hello); err != nil {
 		return fmt.Errorf("smtp EHLO: %w", err)
 	}
@@ -191,7 +242,17 @@ func (s *Sender) deliver(ctx context.Context, to string, raw []byte) error {
 	if _, err := w.Write(raw); err != nil {
 		return fmt.Errorf("smtp DATA: %w", err)
 	}
+	// The end of the message goes out with Close, which waits for the
+	// server's answer: from here on, a failure without an answer leaves the
+	// email perhaps delivered.
+	if err := setDeadline(time.Now().Add(s.cfg.DataReplyTimeout)); err != nil {
+		return fmt.Errorf("smtp DATA: %w", err)
+	}
 	if err := w.Close(); err != nil {
+		var reply *textproto.Error
+		if !errors.As(err, &reply) {
+			return fmt.Errorf("%w (waited %s for the answer to the end of DATA: %w)", ErrUnconfirmed, time.Since(start).Round(time.Millisecond), err)
+		}
 		return fmt.Errorf("smtp end of DATA: %w", err)
 	}
 	// The server has taken the message: a failed QUIT must not make the

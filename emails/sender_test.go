@@ -17,7 +17,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -239,7 +238,7 @@ func TestSendSTARTTLS(t *testing.T) {
 }
 
 func TestSendTimeout(t *testing.T) {
-	tarpit := startTarpit(t)
+	tarpit := smtptest.StartWith(t, smtptest.Options{Silent: true}).Addr
 	e := confirmationEmail(t)
 
 	t.Run("SilentServer", func(t *testing.T) {
@@ -270,6 +269,15 @@ func TestSendTimeout(t *testing.T) {
 			t.Fatal("Send ignored the canceled context")
 		}
 	})
+	t.Run("NoGreeting", func(t *testing.T) {
+		// The greeting has a bound of its own, shorter than the attempt's.
+		s := newSender(t, emails.SMTPConfig{Addr: tarpit, Timeout: time.Minute, GreetingTimeout: 200 * time.Millisecond})
+		start := time.Now()
+		err := s.Send(context.Background(), e)
+		if took := time.Since(start); !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "greeting") || took > 5*time.Second {
+			t.Errorf("a server that never greets: %v after %s, want a greeting deadline after 200ms", err, took)
+		}
+	})
 	t.Run("NextSendGoesThrough", func(t *testing.T) {
 		srv := smtptest.Start(t)
 		s := newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: 300 * time.Millisecond})
@@ -277,6 +285,28 @@ func TestSendTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv.WaitFor(t, 1, 5*time.Second)
+	})
+}
+
+// TestSendUnconfirmed sends to a server that takes the whole message and
+// never answers it: the email may have arrived, and Send says so.
+func TestSendUnconfirmed(t *testing.T) {
+	srv := smtptest.StartWith(t, smtptest.Options{HangAfterData: true})
+	s := newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Minute, DataReplyTimeout: 200 * time.Millisecond})
+	err := s.Send(context.Background(), confirmationEmail(t))
+	if !errors.Is(err, emails.ErrUnconfirmed) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("got %v, want ErrUnconfirmed after the deadline", err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("the server has %d messages, want the 1 it never confirmed", n)
+	}
+	t.Run("Canceled", func(t *testing.T) {
+		s := newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Minute})
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(200*time.Millisecond, cancel)
+		if err := s.Send(ctx, confirmationEmail(t)); !errors.Is(err, emails.ErrUnconfirmed) {
+			t.Errorf("canceled while waiting for the answer: %v, want ErrUnconfirmed, which a shutdown must not hide", err)
+		}
 	})
 }
 
@@ -323,37 +353,6 @@ func firstDarkRun(img image.Image) (x0, y0, run int) {
 		}
 	}
 	return 0, 0, 0
-}
-
-// startTarpit accepts connections and never says a word.
-func startTarpit(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
 }
 
 // selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -32,6 +33,7 @@ const (
 	DefaultMaxBackoff  = 30 * time.Minute
 	DefaultPoll        = 2 * time.Second
 	DefaultBatch       = 20
+	DefaultConcurrency = 4
 )
 
 // Worker delivers the outbox. All its state is in the store, so a restarted
@@ -46,6 +48,11 @@ type Worker struct {
 	MaxBackoff  time.Duration // longest wait between attempts
 	Poll        time.Duration // longest sleep between looks at the outbox
 	Batch       int           // emails fetched per look
+	// Concurrency is how many emails of a batch are delivered at once: a
+	// slow or silent mail server then holds up a few at a time, not all.
+	// Each email of a batch is sent by one delivery, and the next batch is
+	// fetched when the whole batch is done, so none is sent twice at once.
+	Concurrency int
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -120,17 +127,24 @@ func (w *Worker) drain(ctx context.Context) bool {
 			}
 			return progressed
 		}
-		recorded := 0
+		var recorded atomic.Int64
+		slots := make(chan struct{}, w.concurrency())
+		var wg sync.WaitGroup
 		for _, e := range due {
 			if ctx.Err() != nil {
-				return progressed
+				break
 			}
-			if w.attempt(ctx, e) {
-				recorded++
-			}
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				if w.attempt(ctx, e) {
+					recorded.Add(1)
+				}
+			})
 		}
-		progressed = progressed || recorded > 0
-		if len(due) < w.batch() || recorded < len(due) {
+		wg.Wait()
+		progressed = progressed || recorded.Load() > 0
+		if ctx.Err() != nil || len(due) < w.batch() || int(recorded.Load()) < len(due) {
 			return progressed
 		}
 	}
@@ -142,7 +156,8 @@ func (w *Worker) drain(ctx context.Context) bool {
 func (w *Worker) attempt(ctx context.Context, e db.Email) bool {
 	log := w.logger().With("email_id", e.ID, "kind", e.Kind, "message_id", e.MessageID)
 	err := w.Sender.Send(ctx, e)
-	if err != nil && ctx.Err() != nil {
+	unconfirmed := errors.Is(err, ErrUnconfirmed)
+	if err != nil && ctx.Err() != nil && !unconfirmed {
 		// Shutting down is not the server's fault: leave the attempt uncounted.
 		return false
 	}
@@ -161,7 +176,9 @@ func (w *Worker) attempt(ctx context.Context, e db.Email) bool {
 	}
 	attempts := e.Attempts + 1
 	var retryAt time.Time
-	if attempts < w.maxAttempts() && !errors.Is(err, ErrPermanent) {
+	// An email that may have arrived is not sent again by itself: the
+	// failure says so, and an agent retries it if the customer has nothing.
+	if attempts < w.maxAttempts() && !errors.Is(err, ErrPermanent) && !unconfirmed {
 		retryAt = now.Add(jitter(w.Backoff(attempts)))
 	}
 	if merr := w.Store.MarkEmailAttemptFailed(rctx, e.ID, reason(err), retryAt); merr != nil {
@@ -206,15 +223,18 @@ func (w *Worker) now() time.Time {
 	return time.Now().UTC()
 }
 
+// logger is the worker's log, with no email address in it.
 func (w *Worker) logger() *slog.Logger {
-	if w.Logger != nil {
-		return w.Logger
+	l := w.Logger
+	if l == nil {
+		l = slog.Default()
 	}
-	return slog.Default()
+	return slog.New(Redact(l.Handler()))
 }
 
 func (w *Worker) maxAttempts() int    { return defaultIfZero(w.MaxAttempts, DefaultMaxAttempts) }
 func (w *Worker) batch() int          { return defaultIfZero(w.Batch, DefaultBatch) }
+func (w *Worker) concurrency() int    { return defaultIfZero(w.Concurrency, DefaultConcurrency) }
 func (w *Worker) poll() time.Duration { return defaultIfZero(w.Poll, DefaultPoll) }
 func (w *Worker) baseBackoff() time.Duration {
 	return defaultIfZero(w.BaseBackoff, DefaultBaseBackoff)

@@ -271,6 +271,101 @@ func TestWorker(t *testing.T) {
 	})
 }
 
+// TestWorkerUnconfirmed delivers to a server that takes each message and
+// never confirms it: each email goes once, is failed with a reason that says
+// it may have arrived, and is not sent again by itself.
+func TestWorkerUnconfirmed(t *testing.T) {
+	srv := smtptest.StartWith(t, smtptest.Options{HangAfterData: true})
+	o := newOutbox()
+	e := qrEmail(t)
+	o.add(e)
+	runWorker(t, fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second, DataReplyTimeout: 100 * time.Millisecond})))
+	got := waitState(t, o, e.ID, db.EmailFailed)
+	if got.Attempts != 1 || !strings.Contains(got.LastError, "may have been delivered") {
+		t.Errorf("after %d attempts: %q; want 1, saying it may have been delivered", got.Attempts, got.LastError)
+	}
+	time.Sleep(300 * time.Millisecond) // several backoffs of the fast worker: room for a resend
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("the server got the email %d times, want once", n)
+	}
+}
+
+// TestWorkerConcurrent delivers to a server that never greets: the emails
+// are tried a few at a time, never more than Concurrency, each once per
+// attempt.
+func TestWorkerConcurrent(t *testing.T) {
+	srv := smtptest.StartWith(t, smtptest.Options{Silent: true})
+	o := newOutbox()
+	for i := range 12 {
+		e := confirmationEmail(t)
+		e.ID = int64(100 + i)
+		o.add(e)
+	}
+	sender := &inFlight{Mailer: newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Minute, GreetingTimeout: 300 * time.Millisecond})}
+	w := fastWorker(o, sender)
+	w.Concurrency = 3
+	w.BaseBackoff, w.MaxBackoff = time.Hour, time.Hour
+	start := time.Now()
+	runWorker(t, w)
+	for i := range 12 {
+		waitAttempts(t, o, int64(100+i), 1)
+	}
+	took := time.Since(start)
+	if got := sender.most(); got != 3 {
+		t.Errorf("up to %d emails were being sent at once, want the worker's 3", got)
+	}
+	if got := srv.MaxConnections(); got < 3 {
+		t.Errorf("the server had up to %d connections at once, want 3", got)
+	}
+	// One at a time, 12 emails would take 12 greeting timeouts.
+	if took > 8*300*time.Millisecond {
+		t.Errorf("12 emails tried in %s, want about 4 greeting timeouts", took)
+	}
+	for i := range 12 {
+		if e := o.get(int64(100 + i)); e.Attempts != 1 || !strings.Contains(e.LastError, "greeting") {
+			t.Errorf("email %d: %d attempts, %q; want 1 that timed out at the greeting", e.ID, e.Attempts, e.LastError)
+		}
+	}
+}
+
+// inFlight counts the emails being sent at once.
+type inFlight struct {
+	emails.Mailer
+	mu           sync.Mutex
+	now, highest int
+}
+
+func (f *inFlight) Send(ctx context.Context, e db.Email) error {
+	f.mu.Lock()
+	f.now++
+	f.highest = max(f.highest, f.now)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.now--
+		f.mu.Unlock()
+	}()
+	return f.Mailer.Send(ctx, e)
+}
+
+func (f *inFlight) most() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.highest
+}
+
+// waitAttempts waits until the email has had n attempts.
+func waitAttempts(t *testing.T, o *outbox, id int64, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for o.get(id).Attempts < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("email %d: %d attempts after 10 s, want %d", id, o.get(id).Attempts, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestWorkerBackoff(t *testing.T) {
 	w := &emails.Worker{BaseBackoff: 30 * time.Second, MaxBackoff: 30 * time.Minute}
 	want := []time.Duration{

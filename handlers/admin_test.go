@@ -1,13 +1,16 @@
 package handlers_test
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
@@ -129,19 +132,16 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("DisableAsksFirst", func(t *testing.T) {
-		doc := lead.Page(t, "/users")
+		// Disabling is on the login's own page, and asks for the lead's password.
+		doc := lead.Page(t, "/users/"+loginID(demo.AgentEmail))
 		form := doc.Find(`form[action="/users/` + loginID(demo.AgentEmail) + `/disabled"]`)
-		if got := form.AttrOr("hx-confirm", ""); !strings.Contains(got, "Disable the login of Dana Whitfield") {
-			t.Errorf("disabling a login asks %q; want a confirmation naming the login", got)
-		}
-		enable := doc.Find(`form[action="/users/` + loginID(demo.LeadEmail) + `/disabled"]`)
-		if enable.Length() != 1 {
-			t.Fatal("no enable/disable form for the lead")
+		if form.Find(`input[name=your_password]`).Length() != 1 || !strings.Contains(text(form), "Dana Whitfield is signed out everywhere") {
+			t.Errorf("disabling a login says %q; want it to name the login and ask for the lead's password", text(form))
 		}
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
 		agent := app.Agent(t)
-		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
@@ -151,11 +151,11 @@ func TestUsers(t *testing.T) {
 		if r := app.NewClient().SignIn(t, demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("disabled agent signs in: status %d, want 401", r.Status)
 		}
-		lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}})
+		lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}, "your_password": {demo.LeadPassword}})
 		app.Agent(t)
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(demo.LeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}})
+		r := lead.Post(t, "/users/"+loginID(demo.LeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
@@ -164,11 +164,11 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("ResetPassword", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}})
+		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("short password: status %d, want 422", r.Status)
 		}
-		r = lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}})
+		r = lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
@@ -276,5 +276,43 @@ func TestNoGETChangesState(t *testing.T) {
 	}
 	if after := snapshot(); after != before {
 		t.Errorf("a GET request changed the data")
+	}
+}
+
+// TestAuditCSVNeutralisesFormulas gives a login a name that is a formula and
+// exports the audit log: no cell of the file starts as a formula.
+func TestAuditCSVNeutralisesFormulas(t *testing.T) {
+	app := portaltest.Start(t)
+	lead := app.Lead(t)
+	for i, name := range []string{"=1+1", "＝HYPERLINK(\"https://evil.example\")", "\u200b@SUM(A1)"} {
+		email := fmt.Sprintf("formula%d@example.com", i)
+		r := lead.Post(t, "/users", url.Values{"_csrf": {lead.CSRFToken(t, "/users")}, "email": {email}, "name": {name},
+			"role": {"agent"}, "password": {"a good password"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("add login %q: status %d", name, r.Status)
+		}
+		app.SignedIn(t, email, "a good password") // a sign_in entry with the name as its login_name
+	}
+	r := lead.Get(t, "/audit.csv")
+	if r.Status != http.StatusOK {
+		t.Fatalf("audit CSV: status %d", r.Status)
+	}
+	records, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := 0
+	for _, rec := range records {
+		for _, cell := range rec {
+			if cell != db.SpreadsheetSafe(cell) {
+				t.Errorf("cell %q of the audit CSV starts as a formula", cell)
+			}
+		}
+		if strings.HasPrefix(rec[3], "'") {
+			names++
+		}
+	}
+	if names < 3 {
+		t.Errorf("%d audit rows name a login with a quoted formula name, want the 3 sign-ins at least", names)
 	}
 }

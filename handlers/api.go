@@ -1,13 +1,16 @@
 package handlers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -70,12 +73,28 @@ func apiNotFound(c echo.Context) error {
 }
 
 // decodeJSON reads a body of exactly one JSON object of at most limit bytes
-// into v, refusing unknown fields, so a misspelt field is an error instead of
-// a silent zero.
+// into v, strictly: the body must say it is JSON (415), be no larger than
+// limit (413), and name each of v's fields at most once and exactly as
+// written, so a misspelt, miscased or repeated field is an error instead of
+// a silent zero or a silent choice.
 func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
+	if msg := checkJSONType(c.Request().Header.Get(echo.HeaderContentType)); msg != "" {
+		return http.StatusUnsupportedMediaType, msg
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, "the body is too large"
+	case err != nil:
+		return http.StatusBadRequest, "the body could not be read"
+	}
+	if msg := strictMembers(body, jsonNames(v)); msg != "" {
+		return http.StatusBadRequest, msg
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if dec.Decode(&struct{}{}) != io.EOF {
 			return http.StatusBadRequest, "the body must be a single JSON object"
@@ -83,10 +102,7 @@ func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
 		return 0, ""
 	}
 	var typeErr *json.UnmarshalTypeError
-	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, "the body is too large"
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		return http.StatusBadRequest, fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -95,8 +111,76 @@ func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
 	return http.StatusBadRequest, "the body must be a JSON object"
 }
 
+// checkJSONType refuses a body that does not say it is JSON in UTF-8.
+func checkJSONType(contentType string) string {
+	const want = "the body must be JSON, sent with Content-Type: application/json"
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return want
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return want + " in UTF-8"
+	}
+	return ""
+}
+
+// strictMembers checks the members of the JSON object in data against
+// names, the fields of the struct it is read into: encoding/json would take
+// the last of a repeated member and match names whatever their case. It
+// says what is wrong, or "" when nothing is, or when data is not an object
+// at all, which decoding then says.
+func strictMembers(data []byte, names []string) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		name, _ := tok.(string)
+		if seen[name] {
+			return fmt.Sprintf("field %q is given twice", name)
+		}
+		seen[name] = true
+		if !slices.Contains(names, name) {
+			for _, n := range names {
+				if strings.EqualFold(n, name) {
+					return fmt.Sprintf("unknown field %q: field names are lowercase, as in %q", name, n)
+				}
+			}
+			return fmt.Sprintf("unknown field %q", name)
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
+// jsonNames are the member names of the struct v points to, as its json
+// tags write them.
+func jsonNames(v any) []string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // parseAPITime reads an RFC 3339 time; the zone is required, so a time
-// cannot be read in the wrong one.
+// cannot be read in the wrong one. A time before db.EarliestReport is
+// refused here already: 0001-01-01T00:00:00Z is Go's zero time, which the
+// store would take for no time at all.
 func parseAPITime(field, v string) (time.Time, string) {
 	if v == "" {
 		return time.Time{}, field + " is required"
@@ -104,6 +188,9 @@ func parseAPITime(field, v string) (time.Time, string) {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
 		return time.Time{}, field + " must be an RFC 3339 time with its zone, such as 2026-12-01T08:30:00Z"
+	}
+	if t.Before(db.EarliestReport) {
+		return time.Time{}, db.ReportTooEarly(field).Message
 	}
 	return t, ""
 }

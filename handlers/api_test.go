@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -457,4 +459,137 @@ func TestSimulateAttach(t *testing.T) {
 			t.Errorf("simulate audit entries = %d, want 1", n)
 		}
 	})
+}
+
+// TestAPIReportTimeBounds sends each report with a time in year 0, in year
+// 1 (Go's zero time) and before the eSIM was stocked: each is refused with
+// 400 saying why, nothing is recorded, and the eSIM's page still opens.
+func TestAPIReportTimeBounds(t *testing.T) {
+	app := newAPIApp(t, false)
+	line := demoLine(t, app, pendingEurope)
+	lead := app.Lead(t)
+	stocked := line.StockedAt.Add(-time.Second).Format(time.RFC3339)
+	tables := []string{"attachments", "profile_events", "usage_records"}
+	counts := func() (n []int) {
+		for _, table := range tables {
+			n = append(n, app.Count(t, `SELECT count(*) FROM `+table+` WHERE iccid = ?`, line.ICCID))
+		}
+		return n
+	}
+	before := counts()
+	for _, at := range []struct{ name, at, says string }{
+		{"Year0", "0000-01-01T00:00:00+01:00", "before 2000"},
+		{"Year1", "0001-01-01T00:00:00Z", "before 2000"},
+		{"BeforeStocked", stocked, "before eSIM " + line.ICCID + " was stocked"},
+	} {
+		for _, rep := range []struct{ name, path, body string }{
+			{"Attach", "/api/v1/attach", fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, at.at)},
+			{"ProfileEvent", "/api/v1/profile-events", fmt.Sprintf(`{"iccid": %q, "event": "installed", "at": %q}`, line.ICCID, at.at)},
+			{"Usage", "/api/v1/usage", fmt.Sprintf(`{"records": [{"id": "y0", "iccid": %q, "country": "FR", "bytes": 1, "start": %q, "end": %q}]}`,
+				line.ICCID, at.at, at.at)},
+		} {
+			t.Run(at.name+"/"+rep.name, func(t *testing.T) {
+				r := apiPost(t, nil, app.URL, rep.path, "Bearer "+testAPIToken, rep.body)
+				if r.Status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(r.JSON), at.says) {
+					t.Errorf("answer = %d %v, want 400 saying %q", r.Status, r.JSON, at.says)
+				}
+			})
+		}
+	}
+	if after := counts(); !slices.Equal(after, before) {
+		t.Errorf("refused reports were recorded: %v %v, then %v", tables, before, after)
+	}
+	if r := lead.Get(t, "/esims/"+line.ICCID); r.Status != http.StatusOK {
+		t.Errorf("the eSIM's page after the refused reports: status %d, want 200", r.Status)
+	}
+}
+
+// TestAPIStrict checks that the API reads only what it documents: JSON that
+// says so, each field once and exactly as named, within the size limit.
+func TestAPIStrict(t *testing.T) {
+	app := newAPIApp(t, false)
+	line := demoLine(t, app, pendingEurope)
+	now := app.Clock.Now().Add(-time.Minute).Format(time.RFC3339)
+	good := fmt.Sprintf(`{"iccid": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, now)
+	send := func(t *testing.T, path, contentType, body string) apiCall {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, app.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		req.Header.Set("Authorization", "Bearer "+testAPIToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out := apiCall{Status: resp.StatusCode, Header: resp.Header}
+		if err := json.NewDecoder(resp.Body).Decode(&out.JSON); err != nil {
+			t.Fatalf("POST %s: the answer is not JSON: %v", path, err)
+		}
+		return out
+	}
+	record := func(members string) string {
+		return fmt.Sprintf(`{"records": [{"id": "s-1", "iccid": %q, "country": "FR", "bytes": 1, "start": %q, "end": %q%s}]}`,
+			line.ICCID, now, now, members)
+	}
+	padding := strings.Repeat(" ", 64<<10)
+	for _, tc := range []struct {
+		name, path, contentType, body string
+		status                        int
+		says                          string
+	}{
+		{"NoContentType", "/api/v1/attach", "", good, 415, "Content-Type: application/json"},
+		{"FormContentType", "/api/v1/attach", "application/x-www-form-urlencoded", good, 415, "Content-Type: application/json"},
+		{"TextContentType", "/api/v1/attach", "text/plain", good, 415, "Content-Type: application/json"},
+		{"Latin1", "/api/v1/attach", "application/json; charset=iso-8859-1", good, 415, "UTF-8"},
+		{"DuplicateField", "/api/v1/attach", "application/json",
+			fmt.Sprintf(`{"iccid": %q, "mcc": "262", "mcc": "208", "attached_at": %q}`, line.ICCID, now), 400, `field "mcc" is given twice`},
+		{"CasedField", "/api/v1/attach", "application/json",
+			fmt.Sprintf(`{"ICCID": %q, "mcc": "262", "attached_at": %q}`, line.ICCID, now), 400, `unknown field "ICCID"`},
+		{"CasedEventField", "/api/v1/profile-events", "application/json",
+			fmt.Sprintf(`{"iccid": %q, "Event": "installed", "at": %q}`, line.ICCID, now), 400, `unknown field "Event"`},
+		{"PaddedAfter", "/api/v1/attach", "application/json", good + padding, 413, "too large"},
+		{"PaddedBefore", "/api/v1/attach", "application/json", padding + good, 413, "too large"},
+		{"UsageDuplicateMember", "/api/v1/usage", "application/json", record(`, "bytes": 2`), 400, `field "bytes" is given twice`},
+		{"UsageCasedMember", "/api/v1/usage", "application/json", record(`, "MCC": "208"`), 400, `unknown field "MCC"`},
+		{"UsageDuplicateRecords", "/api/v1/usage", "application/json", `{"records": [], "records": []}`, 400, `field "records" is given twice`},
+		{"UsageNoContentType", "/api/v1/usage", "", record(""), 415, "Content-Type: application/json"},
+		{"UsageTooLarge", "/api/v1/usage", "application/json", record("") + strings.Repeat(" ", 1<<20), 413, "too large"},
+		{"OK", "/api/v1/attach", "application/json; charset=UTF-8", good, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := send(t, tc.path, tc.contentType, tc.body)
+			if r.Status != tc.status || !strings.Contains(fmt.Sprint(r.JSON), tc.says) {
+				t.Errorf("answer = %d %.300v, want %d saying %q", r.Status, r.JSON, tc.status, tc.says)
+			}
+		})
+	}
+	t.Run("UsageRecordNamed", func(t *testing.T) {
+		r := send(t, "/api/v1/usage", "application/json", record(`, "Bytes": 2`))
+		errs, _ := r.JSON["errors"].([]any)
+		first, _ := errs[0].(map[string]any)
+		if r.Status != 400 || len(errs) != 1 || first["field"] != "records[0]" {
+			t.Errorf("answer = %d %v, want 400 naming records[0]", r.Status, r.JSON)
+		}
+	})
+}
+
+// TestSignInBodyLimit checks that the sign-in form takes a few kilobytes,
+// not the inventory import's 12 MB.
+func TestSignInBodyLimit(t *testing.T) {
+	app := portaltest.Start(t)
+	c := app.NewClient()
+	token := c.CSRFToken(t, "/login")
+	r := c.Post(t, "/login", url.Values{"_csrf": {token}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword},
+		"padding": {strings.Repeat("x", 100<<10)}})
+	if r.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 100 KB sign-in form: status %d, want 413", r.Status)
+	}
+	if r := c.SignIn(t, demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusSeeOther {
+		t.Errorf("an ordinary sign-in: status %d, want 303", r.Status)
+	}
 }

@@ -6,8 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,7 +16,7 @@ import (
 	"github.com/carrier/esim-admin/views"
 )
 
-func (h *Handlers) loginPage(c echo.Context) error {
+func (h *Handlers) signInPage(c echo.Context) error {
 	if _, ok := h.currentLogin(c); ok {
 		return c.Redirect(http.StatusSeeOther, "/subscribers")
 	}
@@ -26,35 +27,50 @@ func (h *Handlers) signIn(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	keys := []string{"email:" + strings.ToLower(email), "ip:" + c.RealIP()}
-	if wait := h.signins.wait(keys...); wait > 0 {
+	l, wait, err := h.checkPassword(c, email, password)
+	if wait > 0 {
 		msg := fmt.Sprintf("Too many failed sign-ins. Try again in %s.", roundUp(wait))
 		return h.render(c, http.StatusTooManyRequests, views.Login(email, next, msg))
 	}
-	l, err := h.Store.Authenticate(c.Request().Context(), email, password)
 	if errors.Is(err, db.ErrWrongCredentials) {
-		h.signins.fail(keys...)
 		return h.render(c, http.StatusUnauthorized, views.Login(email, next, "Wrong email or password."))
 	}
 	if err != nil {
 		return err
 	}
-	h.signins.reset(keys...)
-	session, err := h.Sessions.Get(c.Request(), h.CookieName)
-	if err != nil {
-		return err
-	}
-	if err := h.Sessions.Renew(c.Request().Context(), session); err != nil {
-		return err
-	}
-	session.Values = map[any]any{sessionLoginKey: l.ID}
-	if err := session.Save(c.Request(), c.Response()); err != nil {
+	if err := h.startSession(c.Request().Context(), c, l.ID); err != nil {
 		return err
 	}
 	if err := h.Store.RecordSignIn(c.Request().Context(), l); err != nil {
 		return err
 	}
+	if l.PasswordTemporary {
+		return c.Redirect(http.StatusSeeOther, passwordPath(next))
+	}
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// checkPassword checks a password through the sign-in throttle: wait > 0
+// when the attempt is refused before the password is looked at, else the
+// login, or db.ErrWrongCredentials.
+func (h *Handlers) checkPassword(c echo.Context, email, password string) (_ db.Login, wait time.Duration, _ error) {
+	ctx := c.Request().Context()
+	attempt, err := h.signins.begin(ctx, email, c.RealIP())
+	if err != nil {
+		return db.Login{}, 0, err
+	}
+	defer attempt.end()
+	if attempt.wait > 0 {
+		return db.Login{}, attempt.wait, nil
+	}
+	if err := h.Pause(ctx, attempt.delay); err != nil {
+		return db.Login{}, 0, err
+	}
+	l, err := h.Store.Authenticate(ctx, email, password)
+	if err == nil {
+		attempt.ok()
+	}
+	return l, 0, err
 }
 
 func (h *Handlers) signOut(c echo.Context) error {
@@ -102,6 +118,18 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, target)
 		}
 		c.Set(loginKey, l)
+		if l.PasswordTemporary && c.Path() != "/account/password" && c.Path() != "/logout" {
+			// A password a team lead chose is replaced before anything else.
+			target := passwordPath("")
+			if c.Request().Method == http.MethodGet {
+				target = passwordPath(safeNext(c.Request().URL.RequestURI()))
+			}
+			if isHTMX(c) {
+				c.Response().Header().Set("HX-Redirect", target)
+				return c.NoContent(http.StatusOK)
+			}
+			return c.Redirect(http.StatusSeeOther, target)
+		}
 		h.popFlash(c)
 		return next(c)
 	}
@@ -117,10 +145,24 @@ func requireLead(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// safeNext keeps the post-sign-in redirect on this site.
+// safeNext keeps the post-sign-in redirect on this site: a path that starts
+// with one "/", without control characters or backslashes (browsers drop
+// tabs and newlines from a URL and read "\\" as "/", so "/\t/evil.example"
+// would leave the portal), that resolves to the portal's own origin.
+// Anything else goes to the subscriber search.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/subscribers"
+	const home = "/subscribers"
+	if len(next) > 2000 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || !utf8.ValidString(next) ||
+		strings.IndexFunc(next, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0 {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
+	}
+	origin := &url.URL{Scheme: "https", Host: "portal.invalid"}
+	if to := origin.ResolveReference(u); to.Scheme != origin.Scheme || to.Host != origin.Host {
+		return home
 	}
 	return next
 }
@@ -134,78 +176,4 @@ func roundUp(d time.Duration) string {
 		unit += "s"
 	}
 	return fmt.Sprintf("%d %s", n, unit)
-}
-
-// signinLimiter slows down guessing: after freeFailures failed sign-ins for
-// one email or one address within window, each further attempt must wait,
-// twice as long each time, up to maxWait.
-type signinLimiter struct {
-	mu       sync.Mutex
-	now      func() time.Time
-	failures map[string]*failures
-}
-
-type failures struct {
-	count int
-	first time.Time
-	last  time.Time
-}
-
-const (
-	freeFailures = 5
-	failWindow   = 15 * time.Minute
-	firstWait    = 30 * time.Second
-	maxWait      = 15 * time.Minute
-)
-
-func newSigninLimiter(now func() time.Time) *signinLimiter {
-	return &signinLimiter{now: now, failures: map[string]*failures{}}
-}
-
-func (l *signinLimiter) wait(keys ...string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	var longest time.Duration
-	for _, k := range keys {
-		f := l.failures[k]
-		free := freeFailures
-		if strings.HasPrefix(k, "ip:") {
-			free *= 4 // colleagues behind one office address share it
-		}
-		if f == nil || now.Sub(f.first) > failWindow || f.count < free {
-			continue
-		}
-		d := min(firstWait<<min(f.count-free, 16), maxWait)
-		longest = max(longest, f.last.Add(d).Sub(now))
-	}
-	return longest
-}
-
-func (l *signinLimiter) fail(keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	for k, f := range l.failures {
-		if now.Sub(f.first) > failWindow {
-			delete(l.failures, k)
-		}
-	}
-	for _, k := range keys {
-		f := l.failures[k]
-		if f == nil {
-			f = &failures{first: now}
-			l.failures[k] = f
-		}
-		f.count++
-		f.last = now
-	}
-}
-
-func (l *signinLimiter) reset(keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		delete(l.failures, k)
-	}
 }

@@ -1,14 +1,19 @@
 package handlers_test
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -253,4 +258,248 @@ func TestSessionExpiry(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSignInNextStaysOnSite signs in with every kind of next= an attacker
+// might send: only a path on the portal itself is followed.
+func TestSignInNextStaysOnSite(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	for _, tc := range []struct{ next, want string }{
+		{"/subscribers?q=Priya", "/subscribers?q=Priya"},
+		{"/esims?state=free&profile=7", "/esims?state=free&profile=7"},
+		{"/audit#top", "/audit#top"},
+		{"/%09/evil.example/x", "/%09/evil.example/x"}, // percent-encoded, it stays a path here
+		{"/\t/evil.example/x", "/subscribers"},
+		{"/\n/evil.example/x", "/subscribers"},
+		{"/\r\n/evil.example/x", "/subscribers"},
+		{"/\x00/evil.example/x", "/subscribers"},
+		{"/\x7f/evil.example/x", "/subscribers"},
+		{"/\u200b/evil.example/x", "/subscribers"},
+		{"//evil.example/x", "/subscribers"},
+		{"/\\evil.example/x", "/subscribers"},
+		{"/\\/evil.example/x", "/subscribers"},
+		{"/x\\y", "/subscribers"},
+		{"https://evil.example/x", "/subscribers"},
+		{"javascript:alert(1)", "/subscribers"},
+		{"evil.example", "/subscribers"},
+		{"", "/subscribers"},
+	} {
+		t.Run(url.QueryEscape(tc.next), func(t *testing.T) {
+			c := app.NewClient()
+			// The sign-in page keeps only a safe next= in its form.
+			page := c.Page(t, "/login?next="+url.QueryEscape(tc.next))
+			if got := page.Find(`input[name="next"]`).AttrOr("value", ""); got != tc.want {
+				t.Errorf("the sign-in form carries next=%q, want %q", got, tc.want)
+			}
+			form := url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword}, "next": {tc.next}}
+			r := c.Post(t, "/login", form)
+			if r.Status != http.StatusSeeOther || r.Location() != tc.want {
+				t.Errorf("signed in with next=%q: %d to %q, want 303 to %q", tc.next, r.Status, r.Location(), tc.want)
+			}
+		})
+	}
+}
+
+// TestCSRFOrigin checks the Origin header on every form sent, next to
+// Sec-Fetch-Site and the token: a form from another origin is refused even
+// when the browser's Sec-Fetch-Site says same-origin (a proxy that rewrote
+// it, a buggy browser) and the token is right.
+func TestCSRFOrigin(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	behind := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.BaseURL = "https://ap.carrier.example" }})
+	for _, tc := range []struct {
+		name    string
+		app     *portaltest.Portal
+		headers []string
+		status  int
+	}{
+		{"OwnOrigin", app, []string{"Origin", app.URL}, http.StatusSeeOther},
+		{"NoOrigin", app, nil, http.StatusSeeOther},
+		{"OtherOrigin", app, []string{"Origin", "http://evil.example"}, http.StatusForbidden},
+		{"OtherOriginClaimingSameOrigin", app, []string{"Origin", "http://evil.example", "Sec-Fetch-Site", "same-origin"}, http.StatusForbidden},
+		{"OtherPort", app, []string{"Origin", "http://127.0.0.1:1"}, http.StatusForbidden},
+		{"NullOrigin", app, []string{"Origin", "null"}, http.StatusForbidden},
+		{"BaseURLOrigin", behind, []string{"Origin", "https://ap.carrier.example"}, http.StatusSeeOther},
+		{"BaseURLDefaultPort", behind, []string{"Origin", "https://AP.carrier.example:443"}, http.StatusSeeOther},
+		{"NotTheBaseURL", behind, []string{"Origin", behind.URL}, http.StatusForbidden},
+		{"BaseURLOverHTTP", behind, []string{"Origin", "http://ap.carrier.example"}, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.app.NewClient()
+			form := url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {demo.AgentEmail}, "password": {demo.AgentPassword}}
+			r := c.Post(t, "/login", form, tc.headers...)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d", r.Status, tc.status)
+			}
+			if tc.status == http.StatusForbidden {
+				if got := text(r.Doc(t).Find("[data-testid=error-page]")); !strings.Contains(got, "another site") {
+					t.Errorf("error page says %q, want it to say the form came from another site", got)
+				}
+				if c.Cookie(sessionCookie) != "" {
+					t.Errorf("a refused sign-in set a session cookie")
+				}
+			}
+		})
+	}
+}
+
+// signInFrom sends the sign-in form as if from a client behind the proxy:
+// forwardedFor is the X-Forwarded-For the proxy passes on.
+func signInFrom(t *testing.T, c *portaltest.Client, forwardedFor, email, password string) int {
+	t.Helper()
+	form := url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {email}, "password": {password}}
+	var headers []string
+	if forwardedFor != "" {
+		headers = []string{"X-Forwarded-For", forwardedFor}
+	}
+	return c.Post(t, "/login", form, headers...).Status
+}
+
+// TestSignInThrottleAddress checks which address the throttle counts: the
+// connection's, whatever X-Forwarded-For a client makes up, unless the
+// proxy in front of the portal is trusted; then the address that proxy saw.
+func TestSignInThrottleAddress(t *testing.T) {
+	t.Parallel()
+	guess := func(t *testing.T, app *portaltest.Portal, forwardedFor func(i int) string) {
+		t.Helper()
+		c := app.NewClient()
+		for i := range 20 {
+			if got := signInFrom(t, c, forwardedFor(i), fmt.Sprintf("guess%d@example.com", i), "wrong password"); got != http.StatusUnauthorized {
+				t.Fatalf("guess %d: status %d, want 401", i+1, got)
+			}
+		}
+	}
+	t.Run("ForwardedForIgnored", func(t *testing.T) {
+		t.Parallel()
+		app := portaltest.Start(t)
+		guess(t, app, func(i int) string { return fmt.Sprintf("203.0.113.%d", i+1) })
+		// A 21st address made up: the portal still sees the one that sent them all.
+		if got := signInFrom(t, app.NewClient(), "203.0.113.99", demo.AgentEmail, demo.AgentPassword); got != http.StatusTooManyRequests {
+			t.Errorf("after 20 failures from one connection's address: status %d, want 429", got)
+		}
+	})
+	trusted := func(t *testing.T) *portaltest.Portal {
+		_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+		return portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Proxies = []*net.IPNet{loopback} }})
+	}
+	t.Run("TrustedProxy", func(t *testing.T) {
+		t.Parallel()
+		app := trusted(t)
+		guess(t, app, func(i int) string { return fmt.Sprintf("203.0.113.%d", i+1) })
+		if got := signInFrom(t, app.NewClient(), "198.51.100.7", demo.AgentEmail, demo.AgentPassword); got != http.StatusSeeOther {
+			t.Errorf("from another client behind the trusted proxy: status %d, want 303", got)
+		}
+	})
+	t.Run("MadeUpHopsBehindTrustedProxy", func(t *testing.T) {
+		t.Parallel()
+		app := trusted(t)
+		// The client makes up the first hops; the proxy adds the address it saw.
+		guess(t, app, func(i int) string { return fmt.Sprintf("10.9.8.%d, 203.0.113.5", i+1) })
+		if got := signInFrom(t, app.NewClient(), "10.9.8.99, 203.0.113.5", demo.AgentEmail, demo.AgentPassword); got != http.StatusTooManyRequests {
+			t.Errorf("after 20 failures from 203.0.113.5 with made-up hops before it: status %d, want 429", got)
+		}
+		if got := signInFrom(t, app.NewClient(), "203.0.113.6", demo.AgentEmail, demo.AgentPassword); got != http.StatusSeeOther {
+			t.Errorf("from another address: status %d, want 303", got)
+		}
+	})
+}
+
+// TestSignInThrottleConcurrent sends 30 wrong passwords at once: the
+// throttle counts each as it lets it through, so 5 are checked and the rest
+// are refused, however the checks overlap.
+func TestSignInThrottleConcurrent(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	// A hash that takes a while to check, as in production, so that the
+	// guesses overlap.
+	app.Store.PasswordCost = 10
+	if _, err := app.Store.CreateLogin(context.Background(), "slow@example.com", "Slow Hash", db.RoleAgent, "the right password"); err != nil {
+		t.Fatal(err)
+	}
+	clients := make([]*portaltest.Client, 30)
+	tokens := make([]string, len(clients))
+	for i := range clients {
+		clients[i] = app.NewClient()
+		tokens[i] = clients[i].CSRFToken(t, "/login")
+	}
+	statuses := make([]int, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() {
+			r, err := c.Send(http.MethodPost, "/login", url.Values{"_csrf": {tokens[i]}, "email": {"slow@example.com"}, "password": {"guess"}})
+			if err == nil {
+				statuses[i] = r.Status
+			}
+		})
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusUnauthorized] != 5 || counts[http.StatusTooManyRequests] != 25 {
+		t.Errorf("30 concurrent wrong passwords were answered %v, want 5 × 401 and 25 × 429", counts)
+	}
+}
+
+// TestSignInThrottleKeepsColleaguesIn has an attacker guess a team lead's
+// password from ten addresses: each address is stopped after 5 guesses,
+// the guesses slow down, and the team lead still signs in from their own.
+func TestSignInThrottleKeepsColleaguesIn(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	var mu sync.Mutex
+	var delays []time.Duration
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
+		h.Proxies = []*net.IPNet{loopback}
+		h.Pause = func(_ context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			delays = append(delays, d)
+			return nil
+		}
+	}})
+	lastDelay := func() time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(delays) == 0 {
+			return 0
+		}
+		return delays[len(delays)-1]
+	}
+	attacker := app.NewClient()
+	for addr := range 10 {
+		from := fmt.Sprintf("203.0.113.%d", addr+1)
+		for i := range 5 {
+			if got := signInFrom(t, attacker, from, demo.LeadEmail, fmt.Sprintf("guess-%d-%d", addr, i)); got != http.StatusUnauthorized {
+				t.Fatalf("guess %d from %s: status %d, want 401", i+1, from, got)
+			}
+		}
+		if got := signInFrom(t, attacker, from, demo.LeadEmail, "one more guess"); got != http.StatusTooManyRequests {
+			t.Fatalf("6th guess from %s: status %d, want 429", from, got)
+		}
+	}
+	if got := lastDelay(); got != 8*time.Second {
+		t.Errorf("the 50th guess was slowed by %s, want the longest delay, 8s", got)
+	}
+	// Even the right password from an attacker's address must wait.
+	if got := signInFrom(t, attacker, "203.0.113.1", demo.LeadEmail, demo.LeadPassword); got != http.StatusTooManyRequests {
+		t.Errorf("right password from a guessing address: status %d, want 429", got)
+	}
+	// The team lead, from their own address: slowed, never refused.
+	lead := app.NewClient()
+	if got := signInFrom(t, lead, "198.51.100.20", demo.LeadEmail, demo.LeadPassword); got != http.StatusSeeOther {
+		t.Fatalf("the team lead from their own address: status %d, want 303", got)
+	}
+	if got := lastDelay(); got <= 0 || got > 8*time.Second {
+		t.Errorf("the team lead's sign-in was slowed by %s, want between 0 and 8s", got)
+	}
+	// Fifteen quiet minutes later, an address that guessed is forgotten.
+	app.Clock.Advance(16 * time.Minute)
+	defer app.Clock.Reset()
+	if got := signInFrom(t, app.NewClient(), "203.0.113.1", demo.LeadEmail, demo.LeadPassword); got != http.StatusSeeOther {
+		t.Errorf("16 quiet minutes later, from an address that guessed: status %d, want 303", got)
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -24,7 +26,43 @@ func (h *Handlers) email(c echo.Context) (db.Email, error) {
 	return h.Store.EmailByID(c.Request().Context(), id)
 }
 
+// A QR email carries the eSIM's activation code, which installs it on any
+// phone: its preview hides the code until the agent asks for it with Show
+// the activation code, which the audit log records. That answer hands the
+// preview frame a token of codeTokenPurpose, good for this email and this
+// login for a few minutes, with which the frame loads the email with its
+// code and its QR image. Without the token, the frame shows the email with
+// the code hidden and no QR image is served.
+
+const codeTokenPurpose = "activation-code"
+
 func (h *Handlers) emailPreview(c echo.Context) error {
+	return h.renderEmailPreview(c, "")
+}
+
+// showEmailCode records that the agent opened the activation code of a QR
+// email, and shows the email with it.
+func (h *Handlers) showEmailCode(c echo.Context) error {
+	e, err := h.email(c)
+	if err != nil {
+		return err
+	}
+	if e.ActivationCode == "" {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	if _, err := h.Store.ShowActivationCode(c.Request().Context(), e.ICCID, login(c), fmt.Sprintf("in QR email #%d", e.ID)); err != nil {
+		return err
+	}
+	token, err := h.Sessions.Seal(codeTokenPurpose, codeTokenValue(e, login(c), h.Store.Now().Add(TokenAge)))
+	if err != nil {
+		return err
+	}
+	return h.renderEmailPreview(c, token)
+}
+
+// renderEmailPreview shows the email; a QR email's activation code only
+// with token, which its frame then carries.
+func (h *Handlers) renderEmailPreview(c echo.Context, token string) error {
 	c.Set(navKey, "subscribers")
 	e, err := h.email(c)
 	if err != nil {
@@ -34,11 +72,18 @@ func (h *Handlers) emailPreview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.EmailPreview(e, sub, h.MailHeld))
+	if e.ActivationCode != "" {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		if token == "" {
+			e.Message.Text = hideCode(e.Message.Text, e.ActivationCode)
+		}
+	}
+	return h.render(c, http.StatusOK, views.EmailPreview(e, sub, h.MailHeld, token))
 }
 
-// emailBody serves the email's HTML for the preview frame, with the inline QR
-// image pointed at a URL the browser can load.
+// emailBody serves the email's HTML for the preview frame. A QR email's
+// activation code and QR image are in it only with the token of the page
+// that showed the code.
 func (h *Handlers) emailBody(c echo.Context) error {
 	e, err := h.email(c)
 	if err != nil {
@@ -46,7 +91,15 @@ func (h *Handlers) emailBody(c echo.Context) error {
 	}
 	body := e.Message.HTML
 	if e.ICCID != "" {
-		body = strings.ReplaceAll(body, "cid:"+emails.QRContentID(e.ICCID), "/emails/"+c.Param("id")+"/qr.png")
+		qr := "cid:" + emails.QRContentID(e.ICCID)
+		if token := c.QueryParam("code"); e.ActivationCode != "" && h.codeTokenValid(c, e, token) {
+			body = strings.ReplaceAll(body, qr, "/emails/"+strconv.FormatInt(e.ID, 10)+"/qr.png?code="+url.QueryEscape(token))
+		} else {
+			body = strings.ReplaceAll(hideCode(body, e.ActivationCode), qr, "")
+		}
+	}
+	if e.ActivationCode != "" {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	}
 	// Email HTML is styled inline, as mail clients require; it runs no script
 	// and may only be framed by the preview page.
@@ -55,20 +108,56 @@ func (h *Handlers) emailBody(c echo.Context) error {
 	return c.HTML(http.StatusOK, body)
 }
 
+// emailQR serves the QR image of a QR email to the preview frame that holds
+// the token for it; to anything else it is not there.
 func (h *Handlers) emailQR(c echo.Context) error {
 	e, err := h.email(c)
 	if err != nil {
 		return err
 	}
-	if e.ActivationCode == "" {
+	if e.ActivationCode == "" || !h.codeTokenValid(c, e, c.QueryParam("code")) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	png, err := emails.QRCodePNG(e.ActivationCode)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// codeTokenValue is what a token to see the code of e says: for whom, and
+// until when by the portal's clock.
+func codeTokenValue(e db.Email, l db.Login, until time.Time) string {
+	return fmt.Sprintf("email %d, login %d, until %d", e.ID, l.ID, until.Unix())
+}
+
+// codeTokenValid reports whether token lets the signed-in login see the
+// activation code of the email e now.
+func (h *Handlers) codeTokenValid(c echo.Context, e db.Email, token string) bool {
+	value, ok := h.Sessions.Unseal(codeTokenPurpose, token)
+	var id, loginID, until int64
+	if !ok {
+		return false
+	}
+	if _, err := fmt.Sscanf(value, "email %d, login %d, until %d", &id, &loginID, &until); err != nil {
+		return false
+	}
+	return id == e.ID && loginID == login(c).ID && h.Store.Now().Unix() < until
+}
+
+// hideCode masks an activation code, and its matching ID wherever it stands
+// alone, in an email's text or HTML.
+func hideCode(s, code string) string {
+	if code == "" {
+		return s
+	}
+	const mask = "••••••••"
+	s = strings.ReplaceAll(s, code, mask)
+	if i := strings.LastIndex(code, "$"); i >= 0 && i+1 < len(code) {
+		s = strings.ReplaceAll(s, code[i+1:], mask)
+	}
+	return s
 }
 
 func (h *Handlers) resendQR(c echo.Context) error {

@@ -15,13 +15,33 @@ import (
 )
 
 func (h *Handlers) esimPage(c echo.Context) error {
+	return h.renderESIMPage(c, false)
+}
+
+// showESIMCode records in the audit log that the agent opened the eSIM's
+// activation code, and shows it: in its panel for HTMX, else on the page.
+func (h *Handlers) showESIMCode(c echo.Context) error {
+	e, err := h.Store.ShowActivationCode(c.Request().Context(), c.Param("iccid"), login(c), "on the eSIM's page")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	if isHTMX(c) {
+		return h.render(c, http.StatusOK, views.ActivationCode(e, true))
+	}
+	return h.renderESIMPage(c, true)
+}
+
+// renderESIMPage shows the eSIM's page, its activation code only if
+// showCode.
+func (h *Handlers) renderESIMPage(c echo.Context, showCode bool) error {
 	c.Set(navKey, "esims")
 	ctx := c.Request().Context()
 	e, err := h.Store.ESIM(ctx, c.Param("iccid"))
 	if err != nil {
 		return err
 	}
-	d := views.ESIMDetail{ESIM: e, MailHeld: h.MailHeld, Now: h.Store.Now()}
+	d := views.ESIMDetail{ESIM: e, MailHeld: h.MailHeld, Now: h.Store.Now(), ShowCode: showCode}
 	var sub *db.Subscriber
 	if e.State == db.StateAllocated {
 		s, err := h.Store.Subscriber(ctx, e.SubscriberID)

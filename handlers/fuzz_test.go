@@ -38,3 +38,38 @@ func FuzzAddLineForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSearch types anything into every search box of the portal: the
+// subscriber search (as typed, and as HTMX asks for its results), the eSIM
+// List and its CSV, and the audit log's filter. Each answers with a page, a
+// refusal or a file; never with a fault.
+func FuzzSearch(f *testing.F) {
+	for _, seed := range []string{"Priya", "ahmed.hassan@example.com", "+44 20", "ab\x00c", "\x00", `"`, `a"b`, "*", "NEAR(a b)",
+		"{name}: x", "^ab", "a OR b", "\xff\xfe", "\u200b\u202e", "ab\u2028cd", "   ", "8901480070042170046", "0046", "%_\\",
+		strings.Repeat("ab", 80)} {
+		f.Add(seed)
+	}
+	app := portaltest.Start(f)
+	lead := app.Lead(f)
+	f.Fuzz(func(t *testing.T, q string) {
+		v := url.QueryEscape(q)
+		for _, req := range []struct {
+			path    string
+			headers []string
+		}{
+			{"/subscribers?q=" + v, nil},
+			{"/subscribers?q=" + v, []string{"HX-Request", "true", "HX-Target", "results"}},
+			{"/esims?q=" + v, nil},
+			{"/esims.csv?q=" + v, nil},
+			{"/audit?subscriber=" + v + "&iccid=" + v, nil},
+			{"/audit.csv?subscriber=" + v + "&iccid=" + v, nil},
+		} {
+			r := lead.Get(t, req.path, req.headers...)
+			switch r.Status {
+			case http.StatusOK, http.StatusBadRequest, http.StatusUnprocessableEntity:
+			default:
+				t.Fatalf("GET %s: status %d", req.path, r.Status)
+			}
+		}
+	})
+}

@@ -4,8 +4,10 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -33,10 +36,19 @@ type Handlers struct {
 	Demo bool
 	// Secure is set when the portal is served over https.
 	Secure bool
+	// BaseURL is the portal's public URL; "" takes the address each request
+	// was sent to.
+	BaseURL string
+	// Proxies are the reverse proxies trusted to name the client in
+	// X-Forwarded-For; without them, the client is the connection's address.
+	Proxies []*net.IPNet
 	// LowStock is the free count under which an IMSI profile's stock is shown as low.
 	LowStock int
 	// APIToken is the bearer token of the network API; empty turns the API off.
 	APIToken string
+	// Pause waits before the password of a slowed sign-in is checked; nil
+	// waits for real. Tests replace it to see the delays without waiting.
+	Pause func(ctx context.Context, d time.Duration) error
 
 	signins *signinLimiter
 }
@@ -46,7 +58,12 @@ func New(h Handlers) *Handlers {
 	if h.MailQueued == nil {
 		h.MailQueued = func() {}
 	}
-	h.signins = newSigninLimiter(time.Now)
+	if h.Pause == nil {
+		h.Pause = pause
+	}
+	// The log keeps no email address, whoever writes to it.
+	h.Log = slog.New(emails.Redact(h.Log.Handler()))
+	h.signins = newSigninLimiter(func() time.Time { return h.Store.Now() })
 	return &h
 }
 
@@ -167,7 +184,7 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 		message = messageOf(status, he, api)
 	}
 	if status >= 500 {
-		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path,
+		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "route", c.Path(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		message = messageOf(status, nil, api)
 	}

@@ -74,14 +74,18 @@ func TestPanicGivesErrorPage(t *testing.T) {
 	}
 }
 
-// TestHSTSOverHTTPS checks that HSTS is sent when the portal is reached over https.
-func TestHSTSOverHTTPS(t *testing.T) {
-	app := portaltest.Start(t)
-	c := app.NewClient()
-	if got := c.Get(t, "/login").Header.Get("Strict-Transport-Security"); got != "" {
-		t.Errorf("HSTS over plain http: %q", got)
+// TestHSTSOnlyOverHTTPS checks that HSTS is sent when the base URL is
+// https, and never by a plain-http portal, whatever a client claims in
+// X-Forwarded-Proto.
+func TestHSTSOnlyOverHTTPS(t *testing.T) {
+	plain := portaltest.Start(t).NewClient()
+	for _, headers := range [][]string{nil, {"X-Forwarded-Proto", "https"}} {
+		if got := plain.Get(t, "/login", headers...).Header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("HSTS from a plain-http portal, request headers %q: %q", headers, got)
+		}
 	}
-	if got := c.Get(t, "/login", "X-Forwarded-Proto", "https").Header.Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=") {
-		t.Errorf("HSTS over https = %q", got)
+	secure := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Secure = true }}).NewClient()
+	if got := secure.Get(t, "/login").Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+		t.Errorf("HSTS of a portal with an https base URL = %q, want max-age=31536000; includeSubDomains", got)
 	}
 }

@@ -20,6 +20,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = h.ErrorHandler
+	e.IPExtractor = clientIP(h.Proxies)
 
 	e.Use(middleware.RequestID())
 	e.Use(h.logRequests())
@@ -32,11 +33,24 @@ func (h *Handlers) Routes() *echo.Echo {
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
-		HSTSMaxAge:            31536000,
 		ContentSecurityPolicy: contentSecurityPolicy,
 		ReferrerPolicy:        "same-origin",
 	}))
-	e.Use(middleware.BodyLimit("12M"))
+	// HSTS follows the configuration, not a header any client can send: the
+	// portal is served over https when its base URL says so.
+	if h.Secure {
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Response().Header().Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+				return next(c)
+			}
+		})
+	}
+	// An inventory file may be large; a sign-in form is a few hundred bytes.
+	isSignIn := func(c echo.Context) bool { return c.Path() == "/login" }
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "12M", Skipper: isSignIn}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "8K", Skipper: func(c echo.Context) bool { return !isSignIn(c) }}))
+	e.Use(h.checkOrigin)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "csrf",
@@ -62,11 +76,13 @@ func (h *Handlers) Routes() *echo.Echo {
 
 	// Front-end files and sign-in: open to all.
 	e.GET("/static/:name", serveStatic)
-	e.GET("/login", h.loginPage)
+	e.GET("/login", h.signInPage)
 	e.POST("/login", h.signIn)
 
 	app := e.Group("", h.requireLogin)
 	app.POST("/logout", h.signOut)
+	app.GET("/account/password", h.passwordPage)
+	app.POST("/account/password", h.changePassword)
 	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/subscribers") })
 
 	// Subscribers and their eSIM lines.
@@ -88,6 +104,7 @@ func (h *Handlers) Routes() *echo.Echo {
 
 	// The eSIM inventory.
 	app.GET("/esims/:iccid", h.esimPage)
+	app.POST("/esims/:iccid/activation-code", h.showESIMCode)
 
 	// eSIM → List: the whole inventory, filtered and paged, its stock and its
 	// CSV export; team leads import deliveries and retire free eSIMs.
@@ -102,6 +119,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/emails/:id", h.emailPreview)
 	app.GET("/emails/:id/body", h.emailBody)
 	app.GET("/emails/:id/qr.png", h.emailQR)
+	app.POST("/emails/:id/activation-code", h.showEmailCode)
 	app.POST("/emails/:id/retry", h.retryEmail)
 
 	// Team leads only: logins and the audit log. requireLead goes on each
@@ -109,6 +127,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	// not-found route, which would turn every unknown page into a 403.
 	app.GET("/users", h.usersPage, requireLead)
 	app.POST("/users", h.addUser, requireLead)
+	app.GET("/users/:id", h.loginPage, requireLead)
 	app.POST("/users/:id/disabled", h.setUserDisabled, requireLead)
 	app.POST("/users/:id/password", h.resetPassword, requireLead)
 	app.GET("/audit", h.auditPage, requireLead)
@@ -130,7 +149,9 @@ func (h *Handlers) Routes() *echo.Echo {
 	return e
 }
 
-// logRequests writes one structured log line per request, with its id.
+// logRequests writes one structured log line per request, with its id: the
+// route, and the address asked for without its query's values, which can be
+// what an agent searched for.
 func (h *Handlers) logRequests() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
@@ -141,7 +162,7 @@ func (h *Handlers) logRequests() echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			h.Log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.String("method", v.Method), slog.String("route", c.Path()), slog.String("uri", redactURI(c.Request().URL)), slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
 			return nil
 		},

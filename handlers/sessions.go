@@ -31,14 +31,22 @@ type sessionRows interface {
 type SessionStore struct {
 	rows    sessionRows
 	codecs  []securecookie.Codec
+	tokens  *securecookie.SecureCookie // signs Seal's tokens, which last TokenAge
 	Options *sessions.Options
 }
 
+// TokenAge is the longest a token of Seal is good for; a token can say
+// when, within it, it ends.
+const TokenAge = 10 * time.Minute
+
 // NewSessionStore makes a store whose cookies are signed with key.
 func NewSessionStore(rows sessionRows, key []byte, secure bool) *SessionStore {
+	tokens := securecookie.New(key, nil)
+	tokens.MaxAge(int(TokenAge / time.Second))
 	return &SessionStore{
 		rows:   rows,
 		codecs: securecookie.CodecsFromPairs(key),
+		tokens: tokens,
 		Options: &sessions.Options{
 			Path:     "/",
 			MaxAge:   int(db.SessionAbsolute / time.Second),
@@ -156,6 +164,22 @@ func (ss *SessionStore) Flash(r *http.Request, w http.ResponseWriter) string {
 		return ""
 	}
 	return msg
+}
+
+// Seal signs value for purpose, as a token to put in a URL: Unseal gives
+// value back for TokenAge, for that purpose only.
+func (ss *SessionStore) Seal(purpose, value string) (string, error) {
+	return ss.tokens.Encode(purpose, value)
+}
+
+// Unseal returns the value a token of Seal carries for purpose, and whether
+// it is one: signed for that purpose, and not older than TokenAge.
+func (ss *SessionStore) Unseal(purpose, token string) (string, bool) {
+	var value string
+	if token == "" || ss.tokens.Decode(purpose, token, &value) != nil {
+		return "", false
+	}
+	return value, true
 }
 
 // sessionLoginKey is the session value that holds the signed-in login's id.

@@ -32,6 +32,9 @@ type usageRecord struct {
 	End     string `json:"end"`
 }
 
+// recordNames are the fields of a usage record.
+var recordNames = jsonNames(usageRecord{})
+
 type usageCharge struct {
 	OrderNumber string `json:"order_number"`
 	Plan        string `json:"plan"`
@@ -120,6 +123,10 @@ func readUsageRecords(raw []json.RawMessage) ([]db.UsageReport, db.Errors) {
 			unread = append(unread, &db.Error{Code: db.ErrInvalid, Field: field(name), Message: message})
 		}
 		var rec usageRecord
+		if strict := strictMembers(msg, recordNames); strict != "" {
+			bad("", strict)
+			continue
+		}
 		dec := json.NewDecoder(bytes.NewReader(msg))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&rec); err != nil {

@@ -304,7 +304,13 @@ func (d *seeder) run(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	d.clock = loginsAt.Add(40 * time.Minute)
-	if d.agent, err = d.s.AddLogin(ctx, AgentEmail, "Dana Whitfield", db.RoleAgent, AgentPassword, d.lead); err != nil {
+	// The lead sets a temporary password; the agent chooses theirs at the
+	// first sign-in, a minute later.
+	if d.agent, err = d.s.AddLogin(ctx, AgentEmail, "Dana Whitfield", db.RoleAgent, "temporary-"+AgentPassword, d.lead); err != nil {
+		return false, err
+	}
+	d.clock = d.clock.Add(time.Minute)
+	if err := d.s.ChangePassword(ctx, d.agent, AgentPassword); err != nil {
 		return false, err
 	}
 	if err := d.addCatalog(ctx); err != nil {

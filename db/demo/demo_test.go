@@ -497,6 +497,7 @@ func realChanges(t *testing.T, s testStore) {
 	must(err)
 	agent, err := s.AddLogin(ctx, "ben@carrier.example", "Ben Okoro", db.RoleAgent, "another long one", lead)
 	must(err)
+	must(s.ChangePassword(ctx, agent, "his own long one"))
 	plans, err := s.AddToCatalog(ctx, []db.Plan{
 		{Code: "EU1", Name: "Europe Lite", Region: "Europe", DataMB: 1000, IMSIProfile: 7, Active: true, Destinations: []string{"FR", "DE"}},
 		{Code: "EU3", Name: "Europe Max", Region: "Europe", DataMB: 3000, IMSIProfile: 7, Active: true, Destinations: []string{"FR", "DE"}},

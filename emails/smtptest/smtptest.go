@@ -4,6 +4,7 @@ package smtptest
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -30,6 +31,13 @@ type Options struct {
 	// Username and Password, when set, make the server offer AUTH PLAIN and
 	// refuse mail from a client that has not logged in with them.
 	Username, Password string
+	// Silent makes the server accept connections and never say a word, not
+	// even its greeting, as a server that hangs does.
+	Silent bool
+	// HangAfterData makes the server take each message to the end of DATA,
+	// keep it, and never answer: the message arrived, the client never
+	// hears so.
+	HangAfterData bool
 }
 
 // Server is a running test SMTP server.
@@ -45,6 +53,9 @@ type Server struct {
 	failNext int
 	rejected map[string]bool
 	changed  chan struct{} // closed and replaced whenever msgs grows
+	open     int           // connections open now
+	maxOpen  int           // the most connections open at once
+	stopped  chan struct{} // closed when the test ends, to let hung sessions go
 }
 
 // Start starts a server on 127.0.0.1 that accepts everything; it stops when
@@ -63,7 +74,17 @@ func StartWith(t testing.TB, opts Options) *Server {
 		opts:     opts,
 		rejected: map[string]bool{},
 		changed:  make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
+	if opts.Silent {
+		go s.silent(l)
+		t.Cleanup(func() {
+			l.Close()
+			close(s.stopped)
+		})
+		return s
+	}
+	l = &countingListener{Listener: l, s: s}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &session{s: s}, nil
 	}))
@@ -75,7 +96,75 @@ func StartWith(t testing.TB, opts Options) *Server {
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	go s.srv.Serve(l)
 	t.Cleanup(func() { s.srv.Close() })
+	t.Cleanup(func() { close(s.stopped) }) // first: hung sessions end before the server closes
 	return s
+}
+
+// silent accepts connections and holds them, without a word, until the
+// client hangs up or the test ends.
+func (s *Server) silent(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		s.opened(1)
+		go func() {
+			io.Copy(io.Discard, c)
+			s.opened(-1)
+		}()
+		go func() {
+			<-s.stopped
+			c.Close()
+		}()
+	}
+}
+
+// countingListener counts the connections the server has open.
+type countingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.s.opened(1)
+	return &countedConn{Conn: c, s: l.s}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.s.opened(-1) })
+	return c.Conn.Close()
+}
+
+func (s *Server) opened(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open += n
+	s.maxOpen = max(s.maxOpen, s.open)
+}
+
+// MaxConnections is the most connections clients had open at once.
+func (s *Server) MaxConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxOpen
+}
+
+// Connections is how many connections clients have open now.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
 }
 
 // Messages returns the messages accepted so far, oldest first.
@@ -186,7 +275,8 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	rejected := ss.s.rejected[strings.ToLower(to)]
 	ss.s.mu.Unlock()
 	if rejected {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+		// As real servers do, the refusal quotes the address.
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected: User unknown"}
 	}
 	ss.to = append(ss.to, to)
 	return nil
@@ -197,7 +287,12 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	return ss.s.deliver(Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data})
+	err = ss.s.deliver(Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data})
+	if ss.s.opts.HangAfterData {
+		<-ss.s.stopped
+		return errors.New("smtptest: the test is over")
+	}
+	return err
 }
 
 func (ss *session) Reset() {

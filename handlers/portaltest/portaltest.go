@@ -44,6 +44,7 @@ type Options struct {
 // Portal is the portal serving a test.
 type Portal struct {
 	URL   string // base URL, e.g. http://127.0.0.1:54321
+	log   *lockedBuffer
 	Store *db.Store
 	Clock *Clock
 	// Routes is the route table the portal serves.
@@ -91,9 +92,11 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	if err != nil {
 		t.Fatalf("portaltest: session key: %v", err)
 	}
-	// Warnings and errors, such as a 500's cause, are shown if the test fails.
-	var logs lockedBuffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The portal's log, at the level it logs at in production, is shown if
+	// the test fails, and checked for customer data when the test ends.
+	logs := &lockedBuffer{}
+	p.log = logs
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
 		if t.Failed() && logs.Len() > 0 {
 			t.Logf("portal log:\n%s", logs.String())
@@ -128,6 +131,9 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	if opts.Configure != nil {
 		opts.Configure(&h)
 	}
+	// Registered here, it runs once the server and the worker have stopped,
+	// while the database is still open.
+	t.Cleanup(func() { CheckLog(t, p.Raw, logs.String(), h.APIToken) })
 	e := handlers.New(h).Routes()
 	p.Routes = e.Routes()
 	srv := httptest.NewServer(e)
@@ -195,6 +201,10 @@ func seedDemo(path string) error {
 	// Closing the last connection moves the write-ahead log into the file.
 	return store.Close()
 }
+
+// Log is what the portal has logged so far, at the level it logs at in
+// production.
+func (p *Portal) Log() string { return p.log.String() }
 
 // lockedBuffer collects the log the server's goroutines write.
 type lockedBuffer struct {
