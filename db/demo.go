@@ -202,6 +202,9 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 		if err := d.seed(string(agentHash), string(leadHash)); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
+		if err := recountStock(ctx, tx); err != nil {
+			return err
+		}
 		seeded = true
 		return nil
 	})

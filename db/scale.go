@@ -80,7 +80,10 @@ func (s *Store) SeedScale(ctx context.Context, opt ScaleOptions) (ScaleReport, e
 	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = DEFAULT`)
 	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		sc.ctx, sc.tx = ctx, tx.Tx
-		return sc.run()
+		if err := sc.run(); err != nil {
+			return err
+		}
+		return recountStock(ctx, tx)
 	})
 	if err != nil {
 		return ScaleReport{}, fmt.Errorf("scale data: %w", err)

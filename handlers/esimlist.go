@@ -54,17 +54,11 @@ func (h *Handlers) esimList(c echo.Context) error {
 	if v.Allocators, err = h.Store.Logins(ctx); err != nil {
 		return err
 	}
-	return h.render(c, status, views.ESIMList(v))
-}
-
-// esimStock is the stock summary the List loads after its first page: at a
-// million eSIMs it takes longer to count than the page takes to show.
-func (h *Handlers) esimStock(c echo.Context) error {
-	stock, err := h.Store.StockSummary(c.Request().Context())
-	if err != nil {
+	if v.Stock, err = h.Store.StockSummary(ctx); err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.StockSummary(stock, h.LowStock))
+	v.LowStock = h.LowStock
+	return h.render(c, status, views.ESIMList(v))
 }
 
 // esimListCSV streams the eSIMs the filter matches, however many, as CSV.

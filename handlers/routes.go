@@ -85,7 +85,6 @@ func (h *Handlers) Routes() *echo.Echo {
 	// CSV export; team leads import deliveries and retire free eSIMs.
 	app.GET("/esims", h.esimList)
 	app.GET("/esims.csv", h.esimListCSV, requireLead) // every subscriber's name in one file: leads only
-	app.GET("/esims/stock", h.esimStock)
 	app.GET("/esims/import", h.importPage, requireLead)
 	app.POST("/esims/import", h.importInventory, requireLead)
 	app.POST("/esims/:iccid/retire", h.retireESIM, requireLead)
