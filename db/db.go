@@ -37,7 +37,7 @@ var pragmas = []string{
 // instead of failing with SQLITE_BUSY, and a pool of read-only connections.
 type Store struct {
 	write *sql.DB
-	read  *sql.DB
+	read  *readPool
 	// Now is the clock; tests replace it to move through a plan's 30 days.
 	Now func() time.Time
 	// Mail renders the emails a change queues in the outbox.
@@ -85,8 +85,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
+	// Every connection stays open: database/sql keeps 2 idle by default, and
+	// one opened anew runs its pragmas and prepares its statements again.
 	read.SetMaxOpenConns(8)
-	s.read = read
+	read.SetMaxIdleConns(8)
+	s.read = &readPool{DB: read, stmts: map[string]*sql.Stmt{}}
 	return s, nil
 }
 
@@ -103,7 +106,73 @@ func dsn(path string, extra ...string) string {
 func (s *Store) Close() (err error) {
 	defer func() { err = failed("close store", err) }()
 	s.stopCommitter()
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.read.close(), s.write.Close())
+}
+
+// readPool is the pool of read-only connections. Its queries are prepared
+// once on each connection and kept: SQLite takes about as long to parse one
+// of the List's statements as to run it.
+type readPool struct {
+	*sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // by their text
+}
+
+// maxStatements bounds the statements a readPool keeps. The List puts its
+// statements together from fragments, which make a few hundred texts at most.
+const maxStatements = 1000
+
+// QueryContext runs a query as a statement prepared once.
+func (p *readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.DB.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query of one row as a statement prepared once.
+func (p *readPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.DB.QueryRowContext(ctx, query, args...)
+}
+
+// stmt returns the prepared statement of the query, preparing it the first
+// time; nil when it cannot be prepared (the query then fails as it is) or
+// too many are kept. It does not hold the lock while it prepares: that waits
+// for a connection, which a caller holding one for an open query and asking
+// for another would never give back.
+func (p *readPool) stmt(ctx context.Context, query string) *sql.Stmt {
+	p.mu.Lock()
+	st, ok := p.stmts[query]
+	full := len(p.stmts) >= maxStatements
+	p.mu.Unlock()
+	if ok || full {
+		return st
+	}
+	st, err := p.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if kept, ok := p.stmts[query]; ok {
+		st.Close()
+		return kept
+	}
+	p.stmts[query] = st
+	return st
+}
+
+func (p *readPool) close() error {
+	p.mu.Lock()
+	for _, st := range p.stmts {
+		st.Close()
+	}
+	p.stmts = nil
+	p.mu.Unlock()
+	return p.DB.Close()
 }
 
 func (s *Store) stopCommitter() {
