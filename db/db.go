@@ -51,6 +51,13 @@ type Store struct {
 	dummyHash func() []byte
 	// listLimits, when set, replaces the eSIM List's defaultListLimits.
 	listLimits *listLimits
+	// Observe, when set, is told of every batch the committer commits: how
+	// many changes shared it and how long each waited for the committer. It
+	// runs on the committer's goroutine, so it must be quick (a Prometheus
+	// histogram's Observe is); set it before the store is used. A func
+	// rather than metrics of the store's own keeps db free of any metrics
+	// library.
+	Observe func(Batch)
 
 	txs    chan txRequest // changes waiting for the committer
 	closed chan struct{}
@@ -228,6 +235,19 @@ type txRequest struct {
 	ctx    context.Context
 	fn     func(ctx context.Context, c *change) error
 	result chan error
+	queued time.Time // when inTx was called, by the monotonic clock
+}
+
+// Batch is one commit of the committer, as Store.Observe hears of it.
+type Batch struct {
+	// Waited is how long each change of the batch waited, from its inTx to
+	// the moment the committer began to run it: the write queue.
+	Waited []time.Duration
+	// Took is the batch's time from BEGIN to the end of COMMIT, its fsync
+	// included.
+	Took time.Duration
+	// Failed is set when the batch did not commit.
+	Failed bool
 }
 
 // maxBatch bounds how many changes share one commit.
@@ -242,7 +262,7 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, c *change
 	if ctx.Value(inChange{}) != nil {
 		return errNestedWrite
 	}
-	req := txRequest{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	req := txRequest{ctx: ctx, fn: fn, result: make(chan error, 1), queued: time.Now()}
 	select {
 	case s.txs <- req:
 	case <-ctx.Done():
@@ -290,6 +310,13 @@ func (s *Store) commitLoop() {
 // changes without an error of their own were not committed either.
 func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 	errs = make([]error, len(batch))
+	began := time.Now()
+	var waited []time.Duration
+	committed := false
+	if s.Observe != nil {
+		waited = make([]time.Duration, len(batch))
+		defer func() { s.Observe(Batch{Waited: waited, Took: time.Since(began), Failed: !committed}) }()
+	}
 	tx, err := s.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		for i := range errs {
@@ -298,6 +325,9 @@ func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 		return errs, false
 	}
 	for i, req := range batch {
+		if waited != nil {
+			waited[i] = time.Since(req.queued)
+		}
 		if _, err := tx.Exec(`SAVEPOINT change`); err != nil {
 			errs[i] = err
 			continue
@@ -319,7 +349,9 @@ func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 				errs[i] = fmt.Errorf("db: commit: %w", err)
 			}
 		}
+		return errs, false
 	}
+	committed = true
 	return errs, false
 }
 
@@ -342,6 +374,8 @@ func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 
 // migrate applies the embedded migrations that the database has not seen,
 // each in its own transaction, and refuses a database from a newer version.
+// A migration is seen when its version is recorded, not when a later one
+// is: one merged after a higher number was applied still runs.
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
@@ -356,20 +390,33 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	latest := 0
-	for _, f := range files {
-		v, err := migrationVersion(f)
-		if err != nil {
-			return err
-		}
-		latest = max(latest, v)
+	latest, err := latestMigration()
+	if err != nil {
+		return err
 	}
 	if current > latest {
 		return fmt.Errorf("the database has schema version %d, newer than this program's %d: use a newer build of the portal", current, latest)
 	}
+	applied := map[int]bool{}
+	rows, err := s.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, f := range files {
 		v, _ := migrationVersion(f)
-		if v <= current {
+		if applied[v] {
 			continue
 		}
 		body, err := migrations.ReadFile(f)
@@ -408,6 +455,24 @@ func (s *Store) applyMigration(ctx context.Context, version int, body string) er
 		_, err = c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, formatTime(c.now))
 		return err
 	})
+}
+
+// latestMigration is the schema version this program's migrations bring a
+// database to.
+func latestMigration() (int, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return 0, err
+	}
+	latest := 0
+	for _, f := range files {
+		v, err := migrationVersion(f)
+		if err != nil {
+			return 0, err
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
 }
 
 func migrationVersion(name string) (int, error) {

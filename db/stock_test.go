@@ -148,7 +148,8 @@ func TestStockMigration(t *testing.T) {
 	if _, err := s.SeedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE esim_stock`, `DELETE FROM schema_migrations WHERE version = 6`} {
+	for _, q := range []string{`DROP TABLE esim_stock`, `DROP INDEX outbox_queued`, `DROP INDEX outbox_failed`,
+		`DELETE FROM schema_migrations WHERE version = 6`} {
 		if _, err := s.write.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -1,3 +1,5 @@
+-- What operations read often: the stock counts and the outbox.
+--
 -- How many eSIMs of each IMSI profile are in each state, so the stock panel
 -- reads a few rows instead of counting a million. The statements that change
 -- an eSIM's state keep the counts in their own transactions (db/stock.go): an
@@ -13,3 +15,8 @@ CREATE TABLE esim_stock (
 
 INSERT INTO esim_stock (imsi_profile, state, count)
 SELECT imsi_profile, state, count(*) FROM esims GROUP BY imsi_profile, state;
+
+-- The outbox as the metrics read it on every scrape: the oldest email still
+-- queued, and how many failed for good, without reading every email sent.
+CREATE INDEX outbox_queued ON outbox(queued_at) WHERE state = 'queued';
+CREATE INDEX outbox_failed ON outbox(queued_at) WHERE state = 'failed';
