@@ -3,7 +3,6 @@
 package handlers
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -54,11 +53,12 @@ func New(h Handlers) *Handlers {
 // a render error can still become an error page instead of half a 200.
 func (h *Handlers) render(c echo.Context, status int, component templ.Component) error {
 	ctx := views.WithPage(c.Request().Context(), h.page(c))
-	var buf bytes.Buffer
-	if err := component.Render(ctx, &buf); err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := component.Render(ctx, buf); err != nil {
 		return err
 	}
-	return c.HTMLBlob(status, buf.Bytes())
+	return writeHTML(c, status, buf.Bytes())
 }
 
 func (h *Handlers) page(c echo.Context) views.Page {
