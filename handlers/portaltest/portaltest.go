@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,9 @@ type Options struct {
 	Mail *smtptest.Server
 	// Configure changes the handlers before their routes are built.
 	Configure func(h *handlers.Handlers)
+	// DB, when set, is a database file (such as a scale data set) the
+	// portal serves a copy of, instead of a new one with the demo data.
+	DB string
 }
 
 // Portal is the portal serving a test.
@@ -57,6 +62,11 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
+	if opts.DB != "" {
+		if err := copyFile(opts.DB, path); err != nil {
+			t.Fatalf("portaltest: copy %s: %v", opts.DB, err)
+		}
+	}
 	store, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatalf("portaltest: open store: %v", err)
@@ -215,4 +225,22 @@ func (p *Portal) Lines(t testing.TB, subscriberID int64) []db.ESIM {
 		t.Fatalf("lines of %d: %v", subscriberID, err)
 	}
 	return lines
+}
+
+// copyFile copies a database file that no one writes to meanwhile.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
