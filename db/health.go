@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -16,20 +17,27 @@ func (s *Store) SchemaVersion(ctx context.Context) (current, latest int, err err
 	return current, latest, err
 }
 
-// CheckWritable commits a write of the time into the settings, through the
-// committer like every change: it fails when the database is read-only, the
-// disk is full or the writer is stuck, which a read would not show.
+// CheckWritable makes a write through the committer, like every change, and
+// rolls it back: it fails when the database is read-only (a file that
+// cannot be written, a read-only mount) or the writer is stuck, which a read
+// would not show, and leaves nothing behind, so a probe every few seconds
+// changes nothing.
 func (s *Store) CheckWritable(ctx context.Context) error {
 	err := s.inTx(ctx, func(ctx context.Context, c *change) error {
-		_, err := c.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('ready_check_at', ?)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, formatTime(c.now))
-		return err
+		if _, err := c.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('write_check', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, formatTime(c.now)); err != nil {
+			return err
+		}
+		return errWriteChecked
 	})
-	if err != nil {
+	if !errors.Is(err, errWriteChecked) {
 		return fmt.Errorf("store: unable to write: %w", err)
 	}
 	return nil
 }
+
+// errWriteChecked rolls back CheckWritable's write.
+var errWriteChecked = errors.New("db: write checked")
 
 // OutboxStats is the state of the outbox, for the metrics.
 type OutboxStats struct {

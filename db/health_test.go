@@ -48,6 +48,9 @@ func TestCheckWritable(t *testing.T) {
 	if err := s.CheckWritable(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if n := count(t, s, `SELECT count(*) FROM settings WHERE key = 'write_check'`); n != 0 {
+		t.Error("the write check left its write behind")
+	}
 	// The writer pool has one connection: this makes the database read-only
 	// for it, as a file opened without write permission is.
 	if _, err := s.write.ExecContext(ctx, `PRAGMA query_only = 1`); err != nil {

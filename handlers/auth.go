@@ -33,6 +33,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 	}
 	l, err := h.Store.Authenticate(c.Request().Context(), email, password)
 	if errors.Is(err, db.ErrWrongCredentials) {
+		h.Metrics.signinFailures.Inc()
 		h.signins.fail(keys...)
 		return h.render(c, http.StatusUnauthorized, views.Login(email, next, "Wrong email or password."))
 	}

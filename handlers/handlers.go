@@ -36,6 +36,14 @@ type Handlers struct {
 	LowStock int
 	// APIToken is the bearer token of the network API; empty turns the API off.
 	APIToken string
+	// MetricsToken is the bearer token of /metrics; empty turns it off (404).
+	MetricsToken string
+	// Metrics are what /metrics serves; New makes them when nil. Their
+	// ObserveCommit is for the store's Observe.
+	Metrics *Metrics
+	// OutboxRan says when the outbox worker last looked at the outbox, for
+	// /readyz; nil when no worker runs (no mail server: emails are held).
+	OutboxRan func() time.Time
 
 	signins *signinLimiter
 }
@@ -46,6 +54,9 @@ func New(h Handlers) *Handlers {
 		h.MailQueued = func() {}
 	}
 	h.signins = newSigninLimiter(time.Now)
+	if h.Metrics == nil {
+		h.Metrics = NewMetrics(h.Store)
+	}
 	return &h
 }
 
