@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -167,6 +168,12 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The browser went away before its answer was ready: nothing failed
+		// that anyone can see, and no one is left to answer.
+		c.Response().WriteHeader(statusClientClosedRequest)
+		return
+	}
 	api := isAPI(c)
 	status := http.StatusInternalServerError
 	var message string
@@ -196,6 +203,10 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 		}
 	}
 }
+
+// statusClientClosedRequest is what the request log records for a request
+// whose client hung up first (nginx's 499); it is never sent.
+const statusClientClosedRequest = 499
 
 func titleOf(status int) string {
 	switch status {
