@@ -47,6 +47,10 @@ func TestParseConfig(t *testing.T) {
 		{"BadBaseURL", []string{"-base-url", "ftp://x"}, nil, "-base-url must be an http or https URL"},
 		{"ShortSessionKey", nil, map[string]string{"ESIM_SESSION_KEY": "short"}, "at least 32 characters"},
 		{"BadLowStock", nil, map[string]string{"ESIM_LOW_STOCK": "lots"}, "ESIM_LOW_STOCK must be a whole number"},
+		{"ShortMetricsToken", nil, map[string]string{"ESIM_METRICS_TOKEN": "short"}, "ESIM_METRICS_TOKEN must be at least 32"},
+		{"BadBackupEvery", nil, map[string]string{"ESIM_BACKUP_EVERY": "daily"}, "ESIM_BACKUP_EVERY must be a duration"},
+		{"BackupEveryTooShort", []string{"-backup-every", "1s"}, nil, "-backup-every must be a minute or more"},
+		{"BackupKeepNone", []string{"-backup-keep", "0"}, nil, "-backup-keep must keep at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // One portal per database: a portal holds an exclusive lock on a file
@@ -36,6 +37,13 @@ func LockPath(path string) string { return path + ".lock" }
 // ErrLocked, and the holder's words, while another process holds it.
 func LockDatabase(path, holder string) (*Lock, error) {
 	f, err := os.OpenFile(LockPath(path), os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// A database that cannot be written (a read-only mount, a file of
+		// another user) is still locked, through the lock file as it is:
+		// flock needs no write permission. The portal then serves its pages
+		// and says in /readyz that the database takes no write.
+		f, err = os.Open(LockPath(path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

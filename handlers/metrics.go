@@ -37,6 +37,8 @@ type Metrics struct {
 	allocations    prometheus.Counter
 	usageRecords   *prometheus.CounterVec
 	signinFailures prometheus.Counter
+	backupLast     prometheus.Gauge
+	backupFailures prometheus.Counter
 }
 
 // NewMetrics makes the metrics of a portal over store. Hand ObserveCommit
@@ -76,11 +78,17 @@ func NewMetrics(store metricsStore) *Metrics {
 		signinFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "esim_signin_failures_total", Help: "Sign-ins refused for a wrong email or password.",
 		}),
+		backupLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "esim_backup_last_success_timestamp_seconds", Help: "When the last backup into -backup-dir was made (Unix time); 0 before any.",
+		}),
+		backupFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "esim_backup_failures_total", Help: "Backups into -backup-dir that failed.",
+		}),
 	}
 	m.usageRecords.WithLabelValues("applied")
 	m.usageRecords.WithLabelValues("duplicate")
 	m.registry.MustRegister(m.requests, m.writeWait, m.batchChanges, m.commitTime, m.commitFailures,
-		m.allocations, m.usageRecords, m.signinFailures, storeCollector{store},
+		m.allocations, m.usageRecords, m.signinFailures, m.backupLast, m.backupFailures, storeCollector{store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -96,6 +104,15 @@ func (m *Metrics) ObserveCommit(b db.Batch) {
 	if b.Failed {
 		m.commitFailures.Inc()
 	}
+}
+
+// BackupDone counts a backup the portal made on its timer, or failed to.
+func (m *Metrics) BackupDone(at time.Time, err error) {
+	if err != nil {
+		m.backupFailures.Inc()
+		return
+	}
+	m.backupLast.Set(float64(at.Unix()))
 }
 
 // countUsage counts the records of a usage report by what became of them.
