@@ -1,3 +1,5 @@
+//go:build unix
+
 package handlers_test
 
 import (
@@ -16,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,6 +125,12 @@ func BenchmarkESIMListHTTP(b *testing.B) {
 				b.ReportMetric(portal.rate(), "list-req/s")
 				b.ReportMetric(ceiling.rate(), "memory-req/s")
 				b.ReportMetric(portal.rate()/ceiling.rate(), "ratio")
+				// The same ratio by the CPU time each request cost the
+				// process (server and client), which other work on the
+				// machine changes less than it changes the rates.
+				b.ReportMetric(portal.cpuPerRequest(), "list-cpu-ms/req")
+				b.ReportMetric(ceiling.cpuPerRequest(), "memory-cpu-ms/req")
+				b.ReportMetric(ceiling.cpuPerRequest()/portal.cpuPerRequest(), "cpu-ratio")
 				b.ReportMetric(portal.percentile(0.50), "p50-ms")
 				b.ReportMetric(portal.percentile(0.95), "p95-ms")
 				b.ReportMetric(float64(portal.bytes)/float64(portal.requests)/1000, "KB/page")
@@ -139,6 +148,7 @@ type loadTarget struct {
 	encoding  string
 
 	elapsed   time.Duration
+	cpu       time.Duration // user and system time of the process
 	requests  int
 	bytes     int64
 	latencies []time.Duration
@@ -155,7 +165,7 @@ func (t *loadTarget) run(n, conns int) error {
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpuStart := time.Now(), processCPU()
 	for range conns {
 		wg.Go(func() {
 			for range work {
@@ -187,8 +197,22 @@ func (t *loadTarget) run(n, conns int) error {
 	}
 	wg.Wait()
 	t.elapsed += time.Since(start)
+	t.cpu += processCPU() - cpuStart
 	t.requests += n
 	return firstErr
+}
+
+func (t *loadTarget) cpuPerRequest() float64 {
+	return float64(t.cpu) / float64(t.requests) / float64(time.Millisecond)
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (t *loadTarget) rate() float64 { return float64(t.requests) / t.elapsed.Seconds() }
