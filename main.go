@@ -43,9 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	// Backup and restore work on the file, never through a store: opening
 	// one would migrate a database that a portal of another version serves.
-	switch cmd := strings.Join(rest[:min(1, len(rest))], ""); cmd {
-	case "backup", "restore":
-		return fileCommand(ctx, cfg, cmd, rest[1:], stdout)
+	if len(rest) > 0 && (rest[0] == "backup" || rest[0] == "restore") {
+		return fileCommand(ctx, cfg, rest[0], rest[1:], stdout)
 	}
 	if len(rest) == 0 {
 		lock, err := db.LockDatabase(cfg.DB, fmt.Sprintf("a portal, pid %d, on %s since %s", os.Getpid(), cfg.Addr, time.Now().UTC().Format(time.RFC3339)))
