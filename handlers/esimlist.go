@@ -74,7 +74,12 @@ func (h *Handlers) esimListCSV(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="esims-%s.csv"`, h.Store.Now().UTC().Format(time.DateOnly)))
 	w.WriteHeader(http.StatusOK)
 	if err := h.Store.ExportESIMs(c.Request().Context(), f, w, w.Flush); err != nil {
-		// The status is sent; all that is left is to log and cut the file short.
+		// The status is sent; all that is left is to log and cut the file
+		// short. A browser that went away (a cancelled download) is no error.
+		if c.Request().Context().Err() != nil {
+			h.Log.Info("eSIM export stopped: the browser went away", "request_id", w.Header().Get(echo.HeaderXRequestID))
+			return nil
+		}
 		h.Log.Error("eSIM export", "err", err, "request_id", w.Header().Get(echo.HeaderXRequestID))
 	}
 	return nil

@@ -84,3 +84,30 @@ func mustParseURL(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// TestExportCancelledIsNoError cancels a CSV download as it starts: the log
+// says so at INFO.
+func TestExportCancelledIsNoError(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	lead := app.Lead(t)
+	var log bytes.Buffer
+	router := routerOver(t, app, &log)
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := &cancelOnWrite{ResponseRecorder: httptest.NewRecorder(), cancel: cancel}
+	router.ServeHTTP(rec, signedInRequest(t, app, lead, ctx, "/esims.csv"))
+	if strings.Contains(log.String(), `"level":"ERROR"`) {
+		t.Errorf("log of a cancelled download:\n%s", log.String())
+	}
+}
+
+// cancelOnWrite is a browser that gives up once the first bytes arrive.
+type cancelOnWrite struct {
+	*httptest.ResponseRecorder
+	cancel func()
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.cancel()
+	return w.ResponseRecorder.Write(p)
+}
