@@ -139,7 +139,7 @@ func TestBackupWhileServing(t *testing.T) {
 	}
 	check := openCrashCheck(t, restored)
 	lines := check.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated' AND subscriber_id BETWEEN ? AND ?`, stream.first(), stream.last())
-	if lines < int(atStart) || lines > int(atEnd) || lines == len(stream.subscribers) {
+	if lines < int(atStart) || lines > int(atEnd) {
 		t.Errorf("%d of the stream's lines in the backup; want between the %d done when it began and the %d when it ended", lines, atStart, atEnd)
 	}
 	for what, query := range map[string]string{
