@@ -32,6 +32,10 @@ type config struct {
 	ExpiryWarn   time.Duration // how long before a plan's end the customer hears it ends soon
 	SessionKey   string        // environment only
 	APIToken     string        // environment only: the network API's bearer token
+	MetricsToken string        // environment only: the bearer token of /metrics
+	BackupDir    string
+	BackupEvery  time.Duration
+	BackupKeep   int
 }
 
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
@@ -88,10 +92,29 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		expiryWarn = d
 	}
 	fs.DurationVar(&cfg.ExpiryWarn, "expiry-warn", expiryWarn, "how long before a plan's end the customer is told it ends soon (ESIM_EXPIRY_WARN)")
+	str(&cfg.BackupDir, "backup-dir", "ESIM_BACKUP_DIR", "", "folder for the portal's own backups; empty makes none")
+	backupEvery := 24 * time.Hour
+	if v := getenv("ESIM_BACKUP_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("ESIM_BACKUP_EVERY must be a duration such as 6h, not %q", v)
+		}
+		backupEvery = d
+	}
+	fs.DurationVar(&cfg.BackupEvery, "backup-every", backupEvery, "time between two backups into -backup-dir (ESIM_BACKUP_EVERY)")
+	backupKeep := 7
+	if v := getenv("ESIM_BACKUP_KEEP"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("ESIM_BACKUP_KEEP must be a whole number, not %q", v)
+		}
+		backupKeep = n
+	}
+	fs.IntVar(&cfg.BackupKeep, "backup-keep", backupKeep, "backups kept in -backup-dir, the newest (ESIM_BACKUP_KEEP)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintf(stderr, "Usage: %s [flags] [users add | inventory import FILE | demo scale]\n", name)
+			fmt.Fprintf(stderr, "Usage: %s [flags] [users add | inventory import FILE | demo scale | backup FILE | restore FILE]\n", name)
 			fs.PrintDefaults()
 		}
 		return cfg, nil, err
@@ -99,6 +122,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	cfg.SMTPPassword = getenv("ESIM_SMTP_PASSWORD")
 	cfg.SessionKey = getenv("ESIM_SESSION_KEY")
 	cfg.APIToken = getenv("ESIM_API_TOKEN")
+	cfg.MetricsToken = getenv("ESIM_METRICS_TOKEN")
 	if err := cfg.check(); err != nil {
 		return cfg, nil, err
 	}
@@ -143,6 +167,15 @@ func (c config) check() error {
 	}
 	if c.APIToken != "" && len(c.APIToken) < 32 {
 		return fmt.Errorf("ESIM_API_TOKEN must be at least 32 characters, such as the output of: openssl rand -hex 32")
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
+		return fmt.Errorf("ESIM_METRICS_TOKEN must be at least 32 characters, such as the output of: openssl rand -hex 32")
+	}
+	if c.BackupEvery < time.Minute {
+		return fmt.Errorf("-backup-every must be a minute or more, not %s", c.BackupEvery)
+	}
+	if c.BackupKeep < 1 {
+		return fmt.Errorf("-backup-keep must keep at least 1 backup")
 	}
 	return nil
 }

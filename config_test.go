@@ -56,6 +56,10 @@ func TestParseConfig(t *testing.T) {
 		{"BadExpiryWarn", nil, map[string]string{"ESIM_EXPIRY_WARN": "3 days"}, "ESIM_EXPIRY_WARN must be a duration"},
 		{"ExpiryWarnTooLong", []string{"-expiry-warn", "800h"}, nil, "-expiry-warn must be from 1h"},
 		{"BadTrustedProxies", []string{"-trusted-proxies", "10.0.0.1, proxy.internal"}, nil, "-trusted-proxies must list IP addresses or CIDR ranges"},
+		{"ShortMetricsToken", nil, map[string]string{"ESIM_METRICS_TOKEN": "short"}, "ESIM_METRICS_TOKEN must be at least 32"},
+		{"BadBackupEvery", nil, map[string]string{"ESIM_BACKUP_EVERY": "daily"}, "ESIM_BACKUP_EVERY must be a duration"},
+		{"BackupEveryTooShort", []string{"-backup-every", "1s"}, nil, "-backup-every must be a minute or more"},
+		{"BackupKeepNone", []string{"-backup-keep", "0"}, nil, "-backup-keep must keep at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer

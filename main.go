@@ -22,6 +22,7 @@ import (
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/static"
 )
 
 func main() {
@@ -40,6 +41,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	cfg, rest, err := parseConfig("esim-admin", args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	// Backup and restore work on the file, never through a store: opening
+	// one would migrate a database that a portal of another version serves.
+	if len(rest) > 0 && (rest[0] == "backup" || rest[0] == "restore") {
+		return fileCommand(ctx, cfg, rest[0], rest[1:], stdout)
+	}
+	if len(rest) == 0 {
+		lock, err := db.LockDatabase(cfg.DB, fmt.Sprintf("a portal, pid %d, on %s since %s", os.Getpid(), cfg.Addr, time.Now().UTC().Format(time.RFC3339)))
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
 	store, err := db.Open(ctx, cfg.DB)
 	if err != nil {
@@ -75,7 +88,11 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		}
 	}
 	go store.PruneEvery(ctx, time.Hour, log)
+	metrics := handlers.NewMetrics(store)
+	store.Observe = metrics.ObserveCommit
+	go static.Precompress()
 	mailQueued := func() {}
+	var outboxRan func() time.Time
 	if cfg.SMTPAddr != "" {
 		sender, err := emails.NewSender(emails.SMTPConfig{Addr: cfg.SMTPAddr, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.MailFrom})
 		if err != nil {
@@ -84,6 +101,10 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		worker := &emails.Worker{Store: store, Sender: sender, Logger: log, Now: store.Now}
 		go worker.Run(ctx)
 		mailQueued = worker.Notify
+		outboxRan = worker.LastRun
+	}
+	if cfg.BackupDir != "" {
+		go backupLoop(ctx, log, cfg, metrics.BackupDone)
 	}
 	scheduler := &emails.Scheduler{Store: store, Queued: mailQueued, Logger: log}
 	go scheduler.Run(ctx)
@@ -96,18 +117,21 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		cookie = "__Host-esim_session"
 	}
 	h := handlers.New(handlers.Handlers{
-		Store:      store,
-		Sessions:   handlers.NewSessionStore(store, key, cfg.secure()),
-		Log:        log,
-		CookieName: cookie,
-		MailHeld:   cfg.SMTPAddr == "",
-		MailQueued: mailQueued,
-		Demo:       cfg.Demo,
-		Secure:     cfg.secure(),
-		BaseURL:    cfg.BaseURL,
-		Proxies:    proxies,
-		LowStock:   cfg.LowStock,
-		APIToken:   cfg.APIToken,
+		Store:        store,
+		Sessions:     handlers.NewSessionStore(store, key, cfg.secure()),
+		Log:          log,
+		CookieName:   cookie,
+		MailHeld:     cfg.SMTPAddr == "",
+		MailQueued:   mailQueued,
+		Demo:         cfg.Demo,
+		Secure:       cfg.secure(),
+		BaseURL:      cfg.BaseURL,
+		Proxies:      proxies,
+		LowStock:     cfg.LowStock,
+		APIToken:     cfg.APIToken,
+		MetricsToken: cfg.MetricsToken,
+		Metrics:      metrics,
+		OutboxRan:    outboxRan,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -137,7 +161,7 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 	case "demo scale":
 		return demoScale(ctx, store, args[2:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q; commands: users add, inventory import, demo scale", strings.Join(args, " "))
+	return fmt.Errorf("unknown command %q; commands: users add, inventory import, demo scale, backup, restore", strings.Join(args, " "))
 }
 
 // addUser creates a login; the password is read from standard input so it

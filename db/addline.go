@@ -135,6 +135,9 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 			WHERE iccid = ? AND state = 'free'`, sub.ID, lineName, formatTime(tx.now), req.By.ID, e.ICCID); err != nil {
 			return err
 		}
+		if err := moveStock(ctx, tx, p.IMSIProfile, StateFree, StateAllocated); err != nil {
+			return err
+		}
 		linePlan, number, err := insertLinePlan(ctx, tx, e.ICCID, p, req.By)
 		if err != nil {
 			return err

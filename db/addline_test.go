@@ -93,6 +93,10 @@ func newFixture(t testing.TB, subscribers, free int) *fixture {
 				testICCID(n), profile, fmt.Sprintf("MATCH-%d", n), formatTime(s.Now().Add(time.Duration(i)*time.Minute)))
 		}
 	}
+	// The eSIMs went in behind the store's back: count them as a load does.
+	if err := recountStock(ctx, s.write); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 

@@ -42,7 +42,7 @@ var pragmas = []string{
 // instead of failing with SQLITE_BUSY, and a pool of read-only connections.
 type Store struct {
 	write *sql.DB
-	read  *sql.DB
+	read  *readPool
 	// Now is the clock; tests replace it to move through a plan's 30 days.
 	Now func() time.Time
 	// Mail renders the emails a change queues in the outbox.
@@ -58,6 +58,13 @@ type Store struct {
 	dummyHash func() []byte
 	// listLimits, when set, replaces the eSIM List's defaultListLimits.
 	listLimits *listLimits
+	// Observe, when set, is told of every batch the committer commits: how
+	// many changes shared it and how long each waited for the committer. It
+	// runs on the committer's goroutine, so it must be quick (a Prometheus
+	// histogram's Observe is); set it before the store is used. A func
+	// rather than metrics of the store's own keeps db free of any metrics
+	// library.
+	Observe func(Batch)
 
 	txs    chan txRequest // changes waiting for the committer
 	closed chan struct{}
@@ -93,8 +100,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
+	// Every connection stays open: database/sql keeps 2 idle by default, and
+	// one opened anew runs its pragmas and prepares its statements again.
 	read.SetMaxOpenConns(8)
-	s.read = read
+	read.SetMaxIdleConns(8)
+	s.read = &readPool{DB: read, stmts: map[string]*sql.Stmt{}}
 	return s, nil
 }
 
@@ -111,7 +121,73 @@ func dsn(path string, extra ...string) string {
 func (s *Store) Close() (err error) {
 	defer func() { err = failed("close store", err) }()
 	s.stopCommitter()
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.read.close(), s.write.Close())
+}
+
+// readPool is the pool of read-only connections. Its queries are prepared
+// once on each connection and kept: SQLite takes about as long to parse one
+// of the List's statements as to run it.
+type readPool struct {
+	*sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // by their text
+}
+
+// maxStatements bounds the statements a readPool keeps. The List puts its
+// statements together from fragments, which make a few hundred texts at most.
+const maxStatements = 1000
+
+// QueryContext runs a query as a statement prepared once.
+func (p *readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.DB.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query of one row as a statement prepared once.
+func (p *readPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.DB.QueryRowContext(ctx, query, args...)
+}
+
+// stmt returns the prepared statement of the query, preparing it the first
+// time; nil when it cannot be prepared (the query then fails as it is) or
+// too many are kept. It does not hold the lock while it prepares: that waits
+// for a connection, which a caller holding one for an open query and asking
+// for another would never give back.
+func (p *readPool) stmt(ctx context.Context, query string) *sql.Stmt {
+	p.mu.Lock()
+	st, ok := p.stmts[query]
+	full := len(p.stmts) >= maxStatements
+	p.mu.Unlock()
+	if ok || full {
+		return st
+	}
+	st, err := p.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if kept, ok := p.stmts[query]; ok {
+		st.Close()
+		return kept
+	}
+	p.stmts[query] = st
+	return st
+}
+
+func (p *readPool) close() error {
+	p.mu.Lock()
+	for _, st := range p.stmts {
+		st.Close()
+	}
+	p.stmts = nil
+	p.mu.Unlock()
+	return p.DB.Close()
 }
 
 func (s *Store) stopCommitter() {
@@ -168,6 +244,19 @@ type txRequest struct {
 	ctx    context.Context
 	fn     func(ctx context.Context, c *change) error
 	result chan error
+	queued time.Time // when inTx was called, by the monotonic clock
+}
+
+// Batch is one commit of the committer, as Store.Observe hears of it.
+type Batch struct {
+	// Waited is how long each change of the batch waited, from its inTx to
+	// the moment the committer began to run it: the write queue.
+	Waited []time.Duration
+	// Took is the batch's time from BEGIN to the end of COMMIT, its fsync
+	// included.
+	Took time.Duration
+	// Failed is set when the batch did not commit.
+	Failed bool
 }
 
 // maxBatch bounds how many changes share one commit.
@@ -182,7 +271,7 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, c *change
 	if ctx.Value(inChange{}) != nil {
 		return errNestedWrite
 	}
-	req := txRequest{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	req := txRequest{ctx: ctx, fn: fn, result: make(chan error, 1), queued: time.Now()}
 	select {
 	case s.txs <- req:
 	case <-ctx.Done():
@@ -230,6 +319,13 @@ func (s *Store) commitLoop() {
 // changes without an error of their own were not committed either.
 func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 	errs = make([]error, len(batch))
+	began := time.Now()
+	var waited []time.Duration
+	committed := false
+	if s.Observe != nil {
+		waited = make([]time.Duration, len(batch))
+		defer func() { s.Observe(Batch{Waited: waited, Took: time.Since(began), Failed: !committed}) }()
+	}
 	tx, err := s.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		for i := range errs {
@@ -238,6 +334,9 @@ func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 		return errs, false
 	}
 	for i, req := range batch {
+		if waited != nil {
+			waited[i] = time.Since(req.queued)
+		}
 		if _, err := tx.Exec(`SAVEPOINT change`); err != nil {
 			errs[i] = err
 			continue
@@ -259,7 +358,9 @@ func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 				errs[i] = fmt.Errorf("db: commit: %w", err)
 			}
 		}
+		return errs, false
 	}
+	committed = true
 	return errs, false
 }
 
@@ -282,6 +383,8 @@ func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 
 // migrate applies the embedded migrations that the database has not seen,
 // each in its own transaction, and refuses a database from a newer version.
+// A migration is seen when its version is recorded, not when a later one
+// is: one merged after a higher number was applied still runs.
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
@@ -296,20 +399,33 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	latest := 0
-	for _, f := range files {
-		v, err := migrationVersion(f)
-		if err != nil {
-			return err
-		}
-		latest = max(latest, v)
+	latest, err := latestMigration()
+	if err != nil {
+		return err
 	}
 	if current > latest {
 		return fmt.Errorf("the database has schema version %d, newer than this program's %d: use a newer build of the portal", current, latest)
 	}
+	applied := map[int]bool{}
+	rows, err := s.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, f := range files {
 		v, _ := migrationVersion(f)
-		if v <= current {
+		if applied[v] {
 			continue
 		}
 		body, err := migrations.ReadFile(f)
@@ -348,6 +464,24 @@ func (s *Store) applyMigration(ctx context.Context, version int, body string) er
 		_, err = c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, formatTime(c.now))
 		return err
 	})
+}
+
+// latestMigration is the schema version this program's migrations bring a
+// database to.
+func latestMigration() (int, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return 0, err
+	}
+	latest := 0
+	for _, f := range files {
+		v, err := migrationVersion(f)
+		if err != nil {
+			return 0, err
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
 }
 
 func migrationVersion(name string) (int, error) {

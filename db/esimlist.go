@@ -84,15 +84,17 @@ const listColumns = `e.iccid, e.imsi_profile, e.state, e.stocked_at, coalesce(e.
 	coalesce(CASE WHEN cp.state = 'active' AND cp.expires_at <= :now THEN 'expired' ELSE cp.state END, ''),
 	coalesce(cp.used_bytes, 0), coalesce(cp.data_bytes, 0)`
 
-// listJoins find the subscriber, the allocating login and the current plan;
-// an active plan past its end counts as expired, as LinePlan.StateAt says.
-// A used-up plan is no longer active. When no plan is active or queued, every
-// plan has ended and the last added is the current one. Each choice is a lookup in esim_plans_iccid.
+// listJoins find the subscriber, the allocating login and the current plan:
+// the first active one not past its end, else the first queued one, else
+// the last one added (every plan has ended); an active plan past its end
+// counts as expired, as LinePlan.StateAt says, and a used-up plan is no
+// longer active. The choice reads the eSIM's few plans once, through
+// esim_plans_iccid, and orders them by that rule.
 const listJoins = ` LEFT JOIN subscribers s ON s.id = e.subscriber_id LEFT JOIN logins l ON l.id = e.allocated_by
-	LEFT JOIN esim_plans cp ON cp.id = coalesce(
-		(SELECT min(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid AND ep.state = 'active' AND ep.expires_at > :now),
-		(SELECT min(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid AND ep.state = 'queued'),
-		(SELECT max(ep.id) FROM esim_plans ep WHERE ep.iccid = e.iccid))
+	LEFT JOIN esim_plans cp ON cp.id = (SELECT ep.id FROM esim_plans ep WHERE ep.iccid = e.iccid
+		ORDER BY CASE WHEN ep.state = 'active' AND ep.expires_at > :now THEN 0 WHEN ep.state = 'queued' THEN 1 ELSE 2 END,
+			CASE WHEN ep.state = 'queued' OR ep.state = 'active' AND ep.expires_at > :now THEN ep.id ELSE -ep.id END
+		LIMIT 1)
 	LEFT JOIN plans p ON p.id = cp.plan_id `
 
 func scanListRow(row interface{ Scan(...any) error }) (ListRow, error) {

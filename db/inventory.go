@@ -287,6 +287,11 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ I
 			res.ByProfile[row.IMSIProfile]++
 			res.Total++
 		}
+		for profile, n := range res.ByProfile {
+			if err := addStock(ctx, tx, profile, StateFree, n); err != nil {
+				return err
+			}
+		}
 		return audit(ctx, tx, by, "import", 0, "", "added "+res.Summary())
 	})
 	if err != nil || len(bad) > 0 {
@@ -387,54 +392,11 @@ func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (_ ESIM,
 		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'retired' WHERE iccid = ? AND state = 'free'`, e.ICCID); err != nil {
 			return err
 		}
+		if err := moveStock(ctx, tx, e.IMSIProfile, StateFree, StateRetired); err != nil {
+			return err
+		}
 		e.State = StateRetired
 		return audit(ctx, tx, by, "retire", 0, e.ICCID, fmt.Sprintf("profile %d, in stock since %s", e.IMSIProfile, formatTime(e.StockedAt)))
 	})
 	return e, err
-}
-
-// ProfileStock is the stock of one IMSI profile.
-type ProfileStock struct {
-	IMSIProfile int
-	Free        int
-	Allocated   int
-}
-
-// StockSummary counts the free and allocated eSIMs of each IMSI profile.
-// Each count reads a covering index, not the table, but still reads one
-// index entry per eSIM: at a million eSIMs that is a tenth of a second, so
-// the List loads it apart from its first page.
-func (s *Store) StockSummary(ctx context.Context) (_ []ProfileStock, err error) {
-	defer func() { err = failed("stock summary", err) }()
-	rows, err := s.read.QueryContext(ctx, `
-		SELECT imsi_profile, 'free', count(*) FROM esims INDEXED BY esims_free WHERE state = 'free' GROUP BY imsi_profile
-		UNION ALL
-		SELECT imsi_profile, 'allocated', count(*) FROM esims INDEXED BY esims_list_profile WHERE allocated_at IS NOT NULL GROUP BY imsi_profile`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	byProfile := map[int]*ProfileStock{}
-	out := make([]ProfileStock, len(IMSIProfiles))
-	for i, p := range IMSIProfiles {
-		out[i].IMSIProfile = p
-		byProfile[p] = &out[i]
-	}
-	for rows.Next() {
-		var profile, n int
-		var state string
-		if err := rows.Scan(&profile, &state, &n); err != nil {
-			return nil, err
-		}
-		ps, ok := byProfile[profile]
-		if !ok {
-			continue
-		}
-		if state == StateFree {
-			ps.Free = n
-		} else {
-			ps.Allocated = n
-		}
-	}
-	return out, rows.Err()
 }

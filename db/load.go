@@ -36,7 +36,13 @@ func (s *Store) Bulk(ctx context.Context, fn func(ctx context.Context, tx *sql.T
 			return err
 		}
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
+	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -65536`)
 	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = DEFAULT`)
-	return s.inTx(ctx, func(ctx context.Context, c *change) error { return fn(ctx, c.Tx) })
+	return s.inTx(ctx, func(ctx context.Context, c *change) error {
+		if err := fn(ctx, c.Tx); err != nil {
+			return err
+		}
+		// A bulk load inserts eSIMs behind the counts' back: count them again.
+		return recountStock(ctx, c)
+	})
 }

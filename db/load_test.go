@@ -64,8 +64,8 @@ func TestBulk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cache != -2000 || temp != "0" {
-			t.Errorf("after Bulk cache_size = %d, temp_store = %s, want -2000 and 0", cache, temp)
+		if cache != -65536 || temp != "0" {
+			t.Errorf("after Bulk cache_size = %d, temp_store = %s, want -65536 and 0", cache, temp)
 		}
 	})
 	t.Run("InsideAChange", func(t *testing.T) {

@@ -56,6 +56,12 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 			WHERE iccid = ? AND state = 'free'`, old.SubscriberID, old.LineName, formatTime(tx.now), by.ID, fresh.ICCID); err != nil {
 			return err
 		}
+		if err := moveStock(ctx, tx, old.IMSIProfile, StateAllocated, StateRetired); err != nil {
+			return err
+		}
+		if err := moveStock(ctx, tx, old.IMSIProfile, StateFree, StateAllocated); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE esim_plans SET iccid = ? WHERE iccid = ?
 			AND (state = 'queued' OR (state = 'active' AND expires_at > ?))`, fresh.ICCID, old.ICCID, formatTime(tx.now))
 		if err != nil {

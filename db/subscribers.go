@@ -12,31 +12,72 @@ import (
 	"unicode/utf8"
 )
 
-// SearchSubscribers finds subscribers by any part of their account number,
-// name or email, or by digits of their phone number, best matches first:
-// those that start with the query, then by name.
+// SearchSubscribers finds subscribers by the start of their account number,
+// name, surname or email, or by any part of these or of their phone
+// number's digits, best matches first: the account numbers that start with
+// the query, in their order; then the names, the surnames and the email
+// addresses that do, each in alphabetical order; then every other match, the
+// oldest subscriber first. Each kind is read in the order of its own index
+// and stops at limit, so a search costs about the same whether it matches
+// ten subscribers or ten thousand: none sorts its matches.
 func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) (_ []Subscriber, err error) {
 	defer func() { err = failed("search subscribers", err) }()
 	query = cleanSearch(query)
-	if query == "" {
+	if query == "" || limit <= 0 {
 		return nil, nil
 	}
 	prefix := escapeLike(query) + "%"
-	var rows *sql.Rows
-	if match := searchMatch(query); match != "" {
-		rows, err = s.read.QueryContext(ctx, `
-			SELECT s.id, s.account_number, s.name, s.email, s.phone
-			FROM subscriber_search f JOIN subscribers s ON s.id = f.rowid
-			WHERE subscriber_search MATCH ?1
-			ORDER BY (s.account_number LIKE ?2 ESCAPE '\' OR s.name LIKE ?2 ESCAPE '\' OR s.email LIKE ?2 ESCAPE '\') DESC, s.name, s.id
-			LIMIT ?3`, match, prefix, limit)
-	} else {
-		// One or two characters are too short for the trigram index: match
-		// the start of the name, in name order, straight off its index.
-		rows, err = s.read.QueryContext(ctx, `
-			SELECT id, account_number, name, email, phone FROM subscribers
-			WHERE name LIKE ?1 ESCAPE '\' ORDER BY name, id LIMIT ?2`, prefix, limit)
+	lo, hi := nocaseRange(query)
+	type tier struct {
+		query string
+		args  []any // before the limit, which is the last
 	}
+	tiers := []tier{
+		{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
+			[]any{escapeGlob(strings.ToUpper(query)) + "*"}},
+		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_name
+			WHERE name LIKE ? ESCAPE '\' ORDER BY name COLLATE NOCASE, id LIMIT ?`, []any{prefix}},
+		// SQLite makes a LIKE a range of the index by itself on a column,
+		// but on this expression not for a query that starts with a digit:
+		// the range is spelled out, and the LIKE keeps it exact.
+		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_surname
+			WHERE substr(name, instr(name, ' ') + 1) COLLATE NOCASE >= ? AND substr(name, instr(name, ' ') + 1) COLLATE NOCASE < ?
+			AND substr(name, instr(name, ' ') + 1) LIKE ? ESCAPE '\'
+			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}},
+		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_email
+			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}},
+	}
+	if match := searchMatch(query); match != "" {
+		// The trigram index hands out its matches in rowid order, so the
+		// limit ends the read early. It also finds those of the kinds above,
+		// which are skipped: it reads as many more as were found there.
+		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE id IN
+			(SELECT rowid FROM subscriber_search WHERE subscriber_search MATCH ? ORDER BY rowid LIMIT ?) ORDER BY id`, []any{match}})
+	}
+	var out []Subscriber
+	seen := map[int64]bool{}
+	for _, t := range tiers {
+		if len(out) == limit {
+			break
+		}
+		found, err := querySubscribers(ctx, s.read, t.query, append(t.args, limit-len(out)+len(seen))...)
+		if err != nil {
+			return nil, err
+		}
+		for _, sub := range found {
+			if !seen[sub.ID] && len(out) < limit {
+				seen[sub.ID] = true
+				out = append(out, sub)
+			}
+		}
+	}
+	return out, nil
+}
+
+const subscriberColumns = `id, account_number, name, email, phone`
+
+func querySubscribers(ctx context.Context, q queryer, query string, args ...any) ([]Subscriber, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +135,25 @@ func cleanSearch(s string) string {
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// nocaseRange is the range of NOCASE text that starts with prefix: NOCASE
+// folds ASCII letters only, to lower case.
+func nocaseRange(prefix string) (lo, hi string) {
+	b := []byte(prefix)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	lo = string(b)
+	b[len(b)-1]++ // past any text that starts with lo
+	return lo, string(b)
+}
+
+// escapeGlob makes s match itself in a GLOB pattern.
+func escapeGlob(s string) string {
+	return strings.NewReplacer(`*`, `[*]`, `?`, `[?]`, `[`, `[[]`).Replace(s)
 }
 
 func onlyDigits(s string) string {

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 func BenchmarkSearchSubscribers(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
-	for _, q := range []string{"ga", "garc", "Sofia Ro", "@example.com", "AC-1", "0142", "555 0101"} {
+	for _, q := range []string{"ga", "garc", "Lope", "mar", "son", "Sofia Ro", "@example.com", "AC-1", "0142", "555 0101"} {
 		b.Run(q, func(b *testing.B) {
 			var t timings
 			for b.Loop() {
@@ -26,4 +27,40 @@ func BenchmarkSearchSubscribers(b *testing.B) {
 			t.report(b)
 		})
 	}
+}
+
+// BenchmarkSearchPrefixes types the first one to four letters of first
+// names, surnames and email addresses, as an agent does, and reports the
+// p95 of the slowest of them: every one must stay quick, however many
+// subscribers it matches.
+func BenchmarkSearchPrefixes(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	var queries []string
+	for _, word := range []string{"Lopez", "Sofia", "García", "Maria", "Kim.", "Johnson", "Tanaka", "Ahmed", "Ozzy"} {
+		for n := 1; n <= 4 && n <= len(word); n++ {
+			queries = append(queries, word[:n])
+		}
+	}
+	t := make([]timings, len(queries))
+	for b.Loop() {
+		for i, q := range queries {
+			start := time.Now()
+			if _, err := s.SearchSubscribers(ctx, q, views.SearchLimit); err != nil {
+				b.Fatal(err)
+			}
+			t[i] = append(t[i], time.Since(start))
+		}
+	}
+	var worst time.Duration
+	var slowest string
+	for i, q := range queries {
+		if p := t[i].percentile(0.95); p > worst {
+			worst, slowest = p, q
+		}
+	}
+	all := slices.Concat(t...)
+	b.ReportMetric(float64(all.percentile(0.50))/float64(time.Millisecond), "p50-ms")
+	b.ReportMetric(float64(worst)/float64(time.Millisecond), "worst-p95-ms")
+	b.Logf("slowest prefix: %q, p95 %s, of %d prefixes", slowest, worst, len(queries))
 }

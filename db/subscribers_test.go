@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +50,44 @@ func TestSearchSubscribers(t *testing.T) {
 	if got := names(`"; DROP`); len(got) != 0 {
 		t.Errorf("a query with quotes found %v", got)
 	}
+	has("Ra", "Priya Raman") // the start of a surname, too short for the index
+	t.Run("StartsFirst", func(t *testing.T) {
+		// A name, then a surname, then an email that starts with the query,
+		// then a match inside a word: each kind alphabetical, the last in
+		// the order the subscribers came.
+		now := formatTime(s.Now())
+		for _, sub := range [][3]string{
+			{"ZT-1", "Bea Kelmar", "bk@example.com"},
+			{"ZT-2", "Mara Lind", "ml@example.com"},
+			{"ZT-3", "Aldo Marek", "am@example.com"},
+			{"ZT-4", "Cleo Vance", "marcleo@example.com"},
+			{"ZT-5", "Mar Quell", "mq@example.com"},
+			{"ZT-6", "Dov Amare", "da@example.com"},
+		} {
+			if _, err := s.write.Exec(`INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES (?, ?, ?, '+1 555 0100', ?)`,
+				sub[0], sub[1], sub[2], now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		for _, n := range names("mar") {
+			switch n {
+			case "Bea Kelmar", "Mara Lind", "Aldo Marek", "Cleo Vance", "Mar Quell", "Dov Amare":
+				got = append(got, n)
+			}
+		}
+		want := []string{"Mar Quell", "Mara Lind", "Aldo Marek", "Cleo Vance", "Bea Kelmar", "Dov Amare"}
+		if strings.Join(got, ", ") != strings.Join(want, ", ") {
+			t.Errorf("search mar: %v, want %v", got, want)
+		}
+		if got := names("M"); len(got) == 0 || got[0] != "Mar Quell" {
+			t.Errorf("search M: %v, want the names that start with M first", got)
+		}
+		found, err := s.SearchSubscribers(ctx, "mar", 3)
+		if err != nil || len(found) != 3 {
+			t.Errorf("search with limit 3: %d found, %v", len(found), err)
+		}
+	})
 	t.Run("FollowsChanges", func(t *testing.T) {
 		if _, err := s.write.Exec(`UPDATE subscribers SET name = 'Priya Raman-Okoye' WHERE name = 'Priya Raman'`); err != nil {
 			t.Fatal(err)

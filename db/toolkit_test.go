@@ -115,6 +115,9 @@ func TestReplaceESIM(t *testing.T) {
 	if n := count(t, l.s, `SELECT count(*) FROM outbox WHERE kind = 'qr' AND iccid = ?`, fresh.ICCID); n != 1 {
 		t.Errorf("%d QR emails for the new eSIM, want 1", n)
 	}
+	if err := l.s.CheckStock(ctx); err != nil {
+		t.Error(err)
+	}
 	checkUsage(t, l.s)
 	// Usage on the new eSIM goes on charging the plan that moved.
 	l.iccid = fresh.ICCID

@@ -56,6 +56,17 @@ type Worker struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+	lastRun  atomic.Int64 // unix nanoseconds of the last look at the outbox
+}
+
+// LastRun is when the worker last looked at the outbox, by the real clock;
+// zero before it first has. A worker waits at most Poll between looks, so a
+// much older one has stopped or is stuck.
+func (w *Worker) LastRun() time.Time {
+	if ns := w.lastRun.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // Notify wakes the worker to look at the outbox now. Handlers call it after
@@ -120,6 +131,7 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) drain(ctx context.Context) bool {
 	progressed := false
 	for ctx.Err() == nil {
+		w.lastRun.Store(time.Now().UnixNano())
 		due, err := w.Store.DueEmails(ctx, w.now(), w.batch())
 		if err != nil {
 			if ctx.Err() == nil {

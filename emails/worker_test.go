@@ -419,3 +419,20 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+func TestWorkerLastRun(t *testing.T) {
+	srv := smtptest.Start(t)
+	w := fastWorker(newOutbox(), newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second}))
+	if !w.LastRun().IsZero() {
+		t.Fatal("a worker that never ran has a last run")
+	}
+	before := time.Now()
+	runWorker(t, w)
+	deadline := time.Now().Add(5 * time.Second)
+	for w.LastRun().Before(before) {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker runs but its last run did not move")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

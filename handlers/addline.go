@@ -51,6 +51,7 @@ func (h *Handlers) addLine(c echo.Context) error {
 		return err
 	}
 	if !order.Replayed {
+		h.Metrics.allocations.Inc()
 		h.MailQueued()
 	}
 	msg := fmt.Sprintf("Line “%s” added: eSIM %s (profile %d) with %s, order %s. The QR code and the order confirmation are on their way to %s.",

@@ -17,7 +17,9 @@ import (
 )
 
 func (h *Handlers) signInPage(c echo.Context) error {
-	if _, ok := h.currentLogin(c); ok {
+	if _, ok, err := h.currentLogin(c); err != nil {
+		return err
+	} else if ok {
 		return c.Redirect(http.StatusSeeOther, "/subscribers")
 	}
 	return h.render(c, http.StatusOK, views.Login("", safeNext(c.QueryParam("next")), ""))
@@ -33,6 +35,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 		return h.render(c, http.StatusTooManyRequests, views.Login(email, next, msg))
 	}
 	if errors.Is(err, db.ErrWrongCredentials) {
+		h.Metrics.signinFailures.Inc()
 		return h.render(c, http.StatusUnauthorized, views.Login(email, next, "Wrong email or password."))
 	}
 	if err != nil {
@@ -86,26 +89,34 @@ func (h *Handlers) signOut(c echo.Context) error {
 }
 
 // currentLogin returns the login of the request's session, if it is live.
-func (h *Handlers) currentLogin(c echo.Context) (db.Login, bool) {
+// A session or login the database could not read is an error, not a
+// signed-out visitor: sending an agent to sign in again would hide it.
+func (h *Handlers) currentLogin(c echo.Context) (db.Login, bool, error) {
 	session, err := h.Sessions.Get(c.Request(), h.CookieName)
 	if err != nil || session.IsNew {
-		return db.Login{}, false
+		return db.Login{}, false, err
 	}
 	id, _ := session.Values[sessionLoginKey].(int64)
 	if id == 0 {
-		return db.Login{}, false
+		return db.Login{}, false, nil
 	}
 	l, err := h.Store.LoginByID(c.Request().Context(), id)
-	if err != nil || l.Disabled {
-		return db.Login{}, false
+	if db.ErrorCode(err) == db.ErrNotFound {
+		return db.Login{}, false, nil // deleted since
 	}
-	return l, true
+	if err != nil || l.Disabled {
+		return db.Login{}, false, err
+	}
+	return l, true, nil
 }
 
 // requireLogin sends a visitor without a live session to the sign-in page.
 func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		l, ok := h.currentLogin(c)
+		l, ok, err := h.currentLogin(c)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			target := "/login"
 			if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {

@@ -54,17 +54,11 @@ func (h *Handlers) esimList(c echo.Context) error {
 	if v.Allocators, err = h.Store.Logins(ctx); err != nil {
 		return err
 	}
-	return h.render(c, status, views.ESIMList(v))
-}
-
-// esimStock is the stock summary the List loads after its first page: at a
-// million eSIMs it takes longer to count than the page takes to show.
-func (h *Handlers) esimStock(c echo.Context) error {
-	stock, err := h.Store.StockSummary(c.Request().Context())
-	if err != nil {
+	if v.Stock, err = h.Store.StockSummary(ctx); err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.StockSummary(stock, h.LowStock))
+	v.LowStock = h.LowStock
+	return h.render(c, status, views.ESIMList(v))
 }
 
 // esimListCSV streams the eSIMs the filter matches, however many, as CSV.
@@ -80,7 +74,12 @@ func (h *Handlers) esimListCSV(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="esims-%s.csv"`, h.Store.Now().UTC().Format(time.DateOnly)))
 	w.WriteHeader(http.StatusOK)
 	if err := h.Store.ExportESIMs(c.Request().Context(), f, w, w.Flush); err != nil {
-		// The status is sent; all that is left is to log and cut the file short.
+		// The status is sent; all that is left is to log and cut the file
+		// short. A browser that went away (a cancelled download) is no error.
+		if c.Request().Context().Err() != nil {
+			h.Log.Info("eSIM export stopped: the browser went away", "request_id", w.Header().Get(echo.HeaderXRequestID))
+			return nil
+		}
 		h.Log.Error("eSIM export", "err", err, "request_id", w.Header().Get(echo.HeaderXRequestID))
 	}
 	return nil

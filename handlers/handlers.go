@@ -3,7 +3,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -49,6 +48,14 @@ type Handlers struct {
 	// Pause waits before the password of a slowed sign-in is checked; nil
 	// waits for real. Tests replace it to see the delays without waiting.
 	Pause func(ctx context.Context, d time.Duration) error
+	// MetricsToken is the bearer token of /metrics; empty turns it off (404).
+	MetricsToken string
+	// Metrics are what /metrics serves; New makes them when nil. Their
+	// ObserveCommit is for the store's Observe.
+	Metrics *Metrics
+	// OutboxRan says when the outbox worker last looked at the outbox, for
+	// /readyz; nil when no worker runs (no mail server: emails are held).
+	OutboxRan func() time.Time
 
 	signins *signinLimiter
 }
@@ -64,6 +71,9 @@ func New(h Handlers) *Handlers {
 	// The log keeps no email address, whoever writes to it.
 	h.Log = slog.New(emails.Redact(h.Log.Handler()))
 	h.signins = newSigninLimiter(func() time.Time { return h.Store.Now() })
+	if h.Metrics == nil {
+		h.Metrics = NewMetrics(h.Store)
+	}
 	return &h
 }
 
@@ -71,11 +81,12 @@ func New(h Handlers) *Handlers {
 // a render error can still become an error page instead of half a 200.
 func (h *Handlers) render(c echo.Context, status int, component templ.Component) error {
 	ctx := views.WithPage(c.Request().Context(), h.page(c))
-	var buf bytes.Buffer
-	if err := component.Render(ctx, &buf); err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := component.Render(ctx, buf); err != nil {
 		return err
 	}
-	return c.HTMLBlob(status, buf.Bytes())
+	return writeHTML(c, status, buf.Bytes())
 }
 
 func (h *Handlers) page(c echo.Context) views.Page {
@@ -173,6 +184,12 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The browser went away before its answer was ready: nothing failed
+		// that anyone can see, and no one is left to answer.
+		c.Response().WriteHeader(statusClientClosedRequest)
+		return
+	}
 	api := isAPI(c)
 	status := http.StatusInternalServerError
 	var message string
@@ -202,6 +219,10 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 		}
 	}
 }
+
+// statusClientClosedRequest is what the request log records for a request
+// whose client hung up first (nginx's 499); it is never sent.
+const statusClientClosedRequest = 499
 
 func titleOf(status int) string {
 	switch status {

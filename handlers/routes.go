@@ -24,6 +24,8 @@ func (h *Handlers) Routes() *echo.Echo {
 
 	e.Use(middleware.RequestID())
 	e.Use(h.logRequests())
+	routes := map[string]bool{} // filled below, once the table is made
+	e.Use(h.measureRequests(routes))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			h.Log.Error("panic", "err", err, "stack", string(stack), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
@@ -61,7 +63,7 @@ func (h *Handlers) Routes() *echo.Echo {
 		// The network API authenticates with a bearer token, not a cookie, so
 		// there is no cross-site request to forge.
 		Skipper: func(c echo.Context) bool {
-			return c.Path() == "/static/:name" || isAPI(c)
+			return c.Path() == "/static/:name" || isAPI(c) || isOps(c)
 		},
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
 			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
@@ -73,6 +75,12 @@ func (h *Handlers) Routes() *echo.Echo {
 			return echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
 		},
 	}))
+
+	// Operations: health for load balancers, metrics for Prometheus (with
+	// their own bearer token); no sign-in, no CSRF cookie.
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/metrics", h.serveMetrics)
 
 	// Front-end files and sign-in: open to all.
 	e.GET("/static/:name", serveStatic)
@@ -110,7 +118,6 @@ func (h *Handlers) Routes() *echo.Echo {
 	// CSV export; team leads import deliveries and retire free eSIMs.
 	app.GET("/esims", h.esimList)
 	app.GET("/esims.csv", h.esimListCSV, requireLead) // every subscriber's name in one file: leads only
-	app.GET("/esims/stock", h.esimStock)
 	app.GET("/esims/import", h.importPage, requireLead)
 	app.POST("/esims/import", h.importInventory, requireLead)
 	app.POST("/esims/:iccid/retire", h.retireESIM, requireLead)
@@ -146,7 +153,22 @@ func (h *Handlers) Routes() *echo.Echo {
 		app.POST("/esims/:iccid/simulate-usage", h.simulateUsage, requireLead)
 	}
 
+	for _, r := range e.Routes() {
+		if r.Method != echo.RouteNotFound {
+			routes[r.Path] = true
+		}
+	}
 	return e
+}
+
+// isOps reports whether the request is for health or metrics, which a
+// machine asks for every few seconds.
+func isOps(c echo.Context) bool {
+	switch c.Path() {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return false
 }
 
 // logRequests writes one structured log line per request, with its id: the
@@ -158,8 +180,11 @@ func (h *Handlers) logRequests() echo.MiddlewareFunc {
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			switch {
+			case v.Status >= 500:
 				level = slog.LevelError
+			case isOps(c) && v.Status < 400:
+				return nil // a probe every few seconds would drown the log
 			}
 			h.Log.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("method", v.Method), slog.String("route", c.Path()), slog.String("uri", redactURI(c.Request().URL)), slog.Int("status", v.Status),

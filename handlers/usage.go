@@ -103,6 +103,7 @@ func (h *Handlers) apiUsage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.Metrics.countUsage(results)
 	out := usageResponse{Records: make([]usageResult, len(results))}
 	for i, r := range results {
 		out.Records[i] = usageResultJSON(r)
@@ -228,6 +229,7 @@ func (h *Handlers) simulateUsage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.Metrics.countUsage(results)
 	r := results[0]
 	msg := fmt.Sprintf("Simulated %s used in %s.", db.FormatBytes(mbs*db.BytesPerMB), db.CountryName(r.Country))
 	for _, ch := range r.Charges {

@@ -22,6 +22,11 @@ func TestSeedScale(t *testing.T) {
 	if got := s.count(t, `SELECT count(*) FROM esims WHERE iccid LIKE '8901481%'`); got != 3000 {
 		t.Errorf("%d scale eSIMs, want 3000", got)
 	}
+	t.Run("StockCounted", func(t *testing.T) {
+		if err := s.CheckStock(ctx); err != nil {
+			t.Error(err)
+		}
+	})
 	t.Run("UsageAddsUp", func(t *testing.T) {
 		if err := s.CheckUsage(ctx); err != nil {
 			t.Error(err)

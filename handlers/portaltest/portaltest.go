@@ -108,7 +108,9 @@ func StartWith(t testing.TB, opts Options) *Portal {
 		Log:        log,
 		CookieName: "esim_session",
 		MailHeld:   true,
+		Metrics:    handlers.NewMetrics(store),
 	}
+	store.Observe = h.Metrics.ObserveCommit
 	if opts.Mail != nil {
 		sender, err := emails.NewSender(emails.SMTPConfig{Addr: opts.Mail.Addr, From: brand + " <esim@carrier.test>", Timeout: 10 * time.Second})
 		if err != nil {
@@ -127,6 +129,7 @@ func StartWith(t testing.TB, opts Options) *Portal {
 		})
 		h.MailHeld = false
 		h.MailQueued = worker.Notify
+		h.OutboxRan = worker.LastRun
 	}
 	if opts.Configure != nil {
 		opts.Configure(&h)

@@ -1,0 +1,212 @@
+package handlers
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+// metricsStore is what the metrics read from the store at each scrape.
+type metricsStore interface {
+	StockSummary(ctx context.Context) ([]db.ProfileStock, error)
+	OutboxStats(ctx context.Context) (db.OutboxStats, error)
+}
+
+// Metrics are the portal's Prometheus metrics, in a registry of their own
+// (not the global one: tests run several portals in one process). The
+// counters and histograms move as things happen; the stock and the outbox
+// are read from the store when /metrics is scraped.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	requests       *prometheus.HistogramVec
+	writeWait      prometheus.Histogram
+	batchChanges   prometheus.Histogram
+	commitTime     prometheus.Histogram
+	commitFailures prometheus.Counter
+	allocations    prometheus.Counter
+	usageRecords   *prometheus.CounterVec
+	signinFailures prometheus.Counter
+	backupLast     prometheus.Gauge
+	backupFailures prometheus.Counter
+}
+
+// NewMetrics makes the metrics of a portal over store. Hand ObserveCommit
+// to the store's Observe so the committer's batches are counted too.
+func NewMetrics(store metricsStore) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "esim_http_request_duration_seconds",
+			Help:    "Time to answer a request, by route pattern, method and status class.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "code"}),
+		writeWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "esim_store_write_wait_seconds",
+			Help:    "Time a change waited for the store's committer: the write queue.",
+			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}),
+		batchChanges: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "esim_store_commit_batch_changes",
+			Help:    "Changes that shared one commit (one fsync) of the committer.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
+		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "esim_store_commit_duration_seconds",
+			Help:    "Time of a batch from BEGIN to the end of its COMMIT, fsync included.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}),
+		commitFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "esim_store_commit_failures_total", Help: "Batches of the committer that did not commit.",
+		}),
+		allocations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "esim_allocations_total", Help: "eSIMs allocated by Add line.",
+		}),
+		usageRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "esim_usage_records_total", Help: "Usage records the networks reported, applied or already seen.",
+		}, []string{"result"}),
+		signinFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "esim_signin_failures_total", Help: "Sign-ins refused for a wrong email or password.",
+		}),
+		backupLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "esim_backup_last_success_timestamp_seconds", Help: "When the last backup into -backup-dir was made (Unix time); 0 before any.",
+		}),
+		backupFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "esim_backup_failures_total", Help: "Backups into -backup-dir that failed.",
+		}),
+	}
+	m.usageRecords.WithLabelValues("applied")
+	m.usageRecords.WithLabelValues("duplicate")
+	m.registry.MustRegister(m.requests, m.writeWait, m.batchChanges, m.commitTime, m.commitFailures,
+		m.allocations, m.usageRecords, m.signinFailures, m.backupLast, m.backupFailures, storeCollector{store},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveCommit counts one batch of the store's committer; it is the
+// store's Observe.
+func (m *Metrics) ObserveCommit(b db.Batch) {
+	for _, w := range b.Waited {
+		m.writeWait.Observe(w.Seconds())
+	}
+	m.batchChanges.Observe(float64(len(b.Waited)))
+	m.commitTime.Observe(b.Took.Seconds())
+	if b.Failed {
+		m.commitFailures.Inc()
+	}
+}
+
+// BackupDone counts a backup the portal made on its timer, or failed to.
+func (m *Metrics) BackupDone(at time.Time, err error) {
+	if err != nil {
+		m.backupFailures.Inc()
+		return
+	}
+	m.backupLast.Set(float64(at.Unix()))
+}
+
+// countUsage counts the records of a usage report by what became of them.
+func (m *Metrics) countUsage(results []db.UsageResult) {
+	for _, r := range results {
+		if r.Duplicate {
+			m.usageRecords.WithLabelValues("duplicate").Inc()
+		} else {
+			m.usageRecords.WithLabelValues("applied").Inc()
+		}
+	}
+}
+
+var (
+	stockDesc = prometheus.NewDesc("esim_stock", "eSIMs of the inventory, by IMSI profile and state.",
+		[]string{"imsi_profile", "state"}, nil)
+	outboxQueuedDesc = prometheus.NewDesc("esim_outbox_queued", "Emails waiting in the outbox (held, with no mail server).", nil, nil)
+	outboxAgeDesc    = prometheus.NewDesc("esim_outbox_oldest_queued_age_seconds",
+		"Age of the oldest email waiting in the outbox; 0 when none waits.", nil, nil)
+	outboxFailedDesc = prometheus.NewDesc("esim_outbox_failed", "Emails that failed for good.", nil, nil)
+	scrapeErrorDesc  = prometheus.NewDesc("esim_store_scrape_error", "1 when the store could not be read for this scrape.", nil, nil)
+)
+
+// storeCollector reads the stock and the outbox at each scrape: a few index
+// reads (the stock counts are kept, the outbox has indexes for it).
+type storeCollector struct{ store metricsStore }
+
+func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{stockDesc, outboxQueuedDesc, outboxAgeDesc, outboxFailedDesc, scrapeErrorDesc} {
+		ch <- d
+	}
+}
+
+func (sc storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	failed := 0.0
+	if stock, err := sc.store.StockSummary(ctx); err != nil {
+		failed = 1
+	} else {
+		for _, ps := range stock {
+			p := strconv.Itoa(ps.IMSIProfile)
+			ch <- prometheus.MustNewConstMetric(stockDesc, prometheus.GaugeValue, float64(ps.Free), p, db.StateFree)
+			ch <- prometheus.MustNewConstMetric(stockDesc, prometheus.GaugeValue, float64(ps.Allocated), p, db.StateAllocated)
+			ch <- prometheus.MustNewConstMetric(stockDesc, prometheus.GaugeValue, float64(ps.Retired), p, db.StateRetired)
+		}
+	}
+	if st, err := sc.store.OutboxStats(ctx); err != nil {
+		failed = 1
+	} else {
+		age := 0.0
+		if !st.OldestQueued.IsZero() {
+			age = max(time.Since(st.OldestQueued).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(outboxQueuedDesc, prometheus.GaugeValue, float64(st.Queued))
+		ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
+		ch <- prometheus.MustNewConstMetric(outboxFailedDesc, prometheus.GaugeValue, float64(st.Failed))
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed)
+}
+
+// measureRequests times every request by its route pattern, never its raw
+// path, so an ICCID in a path does not make a series of its own. It hands
+// an error to the error handler itself, so the status it records is the
+// one sent.
+func (h *Handlers) measureRequests(routes map[string]bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if !routes[route] {
+				route = "unmatched"
+			}
+			code := strconv.Itoa(c.Response().Status/100) + "xx"
+			h.Metrics.requests.WithLabelValues(route, c.Request().Method, code).Observe(time.Since(start).Seconds())
+			return nil
+		}
+	}
+}
+
+// serveMetrics answers a scraper that has the metrics token: 404 while no
+// token is set, 401 without the right one.
+func (h *Handlers) serveMetrics(c echo.Context) error {
+	if h.MetricsToken == "" {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(h.MetricsToken)) != 1 {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+		return echo.NewHTTPError(http.StatusUnauthorized)
+	}
+	promhttp.HandlerFor(h.Metrics.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
+	return nil
+}

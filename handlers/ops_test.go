@@ -1,0 +1,223 @@
+package handlers_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/carrier/esim-admin/emails/smtptest"
+	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
+)
+
+// health GETs a health address and reads its JSON.
+func health(t *testing.T, c *portaltest.Client, path string) (int, map[string]any) {
+	t.Helper()
+	r := c.Get(t, path)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("GET %s: Content-Type %q, want JSON", path, ct)
+	}
+	if r.Header.Get("Set-Cookie") != "" {
+		t.Errorf("GET %s sets a cookie: %q", path, r.Header.Get("Set-Cookie"))
+	}
+	var out map[string]any
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, r.Body)
+	}
+	return r.Status, out
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	t.Run("HeldMail", func(t *testing.T) {
+		app := portaltest.Start(t)
+		c := app.NewClient() // no sign-in
+		if status, body := health(t, c, "/healthz"); status != http.StatusOK || body["status"] != "ok" {
+			t.Errorf("healthz: %d %v", status, body)
+		}
+		status, body := health(t, c, "/readyz")
+		checks, _ := body["checks"].(map[string]any)
+		if status != http.StatusOK || body["status"] != "ready" || checks["database"] != "ok" ||
+			!strings.HasPrefix(checks["schema"].(string), "ok (version ") || !strings.HasPrefix(checks["outbox"].(string), "held") {
+			t.Errorf("readyz: %d %v", status, body)
+		}
+	})
+	t.Run("Worker", func(t *testing.T) {
+		app := portaltest.StartWith(t, portaltest.Options{Mail: smtptest.Start(t)})
+		c := app.NewClient()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			status, body := health(t, c, "/readyz")
+			if status == http.StatusOK && body["checks"].(map[string]any)["outbox"] == "ok" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("readyz with a running outbox worker: %d %v", status, body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	t.Run("StuckWorker", func(t *testing.T) {
+		app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
+			h.OutboxRan = func() time.Time { return time.Now().Add(-2 * time.Minute) }
+		}})
+		status, body := health(t, app.NewClient(), "/readyz")
+		if status != http.StatusServiceUnavailable || body["status"] != "not ready" ||
+			!strings.Contains(body["checks"].(map[string]any)["outbox"].(string), "has not run") {
+			t.Errorf("readyz with a worker stuck for 2 minutes: %d %v", status, body)
+		}
+	})
+	t.Run("NewerSchema", func(t *testing.T) {
+		app := portaltest.Start(t)
+		if _, err := app.Raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (9999, '2030-01-01T00:00:00.000Z')`); err != nil {
+			t.Fatal(err)
+		}
+		status, body := health(t, app.NewClient(), "/readyz")
+		if status != http.StatusServiceUnavailable || !strings.Contains(body["checks"].(map[string]any)["schema"].(string), "9999") {
+			t.Errorf("readyz on a database migrated by a newer program: %d %v", status, body)
+		}
+	})
+}
+
+const testMetricsToken = "test-metrics-token-0123456789abcdef"
+
+// scrape reads /metrics with the token as Prometheus does, and parses it.
+func scrape(t *testing.T, c *portaltest.Client) map[string]*dto.MetricFamily {
+	t.Helper()
+	r := c.Get(t, "/metrics", "Authorization", "Bearer "+testMetricsToken, "Accept-Encoding", "identity")
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", r.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return families
+}
+
+// value is the value of a counter, gauge or histogram's count whose labels
+// include these name, value pairs; -1 when there is none.
+func value(families map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	f, ok := families[name]
+	if !ok {
+		return -1
+	}
+	total, found := 0.0, false
+	for _, m := range f.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		match := true
+		for i := 0; i+1 < len(labels); i += 2 {
+			match = match && have[labels[i]] == labels[i+1]
+		}
+		if !match {
+			continue
+		}
+		found = true
+		switch {
+		case m.Counter != nil:
+			total += m.Counter.GetValue()
+		case m.Gauge != nil:
+			total += m.Gauge.GetValue()
+		case m.Histogram != nil:
+			total += float64(m.Histogram.GetSampleCount())
+		}
+	}
+	if !found {
+		return -1
+	}
+	return total
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	t.Run("OffWithoutToken", func(t *testing.T) {
+		app := portaltest.Start(t)
+		if r := app.NewClient().Get(t, "/metrics", "Authorization", "Bearer anything"); r.Status != http.StatusNotFound {
+			t.Errorf("GET /metrics with no token set: %d, want 404", r.Status)
+		}
+	})
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
+		h.MetricsToken = testMetricsToken
+		h.APIToken = testAPIToken
+	}})
+	anon := app.NewClient()
+	t.Run("WrongToken", func(t *testing.T) {
+		for _, auth := range []string{"", "Bearer wrong", "Basic " + testMetricsToken, "Bearer " + testMetricsToken + "x"} {
+			if r := anon.Get(t, "/metrics", "Authorization", auth); r.Status != http.StatusUnauthorized {
+				t.Errorf("GET /metrics with %q: %d, want 401", auth, r.Status)
+			}
+		}
+	})
+	t.Run("CountersMove", func(t *testing.T) {
+		agent := app.Agent(t)
+		priya, japan := app.Subscriber(t, "AC-100358"), app.Plan(t, "Japan")
+		profile := []string{"imsi_profile", itoa(japan.IMSIProfile), "state", "free"}
+		before := scrape(t, anon)
+		for _, name := range []string{"esim_http_request_duration_seconds", "esim_store_write_wait_seconds", "esim_store_commit_batch_changes",
+			"esim_allocations_total", "esim_usage_records_total", "esim_signin_failures_total", "esim_stock",
+			"esim_outbox_queued", "esim_outbox_oldest_queued_age_seconds", "esim_outbox_failed", "go_goroutines"} {
+			if _, ok := before[name]; !ok {
+				t.Errorf("no metric %s", name)
+			}
+		}
+		r := agent.Post(t, "/subscribers/"+itoa(priya.ID)+"/lines", addLineForm(t, agent, priya.ID, "Osaka", japan.ID))
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("Add line: %d", r.Status)
+		}
+		if r := app.NewClient().SignIn(t, "agent@example.com", "not the password"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d", r.Status)
+		}
+		line := app.Lines(t, priya.ID)[0]
+		now := app.Clock.Now()
+		if u := usage(t, app, usageBody(usageRecordJSON("cdr-metrics", line.ICCID, `"country": "JP"`, 1000, now.Add(-time.Minute), now))); u.Status != http.StatusOK {
+			t.Fatalf("usage: %d %v", u.Status, u.JSON)
+		}
+		after := scrape(t, anon)
+		for _, tc := range []struct {
+			name   string
+			labels []string
+			delta  float64
+		}{
+			{"esim_allocations_total", nil, 1},
+			{"esim_stock", profile, -1},
+			{"esim_outbox_queued", nil, 2},
+			{"esim_signin_failures_total", nil, 1},
+			{"esim_usage_records_total", []string{"result", "applied"}, 1},
+			{"esim_http_request_duration_seconds", []string{"route", "/subscribers/:id/lines", "method", "POST", "code", "3xx"}, 1},
+		} {
+			b, a := max(value(before, tc.name, tc.labels...), 0), value(after, tc.name, tc.labels...)
+			if a-b != tc.delta {
+				t.Errorf("%s%v went from %v to %v, want a change of %v", tc.name, tc.labels, b, a, tc.delta)
+			}
+		}
+		if w := value(after, "esim_store_write_wait_seconds") - value(before, "esim_store_write_wait_seconds"); w < 1 {
+			t.Errorf("the write queue's histogram took %v waits during an Add line", w)
+		}
+		if age := value(after, "esim_outbox_oldest_queued_age_seconds"); age <= 0 {
+			t.Errorf("oldest queued email %vs old, with emails held", age)
+		}
+		// A path with an ICCID in it counts under its route, not itself.
+		agent.Get(t, "/esims/"+line.ICCID)
+		final := scrape(t, anon)
+		if value(final, "esim_http_request_duration_seconds", "route", "/esims/:iccid") < 1 {
+			t.Error("GET /esims/ICCID is not counted under /esims/:iccid")
+		}
+		if value(final, "esim_http_request_duration_seconds", "route", "/esims/"+line.ICCID) != -1 {
+			t.Error("a raw path made a series of its own")
+		}
+	})
+}
+
+func itoa[T int | int64](n T) string { return strconv.FormatInt(int64(n), 10) }

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/handlers/portaltest"
+)
+
+// The operations of the real program, as a process of its own: one portal
+// per database, backup and restore while it serves, readiness on a
+// read-only database.
+
+// program runs the built program with args and the environment less the
+// developer's ESIM_* settings, and returns its output and exit error.
+func program(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = programEnv()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func programEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ESIM_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func TestSecondPortalRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real program; skipped with -short")
+	}
+	bin := buildPortal(t)
+	dbPath := filepath.Join(t.TempDir(), "one.db")
+	first := startCrashPortal(t, bin, freeAddr(t), dbPath, "")
+	out, err := program(t, bin, "-addr", freeAddr(t), "-db", dbPath)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("a second portal on the same database: %v\n%s", err, out)
+	}
+	pid := fmt.Sprintf("pid %d", first.cmd.Process.Pid)
+	if !strings.Contains(out, "in use by another portal") || !strings.Contains(out, pid) || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+		t.Errorf("the second portal says %q; want one line naming the first (%s)", out, pid)
+	}
+	// Commands still run beside the portal.
+	if out, err := program(t, bin, "-db", dbPath, "backup", filepath.Join(t.TempDir(), "b.db")); err != nil {
+		t.Errorf("backup beside the portal: %v\n%s", err, out)
+	}
+	first.stop(t)
+	startCrashPortal(t, bin, freeAddr(t), dbPath, "").stop(t)
+}
+
+// TestBackupWhileServing backs the database up with the backup command
+// while agents add lines through the portal, checks that restore refuses
+// the running portal's database, restores the backup as another database,
+// and finds it whole: every allocated eSIM with its plan and two emails,
+// the stock counts right, and the lines done when the backup began.
+func TestBackupWhileServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real program; skipped with -short")
+	}
+	bin := buildPortal(t)
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	addr := freeAddr(t)
+	startCrashPortal(t, bin, addr, live, "").stop(t)
+	stream := prepareCrashStream(t, live)
+	recountRaw(t, live) // the stream's stock went in behind the store's back
+	portal := startCrashPortal(t, bin, addr, live, "")
+
+	transport := &http.Transport{MaxIdleConnsPerHost: crashAgents}
+	t.Cleanup(transport.CloseIdleConnections)
+	work := make(chan int64, len(stream.subscribers))
+	for _, id := range stream.subscribers {
+		work <- id
+	}
+	close(work)
+	agents := make([]*portaltest.Client, crashAgents)
+	for i := range agents {
+		a, err := portaltest.SignedIn("http://"+addr, transport, demo.AgentEmail, demo.AgentPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents[i] = a
+	}
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for _, a := range agents {
+		wg.Go(func() {
+			for id := range work {
+				if err := crashAddLine(a, id, stream.planID, newCrashToken()); err != nil {
+					t.Error(err)
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	for done.Load() < 40 {
+		time.Sleep(time.Millisecond)
+	}
+	backup := filepath.Join(dir, "backup.db")
+	atStart := done.Load()
+	out, err := program(t, bin, "-db", live, "backup", backup)
+	atEnd := done.Load()
+	if err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	t.Logf("%s(%d Add lines done when it began, %d when it ended, of %d)", out, atStart, atEnd, len(stream.subscribers))
+
+	out, err = program(t, bin, "-db", live, "restore", backup)
+	if err == nil || !strings.Contains(out, "in use by another portal") {
+		t.Errorf("restore over the running portal's database: %v\n%s", err, out)
+	}
+	wg.Wait()
+	portal.stop(t)
+
+	restored := filepath.Join(dir, "restored.db")
+	if out, err := program(t, bin, "-db", restored, "restore", backup); err != nil || !strings.Contains(out, "Restored") {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	check := openCrashCheck(t, restored)
+	lines := check.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated' AND subscriber_id BETWEEN ? AND ?`, stream.first(), stream.last())
+	if lines < int(atStart) || lines > int(atEnd) {
+		t.Errorf("%d of the stream's lines in the backup; want between the %d done when it began and the %d when it ended", lines, atStart, atEnd)
+	}
+	for what, query := range map[string]string{
+		"allocated eSIMs without exactly one plan": `SELECT count(*) FROM esims e WHERE state = 'allocated'
+			AND NOT EXISTS (SELECT 1 FROM esim_plans p WHERE p.iccid = e.iccid)`,
+		"stream lines without their two emails": `SELECT count(*) FROM esims e WHERE state = 'allocated' AND subscriber_id >= ?
+			AND (SELECT count(*) FROM outbox o WHERE o.iccid = e.iccid) <> 2`,
+		"stock counts that differ from the eSIMs": `SELECT count(*) FROM (
+			SELECT imsi_profile, state, sum(k) AS kept, sum(c) AS counted FROM (
+				SELECT imsi_profile, state, count AS k, 0 AS c FROM esim_stock
+				UNION ALL SELECT imsi_profile, state, 0, count(*) FROM esims GROUP BY imsi_profile, state)
+			GROUP BY imsi_profile, state HAVING kept <> counted)`,
+	} {
+		if n := check.count(t, query, stream.first()); n != 0 {
+			t.Errorf("%d %s", n, what)
+		}
+	}
+	if n := check.count(t, `SELECT count(*) FROM pragma_foreign_key_check`); n != 0 {
+		t.Errorf("%d rows whose foreign keys point nowhere", n)
+	}
+	// The restored database serves.
+	startCrashPortal(t, bin, freeAddr(t), restored, "").stop(t)
+}
+
+// TestReadyzOnReadOnlyDatabase serves a database the process cannot write
+// (as a read-only mount would): pages still answer, /readyz says 503.
+func TestReadyzOnReadOnlyDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real program; skipped with -short")
+	}
+	bin := buildPortal(t)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "ro.db")
+	startCrashPortal(t, bin, freeAddr(t), dbPath, "").stop(t)
+	if err := os.Chmod(dbPath, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		// root writes whatever the permissions say: the portal runs as
+		// nobody, which may read the file and make its -shm in the folder.
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		for _, p := range []string{dir, filepath.Dir(bin), filepath.Dir(dir)} {
+			if err := os.Chmod(p, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbPath)
+	cmd.Env = programEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	if err := waitUntilServing("http://"+addr+"/login", exited, 20*time.Second); err != nil {
+		t.Fatalf("start on a read-only database: %v\n%s", err, out.String())
+	}
+	get := func(path string) (int, map[string]any) {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body
+	}
+	if status, _ := get("/healthz"); status != http.StatusOK {
+		t.Errorf("healthz: %d", status)
+	}
+	status, body := get("/readyz")
+	checks, _ := body["checks"].(map[string]any)
+	if status != http.StatusServiceUnavailable || checks["database"] != "does not take a write" || checks["schema"] == nil {
+		t.Errorf("readyz on a read-only database: %d %v\n%s", status, body, out.String())
+	}
+}
+
+// recountRaw makes the stock counts again after eSIMs went in with raw SQL.
+func recountRaw(t *testing.T, path string) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{`DELETE FROM esim_stock`,
+		`INSERT INTO esim_stock (imsi_profile, state, count) SELECT imsi_profile, state, count(*) FROM esims GROUP BY imsi_profile, state`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBackupRotation makes backups as the timer does and keeps the newest.
+func TestBackupRotation(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(t.TempDir(), "esim-admin.db")
+	s, err := db.Open(t.Context(), live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	cfg := config{DB: live, BackupDir: dir, BackupKeep: 3}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a backup"), 0o600)
+	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		if _, err := backupOnce(t.Context(), cfg, start.Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := backups(dir, live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range have {
+		names = append(names, filepath.Base(p))
+	}
+	want := []string{"esim-admin-20261201T020000Z.db", "esim-admin-20261201T030000Z.db", "esim-admin-20261201T040000Z.db"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("backups kept: %v, want %v", names, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
+		t.Error("the rotation removed a file that is not a backup")
+	}
+}
