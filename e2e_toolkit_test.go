@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/emails/smtptest"
+)
+
+// TestBrowserReplaceESIM: an agent replaces the eSIM a customer deleted from
+// the phone; the customer's new QR email installs the new eSIM, and says it
+// replaces the old one.
+func TestBrowserReplaceESIM(t *testing.T) {
+	mailServer := smtptest.Start(t)
+	p := startPortal(t, mailServer)
+	ctx := newBrowser(t)
+	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+
+	kenji := p.Subscriber(t, "AC-100412") // Japan, profile 10
+	old := p.Lines(t, kenji.ID)[0]
+	lineSel := "#line-" + old.ICCID
+	do(t, ctx, "open the profile", chromedp.Navigate(p.URL+"/subscribers/"+strconv.FormatInt(kenji.ID, 10)),
+		chromedp.WaitVisible(chromedp.CSS(lineSel)))
+	do(t, ctx, "click Replace eSIM", chromedp.Click(chromedp.CSS(lineSel+` [data-testid=replace-esim]`)))
+	waitVisible(t, ctx, "the Replace eSIM form", chromedp.CSS(`[data-testid=replace-esim-form]`))
+	waitSettled(t, ctx, `[data-testid=replace-esim-form]`)
+	if got := text(t, ctx, chromedp.CSS(`[data-testid=replace-esim-form] p`)); !strings.Contains(got, "stops working for good") {
+		t.Errorf("the confirmation says %q", got)
+	}
+	shot(t, ctx, "replace-esim-form")
+	do(t, ctx, "replace: deleted from the phone",
+		chromedp.SetValue(chromedp.CSS(`[data-testid=replace-esim-form] select[name=reason]`), "Deleted from the phone"),
+		chromedp.Click(chromedp.CSS(`[data-testid=replace-esim-form] button[type=submit]`)),
+	)
+	waitVisible(t, ctx, "the new eSIM's page", chromedp.CSS(`[data-testid=replaces]`))
+	if got := text(t, ctx, `[data-testid=replaces]`); got != old.ICCID {
+		t.Errorf("the new eSIM replaces %q, want %s", got, old.ICCID)
+	}
+	fresh := strings.TrimPrefix(location(t, ctx).Path, "/esims/")
+	shot(t, ctx, "replaced")
+
+	// The customer's mailbox: the new QR code, for the new eSIM.
+	var code string
+	for _, r := range mailServer.WaitFor(t, 1, waitTimeout) {
+		m := readMail(t, r)
+		if !m.QR || !strings.Contains(m.Subject, "replacement") {
+			continue
+		}
+		if !bytes.Contains(r.Data, []byte(old.ICCID)) {
+			t.Errorf("the QR email does not name the eSIM it replaces, %s", old.ICCID)
+		}
+		code = decodeQRIn(t, r.Data)
+	}
+	e, err := p.Store.ESIM(t.Context(), fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := db.ActivationCode(e.SMDPAddress, e.MatchingID); code != want {
+		t.Errorf("the new QR code reads %q, want the new eSIM's %q", code, want)
+	}
+}
+
+// decodeQRIn reads the QR code attached to a raw email.
+func decodeQRIn(t *testing.T, raw []byte) string {
+	t.Helper()
+	_, parts, err := smtptest.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range parts {
+		if part.Type != "image/png" {
+			continue
+		}
+		img, err := png.Decode(bytes.NewReader(part.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+		if err != nil {
+			t.Fatalf("read the QR code: %v", err)
+		}
+		return res.GetText()
+	}
+	t.Fatal("no QR image in the email")
+	return ""
+}
