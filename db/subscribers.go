@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -32,7 +33,21 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 		query string
 		args  []any // before the limit, which is the last
 	}
-	tiers := []tier{
+	var tiers []tier
+	// What only one line or one order has: an ICCID, whole or its last four
+	// or more digits, and an order number, as a customer reads them out.
+	if digits := onlyDigits(query); len(digits) >= 4 && strings.Trim(query, "0123456789 -") == "" {
+		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE id IN
+			(SELECT subscriber_id FROM esims INDEXED BY esims_list_iccid_last4
+			 WHERE substr(iccid, -4) = ? AND iccid GLOB ? AND subscriber_id IS NOT NULL) ORDER BY id LIMIT ?`,
+			[]any{digits[len(digits)-4:], "*" + digits}})
+	}
+	if number, ok := orderNumberOf(query); ok {
+		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE id IN
+			(SELECT e.subscriber_id FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid WHERE ep.order_number = ?) LIMIT ?`,
+			[]any{number}})
+	}
+	tiers = append(tiers, []tier{
 		{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
 			[]any{escapeGlob(strings.ToUpper(query)) + "*"}},
 		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_name
@@ -46,7 +61,7 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}},
 		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_email
 			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}},
-	}
+	}...)
 	if match := searchMatch(query); match != "" {
 		// The trigram index hands out its matches in rowid order, so the
 		// limit ends the read early. It also finds those of the kinds above,
@@ -72,6 +87,22 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 		}
 	}
 	return out, nil
+}
+
+// orderNumberOf reads an order number as a customer reads it out:
+// "ORD-2026-000123", "ord 2026 123" or "2026-000123".
+func orderNumberOf(query string) (string, bool) {
+	q := strings.TrimSpace(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(query)), "ORD"))
+	q = strings.TrimSpace(strings.TrimPrefix(q, "-"))
+	year, serial, ok := strings.Cut(strings.ReplaceAll(q, " ", "-"), "-")
+	if !ok || len(year) != 4 || onlyDigits(year) != year || serial == "" || onlyDigits(serial) != serial || len(serial) > 9 {
+		return "", false
+	}
+	n, err := strconv.Atoi(serial)
+	if err != nil {
+		return "", false
+	}
+	return fmt.Sprintf("ORD-%s-%06d", year, n), true
 }
 
 const subscriberColumns = `id, account_number, name, email, phone`
@@ -102,8 +133,13 @@ func searchMatch(query string) string {
 	}
 	phrase := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 	match := "{account_number name email} : " + phrase(query)
+	// A phone number in any format: spaces, dashes, dots, brackets, and an
+	// international prefix written + or 00.
 	digits := onlyDigits(query)
-	if len(digits) >= 3 && strings.Trim(query, "0123456789 +-()") == "" {
+	if t := strings.TrimLeft(query, " "); strings.HasPrefix(t, "00") {
+		digits = strings.TrimPrefix(digits, "00")
+	}
+	if len(digits) >= 3 && strings.Trim(query, "0123456789 +-().") == "" {
 		match += " OR phone_digits : " + phrase(digits)
 	}
 	return match

@@ -14,7 +14,9 @@ import (
 func BenchmarkSearchSubscribers(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
-	for _, q := range []string{"ga", "garc", "Lope", "mar", "son", "Sofia Ro", "@example.com", "AC-1", "0142", "555 0101"} {
+	for _, q := range []string{"ga", "garc", "Lope", "mar", "son", "Sofia Ro", "@example.com", "AC-1", "0142", "555 0101",
+		// What a customer reads out: an ICCID's last digits, an order number, a phone number in another format.
+		"042170", "ORD-2026-004211", "ord 2026 4211", "+1 (212) 555-0101", "001 212 555 0101"} {
 		b.Run(q, func(b *testing.B) {
 			var t timings
 			for b.Loop() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,5 +136,32 @@ func TestWhyNoDataOnTheProfile(t *testing.T) {
 		if !strings.Contains(verdicts, want) {
 			t.Errorf("%s: verdicts %q, want %q", account, verdicts, want)
 		}
+	}
+}
+
+// TestSearchByWhatTheCustomerReadsOut: an ICCID or its last digits, an order
+// number and a phone number in any format each find the customer, and a
+// submitted search with one match opens their profile.
+func TestSearchByWhatTheCustomerReadsOut(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	kenji := app.Subscriber(t, "AC-100412")
+	line := app.Lines(t, kenji.ID)[0]
+	order := line.Plans[0].OrderNumber
+	year, serial, _ := strings.Cut(strings.TrimPrefix(order, "ORD-"), "-")
+	n, _ := strconv.Atoi(serial)
+	digits := strings.NewReplacer(" ", "", "+", "", "-", "").Replace(kenji.Phone)
+	for _, q := range []string{
+		line.ICCID, line.ICCID[len(line.ICCID)-6:], order, strings.ToLower(order), fmt.Sprintf("ord %s %d", year, n),
+		kenji.Phone, "00" + digits, digits[:3] + "-" + digits[3:6] + "." + digits[6:],
+	} {
+		found := texts(agent.Page(t, "/subscribers?q="+url.QueryEscape(q)).Find("#results [data-testid=result] a, #results a"))
+		if !slices.ContainsFunc(found, func(s string) bool { return strings.Contains(s, kenji.Name) }) {
+			t.Errorf("%q finds %q, want %s", q, found, kenji.Name)
+		}
+	}
+	r := agent.Get(t, "/subscribers?go=1&q="+url.QueryEscape(order))
+	if r.Status != http.StatusSeeOther || r.Location() != "/subscribers/"+strconv.FormatInt(kenji.ID, 10) {
+		t.Errorf("a submitted search with one match: %d to %q, want the profile", r.Status, r.Location())
 	}
 }

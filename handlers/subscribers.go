@@ -17,6 +17,16 @@ func (h *Handlers) searchSubscribers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A search the agent submitted (not one typed live) that finds one
+	// customer opens their profile.
+	if len(results) == 1 && c.QueryParam("go") != "" {
+		profile := fmt.Sprintf("/subscribers/%d", results[0].ID)
+		if isHTMX(c) {
+			c.Response().Header().Set("HX-Redirect", profile)
+			return c.NoContent(http.StatusOK)
+		}
+		return c.Redirect(http.StatusSeeOther, profile)
+	}
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "results" {
 		return h.render(c, http.StatusOK, views.SearchResults(q, results))
 	}
