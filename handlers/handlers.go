@@ -58,6 +58,7 @@ type Handlers struct {
 	OutboxRan func() time.Time
 
 	signins *signinLimiter
+	recent  *recentlyOpened
 }
 
 // New builds the handlers.
@@ -74,6 +75,7 @@ func New(h Handlers) *Handlers {
 	if h.Metrics == nil {
 		h.Metrics = NewMetrics(h.Store)
 	}
+	h.recent = &recentlyOpened{}
 	return &h
 }
 

@@ -165,3 +165,18 @@ func TestSearchByWhatTheCustomerReadsOut(t *testing.T) {
 		t.Errorf("a submitted search with one match: %d to %q, want the profile", r.Status, r.Location())
 	}
 }
+
+func TestEmptySearchShowsRecentlyOpened(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	for _, account := range []string{"AC-100412", "AC-100231", "AC-100412"} {
+		agent.Page(t, "/subscribers/"+strconv.FormatInt(app.Subscriber(t, account).ID, 10))
+	}
+	got := texts(agent.Page(t, "/subscribers").Find("[data-testid=search-results] tbody td:first-child"))
+	if want := []string{"Kenji Watanabe", "María García"}; !slices.Equal(got, want) {
+		t.Errorf("the empty search shows %q, want %q: the last opened first", got, want)
+	}
+	if other := texts(app.Lead(t).Page(t, "/subscribers").Find("[data-testid=search-results] tbody td:first-child")); len(other) != 0 {
+		t.Errorf("another login sees %q, want none of the agent's", other)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,6 +28,14 @@ func (h *Handlers) searchSubscribers(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, profile)
 	}
+	if strings.TrimSpace(q) == "" {
+		// Nothing typed: the customers this agent opened last.
+		for _, id := range h.recent.of(login(c).ID) {
+			if sub, err := h.Store.Subscriber(c.Request().Context(), id); err == nil {
+				results = append(results, sub)
+			}
+		}
+	}
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "results" {
 		return h.render(c, http.StatusOK, views.SearchResults(q, results))
 	}
@@ -39,6 +48,7 @@ func (h *Handlers) subscriberProfile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.recent.note(login(c).ID, p.Subscriber.ID)
 	return h.render(c, http.StatusOK, views.SubscriberProfile(p))
 }
 
