@@ -84,7 +84,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		go worker.Run(ctx)
 		mailQueued = worker.Notify
 	}
-	scheduler := &emails.Scheduler{Store: store, Queued: mailQueued, Logger: log}
+	scheduler := &emails.Scheduler{Store: store, Queued: mailQueued, Logger: log, Stock: store, ReorderDays: cfg.ReorderDays, Now: store.Now}
 	go scheduler.Run(ctx)
 	cookie := "esim_session"
 	if cfg.secure() {
