@@ -91,16 +91,17 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		cookie = "__Host-esim_session"
 	}
 	h := handlers.New(handlers.Handlers{
-		Store:      store,
-		Sessions:   handlers.NewSessionStore(store, key, cfg.secure()),
-		Log:        log,
-		CookieName: cookie,
-		MailHeld:   cfg.SMTPAddr == "",
-		MailQueued: mailQueued,
-		Demo:       cfg.Demo,
-		Secure:     cfg.secure(),
-		LowStock:   cfg.LowStock,
-		APIToken:   cfg.APIToken,
+		Store:       store,
+		Sessions:    handlers.NewSessionStore(store, key, cfg.secure()),
+		Log:         log,
+		CookieName:  cookie,
+		MailHeld:    cfg.SMTPAddr == "",
+		MailQueued:  mailQueued,
+		Demo:        cfg.Demo,
+		Secure:      cfg.secure(),
+		LowStock:    cfg.LowStock,
+		ReorderDays: cfg.ReorderDays,
+		APIToken:    cfg.APIToken,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

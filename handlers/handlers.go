@@ -35,10 +35,17 @@ type Handlers struct {
 	Secure bool
 	// LowStock is the free count under which an IMSI profile's stock is shown as low.
 	LowStock int
+	// ReorderDays is the reorder lead time of Insights' stock forecast
+	// (db.DefaultReorderDays when zero).
+	ReorderDays int
+	// InsightsTTL is how long Insights shows the same figures
+	// (DefaultInsightsTTL when zero).
+	InsightsTTL time.Duration
 	// APIToken is the bearer token of the network API; empty turns the API off.
 	APIToken string
 
-	signins *signinLimiter
+	signins  *signinLimiter
+	insights *insightsCache
 }
 
 // New builds the handlers.
@@ -46,7 +53,11 @@ func New(h Handlers) *Handlers {
 	if h.MailQueued == nil {
 		h.MailQueued = func() {}
 	}
+	if h.ReorderDays <= 0 {
+		h.ReorderDays = db.DefaultReorderDays
+	}
 	h.signins = newSigninLimiter(time.Now)
+	h.insights = newInsightsCache(h.Store, h.InsightsTTL, h.Log)
 	return &h
 }
 

@@ -1629,6 +1629,8 @@ func emailKind(kind string) string {
 		return "Ends soon"
 	case db.EmailPlanEnded:
 		return "Plan ended"
+	case db.EmailLowStock:
+		return "Low stock"
 	}
 	return kind
 }
