@@ -24,8 +24,12 @@ func (r Renderer) LowStock(m db.LowStockMail) (db.Message, error) {
 		v.Lead = fmt.Sprintf("There are no free eSIMs of IMSI profile %d left: Add line refuses plans of this profile until a delivery is imported.", f.IMSIProfile)
 	} else {
 		subject = fmt.Sprintf("Low stock: profile %d eSIMs run out about %s", f.IMSIProfile, f.RunsOut.UTC().Format("2 January"))
-		v.Lead = fmt.Sprintf("At the rate they are handed out, the %d free eSIMs of IMSI profile %d run out about %s: within the reorder lead time of %s.",
-			f.Free, f.IMSIProfile, day(f.RunsOut), plural(f.ReorderDays, "day"))
+		stock := fmt.Sprintf("the %d free eSIMs of IMSI profile %d run out", f.Free, f.IMSIProfile)
+		if f.Free == 1 {
+			stock = fmt.Sprintf("the last free eSIM of IMSI profile %d goes", f.IMSIProfile)
+		}
+		v.Lead = fmt.Sprintf("At the rate they are handed out, %s about %s: within the reorder lead time of %s.",
+			stock, day(f.RunsOut), plural(f.ReorderDays, "day"))
 	}
 	v.Facts = []fact{
 		{"IMSI profile", fmt.Sprint(f.IMSIProfile)},
@@ -33,7 +37,11 @@ func (r Renderer) LowStock(m db.LowStockMail) (db.Message, error) {
 		{"Allocated a day", fmt.Sprintf("%s over the last 14 days, %s over the last 28", rate(f.Rate14), rate(f.Rate28))},
 	}
 	if f.Free > 0 {
-		v.Facts = append(v.Facts, fact{"Runs out", "about " + day(f.RunsOut)}, fact{"Reorder by", day(f.ReorderBy)})
+		reorder := day(f.ReorderBy)
+		if f.ReorderBy.Before(utcMidnight(m.At)) {
+			reorder += " (passed)"
+		}
+		v.Facts = append(v.Facts, fact{"Runs out", "about " + day(f.RunsOut)}, fact{"Reorder by", reorder})
 	}
 	v.Then = []string{
 		"Reorder now. When the delivery arrives, import it on eSIM → List → Import eSIMs.",
@@ -48,6 +56,11 @@ func (r Renderer) LowStock(m db.LowStockMail) (db.Message, error) {
 
 // day is a date as team leads read it, in UTC.
 func day(t time.Time) string { return t.UTC().Format("Mon 2 January 2006") }
+
+func utcMidnight(t time.Time) time.Time {
+	y, mo, d := t.UTC().Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+}
 
 // rate reads an allocation rate: "11", "2.5", "0".
 func rate(r float64) string {

@@ -21,7 +21,9 @@ func TestRendererLowStock(t *testing.T) {
 	}{
 		{"RunsOut", f, "Low stock: profile 7 eSIMs run out about 8 December",
 			[]string{"Hello Lena Vogel,", "the 79 free eSIMs of IMSI profile 7 run out about Tue 8 December 2026", "reorder lead time of 14 days",
-				"11 over the last 14 days, 5.5 over the last 28", "Reorder by:", "Tue 24 November 2026", "Import eSIMs", "once a day"}},
+				"11 over the last 14 days, 5.5 over the last 28", "Reorder by:", "Tue 24 November 2026 (passed)", "Import eSIMs", "once a day"}},
+		{"TheLastOne", db.ForecastStock(2, 1, []int{1}, now, 30), "Low stock: profile 2 eSIMs run out about 15 December",
+			[]string{"the last free eSIM of IMSI profile 2 goes about Tue 15 December 2026", "Reorder by:", "Sun 15 November 2026 (passed)"}},
 		{"OutOfStock", db.ForecastStock(10, 0, nil, now, 14), "Out of stock: no free profile 10 eSIMs",
 			[]string{"There are no free eSIMs of IMSI profile 10 left", "0 over the last 14 days, 0 over the last 28"}},
 	} {

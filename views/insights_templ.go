@@ -2221,7 +2221,7 @@ func emailSection(v InsightsView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if v.MailHeld {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 186, "<div class=\"alert info\" role=\"status\">No mail server is configured: emails stay in the outbox, not tried yet.</div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 186, "<div class=\"alert info\" role=\"status\">No mail server is configured: new emails stay in the outbox, not tried.</div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -2314,7 +2314,7 @@ func emailSection(v InsightsView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 194, "<h3 id=\"failed-emails\">Failed emails</h3>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 194, "<h3 id=\"failed-emails\" class=\"failed-emails-h\">Failed emails</h3>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
