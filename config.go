@@ -28,6 +28,7 @@ type config struct {
 	Proxies      string // -trusted-proxies: IPs or CIDR ranges, comma-separated
 	Demo         bool
 	LowStock     int
+	ReorderDays  int           // days a delivery of eSIMs takes: the stock forecast's lead time
 	UsageWarn    int           // percent of a plan's data at which the customer hears it runs low
 	ExpiryWarn   time.Duration // how long before a plan's end the customer hears it ends soon
 	SessionKey   string        // environment only
@@ -74,6 +75,15 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		lowStock = n
 	}
 	fs.IntVar(&cfg.LowStock, "low-stock", lowStock, "free eSIMs of a profile under which its stock shows as low (ESIM_LOW_STOCK)")
+	reorderDays := db.DefaultReorderDays
+	if v := getenv("ESIM_REORDER_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("ESIM_REORDER_DAYS must be a whole number of days, not %q", v)
+		}
+		reorderDays = n
+	}
+	fs.IntVar(&cfg.ReorderDays, "reorder-days", reorderDays, "days a delivery of eSIMs takes to arrive: team leads are emailed when a profile runs out within them (ESIM_REORDER_DAYS)")
 	usageWarn := db.DefaultNotices.LowPercent
 	if v := getenv("ESIM_USAGE_WARN"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -152,6 +162,9 @@ func (c config) check() error {
 	}
 	if c.LowStock < 0 {
 		return fmt.Errorf("-low-stock must not be negative")
+	}
+	if c.ReorderDays < 1 || c.ReorderDays > 365 {
+		return fmt.Errorf("-reorder-days must be from 1 to 365 days, not %d", c.ReorderDays)
 	}
 	if c.UsageWarn < 1 || c.UsageWarn > 99 {
 		return fmt.Errorf("-usage-warn must be a percent from 1 to 99, not %d", c.UsageWarn)

@@ -22,19 +22,19 @@ func TestParseConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if cfg.Addr != "127.0.0.1:8080" || cfg.DB != "esim-admin.db" || !cfg.Demo || cfg.LowStock != 20 || cfg.SMTPAddr != "" ||
-			cfg.UsageWarn != 80 || cfg.ExpiryWarn != 72*time.Hour {
+			cfg.UsageWarn != 80 || cfg.ExpiryWarn != 72*time.Hour || cfg.ReorderDays != 14 {
 			t.Errorf("defaults = %+v", cfg)
 		}
 	})
 	t.Run("EnvironmentThenFlags", func(t *testing.T) {
 		cfg, _, err := parseConfig("x", []string{"-addr", "127.0.0.1:9000"}, env(map[string]string{
 			"ESIM_ADDR": "127.0.0.1:7000", "ESIM_DB": "/tmp/x.db", "ESIM_DEMO": "false", "ESIM_SMTP_PASSWORD": "pw", "ESIM_LOW_STOCK": "5",
-			"ESIM_USAGE_WARN": "75", "ESIM_EXPIRY_WARN": "48h",
+			"ESIM_USAGE_WARN": "75", "ESIM_EXPIRY_WARN": "48h", "ESIM_REORDER_DAYS": "21",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Addr != "127.0.0.1:9000" || cfg.DB != "/tmp/x.db" || cfg.Demo || cfg.SMTPPassword != "pw" || cfg.LowStock != 5 ||
+		if cfg.Addr != "127.0.0.1:9000" || cfg.DB != "/tmp/x.db" || cfg.Demo || cfg.SMTPPassword != "pw" || cfg.LowStock != 5 || cfg.ReorderDays != 21 ||
 			cfg.notices() != (db.NoticeSettings{LowPercent: 75, EndsSoon: 48 * time.Hour}) {
 			t.Errorf("config = %+v", cfg)
 		}
@@ -51,6 +51,8 @@ func TestParseConfig(t *testing.T) {
 		{"BadBaseURL", []string{"-base-url", "ftp://x"}, nil, "-base-url must be an http or https URL"},
 		{"ShortSessionKey", nil, map[string]string{"ESIM_SESSION_KEY": "short"}, "at least 32 characters"},
 		{"BadLowStock", nil, map[string]string{"ESIM_LOW_STOCK": "lots"}, "ESIM_LOW_STOCK must be a whole number"},
+		{"BadReorderDays", nil, map[string]string{"ESIM_REORDER_DAYS": "two weeks"}, "ESIM_REORDER_DAYS must be a whole number of days"},
+		{"ReorderDaysZero", []string{"-reorder-days", "0"}, nil, "-reorder-days must be from 1 to 365 days"},
 		{"BadUsageWarn", nil, map[string]string{"ESIM_USAGE_WARN": "most"}, "ESIM_USAGE_WARN must be a whole number of percent"},
 		{"UsageWarnOver", []string{"-usage-warn", "100"}, nil, "-usage-warn must be a percent from 1 to 99"},
 		{"BadExpiryWarn", nil, map[string]string{"ESIM_EXPIRY_WARN": "3 days"}, "ESIM_EXPIRY_WARN must be a duration"},

@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	if cfg.BackupDir != "" {
 		go backupLoop(ctx, log, cfg, metrics.BackupDone)
 	}
-	scheduler := &emails.Scheduler{Store: store, Queued: mailQueued, Logger: log}
+	scheduler := &emails.Scheduler{Store: store, Queued: mailQueued, Logger: log, Stock: store, ReorderDays: cfg.ReorderDays, Now: store.Now}
 	go scheduler.Run(ctx)
 	proxies, err := cfg.trustedProxies()
 	if err != nil {
@@ -128,6 +128,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		BaseURL:      cfg.BaseURL,
 		Proxies:      proxies,
 		LowStock:     cfg.LowStock,
+		ReorderDays:  cfg.ReorderDays,
 		APIToken:     cfg.APIToken,
 		MetricsToken: cfg.MetricsToken,
 		Metrics:      metrics,

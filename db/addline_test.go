@@ -21,6 +21,10 @@ func (testMail) PlanNotice(m PlanMail) (Message, error) {
 	return Message{Subject: m.Kind + " " + m.Plan.OrderNumber, Text: m.Plan.Plan.Name, HTML: "<p>" + m.Kind + "</p>"}, nil
 }
 
+func (testMail) LowStock(m LowStockMail) (Message, error) {
+	return Message{Subject: fmt.Sprintf("Low stock: profile %d", m.Forecast.IMSIProfile), Text: m.Lead.Name, HTML: "<p>low stock</p>"}, nil
+}
+
 func (testMail) OrderConfirmation(m OrderMail) (Message, error) {
 	return Message{Subject: "Order " + m.OrderNumber, Text: m.Plan.Name, HTML: "<p>" + m.Plan.Name + "</p>"}, nil
 }

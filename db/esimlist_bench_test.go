@@ -233,6 +233,9 @@ func BenchmarkESIMList(b *testing.B) {
 		{"SortICCIDOneDay", db.ListFilterInput{Sort: db.SortICCID, From: month.To, To: month.To}, 0, false},
 		{"SortICCIDWeek", db.ListFilterInput{Sort: db.SortICCID, From: month.To, To: now.AddDate(0, -1, 6).Format(time.DateOnly)}, 0, false},
 		{"SortICCIDMonth", db.ListFilterInput{Sort: db.SortICCID, From: month.From, To: month.To}, 0, false},
+		{"NeverInstalledMonth", db.ListFilterInput{Installed: db.InstalledNo, From: month.From, To: month.To}, 0, false},
+		{"NeverInstalledProfileMonth", db.ListFilterInput{Installed: db.InstalledNo, Profile: "7", From: month.From, To: month.To}, 0, false},
+		{"InstalledMonth", db.ListFilterInput{Installed: db.InstalledYes, From: month.From, To: month.To}, 0, false},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

@@ -21,8 +21,23 @@ const (
 // ListFilterInput is the List's filter as typed into its form, which is the
 // page's URL query: a team lead can share the link.
 type ListFilterInput struct {
-	State, Profile, From, To, By, Q, Sort string
+	State, Profile, From, To, By, Installed, Q, Sort string
 }
+
+// The List's install filter: lines whose profile was installed on a phone,
+// or never was (Insights' funnel counts them the same way).
+const (
+	InstalledYes = "yes" // the SM-DP+ last reported installed, enabled, disabled or deleted
+	InstalledNo  = "no"  // no report yet, or only a download
+)
+
+// installedStates is the SQL condition of InstalledYes, and the funnel's
+// "installed on the phone" (insights.go); neverInstalled is its complement,
+// word for word the condition of the index esims_list_never_installed.
+const (
+	installedStates = `e.profile_state IN ('installed', 'enabled', 'disabled', 'deleted')`
+	neverInstalled  = `(e.profile_state IS NULL OR e.profile_state = 'downloaded')`
+)
 
 // ListFilter is a checked filter of the List.
 type ListFilter struct {
@@ -34,6 +49,9 @@ type ListFilter struct {
 	Q       string    // the search as typed, trimmed
 	Sort    string    // SortNewest or SortICCID
 	search  search
+
+	// Installed is InstalledYes or InstalledNo; "" for either.
+	Installed string
 }
 
 type searchKind int
@@ -96,6 +114,12 @@ func ParseListFilter(in ListFilterInput) (ListFilter, error) {
 			f.By = id
 		}
 	}
+	switch installed := strings.TrimSpace(in.Installed); installed {
+	case "", InstalledYes, InstalledNo:
+		f.Installed = installed
+	default:
+		invalid("installed", "Choose installed or never installed.")
+	}
 	switch in.Sort {
 	case SortNewest, SortICCID:
 		f.Sort = in.Sort
@@ -141,5 +165,5 @@ func (f *ListFilter) parseSearch() string {
 
 // allocatedOnly reports whether only allocated eSIMs can match.
 func (f ListFilter) allocatedOnly() bool {
-	return !f.From.IsZero() || !f.To.IsZero() || f.By != 0 || f.search.kind == searchText
+	return !f.From.IsZero() || !f.To.IsZero() || f.By != 0 || f.Installed != "" || f.search.kind == searchText
 }

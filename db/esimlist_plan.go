@@ -186,6 +186,13 @@ func (f ListFilter) plan(part byte, how searchPlan) partPlan {
 	if f.Profile != 0 {
 		profile = []string{`e.imsi_profile = :profile`}
 	}
+	var install []string
+	switch f.Installed {
+	case InstalledYes:
+		install = []string{installedStates}
+	case InstalledNo:
+		install = []string{neverInstalled}
+	}
 	var allocation []string // by whom and when, in the order an index seeks on them
 	if f.By != 0 {
 		allocation = append(allocation, `e.allocated_by = :by`)
@@ -206,23 +213,23 @@ func (f ListFilter) plan(part byte, how searchPlan) partPlan {
 		switch {
 		case f.search.kind == searchDigits:
 			p.index, p.seek = "esims_list_iccid_last4", search[:1]
-			p.check = slices.Concat(search[1:], profile, allocation)
+			p.check = slices.Concat(search[1:], profile, allocation, install)
 			if state != "" {
 				p.check = append(p.check, `e.state = '`+state+`'`) // one of three constants
 			}
 		case f.collects(how):
-			p.seek = slices.Concat(search, profile, allocation)
+			p.seek = slices.Concat(search, profile, allocation, install)
 		case how == collectMatches && f.byICCIDOverDays():
 			// Each page reads the days' allocations and keeps the first
 			// ICCIDs past the cursor.
 			p.index, p.seek = "esims_list_allocated", f.days()
-			p.check = slices.Concat(profile, allocation)
+			p.check = slices.Concat(profile, allocation, install)
 			if state != "" {
 				p.check = append(p.check, `e.state = '`+state+`'`) // one of three constants
 			}
 		case state != "":
 			p.index, p.scan = "esims_list_iccid", true
-			p.seek, p.check = []string{`e.state = '` + state + `'`}, slices.Concat(profile, allocation, search)
+			p.seek, p.check = []string{`e.state = '` + state + `'`}, slices.Concat(profile, allocation, search, install)
 		default:
 			// The table itself is in ICCID order.
 			p.index, p.scan, p.check = "sqlite_autoindex_esims_1", true, profile
@@ -233,18 +240,22 @@ func (f ListFilter) plan(part byte, how searchPlan) partPlan {
 		switch {
 		case f.search.kind == searchDigits:
 			p.index, p.seek = "esims_list_iccid_last4", search[:1]
-			p.check = slices.Concat([]string{`e.allocated_at IS NOT NULL`}, search[1:], profile, allocation)
+			p.check = slices.Concat([]string{`e.allocated_at IS NOT NULL`}, search[1:], profile, allocation, install)
 		case f.collects(how):
-			p.seek = slices.Concat(search, profile, allocation)
+			p.seek = slices.Concat(search, profile, allocation, install)
 		case f.By != 0:
 			p.index, p.scan = "esims_list_by", true
-			p.seek, p.check = allocation, slices.Concat(profile, search)
+			p.seek, p.check = allocation, slices.Concat(profile, search, install)
+		case f.Installed == InstalledNo && f.Profile == 0 && f.search.kind == searchNone:
+			// Lines never installed have an index of their own.
+			p.index, p.scan = "esims_list_never_installed", true
+			p.seek = slices.Concat([]string{`e.allocated_at IS NOT NULL`}, install, allocation)
 		case f.Profile != 0 && f.search.kind == searchNone:
 			p.index, p.scan = "esims_list_profile", true
-			p.seek = slices.Concat(profile, []string{`e.allocated_at IS NOT NULL`}, allocation)
+			p.seek, p.check = slices.Concat(profile, []string{`e.allocated_at IS NOT NULL`}, allocation), install
 		default:
 			p.index, p.scan = "esims_list_allocated", true
-			p.seek, p.check = append([]string{`e.allocated_at IS NOT NULL`}, allocation...), slices.Concat(profile, search)
+			p.seek, p.check = append([]string{`e.allocated_at IS NOT NULL`}, allocation...), slices.Concat(profile, search, install)
 		}
 		return p
 	}
@@ -382,7 +393,7 @@ func (s *Store) countList(ctx context.Context, f ListFilter, how searchPlan, arg
 	if f.search.kind == searchText && !f.collects(how) {
 		return ListCount{}, nil
 	}
-	if f.search.kind == searchNone && f.From.IsZero() && f.To.IsZero() && f.By == 0 {
+	if f.search.kind == searchNone && f.From.IsZero() && f.To.IsZero() && f.By == 0 && f.Installed == "" {
 		// Only the state and the profile: the kept stock counts say it
 		// without reading the List's indexes at all.
 		var n int

@@ -66,9 +66,20 @@ func newListStore(t *testing.T) (*Store, listFixture) {
 		}
 		iccid := fixtureICCID(profiles[i%3], i)
 		fx.tieICCIDs = append(fx.tieICCIDs, iccid)
-		exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, state, stocked_at, subscriber_id, line_name, allocated_at, allocated_by)
-			VALUES (?, ?, 'smdp.test.example', ?, 'allocated', ?, ?, ?, ?, ?)`,
-			iccid, profiles[i%3], "T-"+strconv.Itoa(i), formatTime(delivered), subs[i%len(subs)], fmt.Sprintf("Trip %03d", i), formatTime(fx.tie), by)
+		// Every other line installed, and some only downloaded: the
+		// install filter pages through both kinds.
+		var profileState, profileAt any
+		switch i % 4 {
+		case 0, 2:
+			profileState, profileAt = ProfileEnabled, formatTime(fx.tie.Add(time.Hour))
+		case 1:
+			profileState, profileAt = ProfileDownloaded, formatTime(fx.tie.Add(time.Hour))
+		}
+		exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, state, stocked_at, subscriber_id, line_name, allocated_at, allocated_by,
+				profile_state, profile_state_at)
+			VALUES (?, ?, 'smdp.test.example', ?, 'allocated', ?, ?, ?, ?, ?, ?, ?)`,
+			iccid, profiles[i%3], "T-"+strconv.Itoa(i), formatTime(delivered), subs[i%len(subs)], fmt.Sprintf("Trip %03d", i), formatTime(fx.tie), by,
+			profileState, profileAt)
 	}
 	for i := range 87 {
 		state := StateFree
@@ -113,12 +124,13 @@ type refESIM struct {
 	profile                          int
 	by                               int64
 	name, email, line                string
+	profileState                     string // "" before any report
 }
 
 func loadRef(t *testing.T, s *Store) []refESIM {
 	t.Helper()
 	rows, err := s.read.Query(`SELECT e.iccid, e.state, e.stocked_at, coalesce(e.allocated_at, ''), e.imsi_profile,
-		coalesce(e.allocated_by, 0), coalesce(s.name, ''), coalesce(s.email, ''), coalesce(e.line_name, '')
+		coalesce(e.allocated_by, 0), coalesce(s.name, ''), coalesce(s.email, ''), coalesce(e.line_name, ''), coalesce(e.profile_state, '')
 		FROM esims e LEFT JOIN subscribers s ON s.id = e.subscriber_id`)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +139,7 @@ func loadRef(t *testing.T, s *Store) []refESIM {
 	var out []refESIM
 	for rows.Next() {
 		var r refESIM
-		if err := rows.Scan(&r.iccid, &r.state, &r.stocked, &r.allocated, &r.profile, &r.by, &r.name, &r.email, &r.line); err != nil {
+		if err := rows.Scan(&r.iccid, &r.state, &r.stocked, &r.allocated, &r.profile, &r.by, &r.name, &r.email, &r.line, &r.profileState); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
@@ -157,6 +169,12 @@ func refList(all []refESIM, f ListFilter) []string {
 			continue
 		}
 		if !f.To.IsZero() && (r.allocated == "" || r.allocated >= formatTime(f.To.AddDate(0, 0, 1))) {
+			continue
+		}
+		// Installed is past a download; never installed is the rest of
+		// the lines: free and retired eSIMs are nobody's to install.
+		installed := r.profileState != "" && r.profileState != ProfileDownloaded
+		if f.Installed != "" && (r.state != StateAllocated || installed != (f.Installed == InstalledYes)) {
 			continue
 		}
 		switch f.search.kind {
@@ -316,6 +334,17 @@ func TestESIMList(t *testing.T) {
 		{"SortICCIDFiltered", ListFilterInput{Sort: SortICCID, State: "allocated", Profile: "2", Q: "trip"}},
 		{"SortICCIDBy", ListFilterInput{Sort: SortICCID, By: lead, From: tieDay}},
 		{"SortICCIDDays", ListFilterInput{Sort: SortICCID, From: tieDay, To: tieDay, Profile: "7"}},
+		{"NeverInstalled", ListFilterInput{Installed: InstalledNo}},
+		{"Installed", ListFilterInput{Installed: InstalledYes}},
+		{"NeverInstalledDays", ListFilterInput{Installed: InstalledNo, From: tieDay, To: tieDay}},
+		{"NeverInstalledProfile", ListFilterInput{Installed: InstalledNo, Profile: "10"}},
+		{"NeverInstalledBy", ListFilterInput{Installed: InstalledNo, By: lead}},
+		{"NeverInstalledSearch", ListFilterInput{Installed: InstalledNo, Q: "trip 1"}},
+		{"InstalledProfile", ListFilterInput{Installed: InstalledYes, Profile: "7", State: "allocated"}},
+		{"InstalledFree", ListFilterInput{Installed: InstalledYes, State: "free"}},
+		{"InstalledICCIDSuffix", ListFilterInput{Installed: InstalledNo, Q: someICCID[len(someICCID)-4:]}},
+		{"SortICCIDNeverInstalled", ListFilterInput{Sort: SortICCID, Installed: InstalledNo}},
+		{"SortICCIDInstalledDays", ListFilterInput{Sort: SortICCID, Installed: InstalledYes, From: "2025-01-01"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := mustFilter(t, tc.in)
@@ -339,6 +368,15 @@ func TestESIMList(t *testing.T) {
 			}
 		})
 	}
+	t.Run("FixtureIsInstalledAndNot", func(t *testing.T) {
+		// The install filter's cases mean something only if some lines of
+		// each kind are on more than one page.
+		for _, in := range []ListFilterInput{{Installed: InstalledYes}, {Installed: InstalledNo}} {
+			if n := len(refList(all, mustFilter(t, in))); n <= ListPageSize {
+				t.Errorf("%+v: %d eSIMs, want more than a page", in, n)
+			}
+		}
+	})
 	t.Run("FixtureIsPaged", func(t *testing.T) {
 		// The test above crosses pages inside a run of equal times only if
 		// the run is longer than a page.
@@ -408,6 +446,8 @@ func TestParseListFilter(t *testing.T) {
 		{"FourDigits", ListFilterInput{Q: " 1234 "}, ""},
 		{"TooLong", ListFilterInput{Q: strings.Repeat("a", MaxListSearchLen+1)}, "q"},
 		{"Sort", ListFilterInput{Sort: "name"}, "sort"},
+		{"Installed", ListFilterInput{Installed: "maybe"}, "installed"},
+		{"NeverInstalled", ListFilterInput{Installed: " no "}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseListFilter(tc.in)

@@ -61,13 +61,16 @@ type MailRenderer interface {
 	QRCode(QRMail) (Message, error)
 	OrderConfirmation(OrderMail) (Message, error)
 	PlanNotice(PlanMail) (Message, error)
+	LowStock(LowStockMail) (Message, error)
 }
 
-// Email is a row of the outbox.
+// Email is a row of the outbox. It goes to a subscriber, or, for a
+// low-stock email, to a team lead's login.
 type Email struct {
 	ID            int64
 	Kind          string
-	SubscriberID  int64
+	SubscriberID  int64 // 0 for an email to a login
+	LoginID       int64 // the team lead a low-stock email goes to; 0 otherwise
 	ICCID         string
 	LinePlanID    int64 // the plan an order confirmation is about
 	To            string
@@ -119,7 +122,7 @@ func nullString(s string) any {
 	return s
 }
 
-const emailColumns = `o.id, o.kind, o.subscriber_id, coalesce(o.iccid, ''), o.to_address, o.subject, o.text_body, o.html_body,
+const emailColumns = `o.id, o.kind, coalesce(o.subscriber_id, 0), coalesce(o.login_id, 0), coalesce(o.iccid, ''), o.to_address, o.subject, o.text_body, o.html_body,
 	o.message_id, o.state, o.attempts, o.next_attempt_at, coalesce(o.last_error, ''), o.queued_at, o.sent_at,
 	CASE WHEN o.kind = 'qr' THEN 'LPA:1$' || e.smdp_address || '$' || e.matching_id ELSE '' END`
 
@@ -128,7 +131,7 @@ const emailFrom = ` FROM outbox o LEFT JOIN esims e ON e.iccid = o.iccid `
 func scanEmail(row interface{ Scan(...any) error }) (Email, error) {
 	var e Email
 	var sent nullTime
-	err := row.Scan(&e.ID, &e.Kind, &e.SubscriberID, &e.ICCID, &e.To, &e.Message.Subject, &e.Message.Text, &e.Message.HTML,
+	err := row.Scan(&e.ID, &e.Kind, &e.SubscriberID, &e.LoginID, &e.ICCID, &e.To, &e.Message.Subject, &e.Message.Text, &e.Message.HTML,
 		&e.MessageID, &e.State, &e.Attempts, dbTime{&e.NextAttemptAt}, &e.LastError, dbTime{&e.QueuedAt}, &sent, &e.ActivationCode)
 	e.SentAt = sent.Time
 	return e, err
@@ -249,7 +252,7 @@ func (s *Store) RetryEmail(ctx context.Context, id int64, by Login) (_ Email, er
 	defer func() { err = failed("retry email", err) }()
 	var e Email
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		var subscriberID int64
+		var subscriberID sql.NullInt64
 		var iccid sql.NullString
 		err := tx.QueryRowContext(ctx, `UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?
 			WHERE id = ? AND state = 'failed' RETURNING subscriber_id, iccid`, formatTime(tx.now), id).Scan(&subscriberID, &iccid)
@@ -259,7 +262,7 @@ func (s *Store) RetryEmail(ctx context.Context, id int64, by Login) (_ Email, er
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, by, "retry_email", subscriberID, iccid.String, "email #"+itoa(id))
+		return audit(ctx, tx, by, "retry_email", subscriberID.Int64, iccid.String, "email #"+itoa(id))
 	})
 	if err != nil {
 		return Email{}, err

@@ -20,7 +20,7 @@ func TestLeadOnlyPages(t *testing.T) {
 	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Demo = true }})
 	agent := app.Agent(t)
 	lead := app.Lead(t)
-	for _, path := range []string{"/users", "/audit", "/audit.csv", "/esims/import", "/esims.csv"} {
+	for _, path := range []string{"/users", "/audit", "/audit.csv", "/esims/import", "/esims.csv", "/insights"} {
 		t.Run("GET"+path, func(t *testing.T) {
 			r := agent.Get(t, path)
 			if r.Status != http.StatusForbidden {
@@ -53,11 +53,13 @@ func TestLeadOnlyPages(t *testing.T) {
 		}
 	})
 	t.Run("NavHidesLeadPagesFromAgents", func(t *testing.T) {
-		if n := agent.Page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 0 {
-			t.Errorf("agent's navigation links to Users")
-		}
-		if n := lead.Page(t, "/subscribers").Find(`nav a[href="/users"]`).Length(); n != 1 {
-			t.Errorf("lead's navigation has no Users link")
+		for _, href := range []string{"/users", "/insights"} {
+			if n := agent.Page(t, "/subscribers").Find(`nav a[href="` + href + `"]`).Length(); n != 0 {
+				t.Errorf("agent's navigation links to %s", href)
+			}
+			if n := lead.Page(t, "/subscribers").Find(`nav a[href="` + href + `"]`).Length(); n != 1 {
+				t.Errorf("lead's navigation has no link to %s", href)
+			}
 		}
 	})
 	t.Run("UnknownPageIs404ForAgents", func(t *testing.T) {

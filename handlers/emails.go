@@ -68,6 +68,14 @@ func (h *Handlers) renderEmailPreview(c echo.Context, token string) error {
 	if err != nil {
 		return err
 	}
+	if e.SubscriberID == 0 {
+		// A low-stock email, to a team lead: it belongs with Insights.
+		if login(c).Role != db.RoleLead {
+			return echo.NewHTTPError(http.StatusForbidden)
+		}
+		c.Set(navKey, "insights")
+		return h.render(c, http.StatusOK, views.EmailPreview(e, db.Subscriber{}, h.MailHeld, ""))
+	}
 	sub, err := h.Store.Subscriber(c.Request().Context(), e.SubscriberID)
 	if err != nil {
 		return err
@@ -218,6 +226,9 @@ func (h *Handlers) retryEmail(c echo.Context) error {
 	h.MailQueued()
 	if isHTMX(c) {
 		return h.render(c, http.StatusOK, templ.Join(views.EmailRow(e, h.MailHeld), views.Announce("Email queued again.")))
+	}
+	if e.SubscriberID == 0 {
+		return h.redirectWithFlash(c, "/insights#email-health", "Email queued again.")
 	}
 	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", e.SubscriberID), "Email queued again.")
 }

@@ -43,6 +43,12 @@ type Handlers struct {
 	Proxies []*net.IPNet
 	// LowStock is the free count under which an IMSI profile's stock is shown as low.
 	LowStock int
+	// ReorderDays is the reorder lead time of Insights' stock forecast
+	// (db.DefaultReorderDays when zero).
+	ReorderDays int
+	// InsightsTTL is how long Insights shows the same figures
+	// (DefaultInsightsTTL when zero).
+	InsightsTTL time.Duration
 	// APIToken is the bearer token of the network API; empty turns the API off.
 	APIToken string
 	// Pause waits before the password of a slowed sign-in is checked; nil
@@ -57,8 +63,9 @@ type Handlers struct {
 	// /readyz; nil when no worker runs (no mail server: emails are held).
 	OutboxRan func() time.Time
 
-	signins *signinLimiter
-	recent  *recentlyOpened
+	signins  *signinLimiter
+	recent   *recentlyOpened
+	insights *insightsCache
 }
 
 // New builds the handlers.
@@ -76,6 +83,10 @@ func New(h Handlers) *Handlers {
 		h.Metrics = NewMetrics(h.Store)
 	}
 	h.recent = &recentlyOpened{}
+	if h.ReorderDays <= 0 {
+		h.ReorderDays = db.DefaultReorderDays
+	}
+	h.insights = newInsightsCache(h.Store, h.InsightsTTL, h.Log)
 	return &h
 }
 

@@ -36,6 +36,7 @@ func (h *Handlers) importInventory(c echo.Context) error {
 	if len(bad) > 0 {
 		return refused(views.InventoryImportView{FileName: fh.Filename, Errors: bad})
 	}
+	h.insights.drop() // the stock forecast counts the eSIMs just added
 	// Free eSIMs list newest delivery first: the import is at the top.
 	return h.redirectWithFlash(c, "/esims?state=free", fmt.Sprintf("Added %s, from %s.", res.Summary(), fh.Filename))
 }

@@ -129,7 +129,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.POST("/emails/:id/activation-code", h.showEmailCode)
 	app.POST("/emails/:id/retry", h.retryEmail)
 
-	// Team leads only: logins and the audit log. requireLead goes on each
+	// Team leads only: logins, the audit log and the insights. requireLead goes on each
 	// route, not on a group: a group's middleware also guards its catch-all
 	// not-found route, which would turn every unknown page into a 403.
 	app.GET("/users", h.usersPage, requireLead)
@@ -139,6 +139,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.POST("/users/:id/password", h.resetPassword, requireLead)
 	app.GET("/audit", h.auditPage, requireLead)
 	app.GET("/audit.csv", h.auditCSV, requireLead)
+	app.GET("/insights", h.insightsPage, requireLead)
 
 	// Plan lifecycle. The network API: networks and the SM-DP+ report
 	// attachments, data usage and profile events with a bearer token, outside the

@@ -1966,6 +1966,8 @@ func emailKind(kind string) string {
 		return "Plan ended"
 	case db.EmailPlanCancelled:
 		return "Plan cancelled"
+	case db.EmailLowStock:
+		return "Low stock"
 	}
 	return kind
 }
