@@ -21,7 +21,7 @@ const (
 // ListFilterInput is the List's filter as typed into its form, which is the
 // page's URL query: a team lead can share the link.
 type ListFilterInput struct {
-	State, Profile, From, To, By, Installed, Q, Sort string
+	State, Profile, From, To, By, Installed, Retired, Q, Sort string
 }
 
 // The List's install filter: lines whose profile was installed on a phone,
@@ -39,6 +39,16 @@ const (
 	neverInstalled  = `(e.profile_state IS NULL OR e.profile_state = 'downloaded')`
 )
 
+// The List's filter of retired eSIMs by why they were retired.
+const (
+	RetiredReplaced = "replaced" // taken out of a line by Replace eSIM
+	RetiredOther    = "other"    // retired from stock: faulty, lost, returned
+)
+
+// retiredReplaced is the SQL condition of RetiredReplaced; RetiredOther is
+// its complement among retired eSIMs.
+const retiredReplaced = `e.replaced_by IS NOT NULL`
+
 // ListFilter is a checked filter of the List.
 type ListFilter struct {
 	State   string    // free, allocated, retired; "" for any
@@ -52,6 +62,9 @@ type ListFilter struct {
 
 	// Installed is InstalledYes or InstalledNo; "" for either.
 	Installed string
+	// Retired is RetiredReplaced or RetiredOther, and keeps the List to
+	// retired eSIMs; "" for any.
+	Retired string
 }
 
 type searchKind int
@@ -119,6 +132,15 @@ func ParseListFilter(in ListFilterInput) (ListFilter, error) {
 		f.Installed = installed
 	default:
 		invalid("installed", "Choose installed or never installed.")
+	}
+	switch retired := strings.TrimSpace(in.Retired); {
+	case retired == "":
+	case retired != RetiredReplaced && retired != RetiredOther:
+		invalid("retired", "Choose replaced on a line or retired from stock.")
+	case f.State != "" && f.State != StateRetired:
+		invalid("retired", "Only retired eSIMs have a reason: choose the state Retired, or any state.")
+	default:
+		f.Retired, f.State = retired, StateRetired
 	}
 	switch in.Sort {
 	case SortNewest, SortICCID:

@@ -193,6 +193,13 @@ func (f ListFilter) plan(part byte, how searchPlan) partPlan {
 	case InstalledNo:
 		install = []string{neverInstalled}
 	}
+	var retired []string
+	switch f.Retired {
+	case RetiredReplaced:
+		retired = []string{retiredReplaced}
+	case RetiredOther:
+		retired = []string{`e.replaced_by IS NULL`}
+	}
 	var allocation []string // by whom and when, in the order an index seeks on them
 	if f.By != 0 {
 		allocation = append(allocation, `e.allocated_by = :by`)
@@ -213,12 +220,12 @@ func (f ListFilter) plan(part byte, how searchPlan) partPlan {
 		switch {
 		case f.search.kind == searchDigits:
 			p.index, p.seek = "esims_list_iccid_last4", search[:1]
-			p.check = slices.Concat(search[1:], profile, allocation, install)
+			p.check = slices.Concat(search[1:], profile, allocation, install, retired)
 			if state != "" {
 				p.check = append(p.check, `e.state = '`+state+`'`) // one of three constants
 			}
 		case f.collects(how):
-			p.seek = slices.Concat(search, profile, allocation, install)
+			p.seek = slices.Concat(search, profile, allocation, install, retired)
 		case how == collectMatches && f.byICCIDOverDays():
 			// Each page reads the days' allocations and keeps the first
 			// ICCIDs past the cursor.
@@ -229,7 +236,7 @@ func (f ListFilter) plan(part byte, how searchPlan) partPlan {
 			}
 		case state != "":
 			p.index, p.scan = "esims_list_iccid", true
-			p.seek, p.check = []string{`e.state = '` + state + `'`}, slices.Concat(profile, allocation, search, install)
+			p.seek, p.check = []string{`e.state = '` + state + `'`}, slices.Concat(profile, allocation, search, install, retired)
 		default:
 			// The table itself is in ICCID order.
 			p.index, p.scan, p.check = "sqlite_autoindex_esims_1", true, profile
@@ -275,6 +282,9 @@ func (f ListFilter) plan(part byte, how searchPlan) partPlan {
 		p.index, p.scan, p.seek = "esims_list_retired", true, append([]string{state}, profile...)
 	default:
 		p.index, p.scan, p.seek, p.check = "esims_list_stocked", true, []string{state}, profile
+	}
+	if part == 'r' {
+		p.check = append(p.check, retired...) // few eSIMs are retired: a check, not an index
 	}
 	return p
 }
@@ -393,7 +403,7 @@ func (s *Store) countList(ctx context.Context, f ListFilter, how searchPlan, arg
 	if f.search.kind == searchText && !f.collects(how) {
 		return ListCount{}, nil
 	}
-	if f.search.kind == searchNone && f.From.IsZero() && f.To.IsZero() && f.By == 0 && f.Installed == "" {
+	if f.search.kind == searchNone && f.From.IsZero() && f.To.IsZero() && f.By == 0 && f.Installed == "" && f.Retired == "" {
 		// Only the state and the profile: the kept stock counts say it
 		// without reading the List's indexes at all.
 		var n int

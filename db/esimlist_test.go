@@ -102,6 +102,9 @@ func newListStore(t *testing.T) (*Store, listFixture) {
 			iccid, "S-"+strconv.Itoa(serial), []string{StateFree, StateRetired}[found], formatTime(delivered))
 		found++
 	}
+	// Some retired eSIMs were replaced: they point at another eSIM.
+	exec(`UPDATE esims SET replaced_by = (SELECT min(iccid) FROM esims WHERE state = 'allocated'),
+		retired_reason = 'replaced' WHERE state = 'retired' AND substr(iccid, -1) IN ('0','2','4','6','8')`)
 	// The eSIMs went in behind the store's back: count them as a load does.
 	if err := recountStock(context.Background(), s.write); err != nil {
 		t.Fatal(err)
@@ -125,12 +128,14 @@ type refESIM struct {
 	by                               int64
 	name, email, line                string
 	profileState                     string // "" before any report
+	replaced                         bool
 }
 
 func loadRef(t *testing.T, s *Store) []refESIM {
 	t.Helper()
 	rows, err := s.read.Query(`SELECT e.iccid, e.state, e.stocked_at, coalesce(e.allocated_at, ''), e.imsi_profile,
-		coalesce(e.allocated_by, 0), coalesce(s.name, ''), coalesce(s.email, ''), coalesce(e.line_name, ''), coalesce(e.profile_state, '')
+		coalesce(e.allocated_by, 0), coalesce(s.name, ''), coalesce(s.email, ''), coalesce(e.line_name, ''), coalesce(e.profile_state, ''),
+		e.replaced_by IS NOT NULL
 		FROM esims e LEFT JOIN subscribers s ON s.id = e.subscriber_id`)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +144,7 @@ func loadRef(t *testing.T, s *Store) []refESIM {
 	var out []refESIM
 	for rows.Next() {
 		var r refESIM
-		if err := rows.Scan(&r.iccid, &r.state, &r.stocked, &r.allocated, &r.profile, &r.by, &r.name, &r.email, &r.line, &r.profileState); err != nil {
+		if err := rows.Scan(&r.iccid, &r.state, &r.stocked, &r.allocated, &r.profile, &r.by, &r.name, &r.email, &r.line, &r.profileState, &r.replaced); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
@@ -175,6 +180,9 @@ func refList(all []refESIM, f ListFilter) []string {
 		// the lines: free and retired eSIMs are nobody's to install.
 		installed := r.profileState != "" && r.profileState != ProfileDownloaded
 		if f.Installed != "" && (r.state != StateAllocated || installed != (f.Installed == InstalledYes)) {
+			continue
+		}
+		if f.Retired != "" && (r.state != StateRetired || r.replaced != (f.Retired == RetiredReplaced)) {
 			continue
 		}
 		switch f.search.kind {
@@ -342,6 +350,11 @@ func TestESIMList(t *testing.T) {
 		{"NeverInstalledSearch", ListFilterInput{Installed: InstalledNo, Q: "trip 1"}},
 		{"InstalledProfile", ListFilterInput{Installed: InstalledYes, Profile: "7", State: "allocated"}},
 		{"InstalledFree", ListFilterInput{Installed: InstalledYes, State: "free"}},
+		{"RetiredReplaced", ListFilterInput{Retired: RetiredReplaced}},
+		{"RetiredOther", ListFilterInput{Retired: RetiredOther}},
+		{"RetiredReplacedProfile", ListFilterInput{Retired: RetiredReplaced, Profile: "7"}},
+		{"RetiredOtherByICCID", ListFilterInput{Retired: RetiredOther, Sort: SortICCID}},
+		{"RetiredReplacedDigits", ListFilterInput{Retired: RetiredReplaced, Q: "0002"}},
 		{"InstalledICCIDSuffix", ListFilterInput{Installed: InstalledNo, Q: someICCID[len(someICCID)-4:]}},
 		{"SortICCIDNeverInstalled", ListFilterInput{Sort: SortICCID, Installed: InstalledNo}},
 		{"SortICCIDInstalledDays", ListFilterInput{Sort: SortICCID, Installed: InstalledYes, From: "2025-01-01"}},

@@ -15,7 +15,7 @@ import (
 func listInput(c echo.Context) db.ListFilterInput {
 	return db.ListFilterInput{
 		State: c.QueryParam("state"), Profile: c.QueryParam("profile"), From: c.QueryParam("from"), To: c.QueryParam("to"),
-		By: c.QueryParam("by"), Installed: c.QueryParam("installed"), Q: c.QueryParam("q"), Sort: c.QueryParam("sort"),
+		By: c.QueryParam("by"), Installed: c.QueryParam("installed"), Retired: c.QueryParam("retired"), Q: c.QueryParam("q"), Sort: c.QueryParam("sort"),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -209,6 +210,45 @@ func TestESIMListPage(t *testing.T) {
 					t.Errorf("HX-Push-Url %q, want the first page's address", got)
 				}
 			}
+		}
+	})
+
+	t.Run("RetiredByReason", func(t *testing.T) {
+		// A line's eSIM replaced, as an agent does it.
+		line := app.Lines(t, app.Subscriber(t, "AC-100412").ID)[0]
+		r := agent.Post(t, "/esims/"+line.ICCID+"/replace", url.Values{"_csrf": {agent.CSRF}, "reason": {"New or lost phone"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("Replace eSIM: status %d", r.Status)
+		}
+		for _, c := range []struct{ reason, where string }{
+			{db.RetiredReplaced, `replaced_by IS NOT NULL`},
+			{db.RetiredOther, `replaced_by IS NULL`},
+		} {
+			want := app.Count(t, `SELECT count(*) FROM esims WHERE state = 'retired' AND `+c.where)
+			if want == 0 {
+				t.Fatalf("the demo data has no eSIM retired %s", c.reason)
+			}
+			rows := listRows(agent.Page(t, "/esims?retired="+c.reason))
+			if len(rows) != min(want, db.ListPageSize) {
+				t.Errorf("retired=%s: %d rows, want %d", c.reason, len(rows), min(want, db.ListPageSize))
+			}
+			listed := false
+			for _, row := range rows {
+				if row["state"] != "Retired" {
+					t.Errorf("retired=%s lists %s in state %q", c.reason, row["iccid"], row["state"])
+				}
+				listed = listed || row["iccid"] == line.ICCID
+			}
+			if listed != (c.reason == db.RetiredReplaced) {
+				t.Errorf("retired=%s: the replaced eSIM listed %v", c.reason, listed)
+			}
+		}
+		r = agent.Get(t, "/esims?state=free&retired=replaced")
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a reason with the state free: status %d, want 422", r.Status)
+		}
+		if got := text(r.Doc(t).Find("#esim-filters #list-retired-error")); !strings.Contains(got, "Only retired eSIMs") {
+			t.Errorf("reason error %q", got)
 		}
 	})
 }
