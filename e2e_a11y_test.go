@@ -417,6 +417,18 @@ func TestBrowserLeadPages(t *testing.T) {
 		t.Errorf("after a change in place the refused date is said %d times; want once", n)
 	}
 
+	// Choosing why eSIMs were retired filters in place, like every field.
+	do(t, ctx, "open the List", chromedp.Navigate(p.URL+"/esims"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=esim-row]`)))
+	markStale(t, ctx, "#esim-results")
+	eval[chromedp.Void](t, ctx, `(f => { f.value = 'other'; f.dispatchEvent(new Event('change', {bubbles: true})); })(document.getElementById('list-retired'))`)
+	waitUntil(t, ctx, "the List answers the retired filter", freshJS("#esim-results", "[data-testid=esim-row]"))
+	if got := location(t, ctx).Query().Get("retired"); got != "other" {
+		t.Errorf("the address's retired filter is %q after the change; want other", got)
+	}
+	if states := eval[[]string](t, ctx, `[...new Set([...document.querySelectorAll('[data-testid=esim-row] td:nth-child(3)')].map(td => td.textContent.trim()))]`); !slices.Equal(states, []string{"Retired"}) {
+		t.Errorf("the List retired from stock shows the states %q; want only Retired", states)
+	}
+
 	// An eSIM opened from a filtered List leads back to that List.
 	list := p.URL + "/esims?state=allocated&profile=7"
 	do(t, ctx, "open the allocated eSIMs of profile 7", chromedp.Navigate(list), chromedp.WaitVisible(chromedp.CSS(`[data-testid=esim-row] a`)))
