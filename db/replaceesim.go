@@ -19,7 +19,8 @@ var ReplaceReasons = []string{"Deleted from the phone", "New or lost phone", "Th
 // is retired "replaced by 89…" and points at the new one, and the customer
 // gets a QR email that says it replaces the previous eSIM. Ended plans stay
 // with the old eSIM, as its history; so do its usage records, each charged
-// where it was. No free eSIM of the profile refuses it, with nothing
+// where it was. The network's late records of the old eSIM, from before this
+// moment, still go to the line's plans (usage.go, rule 6). No free eSIM of the profile refuses it, with nothing
 // changed.
 func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login) (_ ESIM, err error) {
 	defer func() { err = failed("replace eSIM", err) }()
@@ -49,7 +50,8 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 		// The old eSIM goes first: the line's name is unique among a
 		// subscriber's allocated eSIMs.
 		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'retired', subscriber_id = NULL, line_name = NULL, allocated_at = NULL,
-			allocated_by = NULL, retired_reason = ?, replaced_by = ? WHERE iccid = ? AND state = 'allocated'`, why, fresh.ICCID, old.ICCID); err != nil {
+			allocated_by = NULL, retired_reason = ?, replaced_by = ?, replaced_at = ? WHERE iccid = ? AND state = 'allocated'`,
+			why, fresh.ICCID, formatTime(tx.now), old.ICCID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?

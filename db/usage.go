@@ -45,13 +45,19 @@ import (
 //     record when that moment is past its end;
 //  5. what no plan takes is uncovered: kept on the record and shown, since the
 //     network should have cut the data. Records of an eSIM that is nobody's
-//     line are all uncovered.
+//     line are all uncovered;
+//  6. but a replaced eSIM was its line until the moment it was replaced, and
+//     networks report late: its bytes until then go to the line's plans, by
+//     these rules, wherever those plans are now (the ones that had not ended
+//     moved to the eSIM that replaced it, and on again if that one was
+//     replaced too). Its bytes after that moment are uncovered.
 //
 // A record id is applied once: the same id again changes nothing and says so.
 // The records of one request are applied eSIM by eSIM in the order of their
 // start. Nothing a record charged moves later. The invariant, checked in the
-// tests: for every eSIM, the bytes on its plans plus its uncovered bytes
-// equal the bytes of the records it accepted.
+// tests (CheckUsage): every record's bytes are charged to plans or left
+// uncovered, and every plan's data used is the sum of what records charged
+// it.
 
 // Limits of a usage report.
 const (
@@ -459,7 +465,11 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 	if err != nil {
 		return nil, err
 	}
-	plans, err := usagePlans(ctx, tx, iccids)
+	keys, err := lineKeys(ctx, tx, lines)
+	if err != nil {
+		return nil, err
+	}
+	plans, err := plansByLine(ctx, tx, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -518,14 +528,10 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 			continue
 		}
 		seen[r.ID] = true
-		line := lines[r.ICCID]
-		ps := plans[r.ICCID]
-		var o usageOutcome
-		if line.state == StateAllocated {
-			o = chargeUsage(ps, r.UsageReport, tx.now)
-		} else {
-			o = usageOutcome{uncovered: r.Bytes, reason: "the eSIM is " + line.state + ": nobody's line"}
-		}
+		key := keys[r.ICCID]
+		line := lines[key]
+		ps := plans[key]
+		o := chargeToLine(ps, r.UsageReport, lines[r.ICCID], tx.now)
 		res.Uncovered = o.uncovered
 		if o.uncovered > 0 {
 			res.Reason = o.reason
@@ -541,14 +547,14 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 				return nil, err
 			}
 			res.Charges = append(res.Charges, UsageCharge{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, Bytes: o.bytes[i]})
-			changed[planRef{r.ICCID, i}] = true
+			changed[planRef{key, i}] = true
 		}
 		for _, i := range o.started {
 			lp := ps[i]
-			changed[planRef{r.ICCID, i}] = true
+			changed[planRef{key, i}] = true
 			startedIn[lp.ID] = r.Country
 			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
-			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, r.ICCID,
+			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, key,
 				fmt.Sprintf("plan %s, order %s: data used in %s at %s; active until %s",
 					lp.Plan.Code, lp.OrderNumber, r.Country, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt))); err != nil {
 				return nil, err
@@ -557,7 +563,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		for _, i := range o.usedUp {
 			lp := ps[i]
 			res.UsedUp = append(res.UsedUp, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.EndedAt})
-			if err := audit(ctx, tx, by, "plan_used_up", line.subscriberID, r.ICCID,
+			if err := audit(ctx, tx, by, "plan_used_up", line.subscriberID, key,
 				fmt.Sprintf("plan %s, order %s: its %s used up at %s", lp.Plan.Code, lp.OrderNumber, lp.Plan.Data(), formatTime(lp.EndedAt))); err != nil {
 				return nil, err
 			}
@@ -626,6 +632,62 @@ func usageNotices(ctx context.Context, tx *change, iccid string, plans []LinePla
 		}
 	}
 	return nil
+}
+
+// chargeToLine charges a record of the eSIM e to plans, its line's: all of
+// it while e is the line's eSIM, the part before the moment it was replaced
+// when it was (rule 6), and none of it otherwise.
+func chargeToLine(plans []LinePlan, u UsageReport, e usageLine, now time.Time) usageOutcome {
+	switch {
+	case e.state == StateAllocated:
+		return chargeUsage(plans, u, now)
+	case e.replacedBy == "" || !u.Start.Before(e.replacedAt):
+		reason := "the eSIM is " + e.state + ": nobody's line"
+		if e.replacedBy != "" {
+			reason = "the eSIM was replaced by " + e.replacedBy + " at " + formatTime(e.replacedAt) + ": nobody's line since"
+		}
+		return usageOutcome{uncovered: u.Bytes, reason: reason}
+	}
+	before := u
+	if u.End.After(e.replacedAt) {
+		before.End = e.replacedAt
+		before.Bytes = usageWindow{u.Start, u.End, u.Bytes}.bytesUntil(e.replacedAt)
+	}
+	o := chargeUsage(plans, before, now)
+	if after := u.Bytes - before.Bytes; after > 0 {
+		o.uncovered += after
+		if o.reason == "" {
+			o.reason = "the eSIM was replaced by " + e.replacedBy + " at " + formatTime(e.replacedAt) + ": nobody's line since"
+		}
+	}
+	return o
+}
+
+// plansByLine loads the plans of the lines usage is charged to, by line key
+// (lineKeys): the plans of every eSIM with that key, in the order they were
+// added, so that records of a replaced eSIM and of the one that replaced it
+// charge one list.
+func plansByLine(ctx context.Context, q queryer, keys map[string]string) (map[string][]LinePlan, error) {
+	iccids := make([]string, 0, len(keys))
+	for iccid := range keys {
+		iccids = append(iccids, iccid)
+	}
+	slices.Sort(iccids)
+	byESIM, err := usagePlans(ctx, q, iccids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]LinePlan, len(byESIM))
+	for _, iccid := range iccids {
+		key := keys[iccid]
+		if key == iccid && len(out[key]) == 0 {
+			out[key] = byESIM[iccid] // most lines: one eSIM, its plans in order
+			continue
+		}
+		out[key] = append(out[key], byESIM[iccid]...)
+		slices.SortFunc(out[key], func(a, b LinePlan) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return out, nil
 }
 
 // usagePlans loads the plans of the eSIMs that usage is charged to, in the
@@ -743,11 +805,13 @@ type usageLine struct {
 	state        string
 	subscriberID int64
 	stockedAt    time.Time
+	replacedBy   string    // the eSIM that took its line, if one did
+	replacedAt   time.Time // and when
 }
 
 func usageLines(ctx context.Context, q queryer, iccids []string) (map[string]usageLine, error) {
-	rows, err := q.QueryContext(ctx, `SELECT iccid, state, coalesce(subscriber_id, 0), stocked_at FROM esims WHERE iccid IN (SELECT value FROM json_each(?))`,
-		jsonList(iccids))
+	rows, err := q.QueryContext(ctx, `SELECT iccid, state, coalesce(subscriber_id, 0), stocked_at, coalesce(replaced_by, ''), replaced_at
+		FROM esims WHERE iccid IN (SELECT value FROM json_each(?))`, jsonList(iccids))
 	if err != nil {
 		return nil, err
 	}
@@ -756,12 +820,55 @@ func usageLines(ctx context.Context, q queryer, iccids []string) (map[string]usa
 	for rows.Next() {
 		var iccid string
 		var l usageLine
-		if err := rows.Scan(&iccid, &l.state, &l.subscriberID, dbTime{&l.stockedAt}); err != nil {
+		var replacedAt nullTime
+		if err := rows.Scan(&iccid, &l.state, &l.subscriberID, dbTime{&l.stockedAt}, &l.replacedBy, &replacedAt); err != nil {
 			return nil, err
 		}
+		l.replacedAt = replacedAt.Time
 		out[iccid] = l
 	}
 	return out, rows.Err()
+}
+
+// lineKeys follows each replaced eSIM of lines to the eSIM that holds its
+// line now (rule 6), adding the eSIMs on the way to lines. The key of an
+// eSIM that was never replaced is its own ICCID: records that share a key
+// are charged to one list of plans, the line's.
+func lineKeys(ctx context.Context, q queryer, lines map[string]usageLine) (map[string]string, error) {
+	keys := map[string]string{}
+	var replaced []string
+	for iccid, l := range lines {
+		keys[iccid] = iccid
+		if l.replacedBy != "" {
+			replaced = append(replaced, iccid)
+		}
+	}
+	for _, iccid := range replaced {
+		// Each replacement takes a free eSIM, so the chain ends; it is a
+		// step or two long.
+		last := iccid
+		for lines[last].replacedBy != "" {
+			next := lines[last].replacedBy
+			if _, read := lines[next]; !read {
+				more, err := usageLines(ctx, q, []string{next})
+				if err != nil {
+					return nil, err
+				}
+				if _, ok := more[next]; !ok {
+					return nil, fmt.Errorf("eSIM %s was replaced by %s, which is not in the inventory", last, next)
+				}
+				lines[next] = more[next]
+			}
+			last = next
+		}
+		for at := iccid; ; at = lines[at].replacedBy {
+			keys[at] = last
+			if at == last {
+				break
+			}
+		}
+	}
+	return keys, nil
 }
 
 // knownUsageRecords returns which of the record ids were applied before.

@@ -374,3 +374,160 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageOfAReplacedESIM walks rule 6: the network's late records of a
+// replaced eSIM go to its line's plans until the moment it was replaced,
+// wherever those plans are now; its bytes after that are uncovered. In the
+// wants, {1} and {2} are the first and the second eSIM that replaced the
+// line's first.
+func TestUsageOfAReplacedESIM(t *testing.T) {
+	t0 := lifecycleBase.Add(2 * time.Hour)
+	min, hour, day := time.Minute, time.Hour, 24*time.Hour
+	type step func(t *testing.T, l *lifecycle, esims []string)
+	// use reports records, in one batch, each on the line's eSIM number n
+	// (0 is the first); want is each one's result.
+	type rec struct {
+		n        int
+		id       string
+		mbs      int64
+		from, to time.Time
+		want     string
+	}
+	use := func(recs ...rec) step {
+		return func(t *testing.T, l *lifecycle, esims []string) {
+			t.Helper()
+			var batch []UsageReport
+			for _, r := range recs {
+				batch = append(batch, UsageReport{ID: r.id, ICCID: esims[r.n], Country: "FR", Bytes: r.mbs * mb, Start: r.from, End: r.to})
+				if r.to.After(l.now) {
+					l.now = r.to
+				}
+			}
+			res, err := l.s.RecordUsage(context.Background(), batch, Login{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range recs {
+				want := r.want
+				for n, iccid := range esims[1:] {
+					want = strings.ReplaceAll(want, fmt.Sprintf("{%d}", n+1), iccid)
+				}
+				if got := describe(res[i]); got != want {
+					t.Errorf("%s: %s\n  want %s", r.id, got, want)
+				}
+			}
+		}
+	}
+	replace := func(at time.Time) step {
+		return func(t *testing.T, l *lifecycle, _ []string) {
+			l.now = at
+			e, err := l.s.ReplaceESIM(context.Background(), l.iccid, "New or lost phone", l.agent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.iccid = e.ICCID
+		}
+	}
+	startedAt := func(i int, want time.Time) step {
+		return func(t *testing.T, l *lifecycle, _ []string) {
+			if got := l.plan(t, i).ActivatedAt; !got.Equal(want) {
+				t.Errorf("plan %d started at %s, want %s", i, got, want)
+			}
+		}
+	}
+	// A plan that ended stays on the old eSIM, as its history.
+	oldPlan := func(want string) step {
+		return func(t *testing.T, l *lifecycle, esims []string) {
+			e, err := l.s.ESIM(context.Background(), esims[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range e.Plans {
+				got = append(got, fmt.Sprintf("%s:%s %d/%d", p.Plan.Code, p.StateAt(l.now), p.UsedBytes/mb, p.DataBytes/mb))
+			}
+			if strings.Join(got, " ") != want {
+				t.Errorf("the old eSIM's plans = %s, want %s", strings.Join(got, " "), want)
+			}
+		}
+	}
+	replaced := func(n int) string {
+		return fmt.Sprintf("the eSIM was replaced by {%d} at %s: nobody's line since", n, formatTime(t0.Add(2*hour)))
+	}
+	for _, tc := range []struct {
+		name  string
+		plans []string
+		steps []step
+		want  string // the plans of the line's eSIM now, at the end
+	}{
+		{"ALateRecordGoesToThePlanThatMoved", []string{"EURO1", "EURO1"}, []step{
+			use(rec{0, "r1", 100, t0, t0, "100→1 started 1"}),
+			replace(t0.Add(2 * hour)),
+			use(rec{0, "late", 200, t0.Add(hour), t0.Add(hour), "200→1"}),
+		}, "EURO1:active 300/3000 EURO1:queued 0/3000"},
+		{"ARecordAfterTheReplacementIsUncovered", []string{"EURO1"}, []step{
+			use(rec{0, "r1", 100, t0, t0, "100→1 started 1"}),
+			replace(t0.Add(2 * hour)),
+			use(rec{0, "after", 100, t0.Add(3 * hour), t0.Add(3 * hour), "uncovered 100 (" + replaced(1) + ")"}),
+		}, "EURO1:active 100/3000"},
+		{"ARecordStraddlingTheReplacement", []string{"EURO1"}, []step{
+			use(rec{0, "r1", 100, t0, t0, "100→1 started 1"}),
+			replace(t0.Add(2 * hour)),
+			use(rec{0, "across", 200, t0.Add(90 * min), t0.Add(150 * min), "100→1 uncovered 100 (" + replaced(1) + ")"}),
+		}, "EURO1:active 200/3000"},
+		{"ALateRecordStartsAQueuedPlanThatMoved", []string{"EURO1"}, []step{
+			replace(t0.Add(2 * hour)),
+			use(rec{0, "first", 100, t0, t0, "100→1 started 1"}),
+			startedAt(0, t0),
+		}, "EURO1:active 100/3000"},
+		{"ALateRecordOfAPlanThatEndedOnTheOldESIM", []string{"EURO1", "EURO1"}, []step{
+			use(rec{0, "r1", 100, t0, t0, "100→1 started 1"}),
+			use(rec{0, "r2", 100, t0.Add(31 * day), t0.Add(31 * day), "100→2 started 2"}),
+			replace(t0.Add(31*day + hour)),
+			// Euro 1 was active on day 2, and has expired since: it stayed.
+			use(rec{0, "late", 50, t0.Add(day), t0.Add(day), "50→1"}),
+			oldPlan("EURO1:expired 150/3000"),
+		}, "EURO1:active 100/3000"},
+		{"OneBatchOfTheOldAndTheNewESIM", []string{"EURO1"}, []step{
+			use(rec{0, "r1", 100, t0, t0, "100→1 started 1"}),
+			replace(t0.Add(2 * hour)),
+			use(rec{1, "new", 300, t0.Add(3 * hour), t0.Add(3 * hour), "300→1"},
+				rec{0, "late", 200, t0.Add(hour), t0.Add(hour), "200→1"}),
+		}, "EURO1:active 600/3000"},
+		{"TwoReplacements", []string{"EURO1"}, []step{
+			use(rec{0, "r1", 100, t0, t0, "100→1 started 1"}),
+			replace(t0.Add(2 * hour)),
+			replace(t0.Add(4 * hour)),
+			use(rec{0, "first", 10, t0.Add(hour), t0.Add(hour), "10→1"},
+				rec{1, "second", 20, t0.Add(3 * hour), t0.Add(3 * hour), "20→1"},
+				rec{0, "gone", 30, t0.Add(3 * hour), t0.Add(3 * hour), "uncovered 30 (" + replaced(1) + ")"},
+				rec{2, "now", 40, t0.Add(5 * hour), t0.Add(5 * hour), "40→1"}),
+		}, "EURO1:active 170/3000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLifecycle(t, tc.plans...)
+			// Two more free eSIMs of the line's profile to replace it with.
+			for n := 100; n < 102; n++ {
+				if _, err := l.s.write.Exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, stocked_at) VALUES (?, 7, 'smdp.example.com', ?, ?)`,
+					testICCID(n), fmt.Sprintf("MATCH-%d", n), formatTime(lifecycleBase.AddDate(0, -1, 0))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := recountStock(context.Background(), l.s.write); err != nil {
+				t.Fatal(err)
+			}
+			esims := []string{l.iccid}
+			for _, s := range tc.steps {
+				s(t, l, esims)
+				if l.iccid != esims[len(esims)-1] {
+					esims = append(esims, l.iccid)
+				}
+			}
+			if got := l.data(t); got != tc.want {
+				t.Errorf("plans = %s\n  want %s", got, tc.want)
+			}
+			checkUsage(t, l.s)
+		})
+	}
+}
