@@ -119,7 +119,19 @@ type line struct {
 	// resent is how many minutes ago an agent sent the QR email again, 0 if
 	// never. That email waits for the mail relay, down since.
 	resent int
-	plans  []linePlan // oldest first; the first came with the line
+	// replaced: an agent gave the line a new eSIM with Replace eSIM.
+	replaced *replacement
+	plans    []linePlan // oldest first; the first came with the line
+}
+
+// replacement is a Replace eSIM on a demo line, days before now, for a
+// reason of the replace form. The agent replaces it between two of the
+// daily usage records of the plan the phone was using, so each record comes
+// from one phone; the plans that have not ended move to the new eSIM, which
+// the new phone installs at once and attaches with where the old one was.
+type replacement struct {
+	days   int
+	reason string
 }
 
 type subscriber struct {
@@ -151,7 +163,8 @@ var subscribers = []subscriber{
 	}},
 	{"AC-100618", "Chloé Dubois", []string{"Unlimited bundle — 5 lines"}, nil},
 	{"AC-100644", "Sofia Rossi", []string{"Unlimited All"}, []line{
-		{country: "US", plans: []linePlan{{code: "USCA5", added: 8, activated: 6, used: 30}}},
+		{country: "US", replaced: &replacement{days: 3, reason: "New or lost phone"},
+			plans: []linePlan{{code: "USCA5", added: 8, activated: 6, used: 30}}},
 	}},
 	{"AC-100697", "Daniel Cohen", []string{"Unlimited All", "Unlimited bundle — 3 lines"}, nil},
 	{"AC-100719", "Ahmed Hassan", []string{"Unlimited All", "Unlimited bundle — 2 lines"}, []line{
@@ -260,7 +273,10 @@ type allocation struct {
 	profile     int
 	by          *db.Login
 	allocatedAt time.Time
-	iccid       string // once Add line has run
+	replacedAt  time.Time // zero if its eSIM is never replaced
+	// iccid is the line's eSIM once Add line has run, and the new one once
+	// Replace eSIM has.
+	iccid string
 }
 
 // order is a plan put on a line, with its times worked out.
@@ -326,7 +342,7 @@ func (d *seeder) run(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	steps := slices.Concat(d.inventory(allocs), d.withdrawals(), d.sales(orders), d.reports(allocs, orders), d.usage(orders),
-		d.resends(allocs))
+		d.resends(allocs), d.replacements(allocs))
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at.Before(steps[j].at) })
 	for _, st := range steps {
 		if st.at.After(d.now) {
@@ -380,32 +396,12 @@ func isOrderEmail(kind string) bool { return kind == db.EmailQR || kind == db.Em
 
 // usage is the data each started plan's phone used, a record a day from its
 // start to its end (or now), through the same rule as the networks' reports.
+// Each goes to the line's eSIM at its time: after a replacement, the new one.
 func (d *seeder) usage(orders []*order) []step {
 	var steps []step
 	for _, o := range orders {
-		if o.activatedAt.IsZero() || o.lp.used == 0 {
-			continue
-		}
-		country := o.in
-		allowance := int64(o.plan.DataMB) * db.BytesPerMB
-		end := minTime(o.activatedAt.Add(30*24*time.Hour), d.now)
-		days := int(end.Sub(o.activatedAt).Hours() / 24)
-		total := allowance * int64(o.lp.used) / 100
-		if o.lp.used >= 100 {
-			days = max(days*4/5, 1) // used up well before its end
-			total = allowance + 40*db.BytesPerMB
-		}
-		for day := range days {
-			start := o.activatedAt.Add(time.Duration(day)*24*time.Hour + time.Hour)
-			bytes := total / int64(days)
-			if day == days-1 {
-				bytes = total - bytes*int64(days-1)
-			}
-			rec := db.UsageReport{ID: fmt.Sprintf("demo-%s-%d", o.alloc.sub.AccountNumber, len(steps)), ICCID: "", Country: country,
-				Bytes: bytes, Start: start, End: start.Add(20 * time.Hour)}
-			if rec.End.After(d.now) {
-				rec.End = d.now
-			}
+		for _, rec := range d.records(o) {
+			rec.ID = fmt.Sprintf("demo-%s-%d", o.alloc.sub.AccountNumber, len(steps))
 			steps = append(steps, step{rec.End.Add(10 * time.Minute), "data used by " + o.alloc.sub.AccountNumber, func(ctx context.Context) error {
 				rec.ICCID = o.alloc.iccid
 				_, err := d.s.RecordUsage(ctx, []db.UsageReport{rec}, db.Login{})
@@ -414,6 +410,37 @@ func (d *seeder) usage(orders []*order) []step {
 		}
 	}
 	return steps
+}
+
+// records are the usage records of a started plan, without their id and
+// ICCID: a window of 20 hours a day from an hour after its start, each
+// reported 10 minutes after its window ends.
+func (d *seeder) records(o *order) []db.UsageReport {
+	if o.activatedAt.IsZero() || o.lp.used == 0 {
+		return nil
+	}
+	allowance := int64(o.plan.DataMB) * db.BytesPerMB
+	end := minTime(o.activatedAt.Add(30*24*time.Hour), d.now)
+	days := int(end.Sub(o.activatedAt).Hours() / 24)
+	total := allowance * int64(o.lp.used) / 100
+	if o.lp.used >= 100 {
+		days = max(days*4/5, 1) // used up well before its end
+		total = allowance + 40*db.BytesPerMB
+	}
+	var out []db.UsageReport
+	for day := range days {
+		start := o.activatedAt.Add(time.Duration(day)*24*time.Hour + time.Hour)
+		bytes := total / int64(days)
+		if day == days-1 {
+			bytes = total - bytes*int64(days-1)
+		}
+		rec := db.UsageReport{Country: o.in, Bytes: bytes, Start: start, End: start.Add(20 * time.Hour)}
+		if rec.End.After(d.now) {
+			rec.End = d.now
+		}
+		out = append(out, rec)
+	}
+	return out
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -575,8 +602,55 @@ func (d *seeder) orders(allocs []*allocation) ([]*order, error) {
 			o.sentAfter = append(o.sentAfter, 2*time.Second+d.jitter(20*time.Second))
 			orders = append(orders, o)
 		}
+		if a.line.replaced != nil {
+			var err error
+			if a.replacedAt, err = d.replacementTime(a, orders); err != nil {
+				return nil, fmt.Errorf("line %s of %s: %w", a.name, a.sub.AccountNumber, err)
+			}
+		}
 	}
 	return orders, nil
+}
+
+// replacementTime is when the agent replaces the line's eSIM, r.days before
+// now: if a plan of the line was using data then, 21 hours 30 minutes into
+// that day of the plan, counted from its start, when the day's usage record
+// is in and the next is hours away (see records); else at 18:00.
+func (d *seeder) replacementTime(a *allocation, orders []*order) (time.Time, error) {
+	r := a.line.replaced
+	if !slices.Contains(db.ReplaceReasons, r.reason) {
+		return time.Time{}, fmt.Errorf("%q is not a reason of the replace form", r.reason)
+	}
+	if c, _ := db.CountryByCode(a.line.country); len(c.MCCs) == 0 {
+		return time.Time{}, fmt.Errorf("no network code for %s, where the new eSIM attaches", a.line.country)
+	}
+	at := d.now.AddDate(0, 0, -r.days).Truncate(24 * time.Hour).Add(18 * time.Hour)
+	var line []*order
+	for _, o := range orders {
+		if o.alloc == a {
+			line = append(line, o)
+		}
+	}
+	for _, o := range line {
+		if recs := d.records(o); len(recs) > 0 && !at.Before(o.activatedAt) && at.Before(recs[len(recs)-1].End) {
+			day := at.Sub(o.activatedAt) / (24 * time.Hour)
+			at = o.activatedAt.Add(day*24*time.Hour + 21*time.Hour + 30*time.Minute)
+			break
+		}
+	}
+	if !at.After(a.allocatedAt) || !at.Before(d.now.Add(-time.Hour)) {
+		return time.Time{}, fmt.Errorf("replaced at %s, not between its allocation and an hour before now", db.FormatTime(at))
+	}
+	// Nothing is reported during the replacement, nor in the hour the new
+	// phone takes to install the eSIM.
+	for _, o := range line {
+		for _, rec := range d.records(o) {
+			if rec.Start.Before(at.Add(time.Hour)) && rec.End.Add(10*time.Minute).After(at) {
+				return time.Time{}, fmt.Errorf("replaced at %s, during the data use of %s", db.FormatTime(at), o.plan.Code)
+			}
+		}
+	}
+	return at, nil
 }
 
 func smdpAddress(profile int) string {
@@ -634,11 +708,12 @@ func (dl *delivery) add(d *seeder, profile, serial int) string {
 	return iccid
 }
 
-// inventory stocks the eSIMs, one import a delivery. Add line hands out the
-// eSIM of the line's profile that has waited longest, so the lines get the
-// eSIMs of a delivery older than any free one: it holds one eSIM a line, in
-// the order the lines were given, and one more of each profile, which failed
-// its download test and was retired.
+// inventory stocks the eSIMs, one import a delivery. Add line and Replace
+// eSIM hand out the eSIM of the line's profile that has waited longest, so
+// the lines get the eSIMs of a delivery older than any free one: it holds
+// one eSIM a line, in the order the lines were given, one more of each
+// profile, which failed its download test and was retired, and one for each
+// replacement of a line of the profile.
 func (d *seeder) inventory(allocs []*allocation) []step {
 	d.matchingIDs = map[string]bool{}
 	old := newDelivery(d.now.AddDate(0, 0, -420).Truncate(24 * time.Hour).Add(15 * time.Hour))
@@ -654,7 +729,14 @@ func (d *seeder) inventory(allocs []*allocation) []step {
 			}
 		}
 		retire = append(retire, old.add(d, profile, serial))
-		serials[profile] = serial + 1
+		serial++
+		for _, a := range allocs {
+			if a.profile == profile && a.line.replaced != nil {
+				old.add(d, profile, serial)
+				serial++
+			}
+		}
+		serials[profile] = serial
 	}
 	deliveries := []*delivery{old}
 	for b, days := range deliveriesDaysAgo {
@@ -845,6 +927,52 @@ func (d *seeder) resends(allocs []*allocation) []step {
 				}
 				attempt = next
 			}
+		}})
+	}
+	return steps
+}
+
+// replacements are the Replace eSIMs an agent made, each with what followed:
+// the QR email of the new eSIM delivered, the new phone downloading,
+// installing and enabling it, and its first attachment, where the line's
+// plan already runs.
+func (d *seeder) replacements(allocs []*allocation) []step {
+	var steps []step
+	for _, a := range allocs {
+		r := a.line.replaced
+		if r == nil {
+			continue
+		}
+		sentAfter := 2*time.Second + d.jitter(20*time.Second)
+		steps = append(steps, step{a.replacedAt, "replace the eSIM of " + a.sub.AccountNumber, func(ctx context.Context) error {
+			fresh, err := d.s.ReplaceESIM(ctx, a.iccid, r.reason, d.agent)
+			if err != nil {
+				return err
+			}
+			a.iccid = fresh.ICCID
+			queued, err := d.queued(ctx, a.iccid)
+			if err != nil {
+				return err
+			}
+			if len(queued) != 1 || queued[0].Kind != db.EmailQR {
+				return fmt.Errorf("%d emails queued, want the new eSIM's QR email", len(queued))
+			}
+			d.sends = append(d.sends, send{queued[0].ID, queued[0].QueuedAt.Add(sentAfter)})
+			return nil
+		}})
+		at := a.replacedAt.Add(4*time.Minute + d.jitter(20*time.Minute))
+		for _, event := range []string{db.ProfileDownloaded, db.ProfileInstalled, db.ProfileEnabled} {
+			eventAt := at
+			steps = append(steps, step{eventAt.Add(2 * time.Second), event + " on " + a.sub.AccountNumber, func(ctx context.Context) error {
+				_, err := d.s.RecordProfileEvent(ctx, db.ProfileEvent{ICCID: a.iccid, Event: event, At: eventAt})
+				return err
+			}})
+			at = at.Add(20*time.Second + d.jitter(2*time.Minute))
+		}
+		country, _ := db.CountryByCode(a.line.country) // replacementTime made sure it has its MCCs
+		steps = append(steps, step{at.Add(40 * time.Second), "attach in " + a.line.country + " with the new eSIM", func(ctx context.Context) error {
+			_, err := d.s.Attach(ctx, db.Attach{ICCID: a.iccid, MCC: country.MCCs[0], AttachedAt: at})
+			return err
 		}})
 	}
 	return steps

@@ -126,8 +126,11 @@ func TestSeed(t *testing.T) {
 	})
 
 	t.Run("RetiredESIMs", func(t *testing.T) {
-		if got, want := s.count(t, `SELECT count(*) FROM esims WHERE state = 'retired'`), 3; got != want {
-			t.Errorf("retired eSIMs = %d, want %d", got, want)
+		if got, want := s.count(t, `SELECT count(*) FROM esims WHERE state = 'retired' AND replaced_by IS NULL`), 3; got != want {
+			t.Errorf("eSIMs retired from stock = %d, want %d", got, want)
+		}
+		if got, want := s.count(t, `SELECT count(*) FROM esims WHERE state = 'retired' AND replaced_by IS NOT NULL`), 1; got != want {
+			t.Errorf("eSIMs retired by Replace eSIM = %d, want %d", got, want)
 		}
 	})
 
@@ -249,12 +252,28 @@ func TestSeed(t *testing.T) {
 		if got := s.count(t, `SELECT count(*) FROM esim_plans WHERE state = 'expired' AND expires_at > ?`, at); got != 0 {
 			t.Errorf("expired plans not yet ended = %d, want 0", got)
 		}
+		// A plan added before its eSIM was allocated moved to it with the
+		// line: it was ordered on the eSIM this one replaced.
 		if got := s.count(t, `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
-			WHERE ep.added_at < e.allocated_at OR e.allocated_at < e.stocked_at`); got != 0 {
+			WHERE ep.added_at < e.allocated_at AND NOT EXISTS (SELECT 1 FROM outbox o JOIN esims r ON r.iccid = o.iccid
+				WHERE o.kind = 'confirmation' AND o.esim_plan_id = ep.id AND o.queued_at = ep.added_at AND r.replaced_by = e.iccid)
+			OR e.allocated_at < e.stocked_at`); got != 0 {
 			t.Errorf("plans added before their line, or lines allocated before stocked = %d, want 0", got)
 		}
-		if got, want := s.count(t, `SELECT count(*) FROM attachments`), s.count(t, `SELECT count(*) FROM esim_plans WHERE activated_at IS NOT NULL`); got != want {
-			t.Errorf("attachments = %d, want one for each activation (%d)", got, want)
+		// Every activation came from an attachment at its time, on the eSIM
+		// the plan was on then: its own, or the one it replaced. The only
+		// attachments that start nothing are those of a replacement eSIM,
+		// whose plan was already running.
+		if got := s.count(t, `SELECT count(*) FROM esim_plans ep WHERE ep.activated_at IS NOT NULL AND NOT EXISTS
+			(SELECT 1 FROM attachments a WHERE a.attached_at = ep.activated_at
+				AND (a.iccid = ep.iccid OR a.iccid IN (SELECT iccid FROM esims WHERE replaced_by = ep.iccid)))`); got != 0 {
+			t.Errorf("activations with no attachment = %d, want 0", got)
+		}
+		if got := s.count(t, `SELECT count(*) FROM attachments a WHERE NOT EXISTS
+			(SELECT 1 FROM esim_plans ep WHERE ep.activated_at = a.attached_at
+				AND (ep.iccid = a.iccid OR ep.iccid = (SELECT replaced_by FROM esims WHERE iccid = a.iccid)))
+			AND NOT EXISTS (SELECT 1 FROM esims r WHERE r.replaced_by = a.iccid)`); got != 0 {
+			t.Errorf("attachments that started nothing, not on a replacement eSIM = %d, want 0", got)
 		}
 	})
 
@@ -274,9 +293,9 @@ func TestSeed(t *testing.T) {
 	})
 
 	t.Run("Emails", func(t *testing.T) {
-		lines := s.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated'`)
+		lines := s.count(t, `SELECT count(*) FROM esims WHERE state = 'allocated' OR replaced_by IS NOT NULL`)
 		if got := s.count(t, `SELECT count(DISTINCT iccid) FROM outbox WHERE kind = 'qr'`); got != lines {
-			t.Errorf("lines with a QR email = %d, want every line (%d)", got, lines)
+			t.Errorf("eSIMs with a QR email = %d, want every eSIM that is or was a line (%d)", got, lines)
 		}
 		if got, want := s.count(t, `SELECT count(*) FROM outbox WHERE kind = 'confirmation'`), s.count(t, `SELECT count(*) FROM esim_plans`); got != want {
 			t.Errorf("confirmations = %d, want one per plan (%d)", got, want)
@@ -364,36 +383,71 @@ func TestSeedEmailsAreThePortals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all, err := s.EmailsForESIM(ctx, iccid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Reverse(all)
-		var confirmations []db.Email
-		for _, m := range all {
-			if got, want := m.To, sub.Email; got != want {
-				t.Errorf("email #%d about %s went to %s, want %s", m.ID, iccid, got, want)
-			}
-			switch m.Kind {
-			case db.EmailQR:
-				want, err := r.QRCode(db.QRMail{Subscriber: sub, LineName: e.LineName, ICCID: e.ICCID, SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
-				if err != nil {
-					t.Fatal(err)
-				}
-				compare(t, "QR email of "+iccid, m, want)
-				compared++
-			case db.EmailConfirmation:
-				confirmations = append(confirmations, m)
-			}
-		}
-		if len(confirmations) != len(e.Plans) {
-			t.Fatalf("eSIM %s: %d confirmations for %d plans", iccid, len(confirmations), len(e.Plans))
-		}
-		for i, lp := range e.Plans {
-			want, err := r.OrderConfirmation(db.OrderMail{Subscriber: sub, OrderNumber: lp.OrderNumber, LineName: e.LineName,
-				ICCID: e.ICCID, Plan: lp.Plan, OrderedAt: lp.AddedAt})
+		// The line's eSIMs, the first it had first: a replaced eSIM keeps
+		// the emails about it, and the plans that had ended on it.
+		chain := []db.ESIM{e}
+		for chain[len(chain)-1].Replaces != "" {
+			c, err := s.ESIM(ctx, chain[len(chain)-1].Replaces)
 			if err != nil {
 				t.Fatal(err)
+			}
+			chain = append(chain, c)
+		}
+		slices.Reverse(chain)
+		var confirmations []db.Email
+		var plans []db.LinePlan
+		since := map[string]time.Time{} // when each eSIM of the line got its QR email
+		for _, c := range chain {
+			plans = append(plans, c.Plans...)
+			all, err := s.EmailsForESIM(ctx, c.ICCID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Reverse(all)
+			for _, m := range all {
+				if got, want := m.To, sub.Email; got != want {
+					t.Errorf("email #%d about %s went to %s, want %s", m.ID, c.ICCID, got, want)
+				}
+				switch m.Kind {
+				case db.EmailQR:
+					want, err := r.QRCode(db.QRMail{Subscriber: sub, LineName: e.LineName, ICCID: c.ICCID, SMDPAddress: c.SMDPAddress,
+						MatchingID: c.MatchingID, Replaces: c.Replaces})
+					if err != nil {
+						t.Fatal(err)
+					}
+					compare(t, "QR email of "+c.ICCID, m, want)
+					compared++
+					if _, ok := since[c.ICCID]; !ok {
+						since[c.ICCID] = m.QueuedAt
+					}
+				case db.EmailConfirmation:
+					confirmations = append(confirmations, m)
+				}
+			}
+		}
+		if len(confirmations) != len(plans) {
+			t.Fatalf("line %s: %d confirmations for %d plans", iccid, len(confirmations), len(plans))
+		}
+		slices.SortFunc(confirmations, func(a, b db.Email) int { return int(a.ID - b.ID) })
+		slices.SortFunc(plans, func(a, b db.LinePlan) int { return int(a.ID - b.ID) })
+		for i, lp := range plans {
+			if got := s.count(t, `SELECT esim_plan_id FROM outbox WHERE id = ?`, confirmations[i].ID); int64(got) != lp.ID {
+				t.Errorf("confirmation #%d is about plan %d, want %s (%d)", confirmations[i].ID, got, lp.OrderNumber, lp.ID)
+			}
+			// It names the eSIM the line had when the plan was ordered.
+			var orderedOn string
+			for _, c := range chain {
+				if !since[c.ICCID].After(lp.AddedAt) {
+					orderedOn = c.ICCID
+				}
+			}
+			want, err := r.OrderConfirmation(db.OrderMail{Subscriber: sub, OrderNumber: lp.OrderNumber, LineName: e.LineName,
+				ICCID: orderedOn, Plan: lp.Plan, OrderedAt: lp.AddedAt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if confirmations[i].ICCID != orderedOn {
+				t.Errorf("the confirmation of %s is about eSIM %s, want %s", lp.OrderNumber, confirmations[i].ICCID, orderedOn)
 			}
 			compare(t, "confirmation of "+lp.OrderNumber, confirmations[i], want)
 			compared++
@@ -532,6 +586,8 @@ func realChanges(t *testing.T, s testStore) {
 	must(err)
 	_, err = s.ResendQR(ctx, o.ICCID, agent)
 	must(err)
+	_, err = s.ReplaceESIM(ctx, o.ICCID, "New or lost phone", agent)
+	must(err)
 }
 
 func TestSeedLeavesUsedDatabase(t *testing.T) {
@@ -599,5 +655,113 @@ func TestSeedShowsDataInEveryState(t *testing.T) {
 		if n := s.count(t, `SELECT count(*) FROM outbox WHERE kind = ?`, kind); n == 0 {
 			t.Errorf("no %s notice in the demo's email log", kind)
 		}
+	}
+}
+
+// TestSeedShowsAReplacedESIM: a customer who lost the phone had the line's
+// eSIM replaced in the demo's past. The new eSIM is the same subscriber's,
+// under the same line name, carries the plan that was running with the data
+// used on the old one and since, and is installed; the old one is retired,
+// points at it and keeps its history; the List finds it as replaced.
+func TestSeedShowsAReplacedESIM(t *testing.T) {
+	ctx := context.Background()
+	s, now := seeded(t)
+	olds := s.strings(t, `SELECT iccid FROM esims WHERE state = 'retired' AND replaced_by IS NOT NULL`)
+	if len(olds) != 1 {
+		t.Fatalf("replaced eSIMs %q, want one", olds)
+	}
+	old, err := s.ESIM(ctx, olds[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := s.ESIM(ctx, old.ReplacedBy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.State != db.StateAllocated || fresh.Replaces != old.ICCID {
+		t.Fatalf("the replacement %s is %s and replaces %q, want allocated, replacing %s", fresh.ICCID, fresh.State, fresh.Replaces, old.ICCID)
+	}
+	if fresh.IMSIProfile != old.IMSIProfile {
+		t.Errorf("the replacement is on profile %d, the old eSIM on %d", fresh.IMSIProfile, old.IMSIProfile)
+	}
+	if want := "replaced by " + fresh.ICCID + ": new or lost phone"; old.RetiredReason != want {
+		t.Errorf("the old eSIM was retired %q, want %q", old.RetiredReason, want)
+	}
+
+	// The old eSIM was the same subscriber's line, of the same name: its QR
+	// email went to them, and the audit entry says so.
+	if got := s.count(t, `SELECT count(*) FROM outbox WHERE iccid = ? AND kind = 'qr' AND subscriber_id <> ?`, old.ICCID, fresh.SubscriberID); got != 0 {
+		t.Errorf("QR emails of the old eSIM to another subscriber = %d, want 0", got)
+	}
+	if got := s.count(t, `SELECT count(*) FROM outbox WHERE iccid = ? AND kind = 'qr' AND subscriber_id = ?`, old.ICCID, fresh.SubscriberID); got == 0 {
+		t.Errorf("the old eSIM never had a QR email to the subscriber of the new one")
+	}
+	details := s.strings(t, `SELECT detail FROM audit_log WHERE action = 'replace_esim' AND iccid = ? AND subscriber_id = ?`, fresh.ICCID, fresh.SubscriberID)
+	if want := fmt.Sprintf("line %q: eSIM %s replaced by %s (New or lost phone); 1 plans moved", fresh.LineName, old.ICCID, fresh.ICCID); !slices.Equal(details, []string{want}) {
+		t.Errorf("the replacement's audit entries %q, want [%q]", details, want)
+	}
+	lines, err := s.Lines(ctx, fresh.SubscriberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(lines, func(l db.ESIM) bool { return l.ICCID == fresh.ICCID }) ||
+		slices.ContainsFunc(lines, func(l db.ESIM) bool { return l.ICCID == old.ICCID }) {
+		t.Errorf("the subscriber's lines do not hold the new eSIM instead of the old")
+	}
+
+	// The running plan moved, with the data used on both phones.
+	if len(fresh.Plans) != 1 || fresh.Plans[0].StateAt(now) != db.PlanActive || fresh.Plans[0].AddedAt.After(fresh.AllocatedAt) {
+		t.Fatalf("plans on the new eSIM %+v, want the one that ran on the old one", fresh.Plans)
+	}
+	moved := fresh.Plans[0].ID
+	for _, iccid := range []string{old.ICCID, fresh.ICCID} {
+		if got := s.count(t, `SELECT count(*) FROM usage_charges c JOIN usage_records u ON u.id = c.usage_record
+			WHERE u.iccid = ? AND c.esim_plan_id = ?`, iccid, moved); got == 0 {
+			t.Errorf("no usage of eSIM %s charged to the moved plan", iccid)
+		}
+	}
+	if got := s.count(t, `SELECT count(*) FROM usage_records WHERE iccid = ? AND end_at > ?`, old.ICCID, db.FormatTime(fresh.AllocatedAt)); got != 0 {
+		t.Errorf("usage records of the old eSIM after it was replaced = %d, want 0: the phone was lost", got)
+	}
+	if got := s.count(t, `SELECT coalesce(sum(uncovered_bytes), 0) FROM usage_records WHERE iccid IN (?, ?)`, old.ICCID, fresh.ICCID); got != 0 {
+		t.Errorf("uncovered bytes on the line = %d, want 0", got)
+	}
+
+	// The new phone installed the new eSIM from its QR email, and attached.
+	if fresh.ProfileState != db.ProfileEnabled || fresh.LastAttachment == nil || fresh.QRSentAt.IsZero() {
+		t.Errorf("the new eSIM: profile %q, last attachment %v, QR email sent %s; want enabled, attached, sent",
+			fresh.ProfileState, fresh.LastAttachment, fresh.QRSentAt)
+	}
+	if v := db.WhyNoData(fresh, now); !v.OK {
+		t.Errorf("Why no data? on the new eSIM says %q, want all good", v.Says)
+	}
+
+	for _, iccid := range []string{old.ICCID, fresh.ICCID} {
+		events, err := s.Timeline(ctx, iccid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(events, func(ev db.TimelineEvent) bool { return ev.Kind == db.TimelineReplaced }) {
+			t.Errorf("the timeline of %s does not show the replacement", iccid)
+		}
+	}
+
+	f, err := db.ParseListFilter(db.ListFilterInput{Retired: db.RetiredReplaced})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.ESIMList(ctx, f, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, row := range page.Rows {
+		listed = append(listed, row.ICCID)
+	}
+	if !slices.Equal(listed, []string{old.ICCID}) {
+		t.Errorf("the List of eSIMs retired as replaced holds %q, want [%s]", listed, old.ICCID)
+	}
+	if err := s.CheckStock(ctx); err != nil {
+		t.Error(err)
 	}
 }

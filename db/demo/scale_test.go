@@ -52,7 +52,11 @@ func TestSeedScale(t *testing.T) {
 		"StockedBeforeAllocated": `SELECT count(*) FROM esims WHERE allocated_at < stocked_at`,
 		"PlanProfile": `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid JOIN plans p ON p.id = ep.plan_id
 			WHERE p.imsi_profile <> e.imsi_profile`,
-		"PlanAfterAllocation":  `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid WHERE ep.added_at < e.allocated_at`,
+		// A plan added before its eSIM was allocated moved to it with Replace
+		// eSIM: it was ordered on the eSIM this one replaced.
+		"PlanAfterAllocation": `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid WHERE ep.added_at < e.allocated_at
+			AND NOT EXISTS (SELECT 1 FROM outbox o JOIN esims r ON r.iccid = o.iccid
+				WHERE o.kind = 'confirmation' AND o.esim_plan_id = ep.id AND o.queued_at = ep.added_at AND r.replaced_by = e.iccid)`,
 		"PlansOnlyOnLines":     `SELECT count(*) FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid WHERE e.state <> 'allocated'`,
 		"LinesWithoutPlans":    `SELECT count(*) FROM esims e WHERE e.state = 'allocated' AND NOT EXISTS (SELECT 1 FROM esim_plans ep WHERE ep.iccid = e.iccid)`,
 		"AllocatedInThePast":   `SELECT count(*) FROM esims WHERE allocated_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
