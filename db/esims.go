@@ -54,6 +54,9 @@ func (s *Store) Lines(ctx context.Context, subscriberID int64) (_ []ESIM, err er
 	}
 	for i := range lines {
 		lines[i].Plans = plans[lines[i].ICCID]
+		if lines[i].ReplacedBy, lines[i].Replaces, err = replacement(ctx, s.read, lines[i].ICCID); err != nil {
+			return nil, err
+		}
 		// Why no data? looks at where each phone last connected.
 		if lines[i].LastAttachment, err = lastAttachment(ctx, s.read, lines[i].ICCID); err != nil {
 			return nil, err

@@ -80,8 +80,12 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 		if err := enqueueQR(ctx, tx, sub, old.LineName, fresh, old.ICCID); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, by, "replace_esim", sub.ID, fresh.ICCID, fmt.Sprintf("line %q: eSIM %s replaced by %s (%s); %d plans moved",
-			old.LineName, old.ICCID, fresh.ICCID, reason, moved)); err != nil {
+		plans := "plans"
+		if moved == 1 {
+			plans = "plan"
+		}
+		if err := audit(ctx, tx, by, "replace_esim", sub.ID, fresh.ICCID, fmt.Sprintf("line %q: eSIM %s replaced by %s (%s); %d %s moved",
+			old.LineName, old.ICCID, fresh.ICCID, reason, moved, plans)); err != nil {
 			return err
 		}
 		out, err = esimWithPlans(ctx, tx, fresh.ICCID)

@@ -77,6 +77,10 @@ func TestReplaceESIMFlow(t *testing.T) {
 	if got := texts(doc.Find("[data-testid=line-plan] td:first-child")); len(got) != 1 || got[0] != "Japan" {
 		t.Errorf("plans on the new eSIM %q, want Japan", got)
 	}
+	profile := agent.Page(t, fmt.Sprintf("/subscribers/%d", kenji.ID))
+	if got := text(profile.Find("#line-" + fresh + " [data-testid=line-replaces]")); got != old.ICCID {
+		t.Errorf("the profile's line replaces %q, want %s", got, old.ICCID)
+	}
 	oldDoc := agent.Page(t, "/esims/"+old.ICCID)
 	if got := text(oldDoc.Find("[data-testid=replaced-by]")); got != fresh {
 		t.Errorf("the old eSIM is replaced by %q, want %s", got, fresh)

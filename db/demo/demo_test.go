@@ -697,7 +697,7 @@ func TestSeedShowsAReplacedESIM(t *testing.T) {
 		t.Errorf("the old eSIM never had a QR email to the subscriber of the new one")
 	}
 	details := s.strings(t, `SELECT detail FROM audit_log WHERE action = 'replace_esim' AND iccid = ? AND subscriber_id = ?`, fresh.ICCID, fresh.SubscriberID)
-	if want := fmt.Sprintf("line %q: eSIM %s replaced by %s (New or lost phone); 1 plans moved", fresh.LineName, old.ICCID, fresh.ICCID); !slices.Equal(details, []string{want}) {
+	if want := fmt.Sprintf("line %q: eSIM %s replaced by %s (New or lost phone); 1 plan moved", fresh.LineName, old.ICCID, fresh.ICCID); !slices.Equal(details, []string{want}) {
 		t.Errorf("the replacement's audit entries %q, want [%q]", details, want)
 	}
 	lines, err := s.Lines(ctx, fresh.SubscriberID)
