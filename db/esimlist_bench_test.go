@@ -15,8 +15,6 @@ package db_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -25,74 +23,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
-	"github.com/carrier/esim-admin/emails"
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/views"
 )
 
-func benchSize(b *testing.B) (esims, subscribers int) {
-	esims = 100_000
-	if v := os.Getenv("ESIM_BENCH_SCALE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1000 {
-			b.Fatalf("ESIM_BENCH_SCALE=%q: want a number of eSIMs, at least 1000", v)
-		}
-		esims = n
-	}
-	if esims >= 1_000_000 && testing.Short() {
-		b.Skip("a million eSIMs is not short")
-	}
-	return esims, esims / 10
-}
-
-var benchDBOnce sync.Map // path → *sync.Once
-
-// benchDB returns the path of a scale database, building it the first time.
-func benchDB(b *testing.B) string {
-	b.Helper()
-	esims, subs := benchSize(b)
-	h := sha256.New()
-	files, _ := filepath.Glob("migrations/*.sql")
-	for _, f := range append(files, "demo/scale.go", "demo/demo.go") {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		h.Write(body)
-	}
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("esim-admin-bench-%d-%d-%s.db", esims, subs, hex.EncodeToString(h.Sum(nil))[:12]))
-	once, _ := benchDBOnce.LoadOrStore(path, new(sync.Once))
-	once.(*sync.Once).Do(func() {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		tmp := fmt.Sprintf("%s.building-%d", path, os.Getpid())
-		defer os.Remove(tmp)
-		s, err := db.Open(context.Background(), tmp)
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
-		s.Mail = emails.Renderer{}
-		r, err := demo.SeedScale(context.Background(), s, demo.ScaleOptions{ESIMs: esims, Subscribers: subs})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("scale data set built in %s: %+v", time.Since(start).Round(time.Millisecond), r)
-		if err := s.Close(); err != nil { // the last close checkpoints the WAL into the file
-			b.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			b.Fatal(err)
-		}
-	})
-	return path
-}
+// benchDB is the scale data set of the List's benchmarks: 100,000 eSIMs
+// unless ESIM_BENCH_SCALE says otherwise.
+func benchDB(b *testing.B) string { return demotest.ScaleDB(b, 100_000) }
 
 func benchStore(b *testing.B) *db.Store {
 	b.Helper()
@@ -379,7 +320,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 func BenchmarkImportInventory(b *testing.B) {
 	src := benchDB(b)
 	path := filepath.Join(b.TempDir(), "import.db")
-	if err := copyFile(src, path); err != nil {
+	if err := demotest.CopyFile(src, path); err != nil {
 		b.Fatal(err)
 	}
 	s, err := db.Open(context.Background(), path)
@@ -413,21 +354,4 @@ func benchInventoryFile(batch, rows int) []byte {
 		fmt.Fprintf(&buf, "%s%c,%d,smdp.bench.example.com,BENCH-%03d-%06d-%02d\n", body, db.LuhnDigit(body), p, batch, i, p)
 	}
 	return buf.Bytes()
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/views"
@@ -39,7 +40,7 @@ import (
 // whose templates are rendered per request (sent as it is, too).
 func BenchmarkESIMListHTTP(b *testing.B) {
 	lowStock := 0
-	app := portaltest.StartWith(b, portaltest.Options{DB: portaltest.ScaleDB(b), Configure: func(h *handlers.Handlers) {
+	app := portaltest.StartWith(b, portaltest.Options{DB: demotest.ScaleDB(b, 1_000_000), Configure: func(h *handlers.Handlers) {
 		h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil)) // what the program logs, at INFO
 		lowStock = h.LowStock
 	}})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -21,7 +22,7 @@ import (
 //
 //	go test ./handlers -run '^$' -bench InsightsPage -benchtime 200x
 func BenchmarkInsightsPage(b *testing.B) {
-	app := portaltest.StartWith(b, portaltest.Options{DB: portaltest.ScaleDB(b)})
+	app := portaltest.StartWith(b, portaltest.Options{DB: demotest.ScaleDB(b, 1_000_000)})
 	ctx := context.Background()
 	lead := app.Lead(b)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

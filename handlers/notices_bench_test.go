@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -20,7 +21,7 @@ const activePlans = 100_000
 //
 //	go test ./handlers -run '^$' -bench NotifyDueTick -benchtime 200x
 func BenchmarkNotifyDueTick(b *testing.B) {
-	app := portaltest.StartWith(b, portaltest.Options{DB: portaltest.ScaleDB(b)})
+	app := portaltest.StartWith(b, portaltest.Options{DB: demotest.ScaleDB(b, 1_000_000)})
 	ctx := context.Background()
 	now := app.Clock.Now().UTC()
 	// The scale data set's plans started and ended over two years; here a

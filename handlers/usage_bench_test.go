@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -30,7 +31,7 @@ const (
 //
 //	go test ./handlers -run '^$' -bench UsageHTTP -benchtime 60x
 func BenchmarkUsageHTTP(b *testing.B) {
-	app := portaltest.StartWith(b, portaltest.Options{DB: portaltest.ScaleDB(b), Configure: func(h *handlers.Handlers) { h.APIToken = testAPIToken }})
+	app := portaltest.StartWith(b, portaltest.Options{DB: demotest.ScaleDB(b, 1_000_000), Configure: func(h *handlers.Handlers) { h.APIToken = testAPIToken }})
 	now := app.Clock.Now()
 	rows, err := app.Raw.Query(`SELECT ep.iccid, min(d.country) FROM esim_plans ep JOIN plan_destinations d ON d.plan_id = ep.plan_id
 		WHERE ep.state = 'active' AND ep.expires_at > ? GROUP BY ep.iccid LIMIT ?`, now.UTC().Format("2006-01-02T15:04:05.000Z"), usageLines)

@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
@@ -66,7 +66,7 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
 	if opts.DB != "" {
-		if err := copyFile(opts.DB, path); err != nil {
+		if err := demotest.CopyFile(opts.DB, path); err != nil {
 			t.Fatalf("portaltest: copy %s: %v", opts.DB, err)
 		}
 	} else if err := copyDemo(path); err != nil {
@@ -168,24 +168,7 @@ func copyDemo(path string) error {
 	if demoFile.err != nil {
 		return fmt.Errorf("seed demo data: %w", demoFile.err)
 	}
-	return copyFile(demoFile.path, path)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return demotest.CopyFile(demoFile.path, path)
 }
 
 func seedDemo(path string) error {

@@ -1,10 +1,14 @@
-package portaltest
+// Package demotest gives benchmarks and tests the data sets of package demo
+// as files: the scale data set, built once and kept between runs, and a way
+// to copy a database file for a test of its own.
+package demotest
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,10 +22,10 @@ import (
 	"github.com/carrier/esim-admin/emails"
 )
 
-// ScaleSize is the size of the scale data set benchmarks use: 1,000,000
-// eSIMs and a tenth as many subscribers, or ESIM_BENCH_SCALE eSIMs.
-func ScaleSize(tb testing.TB) (esims, subscribers int) {
-	esims = 1_000_000
+// ScaleSize is the size of the scale data set: esims eSIMs unless
+// ESIM_BENCH_SCALE says how many, and a tenth as many subscribers. A million
+// or more is skipped in -short runs.
+func ScaleSize(tb testing.TB, esims int) (int, int) {
 	if v := os.Getenv("ESIM_BENCH_SCALE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1000 {
@@ -29,23 +33,27 @@ func ScaleSize(tb testing.TB) (esims, subscribers int) {
 		}
 		esims = n
 	}
+	if esims >= 1_000_000 && testing.Short() {
+		tb.Skip("a million eSIMs is not short")
+	}
 	return esims, esims / 10
 }
 
 var scaleOnce sync.Map // path → *sync.Once
 
 // ScaleDB returns the path of a `demo scale` data set of the size ScaleSize
-// says, built the first time and kept in the system's temporary folder,
-// named by its size and a hash of the schema and the generator, so later
-// runs start at once. Serve it with Options.DB.
-func ScaleDB(tb testing.TB) string {
+// says (esims unless ESIM_BENCH_SCALE is set), built the first time and kept
+// in the system's temporary folder, named by its size and a hash of the
+// schema and the generator, so later runs start at once. Open a copy
+// (CopyFile) to change it.
+func ScaleDB(tb testing.TB, esims int) string {
 	tb.Helper()
-	esims, subs := ScaleSize(tb)
+	esims, subs := ScaleSize(tb, esims)
 	_, here, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(here), "..", "..")
+	root := filepath.Join(filepath.Dir(here), "..", "..", "..")
 	h := sha256.New()
 	files, _ := filepath.Glob(filepath.Join(root, "db", "migrations", "*.sql"))
-	for _, f := range append(files, filepath.Join(root, "db", "demo", "scale.go")) {
+	for _, f := range append(files, filepath.Join(root, "db", "demo", "scale.go"), filepath.Join(root, "db", "demo", "demo.go")) {
 		body, err := os.ReadFile(f)
 		if err != nil {
 			tb.Fatal(err)
@@ -64,7 +72,7 @@ func ScaleDB(tb testing.TB) string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		s.Mail = emails.Renderer{Brand: brand}
+		s.Mail = emails.Renderer{Brand: "Test Carrier"}
 		start := time.Now()
 		r, err := demo.SeedScale(context.Background(), s, demo.ScaleOptions{ESIMs: esims, Subscribers: subs})
 		if err != nil {
@@ -79,4 +87,22 @@ func ScaleDB(tb testing.TB) string {
 		}
 	})
 	return path
+}
+
+// CopyFile copies a closed database file, or any file, to dst.
+func CopyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
