@@ -12,7 +12,8 @@ const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.s
 	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent'),
 	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid AND u.uncovered_bytes > 0),
 	coalesce(e.retired_reason, ''),
-	coalesce((SELECT o.state FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' ORDER BY o.id DESC LIMIT 1), '')`
+	coalesce((SELECT o.state FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' ORDER BY o.id DESC LIMIT 1), ''),
+	coalesce(e.replaced_by, ''), coalesce((SELECT r.iccid FROM esims r WHERE r.replaced_by = e.iccid), '')`
 
 const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
 
@@ -21,7 +22,7 @@ func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
 	var allocated, profileAt, qrSent nullTime
 	err := row.Scan(&e.ICCID, &e.IMSIProfile, &e.SMDPAddress, &e.MatchingID, &e.State, dbTime{&e.StockedAt},
 		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent, &e.UncoveredBytes,
-		&e.RetiredReason, &e.QRState)
+		&e.RetiredReason, &e.QRState, &e.ReplacedBy, &e.Replaces)
 	e.AllocatedAt, e.ProfileStateAt, e.QRSentAt = allocated.Time, profileAt.Time, qrSent.Time
 	return e, err
 }
@@ -54,9 +55,6 @@ func (s *Store) Lines(ctx context.Context, subscriberID int64) (_ []ESIM, err er
 	}
 	for i := range lines {
 		lines[i].Plans = plans[lines[i].ICCID]
-		if lines[i].ReplacedBy, lines[i].Replaces, err = replacement(ctx, s.read, lines[i].ICCID); err != nil {
-			return nil, err
-		}
 		// Why no data? looks at where each phone last connected.
 		if lines[i].LastAttachment, err = lastAttachment(ctx, s.read, lines[i].ICCID); err != nil {
 			return nil, err
@@ -90,9 +88,6 @@ func esimWithPlans(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 		return ESIM{}, err
 	}
 	e.Plans = plans[iccid]
-	if e.ReplacedBy, e.Replaces, err = replacement(ctx, q, iccid); err != nil {
-		return ESIM{}, err
-	}
 	e.LastAttachment, err = lastAttachment(ctx, q, iccid)
 	return e, err
 }

@@ -114,7 +114,7 @@ type ESIM struct {
 	// RetiredReason says why a retired eSIM was taken out of use.
 	RetiredReason string
 	// ReplacedBy is the eSIM that replaced this one and Replaces the one this
-	// replaced, "" for none; only Store.ESIM loads them.
+	// replaced, "" for none.
 	ReplacedBy, Replaces string
 }
 

@@ -232,9 +232,6 @@ func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (_ ESIM, e
 		if e.State != StateAllocated {
 			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
 		}
-		if _, e.Replaces, err = replacement(ctx, tx, e.ICCID); err != nil {
-			return err
-		}
 		sub, err := subscriber(ctx, tx, e.SubscriberID)
 		if err != nil {
 			return err

@@ -93,17 +93,3 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 	})
 	return out, err
 }
-
-// replacement returns the ICCID of the eSIM that replaced iccid and the one
-// iccid replaced, "" for none.
-func replacement(ctx context.Context, q queryer, iccid string) (by, replaces string, err error) {
-	var next sql.NullString
-	if err := q.QueryRowContext(ctx, `SELECT replaced_by FROM esims WHERE iccid = ?`, iccid).Scan(&next); err != nil {
-		return "", "", err
-	}
-	err = q.QueryRowContext(ctx, `SELECT iccid FROM esims WHERE replaced_by = ?`, iccid).Scan(&replaces)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = nil
-	}
-	return next.String, replaces, err
-}
