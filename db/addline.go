@@ -119,9 +119,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		}
 		var e ESIM
 		if p.ID != 0 {
-			err = tx.QueryRowContext(ctx, `SELECT iccid, smdp_address, matching_id FROM esims
-			WHERE state = 'free' AND imsi_profile = ? ORDER BY stocked_at, iccid LIMIT 1`, p.IMSIProfile).
-				Scan(&e.ICCID, &e.SMDPAddress, &e.MatchingID)
+			e, err = oldestFree(ctx, tx, p.IMSIProfile)
 			if errors.Is(err, sql.ErrNoRows) {
 				errs = append(errs, OutOfStock(p.IMSIProfile))
 			} else if err != nil {
@@ -131,11 +129,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		if err := errs.Err(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?
-			WHERE iccid = ? AND state = 'free'`, sub.ID, lineName, formatTime(tx.now), req.By.ID, e.ICCID); err != nil {
-			return err
-		}
-		if err := moveStock(ctx, tx, p.IMSIProfile, StateFree, StateAllocated); err != nil {
+		if err := allocate(ctx, tx, e, sub.ID, lineName, req.By); err != nil {
 			return err
 		}
 		linePlan, number, err := insertLinePlan(ctx, tx, e.ICCID, p, req.By)
@@ -156,6 +150,26 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		return remember(ctx, tx, req.Token, req.By, order)
 	})
 	return order, err
+}
+
+// oldestFree is the free eSIM of the IMSI profile that has waited longest,
+// the one a new line or a replacement gets; sql.ErrNoRows when none is left.
+func oldestFree(ctx context.Context, tx *change, profile int) (ESIM, error) {
+	e := ESIM{IMSIProfile: profile, State: StateFree}
+	err := tx.QueryRowContext(ctx, `SELECT iccid, smdp_address, matching_id FROM esims
+		WHERE state = 'free' AND imsi_profile = ? ORDER BY stocked_at, iccid LIMIT 1`, profile).
+		Scan(&e.ICCID, &e.SMDPAddress, &e.MatchingID)
+	return e, err
+}
+
+// allocate gives the free eSIM e to the subscriber's line, and counts it
+// out of the free stock.
+func allocate(ctx context.Context, tx *change, e ESIM, subscriberID int64, lineName string, by Login) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?
+		WHERE iccid = ? AND state = 'free'`, subscriberID, lineName, formatTime(tx.now), by.ID, e.ICCID); err != nil {
+		return err
+	}
+	return moveStock(ctx, tx, e.IMSIProfile, StateFree, StateAllocated)
 }
 
 // checkAddLine refuses, before any change, a form that could never be

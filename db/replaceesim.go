@@ -36,10 +36,7 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 		if old.State != StateAllocated {
 			return refuse(ErrConflict, "", "eSIM "+old.ICCID+" is "+old.State+": only a line's eSIM can be replaced.")
 		}
-		var fresh ESIM
-		err = tx.QueryRowContext(ctx, `SELECT iccid, smdp_address, matching_id FROM esims
-			WHERE state = 'free' AND imsi_profile = ? ORDER BY stocked_at, iccid LIMIT 1`, old.IMSIProfile).
-			Scan(&fresh.ICCID, &fresh.SMDPAddress, &fresh.MatchingID)
+		fresh, err := oldestFree(ctx, tx, old.IMSIProfile)
 		if errors.Is(err, sql.ErrNoRows) {
 			return refuse(ErrOutOfStock, "reason", fmt.Sprintf("No free profile %d eSIM is left to replace it with — ask a team lead to restock. Nothing was changed.", old.IMSIProfile))
 		}
@@ -54,14 +51,10 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 			why, fresh.ICCID, formatTime(tx.now), old.ICCID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'allocated', subscriber_id = ?, line_name = ?, allocated_at = ?, allocated_by = ?
-			WHERE iccid = ? AND state = 'free'`, old.SubscriberID, old.LineName, formatTime(tx.now), by.ID, fresh.ICCID); err != nil {
-			return err
-		}
 		if err := moveStock(ctx, tx, old.IMSIProfile, StateAllocated, StateRetired); err != nil {
 			return err
 		}
-		if err := moveStock(ctx, tx, old.IMSIProfile, StateFree, StateAllocated); err != nil {
+		if err := allocate(ctx, tx, fresh, old.SubscriberID, old.LineName, by); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE esim_plans SET iccid = ? WHERE iccid = ?
