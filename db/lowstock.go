@@ -27,15 +27,16 @@ type LowStockMail struct {
 // (ForecastStock), once per lead, profile and UTC day: the outbox's unique
 // index outbox_low_stock_once says so, whatever restarts and races. It
 // returns how many emails it queued. The scheduler calls it once a day; it
-// counts the free eSIMs, a read of one index entry per free eSIM.
+// reads the forecasts as Insights shows them, so the email and the page
+// cannot disagree.
 func (s *Store) NotifyLowStock(ctx context.Context, reorderDays int) (queued int, err error) {
 	defer func() { err = failed("notify low stock", err) }()
-	forecasts, err := s.stockForecasts(ctx, s.Now().UTC(), reorderDays)
+	in, err := s.Insights(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var atRisk []StockForecast
-	for _, f := range forecasts {
+	for _, f := range in.Forecasts(reorderDays) {
 		if f.AtRisk {
 			atRisk = append(atRisk, f)
 		}
@@ -85,50 +86,6 @@ func (s *Store) NotifyLowStock(ctx context.Context, reorderDays int) (queued int
 		return nil
 	})
 	return queued, err
-}
-
-// stockForecasts forecasts every profile's stock at now from the free
-// eSIMs and the allocations of the 28 whole UTC days before now.
-func (s *Store) stockForecasts(ctx context.Context, now time.Time, reorderDays int) ([]StockForecast, error) {
-	free, err := freeStock(ctx, s.read)
-	if err != nil {
-		return nil, err
-	}
-	today := utcDay(now)
-	first := today.AddDate(0, 0, -28)
-	daily := map[int][]int{}
-	for _, p := range IMSIProfiles {
-		daily[p] = make([]int, 28)
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT substr(allocated_at, 1, 10), imsi_profile, count(*)
-		FROM esims INDEXED BY esims_list_allocated
-		WHERE allocated_at IS NOT NULL AND allocated_at >= ? AND allocated_at < ? GROUP BY 1, 2`, formatTime(first), formatTime(today))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var day string
-		var p, n int
-		if err := rows.Scan(&day, &p, &n); err != nil {
-			return nil, err
-		}
-		t, err := time.Parse(time.DateOnly, day)
-		if err != nil {
-			return nil, err
-		}
-		if i := int(t.Sub(first).Hours() / 24); i >= 0 && i < 28 && daily[p] != nil {
-			daily[p][i] += n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]StockForecast, len(IMSIProfiles))
-	for j, p := range IMSIProfiles {
-		out[j] = ForecastStock(p, free[p], daily[p], now, reorderDays)
-	}
-	return out, nil
 }
 
 // activeLeads are the team leads who can sign in.
