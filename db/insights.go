@@ -297,14 +297,14 @@ func (s *Store) Insights(ctx context.Context) (_ *Insights, err error) {
 	return in, rows.Err()
 }
 
-// freeStock counts the free eSIMs of each IMSI profile: one entry of
-// esims_free per free eSIM.
+// freeStock is the free eSIMs of each IMSI profile, from the kept stock
+// counts (stock.go).
 func freeStock(ctx context.Context, q queryer) (map[int]int, error) {
 	free := map[int]int{}
 	for _, p := range IMSIProfiles {
 		free[p] = 0
 	}
-	rows, err := q.QueryContext(ctx, `SELECT imsi_profile, count(*) FROM esims INDEXED BY esims_free WHERE state = 'free' GROUP BY imsi_profile`)
+	rows, err := q.QueryContext(ctx, `SELECT imsi_profile, count FROM esim_stock WHERE state = 'free'`)
 	if err != nil {
 		return nil, fmt.Errorf("free stock: %w", err)
 	}
