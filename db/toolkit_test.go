@@ -58,14 +58,17 @@ func TestCancelPlan(t *testing.T) {
 			l := newLifecycle(t, "EURO1")
 			l.now = t0
 			var wg sync.WaitGroup
-			var cancelErr error
+			var cancelErr, usageErr error
 			wg.Go(func() {
 				_, cancelErr = l.s.CancelPlan(ctx, CancelPlan{ICCID: l.iccid, PlanID: planID(l, 0), Reason: "Trip cancelled", By: l.agent})
 			})
 			wg.Go(func() {
-				l.s.RecordUsage(ctx, []UsageReport{{ID: fmt.Sprint("race-", i), ICCID: l.iccid, Country: "FR", Bytes: mb, Start: t0, End: t0}}, Login{})
+				_, usageErr = l.s.RecordUsage(ctx, []UsageReport{{ID: fmt.Sprint("race-", i), ICCID: l.iccid, Country: "FR", Bytes: mb, Start: t0, End: t0}}, Login{})
 			})
 			wg.Wait()
+			if usageErr != nil {
+				t.Fatalf("usage in the race: %v", usageErr)
+			}
 			got := l.data(t)
 			switch {
 			case cancelErr == nil && got == "EURO1:cancelled 0/3000":

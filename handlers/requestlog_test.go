@@ -96,6 +96,9 @@ func TestExportCancelledIsNoError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rec := &cancelOnWrite{ResponseRecorder: httptest.NewRecorder(), cancel: cancel}
 	router.ServeHTTP(rec, signedInRequest(t, app, lead, ctx, "/esims.csv"))
+	if rec.Code != http.StatusOK || !strings.Contains(log.String(), "eSIM export stopped: the browser went away") {
+		t.Errorf("status %d; want the export begun and its stop logged:\n%s", rec.Code, log.String())
+	}
 	if strings.Contains(log.String(), `"level":"ERROR"`) {
 		t.Errorf("log of a cancelled download:\n%s", log.String())
 	}
