@@ -79,15 +79,19 @@ func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
 	if f.Allowance, err = h.Store.Allowance(ctx, f.Subscriber.ID); err != nil {
 		return f, err
 	}
+	if f.Plans, err = h.Store.Plans(ctx, false); err != nil {
+		return f, err
+	}
 	// What a plan of another profile needs instead: another line of that
-	// profile, or a new line, which takes allowance and stock.
-	if f.Lines, err = h.Store.Lines(ctx, f.Subscriber.ID); err != nil {
-		return f, err
+	// profile, or a new line, which takes allowance and stock. Only such a
+	// plan shows them, and the form is read again at every keystroke in its
+	// country box.
+	if _, misfit := f.Misfit(); misfit {
+		if f.Lines, err = h.Store.Lines(ctx, f.Subscriber.ID); err != nil {
+			return f, err
+		}
+		f.InStock, err = h.Store.InStock(ctx)
 	}
-	if f.InStock, err = h.Store.InStock(ctx); err != nil {
-		return f, err
-	}
-	f.Plans, err = h.Store.Plans(ctx, false)
 	return f, err
 }
 
