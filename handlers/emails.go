@@ -37,7 +37,11 @@ func (h *Handlers) email(c echo.Context) (db.Email, error) {
 const codeTokenPurpose = "activation-code"
 
 func (h *Handlers) emailPreview(c echo.Context) error {
-	return h.renderEmailPreview(c, "")
+	e, err := h.email(c)
+	if err != nil {
+		return err
+	}
+	return h.renderEmailPreview(c, e, "")
 }
 
 // showEmailCode records that the agent opened the activation code of a QR
@@ -57,17 +61,13 @@ func (h *Handlers) showEmailCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderEmailPreview(c, token)
+	return h.renderEmailPreview(c, e, token)
 }
 
 // renderEmailPreview shows the email; a QR email's activation code only
 // with token, which its frame then carries.
-func (h *Handlers) renderEmailPreview(c echo.Context, token string) error {
+func (h *Handlers) renderEmailPreview(c echo.Context, e db.Email, token string) error {
 	c.Set(navKey, "subscribers")
-	e, err := h.email(c)
-	if err != nil {
-		return err
-	}
 	if e.SubscriberID == 0 {
 		// A low-stock email, to a team lead: it belongs with Insights.
 		if login(c).Role != db.RoleLead {
