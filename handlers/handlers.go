@@ -46,9 +46,6 @@ type Handlers struct {
 	// ReorderDays is the reorder lead time of Insights' stock forecast
 	// (db.DefaultReorderDays when zero).
 	ReorderDays int
-	// InsightsTTL is how long Insights shows the same figures
-	// (DefaultInsightsTTL when zero).
-	InsightsTTL time.Duration
 	// APIToken is the bearer token of the network API; empty turns the API off.
 	APIToken string
 	// Pause waits before the password of a slowed sign-in is checked; nil
@@ -86,7 +83,7 @@ func New(h Handlers) *Handlers {
 	if h.ReorderDays <= 0 {
 		h.ReorderDays = db.DefaultReorderDays
 	}
-	h.insights = newInsightsCache(h.Store, h.InsightsTTL, h.Log)
+	h.insights = newInsightsCache(h.Store, h.Log)
 	return &h
 }
 

@@ -76,14 +76,8 @@ type insightsCache struct {
 	running chan struct{} // closed when the running read ends; nil when none runs
 }
 
-func newInsightsCache(s *db.Store, ttl time.Duration, log *slog.Logger) *insightsCache {
-	if ttl <= 0 {
-		ttl = DefaultInsightsTTL
-	}
-	if log == nil {
-		log = slog.Default()
-	}
-	return &insightsCache{read: s.Insights, now: func() time.Time { return s.Now() }, ttl: ttl, log: log}
+func newInsightsCache(s *db.Store, log *slog.Logger) *insightsCache {
+	return &insightsCache{read: s.Insights, now: func() time.Time { return s.Now() }, ttl: DefaultInsightsTTL, log: log}
 }
 
 // get returns the figures to show now, as the rule above says.

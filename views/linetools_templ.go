@@ -907,7 +907,7 @@ func RenameLineForm(f LineToolForm) templ.Component {
 }
 
 // WhyNoData is the line's answer to "Why no data?", with the way to fix it.
-func WhyNoData(l db.ESIM, v db.Verdict) templ.Component {
+func WhyNoData(v db.Verdict) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
