@@ -70,7 +70,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) error {
-	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	// The log keeps no email address, whoever writes to it: the scheduler,
+	// the backups and pruning too, not only the handlers and the outbox.
+	log := slog.New(emails.Redact(slog.NewJSONHandler(stdout, nil)))
 	if cfg.Demo {
 		seeded, err := demo.Seed(ctx, store)
 		if err != nil {
