@@ -244,11 +244,18 @@ func reportedESIM(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 // phone using data is connected there).
 func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, error) {
 	a := Attachment{ICCID: iccid}
+	// Each side is read from its end through its index, not whole: a line
+	// in use has thousands of records. No record is longer than
+	// MaxUsageWindow, so the one that ends last starts at most that long
+	// before the last start.
 	err := q.QueryRowContext(ctx, `SELECT country, mcc, at, received_at FROM (
-			SELECT country, coalesce(mcc, '') AS mcc, attached_at AS at, received_at, id FROM attachments WHERE iccid = ?1
+			SELECT * FROM (SELECT country, coalesce(mcc, '') AS mcc, attached_at AS at, received_at, id FROM attachments
+				WHERE iccid = ?1 ORDER BY attached_at DESC, id DESC LIMIT 1)
 			UNION ALL
-			SELECT country, coalesce(mcc, ''), end_at, received_at, id FROM usage_records WHERE iccid = ?1
-		) ORDER BY at DESC, id DESC LIMIT 1`, iccid).
+			SELECT * FROM (SELECT country, coalesce(mcc, ''), end_at, received_at, id FROM usage_records
+				WHERE iccid = ?1 AND start_at >= strftime('%Y-%m-%dT%H:%M:%fZ', (SELECT max(start_at) FROM usage_records WHERE iccid = ?1), ?2)
+				ORDER BY end_at DESC, id DESC LIMIT 1)
+		) ORDER BY at DESC, id DESC LIMIT 1`, iccid, fmt.Sprintf("-%d seconds", int(MaxUsageWindow/time.Second))).
 		Scan(&a.Country, &a.MCC, dbTime{&a.AttachedAt}, dbTime{&a.ReceivedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
