@@ -84,7 +84,7 @@ var whyNoDataRules = []func(ESIM, time.Time) (Verdict, bool){
 	},
 	// No plan has data left, and none is waiting.
 	func(l ESIM, now time.Time) (Verdict, bool) {
-		if l.PlanNow(now) != nil || hasQueued(l) {
+		if l.PlanNow(now) != nil || firstQueued(l) != nil {
 			return Verdict{}, false
 		}
 		var last *LinePlan
@@ -113,16 +113,12 @@ var whyNoDataRules = []func(ESIM, time.Time) (Verdict, bool){
 	},
 	// Nothing active yet: waiting for the trip.
 	func(l ESIM, now time.Time) (Verdict, bool) {
-		if l.PlanNow(now) != nil {
+		lp := firstQueued(l)
+		if l.PlanNow(now) != nil || lp == nil {
 			return Verdict{}, false
 		}
-		for _, lp := range l.Plans {
-			if lp.State == PlanQueued {
-				return Verdict{Says: fmt.Sprintf("Installed, and %s starts when the phone first uses data in %s — check that data roaming is on for this eSIM.",
-					lp.Plan.Name, lp.Plan.Region)}, true
-			}
-		}
-		return Verdict{}, false
+		return Verdict{Says: fmt.Sprintf("Installed, and %s starts when the phone first uses data in %s — check that data roaming is on for this eSIM.",
+			lp.Plan.Name, lp.Plan.Region)}, true
 	},
 	// Data the network let through with no plan: the network is at fault.
 	func(l ESIM, now time.Time) (Verdict, bool) {
@@ -135,32 +131,39 @@ var whyNoDataRules = []func(ESIM, time.Time) (Verdict, bool){
 	},
 }
 
-func hasQueued(l ESIM) bool {
-	for _, lp := range l.Plans {
-		if lp.State == PlanQueued {
-			return true
+// firstQueued is the line's first plan still waiting to start, nil if none.
+func firstQueued(l ESIM) *LinePlan {
+	for i := range l.Plans {
+		if l.Plans[i].State == PlanQueued {
+			return &l.Plans[i]
 		}
 	}
-	return false
+	return nil
+}
+
+// carriesOrWaits reports whether a plan can carry data now: active with
+// data, or queued to start.
+func carriesOrWaits(lp LinePlan, now time.Time) bool {
+	return lp.ActiveAt(now) || lp.State == PlanQueued
 }
 
 // coveredNow reports whether a plan of the line can carry data in country
-// now: one active with data covering it, or one queued that would start.
+// now.
 func coveredNow(l ESIM, country string, now time.Time) bool {
 	for _, lp := range l.Plans {
-		if lp.Plan.Covers(country) && (lp.ActiveAt(now) || lp.State == PlanQueued) {
+		if lp.Plan.Covers(country) && carriesOrWaits(lp, now) {
 			return true
 		}
 	}
 	return false
 }
 
-// planNames reads "Euro 1" or "Euro 1 or Euro 3": the line's plans that have
-// data or are waiting.
+// planNames reads "Euro 1" or "Euro 1 or Euro 3": the line's plans that can
+// carry data now.
 func planNames(l ESIM, now time.Time) string {
 	var names []string
 	for _, lp := range l.Plans {
-		if lp.ActiveAt(now) || lp.State == PlanQueued {
+		if carriesOrWaits(lp, now) {
 			names = append(names, lp.Plan.Name)
 		}
 	}
