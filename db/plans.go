@@ -75,7 +75,8 @@ func plan(ctx context.Context, q queryer, id int64) (Plan, error) {
 // catalog yet, a name, a region, data, one of IMSIProfiles and destinations
 // the portal knows (KnownCountry); its validity is 30 days. Active is kept as
 // given.
-func (s *Store) AddToCatalog(ctx context.Context, plans []Plan) ([]Plan, error) {
+func (s *Store) AddToCatalog(ctx context.Context, plans []Plan) (_ []Plan, err error) {
+	defer func() { err = failed("add to catalog", err) }()
 	var errs Errors
 	out := make([]Plan, len(plans))
 	for i, p := range plans {
@@ -106,7 +107,7 @@ func (s *Store) AddToCatalog(ctx context.Context, plans []Plan) ([]Plan, error) 
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		for i := range out {
 			p := &out[i]
 			err := tx.QueryRowContext(ctx, `INSERT INTO plans (code, name, region, data_mb, validity_days, imsi_profile, price_cents, active)
@@ -116,11 +117,11 @@ func (s *Store) AddToCatalog(ctx context.Context, plans []Plan) ([]Plan, error) 
 				return refuse(ErrConflict, "", "Plan "+p.Code+" is already in the catalog.")
 			}
 			if err != nil {
-				return fmt.Errorf("store: unable to add plan %s: %w", p.Code, err)
+				return fmt.Errorf("plan %s: %w", p.Code, err)
 			}
 			for _, c := range p.Destinations {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO plan_destinations (plan_id, country) VALUES (?, ?)`, p.ID, c); err != nil {
-					return fmt.Errorf("store: unable to add destination %s of plan %s: %w", c, p.Code, err)
+					return fmt.Errorf("destination %s of plan %s: %w", c, p.Code, err)
 				}
 			}
 		}
@@ -135,11 +136,12 @@ func (s *Store) AddToCatalog(ctx context.Context, plans []Plan) ([]Plan, error) 
 // WithdrawPlan takes a plan off sale: the lines that hold it keep it, and Add
 // line and Add plan no longer offer it. Like AddToCatalog, it stands in for
 // the carrier's product systems, which own the catalog.
-func (s *Store) WithdrawPlan(ctx context.Context, id int64) error {
+func (s *Store) WithdrawPlan(ctx context.Context, id int64) (err error) {
+	defer func() { err = failed(fmt.Sprintf("withdraw plan %d", id), err) }()
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		res, err := tx.ExecContext(ctx, `UPDATE plans SET active = 0 WHERE id = ?`, id)
 		if err != nil {
-			return fmt.Errorf("store: unable to withdraw plan %d: %w", id, err)
+			return err
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
