@@ -122,11 +122,7 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
 				target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 			}
-			if isHTMX(c) {
-				c.Response().Header().Set("HX-Redirect", target)
-				return c.NoContent(http.StatusUnauthorized)
-			}
-			return c.Redirect(http.StatusSeeOther, target)
+			return redirect(c, target, http.StatusUnauthorized)
 		}
 		c.Set(loginKey, l)
 		if l.PasswordTemporary && c.Path() != "/account/password" && c.Path() != "/logout" {
@@ -135,11 +131,7 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			if c.Request().Method == http.MethodGet {
 				target = passwordPath(safeNext(c.Request().URL.RequestURI()))
 			}
-			if isHTMX(c) {
-				c.Response().Header().Set("HX-Redirect", target)
-				return c.NoContent(http.StatusOK)
-			}
-			return c.Redirect(http.StatusSeeOther, target)
+			return redirect(c, target, http.StatusOK)
 		}
 		h.popFlash(c)
 		return next(c)

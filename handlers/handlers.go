@@ -131,9 +131,16 @@ func (h *Handlers) redirectWithFlash(c echo.Context, url, msg string) error {
 	if err := h.Sessions.SetFlash(c.Response(), msg); err != nil {
 		return err
 	}
+	return redirect(c, url, http.StatusOK)
+}
+
+// redirect sends the browser to url: a 303, or for an HTMX request, which
+// would swap the page it was sent to into its target, HX-Redirect with
+// htmxStatus.
+func redirect(c echo.Context, url string, htmxStatus int) error {
 	if isHTMX(c) {
 		c.Response().Header().Set("HX-Redirect", url)
-		return c.NoContent(http.StatusOK)
+		return c.NoContent(htmxStatus)
 	}
 	return c.Redirect(http.StatusSeeOther, url)
 }

@@ -21,12 +21,7 @@ func (h *Handlers) searchSubscribers(c echo.Context) error {
 	// A search the agent submitted (not one typed live) that finds one
 	// customer opens their profile.
 	if len(results) == 1 && c.QueryParam("go") != "" {
-		profile := fmt.Sprintf("/subscribers/%d", results[0].ID)
-		if isHTMX(c) {
-			c.Response().Header().Set("HX-Redirect", profile)
-			return c.NoContent(http.StatusOK)
-		}
-		return c.Redirect(http.StatusSeeOther, profile)
+		return redirect(c, fmt.Sprintf("/subscribers/%d", results[0].ID), http.StatusOK)
 	}
 	if strings.TrimSpace(q) == "" {
 		// Nothing typed: the customers this agent opened last.
