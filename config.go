@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,61 +67,43 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		demoDefault = b
 	}
 	fs.BoolVar(&cfg.Demo, "demo", demoDefault, "load the demo data set into a new, empty database (ESIM_DEMO)")
-	lowStock := 20
-	if v := getenv("ESIM_LOW_STOCK"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("ESIM_LOW_STOCK must be a whole number, not %q", v)
+	// A number or a duration from the environment that will not parse is
+	// the first error said, before the flags are read.
+	var envErr error
+	num := func(p *int, flagName, env string, def int, unit, usage string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				envErr = cmp.Or(envErr, fmt.Errorf("%s must be a whole number%s, not %q", env, unit, v))
+			} else {
+				def = n
+			}
 		}
-		lowStock = n
+		fs.IntVar(p, flagName, def, usage+" ("+env+")")
 	}
-	fs.IntVar(&cfg.LowStock, "low-stock", lowStock, "free eSIMs of a profile under which its stock shows as low (ESIM_LOW_STOCK)")
-	reorderDays := db.DefaultReorderDays
-	if v := getenv("ESIM_REORDER_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("ESIM_REORDER_DAYS must be a whole number of days, not %q", v)
+	dur := func(p *time.Duration, flagName, env string, def time.Duration, example, usage string) {
+		if v := getenv(env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				envErr = cmp.Or(envErr, fmt.Errorf("%s must be a duration such as %s, not %q", env, example, v))
+			} else {
+				def = d
+			}
 		}
-		reorderDays = n
+		fs.DurationVar(p, flagName, def, usage+" ("+env+")")
 	}
-	fs.IntVar(&cfg.ReorderDays, "reorder-days", reorderDays, "days a delivery of eSIMs takes to arrive: team leads are emailed when a profile runs out within them (ESIM_REORDER_DAYS)")
-	usageWarn := db.DefaultNotices.LowPercent
-	if v := getenv("ESIM_USAGE_WARN"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("ESIM_USAGE_WARN must be a whole number of percent, not %q", v)
-		}
-		usageWarn = n
-	}
-	fs.IntVar(&cfg.UsageWarn, "usage-warn", usageWarn, "percent of a plan's data used at which the customer is told it runs low (ESIM_USAGE_WARN)")
-	expiryWarn := db.DefaultNotices.EndsSoon
-	if v := getenv("ESIM_EXPIRY_WARN"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("ESIM_EXPIRY_WARN must be a duration such as 72h, not %q", v)
-		}
-		expiryWarn = d
-	}
-	fs.DurationVar(&cfg.ExpiryWarn, "expiry-warn", expiryWarn, "how long before a plan's end the customer is told it ends soon (ESIM_EXPIRY_WARN)")
+	num(&cfg.LowStock, "low-stock", "ESIM_LOW_STOCK", 20, "", "free eSIMs of a profile under which its stock shows as low")
+	num(&cfg.ReorderDays, "reorder-days", "ESIM_REORDER_DAYS", db.DefaultReorderDays, " of days",
+		"days a delivery of eSIMs takes to arrive: team leads are emailed when a profile runs out within them")
+	num(&cfg.UsageWarn, "usage-warn", "ESIM_USAGE_WARN", db.DefaultNotices.LowPercent, " of percent",
+		"percent of a plan's data used at which the customer is told it runs low")
+	dur(&cfg.ExpiryWarn, "expiry-warn", "ESIM_EXPIRY_WARN", db.DefaultNotices.EndsSoon, "72h", "how long before a plan's end the customer is told it ends soon")
 	str(&cfg.BackupDir, "backup-dir", "ESIM_BACKUP_DIR", "", "folder for the portal's own backups; empty makes none")
-	backupEvery := 24 * time.Hour
-	if v := getenv("ESIM_BACKUP_EVERY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("ESIM_BACKUP_EVERY must be a duration such as 6h, not %q", v)
-		}
-		backupEvery = d
+	dur(&cfg.BackupEvery, "backup-every", "ESIM_BACKUP_EVERY", 24*time.Hour, "6h", "time between two backups into -backup-dir")
+	num(&cfg.BackupKeep, "backup-keep", "ESIM_BACKUP_KEEP", 7, "", "backups kept in -backup-dir, the newest")
+	if envErr != nil {
+		return cfg, nil, envErr
 	}
-	fs.DurationVar(&cfg.BackupEvery, "backup-every", backupEvery, "time between two backups into -backup-dir (ESIM_BACKUP_EVERY)")
-	backupKeep := 7
-	if v := getenv("ESIM_BACKUP_KEEP"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("ESIM_BACKUP_KEEP must be a whole number, not %q", v)
-		}
-		backupKeep = n
-	}
-	fs.IntVar(&cfg.BackupKeep, "backup-keep", backupKeep, "backups kept in -backup-dir, the newest (ESIM_BACKUP_KEEP)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
