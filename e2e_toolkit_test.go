@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"image/png"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
@@ -80,19 +77,11 @@ func decodeQRIn(t *testing.T, raw []byte) string {
 		if part.Type != "image/png" {
 			continue
 		}
-		img, err := png.Decode(bytes.NewReader(part.Body))
+		text, err := smtptest.QRText(part.Body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-		if err != nil {
-			t.Fatalf("read the QR code: %v", err)
-		}
-		return res.GetText()
+		return text
 	}
 	t.Fatal("no QR image in the email")
 	return ""

@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/emails"
@@ -325,15 +323,11 @@ func TestNewSender(t *testing.T) {
 
 func decodeQR(t *testing.T, img image.Image) string {
 	t.Helper()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	text, err := smtptest.QRTextOf(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("decode QR: %v", err)
-	}
-	return res.GetText()
+	return text
 }
 
 // firstDarkRun finds the first dark pixel, row by row, and the length of the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image/png"
 	"mime"
 	"net/mail"
 	"slices"
@@ -13,8 +12,6 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
@@ -55,19 +52,11 @@ func subject(t *testing.T, h mail.Header) string {
 // decodeQR reads the text of the QR code in a PNG.
 func decodeQR(t *testing.T, img []byte) string {
 	t.Helper()
-	m, err := png.Decode(bytes.NewReader(img))
+	text, err := smtptest.QRText(img)
 	if err != nil {
-		t.Fatalf("decode PNG: %v", err)
+		t.Fatal(err)
 	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(m)
-	if err != nil {
-		t.Fatalf("bitmap: %v", err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("read QR code: %v", err)
-	}
-	return res.GetText()
+	return text
 }
 
 func TestAddLineDelivery(t *testing.T) {
