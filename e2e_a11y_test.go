@@ -223,13 +223,16 @@ func TestBrowserAgentDay(t *testing.T) {
 	if _, err := portal.Raw.Exec(`UPDATE outbox SET state = 'failed', last_error = '550 mailbox unavailable', attempts = 5 WHERE id = ?`, failed); err != nil {
 		t.Fatal(err)
 	}
-	do(t, ctx, "reload the profile", chromedp.Navigate(profile.String()), chromedp.WaitVisible(chromedp.CSS(`#email-`+strconv.FormatInt(failed, 10)+` .badge.failed`)))
+	row := `#email-` + strconv.FormatInt(failed, 10)
+	status := `document.querySelector('` + row + ` td:last-child')?.textContent ?? ''`
+	do(t, ctx, "reload the profile", chromedp.Navigate(profile.String()))
+	waitUntil(t, ctx, "the email reads as failed, with why", `(`+status+`).includes('Failed') && (`+status+`).includes('550 mailbox unavailable')`)
 	checkPage(t, ctx, "profile-email-failed")
 	markPage(t, ctx)
-	do(t, ctx, "retry the failed email", chromedp.Click(chromedp.CSS(`#email-`+strconv.FormatInt(failed, 10)+` button`)))
-	waitUntil(t, ctx, "the email is queued again", `!document.querySelector('#email-`+strconv.FormatInt(failed, 10)+` .badge.failed')`)
+	do(t, ctx, "retry the failed email", chromedp.Click(chromedp.CSS(row+` button`)))
+	waitUntil(t, ctx, "the email reads as queued again", `!(`+status+`).includes('Failed') && /Held|Queued|Sent/.test(`+status+`)`)
 	waitAnnounced(t, ctx, "status", "Email queued again.")
-	waitFocus(t, ctx, "after Retry", `#email-`+strconv.FormatInt(failed, 10)+` a`)
+	waitFocus(t, ctx, "after Retry", row+` a`)
 	samePage(t, ctx, "Retry")
 
 	// The copy button copies the ICCID.

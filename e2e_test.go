@@ -498,7 +498,7 @@ func TestBrowserLeadListAndImport(t *testing.T) {
 	checkPage(t, ctx, "esim-list")
 
 	// The last digits of an allocated eSIM find it.
-	known := eval[string](t, ctx, `[...document.querySelectorAll('[data-testid=esim-row]')].find(r => r.querySelector('[data-testid=state].allocated'))?.dataset.iccid ?? ''`)
+	known := eval[string](t, ctx, `[...document.querySelectorAll('[data-testid=esim-row]')].find(r => r.querySelector('[data-testid=state]')?.textContent.trim() === 'Allocated')?.dataset.iccid ?? ''`)
 	if known == "" {
 		t.Fatalf("the eSIM List's first page shows no allocated eSIM")
 	}
