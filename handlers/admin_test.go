@@ -73,13 +73,6 @@ func TestUsers(t *testing.T) {
 	app := portaltest.Start(t)
 	lead := app.Lead(t)
 	token := lead.CSRFToken(t, "/users")
-	loginID := func(email string) string {
-		var id int64
-		if err := app.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, email).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprint(id)
-	}
 	t.Run("AddLogin", func(t *testing.T) {
 		r := lead.Post(t, "/users", url.Values{"_csrf": {token}, "email": {"nina@example.com"}, "name": {"Nina Park"}, "role": {"agent"}, "password": {"a good password"}})
 		if r.Status != http.StatusSeeOther {
@@ -135,15 +128,15 @@ func TestUsers(t *testing.T) {
 	})
 	t.Run("DisableAsksFirst", func(t *testing.T) {
 		// Disabling is on the login's own page, and asks for the lead's password.
-		doc := lead.Page(t, "/users/"+loginID(demo.AgentEmail))
-		form := doc.Find(`form[action="/users/` + loginID(demo.AgentEmail) + `/disabled"]`)
+		doc := lead.Page(t, "/users/"+app.LoginID(t, demo.AgentEmail))
+		form := doc.Find(`form[action="/users/` + app.LoginID(t, demo.AgentEmail) + `/disabled"]`)
 		if form.Find(`input[name=your_password]`).Length() != 1 || !strings.Contains(text(form), "Dana Whitfield is signed out everywhere") {
 			t.Errorf("disabling a login says %q; want it to name the login and ask for the lead's password", text(form))
 		}
 	})
 	t.Run("DisableEndsSessions", func(t *testing.T) {
 		agent := app.Agent(t)
-		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {demo.LeadPassword}})
+		r := lead.Post(t, "/users/"+app.LoginID(t, demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}
@@ -153,11 +146,11 @@ func TestUsers(t *testing.T) {
 		if r := app.NewClient().SignIn(t, demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusUnauthorized {
 			t.Errorf("disabled agent signs in: status %d, want 401", r.Status)
 		}
-		lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}, "your_password": {demo.LeadPassword}})
+		lead.Post(t, "/users/"+app.LoginID(t, demo.AgentEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"false"}, "your_password": {demo.LeadPassword}})
 		app.Agent(t)
 	})
 	t.Run("LastLeadCannotBeDisabled", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(demo.LeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {demo.LeadPassword}})
+		r := lead.Post(t, "/users/"+app.LoginID(t, demo.LeadEmail)+"/disabled", url.Values{"_csrf": {token}, "disabled": {"true"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", r.Status)
 		}
@@ -166,11 +159,11 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("ResetPassword", func(t *testing.T) {
-		r := lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}, "your_password": {demo.LeadPassword}})
+		r := lead.Post(t, "/users/"+app.LoginID(t, demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"short"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("short password: status %d, want 422", r.Status)
 		}
-		r = lead.Post(t, "/users/"+loginID(demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}, "your_password": {demo.LeadPassword}})
+		r = lead.Post(t, "/users/"+app.LoginID(t, demo.AgentEmail)+"/password", url.Values{"_csrf": {token}, "password": {"brand new secret"}, "your_password": {demo.LeadPassword}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("status %d, want 303", r.Status)
 		}

@@ -24,11 +24,7 @@ func addLead(t *testing.T, app *portaltest.Portal, lead *portaltest.Client, lead
 	}
 	c := app.SignedIn(t, email, "temporary pass")
 	changePassword(t, c, "temporary pass", password)
-	var id int64
-	if err := app.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, email).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	return c, fmt.Sprint(id)
+	return c, app.LoginID(t, email)
 }
 
 func changePassword(t *testing.T, c *portaltest.Client, current, password string) {
@@ -45,8 +41,7 @@ func changePassword(t *testing.T, c *portaltest.Client, current, password string
 func TestReauthentication(t *testing.T) {
 	app := portaltest.Start(t)
 	first := app.Lead(t)
-	var firstID string
-	app.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, demo.LeadEmail).Scan(&firstID)
+	firstID := app.LoginID(t, demo.LeadEmail)
 	second, _ := addLead(t, app, first, demo.LeadPassword, "second.lead@example.com", "second lead's own")
 	snapshot := func() string {
 		var hash string
@@ -145,8 +140,7 @@ func TestReauthentication(t *testing.T) {
 func TestTemporaryPassword(t *testing.T) {
 	app := portaltest.Start(t)
 	lead := app.Lead(t)
-	var agentID string
-	app.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, demo.AgentEmail).Scan(&agentID)
+	agentID := app.LoginID(t, demo.AgentEmail)
 	changedBefore := app.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'change_password' AND login_id = ?`, agentID)
 	elsewhere := app.Agent(t)
 	r := lead.Post(t, "/users/"+agentID+"/password", url.Values{"_csrf": {lead.CSRF}, "password": {"temporary one"}, "your_password": {demo.LeadPassword}})
@@ -230,8 +224,7 @@ func TestTemporaryPassword(t *testing.T) {
 		}
 	})
 	t.Run("OwnLoginIsChangedNotReset", func(t *testing.T) {
-		var leadID string
-		app.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, demo.LeadEmail).Scan(&leadID)
+		leadID := app.LoginID(t, demo.LeadEmail)
 		r := lead.Post(t, "/users/"+leadID+"/password", url.Values{"_csrf": {lead.CSRF}, "password": {"a temporary one"}, "your_password": {demo.LeadPassword}})
 		if got := text(r.Doc(t).Find("[data-testid=form-error]")); r.Status != http.StatusUnprocessableEntity || !strings.Contains(got, "your own login") {
 			t.Errorf("a lead resetting their own password: %d %q, want 422 pointing to Change password", r.Status, got)

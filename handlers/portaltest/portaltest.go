@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,6 +257,17 @@ func (p *Portal) Subscriber(t testing.TB, account string) db.Subscriber {
 	}
 	t.Fatalf("no demo subscriber %s", account)
 	return db.Subscriber{}
+}
+
+// LoginID is the id of the login with email, as the portal's addresses
+// carry it (/users/ID).
+func (p *Portal) LoginID(t testing.TB, email string) string {
+	t.Helper()
+	var id int64
+	if err := p.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, email).Scan(&id); err != nil {
+		t.Fatalf("login %s: %v", email, err)
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 // Plan finds a plan of the catalog, sold or not, by name.
