@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,24 +42,6 @@ func benchStore(b *testing.B) *db.Store {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
-}
-
-// timings collects the duration of each iteration, to report percentiles.
-type timings []time.Duration
-
-func (t timings) percentile(p float64) time.Duration {
-	s := slices.Clone(t)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(float64(len(s))*p))]
-}
-
-func (t timings) report(b *testing.B) {
-	if len(t) == 0 {
-		return
-	}
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	b.ReportMetric(ms(t.percentile(0.50)), "p50-ms")
-	b.ReportMetric(ms(t.percentile(0.95)), "p95-ms")
 }
 
 // listPage does what the List's handler does for a whole page: the page of
@@ -193,7 +174,7 @@ func BenchmarkESIMList(b *testing.B) {
 					after, before = "", page.Prev
 				}
 			}
-			var t timings
+			var t demotest.Timings
 			rows := 0
 			b.ResetTimer()
 			for b.Loop() {
@@ -205,7 +186,7 @@ func BenchmarkESIMList(b *testing.B) {
 				t = append(t, time.Since(start))
 				rows = len(page.Rows)
 			}
-			t.report(b)
+			t.Report(b)
 			b.ReportMetric(float64(rows), "rows")
 		})
 	}
@@ -219,7 +200,7 @@ func BenchmarkESIMListDepth(b *testing.B) {
 	for _, in := range []db.ListFilterInput{{}, {Profile: "7"}, {State: "free"}, {Sort: db.SortICCID}} {
 		b.Run(fmt.Sprintf("%s%s%s", in.Profile, in.State, in.Sort), func(b *testing.B) {
 			deep := cursorAt(b, s, in, 10_000)
-			var first, deepT timings
+			var first, deepT demotest.Timings
 			for b.Loop() {
 				for i, cursor := range []string{"", deep} {
 					start := time.Now()
@@ -233,17 +214,17 @@ func BenchmarkESIMListDepth(b *testing.B) {
 					}
 				}
 			}
-			b.ReportMetric(float64(first.percentile(0.5))/float64(time.Millisecond), "first-p50-ms")
-			b.ReportMetric(float64(deepT.percentile(0.5))/float64(time.Millisecond), "deep-p50-ms")
-			b.ReportMetric(float64(deepT.percentile(0.95))/float64(first.percentile(0.95)), "deep/first-p95")
-			b.ReportMetric(float64(deepT.percentile(0.5))/float64(first.percentile(0.5)), "deep/first-p50")
+			b.ReportMetric(float64(first.Percentile(0.5))/float64(time.Millisecond), "first-p50-ms")
+			b.ReportMetric(float64(deepT.Percentile(0.5))/float64(time.Millisecond), "deep-p50-ms")
+			b.ReportMetric(float64(deepT.Percentile(0.95))/float64(first.Percentile(0.95)), "deep/first-p95")
+			b.ReportMetric(float64(deepT.Percentile(0.5))/float64(first.Percentile(0.5)), "deep/first-p50")
 		})
 	}
 }
 
 func BenchmarkStockSummary(b *testing.B) {
 	s := benchStore(b)
-	var t timings
+	var t demotest.Timings
 	for b.Loop() {
 		start := time.Now()
 		if _, err := s.StockSummary(context.Background()); err != nil {
@@ -251,7 +232,7 @@ func BenchmarkStockSummary(b *testing.B) {
 		}
 		t = append(t, time.Since(start))
 	}
-	t.report(b)
+	t.Report(b)
 }
 
 // rss is the process's resident memory, from /proc (Linux).

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -18,7 +19,7 @@ func BenchmarkSearchSubscribers(b *testing.B) {
 		// What a customer reads out: an ICCID's last digits, an order number, a phone number in another format.
 		"042170", "ORD-2026-004211", "ord 2026 4211", "+1 (212) 555-0101", "001 212 555 0101"} {
 		b.Run(q, func(b *testing.B) {
-			var t timings
+			var t demotest.Timings
 			for b.Loop() {
 				start := time.Now()
 				if _, err := s.SearchSubscribers(ctx, q, views.SearchLimit); err != nil {
@@ -26,7 +27,7 @@ func BenchmarkSearchSubscribers(b *testing.B) {
 				}
 				t = append(t, time.Since(start))
 			}
-			t.report(b)
+			t.Report(b)
 		})
 	}
 }
@@ -44,7 +45,7 @@ func BenchmarkSearchPrefixes(b *testing.B) {
 			queries = append(queries, word[:n])
 		}
 	}
-	t := make([]timings, len(queries))
+	t := make([]demotest.Timings, len(queries))
 	for b.Loop() {
 		for i, q := range queries {
 			start := time.Now()
@@ -57,12 +58,12 @@ func BenchmarkSearchPrefixes(b *testing.B) {
 	var worst time.Duration
 	var slowest string
 	for i, q := range queries {
-		if p := t[i].percentile(0.95); p > worst {
+		if p := t[i].Percentile(0.95); p > worst {
 			worst, slowest = p, q
 		}
 	}
 	all := slices.Concat(t...)
-	b.ReportMetric(float64(all.percentile(0.50))/float64(time.Millisecond), "p50-ms")
+	b.ReportMetric(float64(all.Percentile(0.50))/float64(time.Millisecond), "p50-ms")
 	b.ReportMetric(float64(worst)/float64(time.Millisecond), "worst-p95-ms")
 	b.Logf("slowest prefix: %q, p95 %s, of %d prefixes", slowest, worst, len(queries))
 }

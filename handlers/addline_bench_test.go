@@ -17,6 +17,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -82,11 +83,10 @@ func BenchmarkAddLineHTTP(b *testing.B) {
 	if n := ok.Load(); n != int64(b.N) {
 		b.Fatalf("%d of %d Add lines succeeded", n, b.N)
 	}
-	all := slices.Concat(latencies...)
-	slices.Sort(all)
+	all := demotest.Timings(slices.Concat(latencies...))
 	b.ReportMetric(float64(ok.Load())/elapsed.Seconds(), "addlines/s")
-	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(all.Ms(0.50), "p50-ms")
+	b.ReportMetric(all.Ms(0.99), "p99-ms")
 
 	// Every 303 must stand for an eSIM with its plan and its two emails.
 	var lines, plans, mails int

@@ -208,11 +208,7 @@ func processCPU() time.Duration {
 
 func (t *loadTarget) rate() float64 { return float64(t.requests) / t.elapsed.Seconds() }
 
-func (t *loadTarget) percentile(p float64) float64 {
-	s := slices.Clone(t.latencies)
-	slices.Sort(s)
-	return float64(s[min(len(s)-1, int(float64(len(s))*p))]) / float64(time.Millisecond)
-}
+func (t *loadTarget) percentile(p float64) float64 { return demotest.Timings(t.latencies).Ms(p) }
 
 func cmpOrErr(a, b error) error {
 	if a != nil {

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,8 +66,6 @@ func BenchmarkNotifyDueTick(b *testing.B) {
 		queued += n
 	}
 	b.StopTimer()
-	slices.Sort(took)
-	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+	demotest.Timings(took).Report(b)
 	b.ReportMetric(float64(queued)/float64(len(took)), "notices/tick")
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -105,4 +106,28 @@ func CopyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// Timings are the durations of a benchmark's iterations, for the
+// percentiles it reports.
+type Timings []time.Duration
+
+// Percentile is the duration that the share p of the timings (0.95 for the
+// p95) take at most.
+func (t Timings) Percentile(p float64) time.Duration {
+	s := slices.Clone(t)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// Ms is Percentile in milliseconds, as the benchmarks report it.
+func (t Timings) Ms(p float64) float64 { return float64(t.Percentile(p)) / float64(time.Millisecond) }
+
+// Report reports the p50-ms and p95-ms of the timings.
+func (t Timings) Report(b *testing.B) {
+	if len(t) == 0 {
+		return
+	}
+	b.ReportMetric(t.Ms(0.50), "p50-ms")
+	b.ReportMetric(t.Ms(0.95), "p95-ms")
 }
