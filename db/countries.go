@@ -268,13 +268,20 @@ func countryIndex(code string) (int, bool) {
 // CountryOfMCC returns the ISO 3166-1 alpha-2 code of the country a mobile
 // country code belongs to.
 func CountryOfMCC(mcc string) (string, bool) {
+	code, ok := countryOfMCC[mcc]
+	return code, ok
+}
+
+// countryOfMCC indexes the table by MCC: a usage batch looks up a thousand.
+var countryOfMCC = func() map[string]string {
+	m := map[string]string{}
 	for _, c := range countries {
-		if slices.Contains(c.MCCs, mcc) {
-			return c.Code, true
+		for _, mcc := range c.MCCs {
+			m[mcc] = c.Code
 		}
 	}
-	return "", false
-}
+	return m
+}()
 
 // KnownCountry reports whether code is the alpha-2 code of a country the
 // portal knows.
