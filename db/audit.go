@@ -8,8 +8,18 @@ import (
 // audit writes one entry of the audit log inside tx: who did what, to which
 // subscriber or eSIM.
 func audit(ctx context.Context, tx *change, by Login, action string, subscriberID int64, iccid, detail string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, login_id, action, subscriber_id, iccid, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		formatTime(tx.now), nullID(by.ID), action, nullID(subscriberID), nullString(iccid), detail)
+	return writeAudit(ctx, tx, by.ID, 0, action, subscriberID, iccid, detail)
+}
+
+// auditClient writes an entry of a change an API client made, such as
+// billing's update of a subscriber.
+func auditClient(ctx context.Context, tx *change, clientID int64, action string, subscriberID int64, detail string) error {
+	return writeAudit(ctx, tx, 0, clientID, action, subscriberID, "", detail)
+}
+
+func writeAudit(ctx context.Context, tx *change, loginID, clientID int64, action string, subscriberID int64, iccid, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, login_id, api_client_id, action, subscriber_id, iccid, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		formatTime(tx.now), nullID(loginID), nullID(clientID), action, nullID(subscriberID), nullString(iccid), detail)
 	return err
 }
 

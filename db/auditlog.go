@@ -13,8 +13,9 @@ import (
 type AuditEntry struct {
 	ID             int64
 	At             time.Time
-	LoginName      string // empty for changes the network reported
+	LoginName      string // empty for changes the network or an API client reported
 	LoginEmail     string
+	APIClient      string // the API client that made the change, if one did
 	Action         string
 	SubscriberID   int64
 	SubscriberName string
@@ -73,9 +74,10 @@ type AuditPage struct {
 // The filter is one fixed statement whose conditions switch off when their
 // parameter is empty, so no SQL is assembled from pieces.
 const auditQuery = `
-	SELECT a.id, a.at, coalesce(l.name, ''), coalesce(l.email, ''), a.action, coalesce(a.subscriber_id, 0),
+	SELECT a.id, a.at, coalesce(l.name, ''), coalesce(l.email, ''), coalesce(c.name, ''), a.action, coalesce(a.subscriber_id, 0),
 		coalesce(s.name, ''), coalesce(s.account_number, ''), coalesce(a.iccid, ''), a.detail
 	FROM audit_log a LEFT JOIN logins l ON l.id = a.login_id LEFT JOIN subscribers s ON s.id = a.subscriber_id
+		LEFT JOIN api_clients c ON c.id = a.api_client_id
 	WHERE (:login = 0 OR a.login_id = :login)
 	  AND (:subscriber = '' OR s.account_number = :subscriber COLLATE NOCASE OR CAST(a.subscriber_id AS TEXT) = :subscriber)
 	  AND (:iccid = '' OR a.iccid = :iccid)
@@ -151,7 +153,7 @@ func (s *Store) eachAudit(ctx context.Context, args []any, fn func(AuditEntry) e
 	defer rows.Close()
 	for rows.Next() {
 		var e AuditEntry
-		if err := rows.Scan(&e.ID, dbTime{&e.At}, &e.LoginName, &e.LoginEmail, &e.Action, &e.SubscriberID,
+		if err := rows.Scan(&e.ID, dbTime{&e.At}, &e.LoginName, &e.LoginEmail, &e.APIClient, &e.Action, &e.SubscriberID,
 			&e.SubscriberName, &e.AccountNumber, &e.ICCID, &e.Detail); err != nil {
 			return err
 		}

@@ -37,20 +37,67 @@ func apiFail(c echo.Context, status int, msg string) error {
 	return c.JSON(status, apiError{Error: msg})
 }
 
-// requireAPIToken lets through requests that carry the API token. A session
-// cookie counts for nothing here.
-func (h *Handlers) requireAPIToken(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if h.APIToken == "" {
-			return apiFail(c, http.StatusServiceUnavailable, "the network API is off: ESIM_API_TOKEN is not set")
+// requireScope lets through requests that carry the key of an API client
+// with scope: a revoked or unknown key is 401, a key without the scope 403
+// naming it. ESIM_API_TOKEN, from before API clients, still opens the
+// network scope. A session cookie counts for nothing here.
+func (h *Handlers) requireScope(scope string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			client, status, msg := h.apiClient(c)
+			if status == http.StatusUnauthorized {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="esim-admin"`)
+			}
+			if status != 0 {
+				return apiFail(c, status, msg)
+			}
+			if !client.Can(scope) {
+				return apiFail(c, http.StatusForbidden, fmt.Sprintf("this API key lacks the scope %q; a team lead gives a client its scopes on Integrations", scope))
+			}
+			if client.ID != 0 {
+				if err := h.Store.MarkAPIClientUsed(c.Request().Context(), client); err != nil {
+					h.Log.Warn("API client's last use not recorded", "client", client.ID, "err", err)
+				}
+			}
+			c.Set(apiClientKey, client)
+			return next(c)
 		}
-		scheme, token, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-		if !strings.EqualFold(scheme, "Bearer") || !sameToken(strings.TrimSpace(token), h.APIToken) {
-			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="esim-admin"`)
-			return apiFail(c, http.StatusUnauthorized, "a valid API token is required, as the header Authorization: Bearer followed by the token")
-		}
-		return next(c)
 	}
+}
+
+const apiClientKey = "api_client"
+
+// apiClientOf is the API client that made the request.
+func apiClientOf(c echo.Context) db.APIClient {
+	client, _ := c.Get(apiClientKey).(db.APIClient)
+	return client
+}
+
+// apiClient is the client whose key the request carries, or the status and
+// message that refuse it.
+func (h *Handlers) apiClient(c echo.Context) (db.APIClient, int, string) {
+	const missing = "an API key is required, as the header Authorization: Bearer followed by the key"
+	scheme, key, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+	key = strings.TrimSpace(key)
+	if !strings.EqualFold(scheme, "Bearer") || key == "" {
+		return db.APIClient{}, http.StatusUnauthorized, missing
+	}
+	if h.APIToken != "" && sameToken(key, h.APIToken) {
+		return db.APIClient{Name: "ESIM_API_TOKEN", Scopes: []string{db.ScopeNetwork}}, 0, ""
+	}
+	if len(key) > 200 { // no key is this long: not worth a lookup
+		return db.APIClient{}, http.StatusUnauthorized, "this API key is not known"
+	}
+	client, err := h.Store.APIClientByKey(c.Request().Context(), key)
+	switch {
+	case db.ErrorCode(err) == db.ErrNotFound:
+		return client, http.StatusUnauthorized, "this API key is not known"
+	case err != nil:
+		return client, http.StatusInternalServerError, "the API key could not be checked; try again"
+	case client.Revoked():
+		return client, http.StatusUnauthorized, "this API key was revoked on " + apiTime(client.RevokedAt)
+	}
+	return client, 0, ""
 }
 
 // sameToken compares in constant time; hashing first hides the length too.
@@ -59,17 +106,38 @@ func sameToken(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-// apiEndpoints are the API's addresses; each takes POST only.
-var apiEndpoints = []string{"/api/v1/attach", "/api/v1/profile-events", "/api/v1/usage"}
-
-// apiNotFound answers unknown /api/ addresses, and other methods than POST;
-// the error handler says so in JSON.
-func apiNotFound(c echo.Context) error {
-	if slices.Contains(apiEndpoints, c.Request().URL.Path) {
-		c.Response().Header().Set(echo.HeaderAllow, http.MethodPost)
-		return echo.ErrMethodNotAllowed
+// apiNotFound answers unknown /api/ addresses, and a known one asked with
+// a method it does not take (405, with Allow); the error handler says so in
+// JSON. Echo gives both to the catch-all route, so the routes are looked up
+// here.
+func (h *Handlers) apiNotFound(c echo.Context) error {
+	var allow []string
+	for _, r := range c.Echo().Routes() {
+		if r.Method != echo.RouteNotFound && samePath(r.Path, c.Request().URL.Path) && !slices.Contains(allow, r.Method) {
+			allow = append(allow, r.Method)
+		}
 	}
-	return echo.ErrNotFound
+	if len(allow) == 0 {
+		return echo.ErrNotFound
+	}
+	slices.Sort(allow)
+	c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+	return echo.NewHTTPError(http.StatusMethodNotAllowed, "use "+strings.Join(allow, " or "))
+}
+
+// samePath reports whether path is one of route's, whose :name segments
+// match any one segment.
+func samePath(route, path string) bool {
+	rs, ps := strings.Split(route, "/"), strings.Split(path, "/")
+	if len(rs) != len(ps) {
+		return false
+	}
+	for i, r := range rs {
+		if r != ps[i] && !(strings.HasPrefix(r, ":") && ps[i] != "") {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeJSON reads a body of exactly one JSON object of at most limit bytes
@@ -109,6 +177,42 @@ func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
 		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "json: ")
 	}
 	return http.StatusBadRequest, "the body must be a JSON object"
+}
+
+// decodeRecord reads one record of a batch strictly into v, as decodeJSON
+// reads a body; it says what is wrong with it, or "". what names the record
+// in a message, "a record".
+func decodeRecord(data []byte, v any, what string) string {
+	if msg := strictMembers(data, jsonNames(v)); msg != "" {
+		return msg
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return typeErr.Field + " must be a " + jsonKind(typeErr.Type.String())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return what + " must be a JSON object"
+}
+
+// jsonKind names a Go type as a JSON sender knows it.
+func jsonKind(goType string) string {
+	switch goType {
+	case "int64", "*int64", "int", "*int":
+		return "whole number"
+	case "string":
+		return "string"
+	}
+	if strings.HasPrefix(goType, "[]") {
+		return "list"
+	}
+	return "JSON object"
 }
 
 // checkJSONType refuses a body that does not say it is JSON in UTF-8.

@@ -46,7 +46,13 @@ type apiCall struct {
 // apiPost sends body to the API with the Authorization header auth ("" for none).
 func apiPost(t *testing.T, hc *http.Client, base, path, auth, body string) apiCall {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	return apiDo(t, hc, http.MethodPost, base, path, auth, body)
+}
+
+// apiDo asks the API with method.
+func apiDo(t *testing.T, hc *http.Client, method, base, path, auth, body string) apiCall {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +65,7 @@ func apiPost(t *testing.T, hc *http.Client, base, path, auth, body string) apiCa
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -68,10 +74,10 @@ func apiPost(t *testing.T, hc *http.Client, base, path, auth, body string) apiCa
 	}
 	out := apiCall{Status: resp.StatusCode, Header: resp.Header}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("POST %s: Content-Type %q, want JSON; body %s", path, ct, b)
+		t.Fatalf("%s %s: Content-Type %q, want JSON; body %s", method, path, ct, b)
 	}
 	if err := json.Unmarshal(b, &out.JSON); err != nil {
-		t.Fatalf("POST %s: %v in %s", path, err, b)
+		t.Fatalf("%s %s: %v in %s", method, path, err, b)
 	}
 	return out
 }
@@ -177,9 +183,9 @@ func TestAPIErrors(t *testing.T) {
 		status                 int
 		says                   string
 	}{
-		{"NoToken", "/api/v1/attach", "", good, 401, "API token"},
-		{"WrongToken", "/api/v1/attach", "Bearer nope", good, 401, "API token"},
-		{"NotBearer", "/api/v1/attach", "Basic " + testAPIToken, good, 401, "API token"},
+		{"NoToken", "/api/v1/attach", "", good, 401, "API key"},
+		{"WrongToken", "/api/v1/attach", "Bearer nope", good, 401, "API key"},
+		{"NotBearer", "/api/v1/attach", "Basic " + testAPIToken, good, 401, "API key"},
 		{"BadJSON", "/api/v1/attach", "Bearer " + testAPIToken, `{"iccid": `, 400, "JSON"},
 		{"UnknownField", "/api/v1/attach", "Bearer " + testAPIToken, `{"iccid": "1", "attachedAt": "x"}`, 400, `unknown field "attachedAt"`},
 		{"WrongType", "/api/v1/attach", "Bearer " + testAPIToken, `{"iccid": 89}`, 400, "iccid must be a string"},
@@ -199,7 +205,7 @@ func TestAPIErrors(t *testing.T) {
 			fmt.Sprintf(`{"iccid": %q, "event": "scanned", "at": %q}`, line.ICCID, now), 400, "unknown event"},
 		{"ProfileEventUnknownICCID", "/api/v1/profile-events", "Bearer " + testAPIToken,
 			fmt.Sprintf(`{"iccid": %q, "event": "installed", "at": %q}`, unknown, now), 404, "No eSIM"},
-		{"ProfileEventNoToken", "/api/v1/profile-events", "", "{}", 401, "API token"},
+		{"ProfileEventNoToken", "/api/v1/profile-events", "", "{}", 401, "API key"},
 		{"UnknownEndpoint", "/api/v1/nope", "", "{}", 404, "no such API endpoint"},
 	}
 	before := app.Count(t, `SELECT count(*) FROM attachments`)
@@ -238,11 +244,11 @@ func TestAPIErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("APIOff", func(t *testing.T) {
+	t.Run("NoTokenConfigured", func(t *testing.T) {
 		off := portaltest.Start(t)
 		r := apiPost(t, nil, off.URL, "/api/v1/attach", "Bearer "+testAPIToken, good)
-		if r.Status != http.StatusServiceUnavailable || r.JSON["error"] != "the network API is off: ESIM_API_TOKEN is not set" {
-			t.Errorf("answer = %d %v, want 503, the API is off", r.Status, r.JSON)
+		if r.Status != http.StatusUnauthorized || r.JSON["error"] != "this API key is not known" {
+			t.Errorf("answer = %d %v, want 401: without ESIM_API_TOKEN and API clients no key opens the API", r.Status, r.JSON)
 		}
 	})
 }

@@ -60,9 +60,9 @@ func (h *Handlers) auditCSV(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="audit-%s.csv"`, h.Store.Now().Format(time.DateOnly)))
 	w.WriteHeader(http.StatusOK)
 	out := db.NewCSVWriter(w)
-	out.Write([]string{"id", "at", "login_email", "login_name", "action", "subscriber_account", "subscriber_name", "iccid", "detail"})
+	out.Write([]string{"id", "at", "login_email", "login_name", "api_client", "action", "subscriber_account", "subscriber_name", "iccid", "detail"})
 	err = h.Store.EachAuditEntry(c.Request().Context(), f, func(e db.AuditEntry) error {
-		return out.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.LoginEmail, e.LoginName, e.Action,
+		return out.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.LoginEmail, e.LoginName, e.APIClient, e.Action,
 			e.AccountNumber, e.SubscriberName, e.ICCID, e.Detail})
 	})
 	out.Flush()

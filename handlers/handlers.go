@@ -270,9 +270,7 @@ func messageOf(status int, he *echo.HTTPError, api bool) string {
 		case status >= 500:
 			return "internal error; the report was not recorded, send it again"
 		case status == http.StatusNotFound:
-			return "no such API endpoint: POST " + strings.Join(apiEndpoints, " or ")
-		case status == http.StatusMethodNotAllowed:
-			return "use POST"
+			return "no such API endpoint; the README's API section lists them"
 		case status == http.StatusRequestEntityTooLarge:
 			return "the body is too large"
 		}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/carrier/esim-admin/db"
 )
 
 // contentSecurityPolicy allows only the portal's own scripts and styles.
@@ -140,15 +142,25 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/audit", h.auditPage, requireLead)
 	app.GET("/audit.csv", h.auditCSV, requireLead)
 	app.GET("/insights", h.insightsPage, requireLead)
+	app.GET("/integrations", h.integrationsPage, requireLead)
+	app.POST("/integrations", h.addAPIClient, requireLead)
+	app.POST("/integrations/:id/revoke", h.revokeAPIClient, requireLead)
+	app.GET("/subscribers/over-allowance", h.overAllowancePage, requireLead)
 
 	// Plan lifecycle. The network API: networks and the SM-DP+ report
 	// attachments, data usage and profile events with a bearer token, outside the
 	// sign-in group; unknown /api/ addresses answer in JSON too. In the demo,
 	// a team lead can stand in for the network from an eSIM's page.
-	e.POST("/api/v1/attach", h.apiAttach, h.requireAPIToken)
-	e.POST("/api/v1/profile-events", h.apiProfileEvent, h.requireAPIToken)
-	e.POST("/api/v1/usage", h.apiUsage, h.requireAPIToken)
-	e.RouteNotFound("/api/*", apiNotFound)
+	network := h.requireScope(db.ScopeNetwork)
+	e.POST("/api/v1/attach", h.apiAttach, network)
+	e.POST("/api/v1/profile-events", h.apiProfileEvent, network)
+	e.POST("/api/v1/usage", h.apiUsage, network)
+	// Billing keeps the subscribers and their home plans in step.
+	subscribers := h.requireScope(db.ScopeSubscribers)
+	e.PUT("/api/v1/subscribers/:account_number", h.apiPutSubscriber, subscribers)
+	e.GET("/api/v1/subscribers/:account_number", h.apiGetSubscriber, subscribers)
+	e.POST("/api/v1/subscribers", h.apiPostSubscribers, subscribers)
+	e.RouteNotFound("/api/*", h.apiNotFound)
 	if h.Demo {
 		app.POST("/esims/:iccid/simulate-attach", h.simulateAttach, requireLead)
 		app.POST("/esims/:iccid/simulate-usage", h.simulateUsage, requireLead)

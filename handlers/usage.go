@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -94,11 +92,11 @@ func (h *Handlers) apiUsage(c echo.Context) error {
 		if err != nil && refusals == nil {
 			return err
 		}
-		return apiRecordErrors(c, unread, refusals)
+		return apiFieldErrors(c, "records", unread, refusals)
 	}
 	results, err := h.Store.RecordUsage(ctx, reports, db.Login{})
 	if refusals := db.Refusals(err); len(refusals) > 0 {
-		return apiRecordErrors(c, nil, refusals)
+		return apiFieldErrors(c, "records", nil, refusals)
 	}
 	if err != nil {
 		return err
@@ -124,22 +122,8 @@ func readUsageRecords(raw []json.RawMessage) ([]db.UsageReport, db.Errors) {
 			unread = append(unread, &db.Error{Code: db.ErrInvalid, Field: field(name), Message: message})
 		}
 		var rec usageRecord
-		if strict := strictMembers(msg, recordNames); strict != "" {
-			bad("", strict)
-			continue
-		}
-		dec := json.NewDecoder(bytes.NewReader(msg))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			switch {
-			case errors.As(err, &typeErr) && typeErr.Field != "":
-				bad("", typeErr.Field+" must be a "+jsonKind(typeErr.Type.String()))
-			case strings.HasPrefix(err.Error(), "json: unknown field "):
-				bad("", strings.TrimPrefix(err.Error(), "json: "))
-			default:
-				bad("", "a record must be a JSON object")
-			}
+		if msg := decodeRecord(msg, &rec, "a record"); msg != "" {
+			bad("", msg)
 			continue
 		}
 		r := db.UsageReport{ID: rec.ID, ICCID: rec.ICCID, MCC: rec.MCC, Country: rec.Country}
@@ -160,19 +144,10 @@ func readUsageRecords(raw []json.RawMessage) ([]db.UsageReport, db.Errors) {
 	return reports, unread
 }
 
-func jsonKind(goType string) string {
-	switch goType {
-	case "int64", "*int64":
-		return "whole number"
-	case "string":
-		return "string"
-	}
-	return goType
-}
-
-// apiRecordErrors answers 400 with every bad record; a field the portal could
-// not read is named once, with why it could not read it.
-func apiRecordErrors(c echo.Context, unread, refusals db.Errors) error {
+// apiFieldErrors answers 400 with every bad record or field of what was
+// sent ("records"); a field the portal could not read is named once, with
+// why it could not read it.
+func apiFieldErrors(c echo.Context, what string, unread, refusals db.Errors) error {
 	seen := map[string]bool{}
 	var list []fieldError
 	for _, e := range unread {
@@ -189,7 +164,7 @@ func apiRecordErrors(c echo.Context, unread, refusals db.Errors) error {
 	if len(refusals) == 1 && refusals[0].Code == db.ErrTooLarge {
 		status = http.StatusRequestEntityTooLarge
 	}
-	return c.JSON(status, apiErrors{Error: fmt.Sprintf("%d problems in the records; nothing was recorded", len(list)), Errors: list})
+	return c.JSON(status, apiErrors{Error: fmt.Sprintf("%d problems in the %s; nothing was recorded", len(list), what), Errors: list})
 }
 
 // recordOf is "records[3]" for "records[3].bytes".
