@@ -63,7 +63,7 @@ func (s *Store) AddPlan(ctx context.Context, req AddPlan) (_ Order, err error) {
 		if err := errs.Err(); err != nil {
 			return err
 		}
-		sub, err := subscriber(ctx, tx, e.SubscriberID)
+		sub, err := changeable(ctx, tx, e.SubscriberID, true)
 		if err != nil {
 			return err
 		}

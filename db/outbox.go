@@ -232,7 +232,7 @@ func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (_ ESIM, e
 		if e.State != StateAllocated {
 			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
 		}
-		sub, err := subscriber(ctx, tx, e.SubscriberID)
+		sub, err := changeable(ctx, tx, e.SubscriberID, false)
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,9 @@ func (s *Store) RenameLine(ctx context.Context, iccid, name string, by Login) (_
 		if e.State != StateAllocated {
 			return refuse(ErrConflict, "", "eSIM "+e.ICCID+" is nobody's line: there is no line to rename.")
 		}
+		if _, err := changeable(ctx, tx, e.SubscriberID, false); err != nil {
+			return err
+		}
 		if e.LineName == name {
 			out = e
 			return nil

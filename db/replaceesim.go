@@ -66,7 +66,7 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 		if err != nil {
 			return err
 		}
-		sub, err := subscriber(ctx, tx, old.SubscriberID)
+		sub, err := changeable(ctx, tx, old.SubscriberID, false)
 		if err != nil {
 			return err
 		}

@@ -105,7 +105,16 @@ func orderNumberOf(query string) (string, bool) {
 	return fmt.Sprintf("ORD-%s-%06d", year, n), true
 }
 
-const subscriberColumns = `id, account_number, name, email, phone`
+const subscriberColumns = `id, account_number, name, email, phone, plan_notices, status, billing_as_of, billing_changed_at`
+
+// scanSubscriber reads subscriberColumns, and then extra.
+func scanSubscriber(row interface{ Scan(...any) error }, extra ...any) (Subscriber, error) {
+	var sub Subscriber
+	var asOf, changed nullTime
+	err := row.Scan(append([]any{&sub.ID, &sub.AccountNumber, &sub.Name, &sub.Email, &sub.Phone, &sub.PlanNotices, &sub.Status, &asOf, &changed}, extra...)...)
+	sub.BillingAsOf, sub.BillingChangedAt = asOf.Time, changed.Time
+	return sub, err
+}
 
 func querySubscribers(ctx context.Context, q queryer, query string, args ...any) ([]Subscriber, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -115,8 +124,8 @@ func querySubscribers(ctx context.Context, q queryer, query string, args ...any)
 	defer rows.Close()
 	var out []Subscriber
 	for rows.Next() {
-		var sub Subscriber
-		if err := rows.Scan(&sub.ID, &sub.AccountNumber, &sub.Name, &sub.Email, &sub.Phone); err != nil {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, sub)
@@ -214,9 +223,7 @@ type queryer interface {
 }
 
 func subscriber(ctx context.Context, q queryer, id int64) (Subscriber, error) {
-	var sub Subscriber
-	err := q.QueryRowContext(ctx, `SELECT id, account_number, name, email, phone, plan_notices FROM subscribers WHERE id = ?`, id).
-		Scan(&sub.ID, &sub.AccountNumber, &sub.Name, &sub.Email, &sub.Phone, &sub.PlanNotices)
+	sub, err := scanSubscriber(q.QueryRowContext(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Subscriber{}, refuse(ErrNotFound, "", "No subscriber with that id.")
 	}
@@ -227,7 +234,7 @@ func subscriber(ctx context.Context, q queryer, id int64) (Subscriber, error) {
 func (s *Store) DomesticPlans(ctx context.Context, subscriberID int64) (_ []DomesticPlan, err error) {
 	defer func() { err = failed("domestic plans", err) }()
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT id, name, kind, lines, qualifies, since FROM domestic_plans
+		SELECT id, coalesce(billing_id, ''), name, kind, lines, qualifies, since FROM domestic_plans
 		WHERE subscriber_id = ? ORDER BY qualifies DESC, since, id`, subscriberID)
 	if err != nil {
 		return nil, err
@@ -236,7 +243,7 @@ func (s *Store) DomesticPlans(ctx context.Context, subscriberID int64) (_ []Dome
 	var out []DomesticPlan
 	for rows.Next() {
 		var p DomesticPlan
-		if err := rows.Scan(&p.ID, &p.Name, &p.Kind, &p.Lines, &p.Qualifies, dbTime{&p.Since}); err != nil {
+		if err := rows.Scan(&p.ID, &p.BillingID, &p.Name, &p.Kind, &p.Lines, &p.Qualifies, dbTime{&p.Since}); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
@@ -304,8 +311,8 @@ func (s *Store) AddSubscribers(ctx context.Context, subs []NewSubscriber) ([]Sub
 				since = tx.now
 			}
 			err := tx.QueryRowContext(ctx, `INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (account_number) DO NOTHING RETURNING id, plan_notices`,
-				sub.AccountNumber, sub.Name, sub.Email, sub.Phone, formatTime(since)).Scan(&sub.ID, &sub.PlanNotices)
+				ON CONFLICT (account_number) DO NOTHING RETURNING id, plan_notices, status`,
+				sub.AccountNumber, sub.Name, sub.Email, sub.Phone, formatTime(since)).Scan(&sub.ID, &sub.PlanNotices, &sub.Status)
 			if errors.Is(err, sql.ErrNoRows) {
 				return refuse(ErrConflict, "", "Account number "+sub.AccountNumber+" is already a subscriber's.")
 			}

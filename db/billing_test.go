@@ -1,0 +1,295 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// billingState is subscriber 1 of the fixture as billing would send it,
+// with one Unlimited All plan, at asOf.
+func billingState(asOf time.Time) BillingSubscriber {
+	return BillingSubscriber{AccountNumber: "ac-000001", Name: "Subscriber 1", Email: "sub1@example.com", Phone: "+1 555 0100",
+		Status: StatusActive, AsOf: asOf, HomePlans: []HomePlan{{BillingID: "HP-1", Name: "Unlimited All", Kind: "unlimited_all", Lines: 1}}}
+}
+
+func syncBilling(t *testing.T, s *Store, b ...BillingSubscriber) []SyncResult {
+	t.Helper()
+	r, err := s.SyncSubscribers(context.Background(), b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestSyncSubscribersOutcomes(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 3)
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	f.s.Now = func() time.Time { return now }
+	if _, err := f.s.write.ExecContext(ctx, `INSERT INTO api_clients (id, name, scopes, key_hash, key_last4, created_at) VALUES (7, 'Billing', 'subscribers', x'00', '0000', '2026-01-01T00:00:00.000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	t0 := now.Add(-time.Hour)
+	audits := func() int { return count(t, f.s, `SELECT count(*) FROM audit_log WHERE api_client_id = 7`) }
+
+	newSub := BillingSubscriber{AccountNumber: "AC-9", Name: "Nora  Berg", Email: "nora@example.com", Phone: "0047 912 34 567", Status: StatusActive, AsOf: t0}
+	steps := []struct {
+		name    string
+		state   BillingSubscriber
+		outcome string
+		changes []string
+		audits  int // entries written by the step
+	}{
+		{"a new account is created", newSub, SyncCreated, nil, 1},
+		{"the same state again changes nothing", newSub, SyncUnchanged, nil, 0},
+		{"the fixture's subscriber, first sent: billing's home plan replaces the one without an id", billingState(t0), SyncUpdated,
+			[]string{"home plans: +Unlimited All, −Unlimited All"}, 1},
+		{"a newer state with nothing new is unchanged", billingState(t0.Add(time.Minute)), SyncUnchanged, nil, 0},
+		{"an older state is stale and ignored", func() BillingSubscriber {
+			b := billingState(t0.Add(-time.Hour))
+			b.Status = StatusClosed
+			return b
+		}(), SyncStale, nil, 0},
+		{"a suspension and a new email", func() BillingSubscriber {
+			b := billingState(t0.Add(2 * time.Minute))
+			b.Status, b.Email = StatusSuspended, "new1@example.com"
+			return b
+		}(), SyncUpdated, []string{"email changed", "status active → suspended"}, 1},
+	}
+	for _, st := range steps {
+		before := audits()
+		rs, err := f.s.SyncSubscribers(ctx, []BillingSubscriber{st.state}, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rs[0]
+		if r.Outcome != st.outcome || !slices.Equal(r.Changes, st.changes) {
+			t.Errorf("%s: outcome %s %q, want %s %q", st.name, r.Outcome, r.Changes, st.outcome, st.changes)
+		}
+		if got := audits() - before; got != st.audits {
+			t.Errorf("%s: %d audit entries, want %d", st.name, got, st.audits)
+		}
+	}
+	sub, err := f.s.SubscriberByAccount(ctx, "ac-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.Name != "Nora Berg" || sub.Phone != "+4791234567" || sub.AccountNumber != "AC-9" {
+		t.Errorf("new subscriber kept as %+v, want the name's spaces, the phone and the account number normalised", sub)
+	}
+	one, _ := f.s.Subscriber(ctx, f.subs[0])
+	if one.Status != StatusSuspended || one.Email != "new1@example.com" || !one.BillingChangedAt.Equal(now) || !one.BillingAsOf.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("subscriber 1 = %+v", one)
+	}
+	// The search index follows a rename at once.
+	b := billingState(t0.Add(3 * time.Minute))
+	b.Name = "Zebediah Quill"
+	syncBilling(t, f.s, b)
+	found, err := f.s.SearchSubscribers(ctx, "ebediah", 10)
+	if err != nil || len(found) != 1 || found[0].ID != f.subs[0] {
+		t.Errorf("search for the new name found %v, %v", found, err)
+	}
+}
+
+func TestSyncSubscribersRefusesEveryBadRecord(t *testing.T) {
+	f := newFixture(t, 1, 1)
+	now := f.s.Now()
+	good := billingState(now)
+	bad := BillingSubscriber{AccountNumber: "A B", Name: "", Email: "nobody", Phone: "12", Status: "gone", AsOf: now.Add(time.Hour),
+		HomePlans: []HomePlan{{BillingID: "X", Name: "Plan", Kind: "gold", Lines: 0}, {BillingID: "X", Name: "Plan 2", Kind: "other", Lines: 1}}}
+	_, err := f.s.SyncSubscribers(context.Background(), []BillingSubscriber{good, bad, good}, 0)
+	var fields []string
+	for _, e := range Refusals(err) {
+		fields = append(fields, e.Field)
+	}
+	want := []string{"subscribers[1].account_number", "subscribers[1].name", "subscribers[1].email", "subscribers[1].phone",
+		"subscribers[1].status", "subscribers[1].as_of", "subscribers[1].home_plans[0].kind", "subscribers[1].home_plans[0].lines",
+		"subscribers[1].home_plans[1].id", "subscribers[2].account_number"}
+	if !slices.Equal(fields, want) {
+		t.Errorf("refused fields\n %q\nwant\n %q", fields, want)
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM domestic_plans WHERE billing_id IS NOT NULL`); n != 0 {
+		t.Errorf("a refused batch wrote %d home plans", n)
+	}
+}
+
+// The allowance follows the home plans, and billing's status decides what
+// agents may still do: table-driven over what billing sends after the
+// subscriber got a line.
+func TestBillingRulesForAgents(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name             string
+		change           func(*BillingSubscriber)
+		addLine, addPlan string // "" when allowed, else a piece of the refusal
+		rename, replace  string
+		over             string
+	}{
+		{name: "a second qualifying plan allows a second line", change: func(b *BillingSubscriber) {
+			b.HomePlans = append(b.HomePlans, HomePlan{BillingID: "HP-2", Name: "Unlimited bundle", Kind: "unlimited_bundle", Lines: 3})
+		}},
+		{name: "a downgrade keeps the line and refuses a new one", change: func(b *BillingSubscriber) {
+			b.HomePlans[0].Kind = "other"
+		}, addLine: "no Unlimited All plan", over: "1 line, 0 qualifying plans: no new line until a qualifying plan is added"},
+		{name: "suspended: no new line or plan, the line goes on", change: func(b *BillingSubscriber) {
+			b.Status = StatusSuspended
+			b.HomePlans = append(b.HomePlans, HomePlan{BillingID: "HP-2", Name: "Unlimited All", Kind: "unlimited_all", Lines: 1})
+		}, addLine: "suspended in billing", addPlan: "suspended in billing"},
+		{name: "closed: read-only history", change: func(b *BillingSubscriber) {
+			b.Status = StatusClosed
+			b.HomePlans = append(b.HomePlans, HomePlan{BillingID: "HP-2", Name: "Unlimited All", Kind: "unlimited_all", Lines: 1})
+		}, addLine: "closed in billing", addPlan: "closed in billing", rename: "closed in billing", replace: "closed in billing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 1, 3)
+			order, err := f.addLine(f.subs[0], "France", "EURO1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := billingState(f.s.Now())
+			tc.change(&b)
+			r := syncBilling(t, f.s, b)[0]
+			if r.OverAllowance != tc.over {
+				t.Errorf("over allowance %q, want %q", r.OverAllowance, tc.over)
+			}
+			check := func(what string, err error, want string) {
+				t.Helper()
+				switch {
+				case want == "" && err != nil:
+					t.Errorf("%s refused: %v", what, err)
+				case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+					t.Errorf("%s: %v, want a refusal with %q", what, err, want)
+				}
+			}
+			_, err = f.addLine(f.subs[0], "Japan", "ASIA1")
+			check("add line", err, tc.addLine)
+			_, err = f.s.AddPlan(ctx, AddPlan{SubscriberID: f.subs[0], ICCID: order.ICCID, PlanID: f.plans["EURO1"].ID, By: f.agent})
+			check("add plan", err, tc.addPlan)
+			_, err = f.s.RenameLine(ctx, order.ICCID, "Spain", f.agent)
+			check("rename", err, tc.rename)
+			_, err = f.s.ReplaceESIM(ctx, order.ICCID, ReplaceReasons[0], f.agent)
+			check("replace", err, tc.replace)
+			// The line's plan runs on whatever billing says.
+			lines, err := f.s.Lines(ctx, f.subs[0])
+			if err != nil || len(lines) == 0 || lines[0].Plans[0].State == PlanCancelled {
+				t.Errorf("the line after billing's change: %v, %v", lines, err)
+			}
+			if tc.over != "" {
+				over, err := f.s.OverAllowance(ctx, 10)
+				if err != nil || len(over) != 1 || over[0].ID != f.subs[0] {
+					t.Errorf("over allowance list = %v, %v", over, err)
+				}
+			}
+		})
+	}
+}
+
+func TestChangedEmailIsWhereTheNextEmailsGo(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 3)
+	order, err := f.addLine(f.subs[0], "France", "EURO1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := billingState(f.s.Now())
+	b.Email = "moved@example.com"
+	syncBilling(t, f.s, b)
+	if _, err := f.s.AddPlan(ctx, AddPlan{SubscriberID: f.subs[0], ICCID: order.ICCID, PlanID: f.plans["EURO1"].ID, By: f.agent}); err != nil {
+		t.Fatal(err)
+	}
+	emails, err := f.s.EmailsForSubscriber(ctx, f.subs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var to []string
+	for _, e := range emails {
+		to = append(to, e.To)
+	}
+	slices.Sort(to)
+	want := []string{"moved@example.com", "sub1@example.com", "sub1@example.com"}
+	if !slices.Equal(to, want) {
+		t.Errorf("emails went to %q, want %q: the order's two to the old address, the top-up's to the new", to, want)
+	}
+}
+
+func TestCheckClosing(t *testing.T) {
+	for _, tc := range []struct {
+		closing, held, allow int
+		ok                   bool
+	}{
+		{0, 0, 0, true},
+		{2, 100, 0, true},
+		{3, 100, 0, false},
+		{3, 100, 3, true},
+		{3, 100, 4, false},
+		{20_000, 1_000_000, 0, true},
+		{20_001, 1_000_000, 0, false},
+	} {
+		err := CheckClosing(tc.closing, tc.held, tc.allow)
+		if (err == nil) != tc.ok {
+			t.Errorf("closing %d of %d, allowing %d: %v, want ok=%v", tc.closing, tc.held, tc.allow, err, tc.ok)
+		}
+	}
+}
+
+func TestCloseAccountsSkipsNewerStates(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 2, 1)
+	now := f.s.Now()
+	syncBilling(t, f.s, billingState(now))
+	n, err := f.s.CloseAccounts(ctx, []string{"AC-000001", "AC-000002", "AC-404"}, now.Add(-time.Hour), 0)
+	if err != nil || n != 1 {
+		t.Fatalf("closed %d, %v; want 1: account 1 has a newer state than the export", n, err)
+	}
+	two, _ := f.s.Subscriber(ctx, f.subs[1])
+	one, _ := f.s.Subscriber(ctx, f.subs[0])
+	if two.Status != StatusClosed || one.Status != StatusActive {
+		t.Errorf("statuses %s, %s", one.Status, two.Status)
+	}
+}
+
+func TestAPIClients(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 0, 0)
+	if _, _, err := f.s.AddAPIClient(ctx, " ", []string{"everything"}, f.agent); len(Refusals(err)) != 2 {
+		t.Errorf("a nameless client with an unknown scope: %v, want two refusals", err)
+	}
+	c, key, err := f.s.AddAPIClient(ctx, "Billing", []string{ScopeSubscribers, ScopeSubscribers}, f.agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(key, "esim_") || c.KeyLast4 != key[len(key)-4:] || !slices.Equal(c.Scopes, []string{ScopeSubscribers}) {
+		t.Errorf("client %+v with key %s", c, key)
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM api_clients WHERE instr(key_hash, ?) > 0 OR key_last4 = ?`, key, key); n != 0 {
+		t.Error("the key itself is stored")
+	}
+	got, err := f.s.APIClientByKey(ctx, key)
+	if err != nil || got.ID != c.ID || !got.Can(ScopeSubscribers) || got.Can(ScopeNetwork) {
+		t.Errorf("client by key = %+v, %v", got, err)
+	}
+	if _, err := f.s.APIClientByKey(ctx, key+"x"); ErrorCode(err) != ErrNotFound {
+		t.Errorf("unknown key: %v", err)
+	}
+	if _, err := f.s.RevokeAPIClient(ctx, c.ID, f.agent); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.s.APIClientByKey(ctx, key); err != nil || !got.Revoked() {
+		t.Errorf("revoked client = %+v, %v", got, err)
+	}
+	if _, err := f.s.RevokeAPIClient(ctx, 999, f.agent); !errors.Is(err, Refusals(err)[0]) || ErrorCode(err) != ErrNotFound {
+		t.Errorf("revoking no client: %v", err)
+	}
+	entries := mustAudit(t, f.s, AuditFilter{})
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	if !slices.Contains(actions, "add_api_client") || !slices.Contains(actions, "revoke_api_client") {
+		t.Errorf("audit actions %q", actions)
+	}
+}
