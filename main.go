@@ -163,8 +163,13 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 		return importInventory(ctx, store, args[2:], stdout, stderr)
 	case "demo scale":
 		return demoScale(ctx, store, args[2:], stdout, stderr)
+	case "api-clients add":
+		return addAPIClient(ctx, store, args[2:], stdout, stderr)
+	case "subscribers import":
+		return importSubscribers(ctx, store, args[2:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q; commands: users add, inventory import, demo scale, backup, restore", strings.Join(args, " "))
+	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, inventory import, demo scale, backup, restore",
+		strings.Join(args, " "))
 }
 
 // addUser creates a login; the password is read from standard input so it
