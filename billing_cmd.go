@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/carrier/esim-admin/db"
@@ -119,8 +120,9 @@ func importSubscribers(ctx context.Context, store *db.Store, args []string, stdo
 	return nil
 }
 
-// eachFileBatch reads the file at path in batches, counting its bytes for
-// the progress line.
+// eachFileBatch reads the file at path in batches and calls fn with each,
+// counting its bytes for the progress line. The next batch is read while fn
+// works on one: reading JSON and writing SQL then share the two cores.
 func eachFileBatch(path string, isCSV bool, prog *progress, fn func([]handlers.FileSubscriber) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -130,14 +132,33 @@ func eachFileBatch(path string, isCSV bool, prog *progress, fn func([]handlers.F
 	if fi, err := f.Stat(); err == nil {
 		prog.total = fi.Size()
 	}
-	return handlers.ReadSubscriberFile(&countingReader{r: f, n: &prog.read}, isCSV, func(batch []handlers.FileSubscriber) error {
+	batches := make(chan []handlers.FileSubscriber, 1)
+	stop := make(chan struct{})
+	read := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		read <- handlers.ReadSubscriberFile(&countingReader{r: f, n: &prog.read}, isCSV, func(batch []handlers.FileSubscriber) error {
+			select {
+			case batches <- batch:
+				return nil
+			case <-stop:
+				return errStopped
+			}
+		})
+	}()
+	for batch := range batches {
 		if err := fn(batch); err != nil {
+			close(stop)
+			for range batches { // let the reader end
+			}
 			return err
 		}
 		prog.add(len(batch))
-		return nil
-	})
+	}
+	return <-read
 }
+
+var errStopped = errors.New("stopped")
 
 // applyBatch applies one batch, all or nothing; a refused batch's problems
 // are named by line, every bad line of it.
@@ -231,12 +252,12 @@ func accountsToClose(ctx context.Context, store *db.Store, path string, isCSV bo
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
-	n *int64
+	n *atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	*c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -247,7 +268,8 @@ type progress struct {
 	what, path  string
 	start, last time.Time
 	rows        int
-	read, total int64
+	read        atomic.Int64 // bytes, by the reader
+	total       int64
 	shown       bool
 }
 
@@ -266,8 +288,8 @@ func (p *progress) add(rows int) {
 	elapsed := now.Sub(p.start)
 	rate := float64(p.rows) / elapsed.Seconds()
 	left := "?"
-	if p.read > 0 && p.total > p.read {
-		left = (time.Duration(float64(elapsed) * float64(p.total-p.read) / float64(p.read))).Round(time.Second).String()
+	if read := p.read.Load(); read > 0 && p.total > read {
+		left = (time.Duration(float64(elapsed) * float64(p.total-read) / float64(read))).Round(time.Second).String()
 	}
 	fmt.Fprintf(p.w, "\r%s %s: %d subscribers, %.0f/s, about %s left   ", p.what, p.path, p.rows, rate, left)
 	p.shown = true

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -206,18 +207,37 @@ func (s *Store) SyncSubscribers(ctx context.Context, subs []BillingSubscriber, c
 	}
 	var out []SyncResult
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		out = make([]SyncResult, 0, len(subs))
+		out = make([]SyncResult, len(subs))
 		sy, err := newSyncer(ctx, tx, clientID)
 		if err != nil {
 			return err
 		}
 		defer sy.close()
-		for _, b := range subs {
-			r, err := sy.apply(ctx, b)
-			if err != nil {
+		norm := make([]BillingSubscriber, len(subs))
+		for i, b := range subs {
+			norm[i] = normalBilling(b)
+		}
+		held, err := sy.loadHeld(ctx, norm)
+		if err != nil {
+			return err
+		}
+		var fresh []BillingSubscriber
+		for i, b := range norm {
+			if out[i], err = sy.apply(ctx, b, held[b.AccountNumber]); err != nil {
 				return fmt.Errorf("account %s: %w", b.AccountNumber, err)
 			}
-			out = append(out, r)
+			if out[i].Outcome == SyncCreated {
+				fresh = append(fresh, b)
+			}
+		}
+		ids, err := sy.createAll(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			if out[i].Outcome == SyncCreated {
+				out[i].SubscriberID = ids[out[i].AccountNumber]
+			}
 		}
 		return nil
 	})
@@ -229,7 +249,7 @@ func (s *Store) SyncSubscribers(ctx context.Context, subs []BillingSubscriber, c
 type syncer struct {
 	tx                                 *change
 	clientID                           int64
-	find, plans, insert, update, touch *sql.Stmt
+	update, touch                      *sql.Stmt
 	insertPlan, updatePlan, deletePlan *sql.Stmt
 	lines                              *sql.Stmt
 }
@@ -240,10 +260,6 @@ func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error)
 		dst **sql.Stmt
 		sql string
 	}{
-		{&sy.find, `SELECT id, name, email, phone, status, coalesce(billing_as_of, '') FROM subscribers WHERE account_number = ?`},
-		{&sy.plans, `SELECT id, coalesce(billing_id, ''), name, kind, lines, since FROM domestic_plans WHERE subscriber_id = ? ORDER BY id`},
-		{&sy.insert, `INSERT INTO subscribers (account_number, name, email, phone, status, billing_as_of, billing_changed_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 		{&sy.update, `UPDATE subscribers SET name = ?, email = ?, phone = ?, status = ?, billing_as_of = ?, billing_changed_at = ? WHERE id = ?`},
 		{&sy.touch, `UPDATE subscribers SET billing_as_of = ? WHERE id = ?`},
 		{&sy.insertPlan, `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES (?, ?, ?, ?, ?, ?)`},
@@ -263,7 +279,7 @@ func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error)
 }
 
 func (sy *syncer) close() {
-	for _, st := range []*sql.Stmt{sy.find, sy.plans, sy.insert, sy.update, sy.touch, sy.insertPlan, sy.updatePlan, sy.deletePlan, sy.lines} {
+	for _, st := range []*sql.Stmt{sy.update, sy.touch, sy.insertPlan, sy.updatePlan, sy.deletePlan, sy.lines} {
 		if st != nil {
 			st.Close()
 		}
@@ -279,28 +295,23 @@ type held struct {
 	billingIDs                 []string
 }
 
-func (sy *syncer) apply(ctx context.Context, b BillingSubscriber) (SyncResult, error) {
-	b = normalBilling(b)
+// apply applies the state of a subscriber the portal holds; one it does
+// not hold comes out as created, for createAll.
+func (sy *syncer) apply(ctx context.Context, b BillingSubscriber, h *held) (SyncResult, error) {
 	r := SyncResult{AccountNumber: b.AccountNumber}
 	asOf := formatTime(b.AsOf)
-	var h held
-	err := sy.find.QueryRowContext(ctx, b.AccountNumber).Scan(&h.id, &h.name, &h.email, &h.phone, &h.status, &h.asOf)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sy.create(ctx, b)
-	}
-	if err != nil {
-		return r, err
+	if h == nil {
+		r.Outcome = SyncCreated
+		return r, nil
 	}
 	r.SubscriberID = h.id
 	if h.asOf > asOf {
 		r.Outcome = SyncStale
 		return r, nil
 	}
-	if err := sy.loadPlans(ctx, &h); err != nil {
-		return r, err
-	}
-	b.HomePlans = sinceHeld(b.HomePlans, b.AsOf, h)
-	r.Changes = billingChanges(h, b)
+	var err error
+	b.HomePlans = sinceHeld(b.HomePlans, b.AsOf, *h)
+	r.Changes = billingChanges(*h, b)
 	if len(r.Changes) == 0 {
 		r.Outcome = SyncUnchanged
 		if asOf > h.asOf {
@@ -313,7 +324,7 @@ func (sy *syncer) apply(ctx context.Context, b BillingSubscriber) (SyncResult, e
 	if _, err := sy.update.ExecContext(ctx, b.Name, b.Email, b.Phone, b.Status, asOf, now, h.id); err != nil {
 		return r, err
 	}
-	if err := sy.replacePlans(ctx, h, b); err != nil {
+	if err := sy.replacePlans(ctx, *h, b); err != nil {
 		return r, err
 	}
 	if r.OverAllowance, err = sy.overAllowance(ctx, h.id); err != nil {
@@ -326,36 +337,148 @@ func (sy *syncer) apply(ctx context.Context, b BillingSubscriber) (SyncResult, e
 	return r, auditClient(ctx, sy.tx, sy.clientID, "billing_update", h.id, detail)
 }
 
-func (sy *syncer) create(ctx context.Context, b BillingSubscriber) (SyncResult, error) {
-	r := SyncResult{AccountNumber: b.AccountNumber, Outcome: SyncCreated}
-	b.HomePlans = sinceHeld(b.HomePlans, b.AsOf, held{})
+// createAll inserts the new subscribers with their home plans and audit
+// entries, each kind in a few statements of many rows: the search index
+// (FTS5) writes what it holds at every statement, so one a row would be
+// most of a first load's time.
+func (sy *syncer) createAll(ctx context.Context, subs []BillingSubscriber) (map[string]int64, error) {
+	ids := make(map[string]int64, len(subs))
+	if len(subs) == 0 {
+		return ids, nil
+	}
 	now := formatTime(sy.tx.now)
-	if err := sy.insert.QueryRowContext(ctx, b.AccountNumber, b.Name, b.Email, b.Phone, b.Status, formatTime(b.AsOf), now, now).Scan(&r.SubscriberID); err != nil {
-		return r, err
+	err := insertRows(ctx, sy.tx, `INSERT INTO subscribers (account_number, name, email, phone, status, billing_as_of, billing_changed_at, created_at) VALUES `,
+		8, len(subs), func(i int) []any {
+			b := subs[i]
+			return []any{b.AccountNumber, b.Name, b.Email, b.Phone, b.Status, formatTime(b.AsOf), now, now}
+		}, ` RETURNING id, account_number`, func(rows *sql.Rows) error {
+			var id int64
+			var account string
+			if err := rows.Scan(&id, &account); err != nil {
+				return err
+			}
+			ids[account] = id
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
-	if err := sy.replacePlans(ctx, held{id: r.SubscriberID}, b); err != nil {
-		return r, err
+	type plan struct {
+		sub int64
+		p   HomePlan
 	}
-	return r, auditClient(ctx, sy.tx, sy.clientID, "billing_create", r.SubscriberID,
-		fmt.Sprintf("status %s; home plans: %s", b.Status, homePlanNames(b.HomePlans)))
+	var plans []plan
+	for _, b := range subs {
+		for _, p := range sinceHeld(b.HomePlans, b.AsOf, held{}) {
+			plans = append(plans, plan{ids[b.AccountNumber], p})
+		}
+	}
+	err = insertRows(ctx, sy.tx, `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES `,
+		6, len(plans), func(i int) []any {
+			p := plans[i]
+			return []any{p.sub, p.p.BillingID, p.p.Name, p.p.Kind, p.p.Lines, formatTime(p.p.Since)}
+		}, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return ids, insertRows(ctx, sy.tx, `INSERT INTO audit_log (at, api_client_id, action, subscriber_id, detail) VALUES `,
+		5, len(subs), func(i int) []any {
+			b := subs[i]
+			return []any{now, nullID(sy.clientID), "billing_create", ids[b.AccountNumber],
+				fmt.Sprintf("status %s; home plans: %s", b.Status, homePlanNames(b.HomePlans))}
+		}, "", nil)
 }
 
-func (sy *syncer) loadPlans(ctx context.Context, h *held) error {
-	rows, err := sy.plans.QueryContext(ctx, h.id)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p DomesticPlan
-		var billingID string
-		if err := rows.Scan(&p.ID, &billingID, &p.Name, &p.Kind, &p.Lines, dbTime{&p.Since}); err != nil {
+// insertRows inserts n rows of cols values each, as many to a statement as
+// SQLite's limit of parameters allows; each RETURNING row goes to scan.
+func insertRows(ctx context.Context, tx *change, insert string, cols, n int, row func(int) []any, returning string, scan func(*sql.Rows) error) error {
+	const maxParams = 32766
+	per := maxParams / cols
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	for start := 0; start < n; start += per {
+		end := min(n, start+per)
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			args = append(args, row(i)...)
+		}
+		query := insert + strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", ") + returning
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
 			return err
 		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadHeld reads the subscribers of a batch the portal holds, with their
+// home plans, in two statements: one a subscriber would cost a first load
+// and a nightly export more than the rest of their work.
+func (sy *syncer) loadHeld(ctx context.Context, subs []BillingSubscriber) (map[string]*held, error) {
+	accounts := make([]string, len(subs))
+	for i, b := range subs {
+		accounts[i] = b.AccountNumber
+	}
+	list, err := json.Marshal(accounts)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*held, len(subs))
+	byID := make(map[int64]*held, len(subs))
+	rows, err := sy.tx.QueryContext(ctx, `SELECT id, account_number, name, email, phone, status, coalesce(billing_as_of, '')
+		FROM subscribers WHERE account_number IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		h := &held{}
+		var account string
+		if err := rows.Scan(&h.id, &account, &h.name, &h.email, &h.phone, &h.status, &h.asOf); err != nil {
+			return nil, err
+		}
+		out[account], byID[h.id] = h, h
+		ids = append(ids, h.id)
+	}
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return out, err
+	}
+	if list, err = json.Marshal(ids); err != nil {
+		return nil, err
+	}
+	plans, err := sy.tx.QueryContext(ctx, `SELECT subscriber_id, id, coalesce(billing_id, ''), name, kind, lines, since FROM domestic_plans
+		WHERE subscriber_id IN (SELECT value FROM json_each(?)) ORDER BY subscriber_id, id`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer plans.Close()
+	for plans.Next() {
+		var p DomesticPlan
+		var sub int64
+		var billingID string
+		if err := plans.Scan(&sub, &p.ID, &billingID, &p.Name, &p.Kind, &p.Lines, dbTime{&p.Since}); err != nil {
+			return nil, err
+		}
+		h := byID[sub]
 		h.plans = append(h.plans, p)
 		h.billingIDs = append(h.billingIDs, billingID)
 	}
-	return rows.Err()
+	return out, plans.Err()
 }
 
 // replacePlans makes the subscriber's home plans billing's: a plan billing

@@ -34,7 +34,7 @@ type FileSubscriber struct {
 }
 
 // ReadSubscriberFile calls fn with the subscribers of a file in batches of
-// db.MaxBillingBatch, in the file's order. csvFormat chooses CSV over JSON
+// db.MaxBillingBatch, in the file's order; fn owns each batch. csvFormat chooses CSV over JSON
 // Lines. A file it cannot read at all (no header, a broken CSV) is an error.
 func ReadSubscriberFile(r io.Reader, csvFormat bool, fn func([]FileSubscriber) error) error {
 	batch := make([]FileSubscriber, 0, db.MaxBillingBatch)
@@ -44,7 +44,7 @@ func ReadSubscriberFile(r io.Reader, csvFormat bool, fn func([]FileSubscriber) e
 			return nil
 		}
 		err := fn(batch)
-		batch = batch[:0]
+		batch = make([]FileSubscriber, 0, db.MaxBillingBatch) // fn may keep the last one
 		return err
 	}
 	var err error

@@ -24,8 +24,9 @@ import (
 )
 
 // ScaleSize is the size of the scale data set: esims eSIMs unless
-// ESIM_BENCH_SCALE says how many, and a tenth as many subscribers. A million
-// or more is skipped in -short runs.
+// ESIM_BENCH_SCALE says how many, and a tenth as many subscribers unless
+// ESIM_BENCH_SUBSCRIBERS says how many. A million or more is skipped in
+// -short runs.
 func ScaleSize(tb testing.TB, esims int) (int, int) {
 	if v := os.Getenv("ESIM_BENCH_SCALE"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -37,7 +38,15 @@ func ScaleSize(tb testing.TB, esims int) (int, int) {
 	if esims >= 1_000_000 && testing.Short() {
 		tb.Skip("a million eSIMs is not short")
 	}
-	return esims, esims / 10
+	subs := esims / 10
+	if v := os.Getenv("ESIM_BENCH_SUBSCRIBERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 {
+			tb.Fatalf("ESIM_BENCH_SUBSCRIBERS=%q: want a number of subscribers, at least 100", v)
+		}
+		subs = n
+	}
+	return esims, subs
 }
 
 var scaleOnce sync.Map // path → *sync.Once
