@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
@@ -67,7 +70,7 @@ func TestHealth(t *testing.T) {
 	})
 	t.Run("StuckWorker", func(t *testing.T) {
 		app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
-			h.OutboxRan = func() time.Time { return time.Now().Add(-2 * time.Minute) }
+			h.Outbox = func() emails.Status { return emails.Status{LastRun: time.Now().Add(-2 * time.Minute)} }
 		}})
 		status, body := health(t, app.NewClient(), "/readyz")
 		if status != http.StatusServiceUnavailable || body["status"] != "not ready" ||
@@ -85,6 +88,97 @@ func TestHealth(t *testing.T) {
 			t.Errorf("readyz on a database migrated by a newer program: %d %v", status, body)
 		}
 	})
+}
+
+// TestSlowMailServer sends 21 QR emails through a mail server that takes one
+// of them and never answers: that one waits in its own delivery (the real
+// 10 minutes) and goes out once, the 20 others are delivered meanwhile, and
+// readiness stays up, saying a delivery waits for the mail server.
+func TestSlowMailServer(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	app := portaltest.StartWith(t, portaltest.Options{Mail: smtp})
+	type line struct{ iccid, email string }
+	var lines []line
+	rows, err := app.Raw.Query(`SELECT e.iccid, s.email FROM esims e JOIN subscribers s ON s.id = e.subscriber_id
+		WHERE e.state = 'allocated' ORDER BY s.id, e.iccid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var l line
+		if err := rows.Scan(&l.iccid, &l.email); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, l)
+	}
+	if err := rows.Close(); err != nil || len(lines) < 2 {
+		t.Fatalf("%d lines (%v), want some", len(lines), err)
+	}
+	// The server never answers the one email to the first subscriber; the
+	// others go to the other subscribers' lines, some more than once.
+	stuck := lines[0]
+	others := slices.DeleteFunc(lines[1:], func(l line) bool { return l.email == stuck.email })
+	smtp.HangAfterDataOn(func(r smtptest.Received) bool { return slices.Contains(r.To, stuck.email) })
+
+	c := app.Agent(t)
+	csrf := c.CSRFToken(t, "/subscribers")
+	// resend queues the line's QR email again and returns its Message-ID.
+	resend := func(l line) string {
+		t.Helper()
+		if r := c.Post(t, "/esims/"+l.iccid+"/resend-qr", url.Values{"_csrf": {csrf}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("resend the QR email of %s: %d", l.iccid, r.Status)
+		}
+		var id string
+		if err := app.Raw.QueryRow(`SELECT message_id FROM outbox WHERE iccid = ? ORDER BY id DESC LIMIT 1`, l.iccid).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// delivered waits until the server has taken every one of ids.
+	delivered := func(what string, ids ...string) {
+		t.Helper()
+		smtp.WaitUntil(t, what, func(msgs []smtptest.Received) bool {
+			got := map[string]bool{}
+			for _, m := range msgs {
+				if h, _, err := smtptest.Parse(m.Data); err == nil {
+					got[h.Get("Message-Id")] = true
+				}
+			}
+			for _, id := range ids {
+				if !got[id] {
+					return false
+				}
+			}
+			return true
+		}, time.Minute)
+	}
+
+	resend(stuck)
+	var answered []string
+	for i := range 20 {
+		answered = append(answered, resend(others[i%len(others)]))
+	}
+	delivered("the 20 QR emails the server answers", answered...)
+
+	// Four minutes on, the worker still looks at the outbox and delivers;
+	// readiness says one delivery waits, and stays up.
+	app.Clock.Advance(4*time.Minute + time.Second)
+	delivered("a QR email queued after four minutes", resend(others[0]))
+	status, body := health(t, app.NewClient(), "/readyz")
+	checks, _ := body["checks"].(map[string]any)
+	if want := "ok; one delivery has waited 4 min for the mail server"; status != http.StatusOK || checks["outbox"] != want {
+		t.Errorf("readyz while one delivery waits: %d %v, want 200 and outbox %q", status, body, want)
+	}
+	n := 0
+	for _, m := range smtp.Messages() {
+		if slices.Contains(m.To, stuck.email) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the unanswered QR email reached the server %d times, want once", n)
+	}
 }
 
 const testMetricsToken = "test-metrics-token-0123456789abcdef"
