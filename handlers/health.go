@@ -2,16 +2,20 @@ package handlers
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 )
 
 // Health checks for whatever runs the portal (a load balancer, systemd,
-// Kubernetes): JSON, no sign-in, and nothing in them that is secret or
-// about a customer.
+// Kubernetes): JSON, no sign-in, and nothing in them about a customer.
+// Readiness says only ready or not to anyone; what it checked, which names
+// the schema version and the mail server's state, only to a caller with the
+// metrics token.
 
 const (
 	// outboxStale is how long the outbox worker may go without looking at
@@ -75,9 +79,12 @@ func (h *Handlers) readyz(c echo.Context) error {
 			checks["outbox"] = "ok" + slowDeliveries(now, status.Delivering)
 		}
 	}
-	status, answer := http.StatusOK, healthAnswer{Status: "ready", Checks: checks}
+	status, answer := http.StatusOK, healthAnswer{Status: "ready"}
 	if !ready {
 		status, answer.Status = http.StatusServiceUnavailable, "not ready"
+	}
+	if h.hasMetricsToken(c) {
+		answer.Checks = checks
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(status, answer)
@@ -100,4 +107,11 @@ func slowDeliveries(now time.Time, began []time.Time) string {
 		return fmt.Sprintf("; one delivery has waited %d min for the mail server", waited)
 	}
 	return fmt.Sprintf("; %d deliveries have waited up to %d min for the mail server", n, waited)
+}
+
+// hasMetricsToken reports whether the request carries the metrics token
+// (always false while none is set).
+func (h *Handlers) hasMetricsToken(c echo.Context) bool {
+	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	return ok && h.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.MetricsToken)) == 1
 }
