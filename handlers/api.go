@@ -104,11 +104,49 @@ func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return http.StatusBadRequest, fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type)
+		return http.StatusBadRequest, typeMessage(typeErr)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "json: ")
 	}
 	return http.StatusBadRequest, "the body must be a JSON object"
+}
+
+// typeMessage says what a field of the wrong JSON type should be, in the
+// API's words rather than Go's: "bytes must be a whole number, not a string".
+func typeMessage(e *json.UnmarshalTypeError) string {
+	t := e.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var want string
+	switch t.Kind() {
+	case reflect.String:
+		want = "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a whole number"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Slice, reflect.Array:
+		want = "an array"
+	default:
+		want = "an object"
+	}
+	given, number := strings.CutPrefix(e.Value, "number ")
+	switch {
+	case number && want == "a whole number" && !strings.ContainsAny(given, ".eE"):
+		return e.Field + " is out of range"
+	case number:
+	case e.Value == "bool":
+		given = "true or false"
+	case e.Value == "array" || e.Value == "object":
+		given = "an " + e.Value
+	default:
+		given = "a " + e.Value
+	}
+	return e.Field + " must be " + want + ", not " + given
 }
 
 // checkJSONType refuses a body that does not say it is JSON in UTF-8.

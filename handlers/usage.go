@@ -134,7 +134,7 @@ func readUsageRecords(raw []json.RawMessage) ([]db.UsageReport, db.Errors) {
 			var typeErr *json.UnmarshalTypeError
 			switch {
 			case errors.As(err, &typeErr) && typeErr.Field != "":
-				bad("", typeErr.Field+" must be a "+jsonKind(typeErr.Type.String()))
+				bad("", typeMessage(typeErr))
 			case strings.HasPrefix(err.Error(), "json: unknown field "):
 				bad("", strings.TrimPrefix(err.Error(), "json: "))
 			default:
@@ -158,16 +158,6 @@ func readUsageRecords(raw []json.RawMessage) ([]db.UsageReport, db.Errors) {
 		reports[i] = r
 	}
 	return reports, unread
-}
-
-func jsonKind(goType string) string {
-	switch goType {
-	case "int64", "*int64":
-		return "whole number"
-	case "string":
-		return "string"
-	}
-	return goType
 }
 
 // apiRecordErrors answers 400 with every bad record; a field the portal could
