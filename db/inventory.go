@@ -29,7 +29,7 @@ type InventoryRow struct {
 	ICCID       string
 	IMSIProfile int
 	SMDPAddress string // lower case: host names ignore case, and activation codes must not differ by it alone
-	MatchingID  string
+	MatchingID  string // upper case, as SGP.22 writes matching IDs: codes must not differ by case alone
 }
 
 // RowError is the refusal of one line of an inventory file: the refusal
@@ -149,7 +149,7 @@ func parseInventoryRecord(line int, f []string) (InventoryRow, []string) {
 	if msg := checkMatchingID(f[3]); msg != "" {
 		reasons = append(reasons, msg)
 	} else {
-		row.MatchingID = f[3]
+		row.MatchingID = strings.ToUpper(f[3])
 	}
 	return row, reasons
 }
@@ -336,21 +336,64 @@ func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([
 				found.Close()
 				return nil, err
 			}
-			reason := fmt.Sprintf("ICCID %s is already in the inventory", iccid)
 			if what == "code" {
-				if iccid == chunk[i].ICCID {
-					continue // the same eSIM again: its ICCID says so
+				if iccid != chunk[i].ICCID { // else the same eSIM again: its ICCID says so
+					out = append(out, codeTaken(chunk[i].Line, iccid))
 				}
-				reason = fmt.Sprintf("activation code (SM-DP+ address and matching ID) is already in the inventory, on eSIM %s", iccid)
+				continue
 			}
-			out = append(out, RowError{chunk[i].Line, refuse(ErrConflict, "file", reason)})
+			out = append(out, RowError{chunk[i].Line, refuse(ErrConflict, "file", fmt.Sprintf("ICCID %s is already in the inventory", iccid))})
 		}
 		found.Close()
 		if err := found.Err(); err != nil {
 			return nil, err
 		}
 	}
+	mixed, err := mixedCaseConflicts(ctx, tx, rows)
+	return append(out, mixed...), err
+}
+
+// mixedCaseConflicts finds the rows whose activation code the inventory holds
+// with its matching ID in other letter case: eSIMs imported before matching
+// IDs were kept in upper case. The index finds only exact matches, so these
+// are read in one pass over it, and are usually none.
+func mixedCaseConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([]RowError, error) {
+	found, err := tx.QueryContext(ctx, `SELECT smdp_address, matching_id FROM esims WHERE matching_id <> upper(matching_id)`)
+	if err != nil {
+		return nil, err
+	}
+	defer found.Close()
+	held := map[[2]string]string{} // SM-DP+ address and upper-cased matching ID → the matching ID as held
+	for found.Next() {
+		var smdp, mid string
+		if err := found.Scan(&smdp, &mid); err != nil {
+			return nil, err
+		}
+		held[[2]string{smdp, strings.ToUpper(mid)}] = mid
+	}
+	if err := found.Err(); err != nil || len(held) == 0 {
+		return nil, err
+	}
+	var out []RowError
+	for _, r := range rows {
+		mid, ok := held[[2]string{r.SMDPAddress, r.MatchingID}]
+		if !ok {
+			continue
+		}
+		var iccid string
+		if err := tx.QueryRowContext(ctx, `SELECT iccid FROM esims WHERE smdp_address = ? AND matching_id = ?`, r.SMDPAddress, mid).Scan(&iccid); err != nil {
+			return nil, err
+		}
+		if iccid != r.ICCID {
+			out = append(out, codeTaken(r.Line, iccid))
+		}
+	}
 	return out, nil
+}
+
+// codeTaken refuses a line whose activation code eSIM iccid already has.
+func codeTaken(line int, iccid string) RowError {
+	return RowError{line, refuse(ErrConflict, "file", fmt.Sprintf("activation code (SM-DP+ address and matching ID) is already in the inventory, on eSIM %s", iccid))}
 }
 
 // mergeRowErrors puts two lists of row errors together in line order, with
