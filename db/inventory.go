@@ -301,7 +301,9 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ I
 }
 
 // inventoryConflicts finds the rows whose ICCID or activation code the
-// inventory already holds.
+// inventory already holds. An eSIM imported before matching IDs were kept in
+// upper case may hold small letters in its own: a partial index of those
+// alone, by the upper-case ID (migration 15), finds them too.
 func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([]RowError, error) {
 	var out []RowError
 	for start := 0; start < len(rows); start += importCheckChunk {
@@ -324,7 +326,12 @@ func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([
 			SELECT j.value ->> 'i', 'iccid', e.iccid FROM json_each(:list) j JOIN esims e ON e.iccid = j.value ->> 'c'
 			UNION ALL
 			SELECT j.value ->> 'i', 'code', e.iccid FROM json_each(:list) j
-				JOIN esims e ON e.smdp_address = j.value ->> 's' AND e.matching_id = j.value ->> 'm'`,
+				JOIN esims e ON e.smdp_address = j.value ->> 's' AND e.matching_id = j.value ->> 'm'
+			UNION ALL
+			SELECT j.value ->> 'i', 'code', e.iccid FROM json_each(:list) j
+				JOIN esims e INDEXED BY esims_mixed_case_code
+					ON e.smdp_address = j.value ->> 's' AND upper(e.matching_id) = j.value ->> 'm'
+					AND e.matching_id <> upper(e.matching_id)`,
 			sql.Named("list", string(list)))
 		if err != nil {
 			return nil, err
@@ -336,64 +343,21 @@ func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([
 				found.Close()
 				return nil, err
 			}
+			reason := fmt.Sprintf("ICCID %s is already in the inventory", iccid)
 			if what == "code" {
-				if iccid != chunk[i].ICCID { // else the same eSIM again: its ICCID says so
-					out = append(out, codeTaken(chunk[i].Line, iccid))
+				if iccid == chunk[i].ICCID {
+					continue // the same eSIM again: its ICCID says so
 				}
-				continue
+				reason = fmt.Sprintf("activation code (SM-DP+ address and matching ID) is already in the inventory, on eSIM %s", iccid)
 			}
-			out = append(out, RowError{chunk[i].Line, refuse(ErrConflict, "file", fmt.Sprintf("ICCID %s is already in the inventory", iccid))})
+			out = append(out, RowError{chunk[i].Line, refuse(ErrConflict, "file", reason)})
 		}
 		found.Close()
 		if err := found.Err(); err != nil {
 			return nil, err
 		}
 	}
-	mixed, err := mixedCaseConflicts(ctx, tx, rows)
-	return append(out, mixed...), err
-}
-
-// mixedCaseConflicts finds the rows whose activation code the inventory holds
-// with its matching ID in other letter case: eSIMs imported before matching
-// IDs were kept in upper case. The index finds only exact matches, so these
-// are read in one pass over it, and are usually none.
-func mixedCaseConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([]RowError, error) {
-	found, err := tx.QueryContext(ctx, `SELECT smdp_address, matching_id FROM esims WHERE matching_id <> upper(matching_id)`)
-	if err != nil {
-		return nil, err
-	}
-	defer found.Close()
-	held := map[[2]string]string{} // SM-DP+ address and upper-cased matching ID → the matching ID as held
-	for found.Next() {
-		var smdp, mid string
-		if err := found.Scan(&smdp, &mid); err != nil {
-			return nil, err
-		}
-		held[[2]string{smdp, strings.ToUpper(mid)}] = mid
-	}
-	if err := found.Err(); err != nil || len(held) == 0 {
-		return nil, err
-	}
-	var out []RowError
-	for _, r := range rows {
-		mid, ok := held[[2]string{r.SMDPAddress, r.MatchingID}]
-		if !ok {
-			continue
-		}
-		var iccid string
-		if err := tx.QueryRowContext(ctx, `SELECT iccid FROM esims WHERE smdp_address = ? AND matching_id = ?`, r.SMDPAddress, mid).Scan(&iccid); err != nil {
-			return nil, err
-		}
-		if iccid != r.ICCID {
-			out = append(out, codeTaken(r.Line, iccid))
-		}
-	}
 	return out, nil
-}
-
-// codeTaken refuses a line whose activation code eSIM iccid already has.
-func codeTaken(line int, iccid string) RowError {
-	return RowError{line, refuse(ErrConflict, "file", fmt.Sprintf("activation code (SM-DP+ address and matching ID) is already in the inventory, on eSIM %s", iccid))}
 }
 
 // mergeRowErrors puts two lists of row errors together in line order, with
