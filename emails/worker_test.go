@@ -359,8 +359,11 @@ func TestWorkerSlowServer(t *testing.T) {
 	}
 	// The worker goes on looking at the outbox, where the stuck email is
 	// still due, and leaves it to its one delivery.
-	looked := w.Status().LastRun
+	looked, deadline := w.Status().LastRun, time.Now().Add(10*time.Second)
 	for w.Status().LastRun.Equal(looked) {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker stopped looking at the outbox while one delivery waits")
+		}
 		runtime.Gosched()
 	}
 	if e := o.get(100); e.State != db.EmailQueued || e.Attempts != 0 {
