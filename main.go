@@ -94,7 +94,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	store.Observe = metrics.ObserveCommit
 	go static.Precompress()
 	mailQueued := func() {}
-	var outboxRan func() time.Time
+	var outbox func() emails.Status
 	if cfg.SMTPAddr != "" {
 		sender, err := emails.NewSender(emails.SMTPConfig{Addr: cfg.SMTPAddr, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.MailFrom})
 		if err != nil {
@@ -103,7 +103,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		worker := &emails.Worker{Store: store, Sender: sender, Logger: log, Now: store.Now}
 		go worker.Run(ctx)
 		mailQueued = worker.Notify
-		outboxRan = worker.LastRun
+		outbox = worker.Status
 	}
 	if cfg.BackupDir != "" {
 		go backupLoop(ctx, log, cfg, metrics.BackupDone)
@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		APIToken:     cfg.APIToken,
 		MetricsToken: cfg.MetricsToken,
 		Metrics:      metrics,
-		OutboxRan:    outboxRan,
+		Outbox:       outbox,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -191,7 +191,8 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "-addr", addr, "-db", dbPath)
-	cmd.Env = programEnv()
+	const metricsToken = "read-only-metrics-token-0123456789abcdef"
+	cmd.Env = append(programEnv(), "ESIM_METRICS_TOKEN="+metricsToken)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -207,8 +208,15 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	if err := waitUntilServing("http://"+addr+"/login", exited, 20*time.Second); err != nil {
 		t.Fatalf("start on a read-only database: %v\n%s", err, out.String())
 	}
-	get := func(path string) (int, map[string]any) {
-		res, err := http.Get("http://" + addr + path)
+	get := func(path string, headers ...string) (int, map[string]any) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +228,10 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	if status, _ := get("/healthz"); status != http.StatusOK {
 		t.Errorf("healthz: %d", status)
 	}
-	status, body := get("/readyz")
+	if status, body := get("/readyz"); status != http.StatusServiceUnavailable || len(body) != 1 || body["status"] != "not ready" {
+		t.Errorf("readyz on a read-only database, without the metrics token: %d %v, want 503 and only the status", status, body)
+	}
+	status, body := get("/readyz", "Authorization", "Bearer "+metricsToken)
 	checks, _ := body["checks"].(map[string]any)
 	if status != http.StatusServiceUnavailable || checks["database"] != "does not take a write" || checks["schema"] == nil {
 		t.Errorf("readyz on a read-only database: %d %v\n%s", status, body, out.String())

@@ -29,7 +29,7 @@ type InventoryRow struct {
 	ICCID       string
 	IMSIProfile int
 	SMDPAddress string // lower case: host names ignore case, and activation codes must not differ by it alone
-	MatchingID  string
+	MatchingID  string // upper case, as SGP.22 writes matching IDs: codes must not differ by case alone
 }
 
 // RowError is the refusal of one line of an inventory file: the refusal
@@ -149,7 +149,7 @@ func parseInventoryRecord(line int, f []string) (InventoryRow, []string) {
 	if msg := checkMatchingID(f[3]); msg != "" {
 		reasons = append(reasons, msg)
 	} else {
-		row.MatchingID = f[3]
+		row.MatchingID = strings.ToUpper(f[3])
 	}
 	return row, reasons
 }
@@ -301,7 +301,9 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ I
 }
 
 // inventoryConflicts finds the rows whose ICCID or activation code the
-// inventory already holds.
+// inventory already holds. An eSIM imported before matching IDs were kept in
+// upper case may hold small letters in its own: a partial index of those
+// alone, by the upper-case ID (migration 15), finds them too.
 func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([]RowError, error) {
 	var out []RowError
 	for start := 0; start < len(rows); start += importCheckChunk {
@@ -324,7 +326,12 @@ func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([
 			SELECT j.value ->> 'i', 'iccid', e.iccid FROM json_each(:list) j JOIN esims e ON e.iccid = j.value ->> 'c'
 			UNION ALL
 			SELECT j.value ->> 'i', 'code', e.iccid FROM json_each(:list) j
-				JOIN esims e ON e.smdp_address = j.value ->> 's' AND e.matching_id = j.value ->> 'm'`,
+				JOIN esims e ON e.smdp_address = j.value ->> 's' AND e.matching_id = j.value ->> 'm'
+			UNION ALL
+			SELECT j.value ->> 'i', 'code', e.iccid FROM json_each(:list) j
+				JOIN esims e INDEXED BY esims_mixed_case_code
+					ON e.smdp_address = j.value ->> 's' AND upper(e.matching_id) = j.value ->> 'm'
+					AND e.matching_id <> upper(e.matching_id)`,
 			sql.Named("list", string(list)))
 		if err != nil {
 			return nil, err

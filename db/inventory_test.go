@@ -58,6 +58,8 @@ func TestParseInventoryCSV(t *testing.T) {
 			1, map[int]string{3: "also on line 2"}},
 		{"DuplicateActivationCode", "iccid,imsi_profile,smdp_address,matching_id\n" + good + ",7,smdp.example.com,A1\n" +
 			fixtureICCID(7, 2) + ",7,SMDP.example.com,A1\n", 1, map[int]string{3: "activation code"}},
+		{"MatchingIDCase", "iccid,imsi_profile,smdp_address,matching_id\n" + good + ",7,smdp.example.com,k2-ab-1\n" +
+			fixtureICCID(7, 2) + ",7,smdp.example.com,K2-aB-1\n", 1, map[int]string{3: "activation code (SM-DP+ address and matching ID) is also on line 2"}},
 		{"BadQuote", "iccid,imsi_profile,smdp_address,matching_id\n" + good + ",7,smdp.example.com,\"A1\n", 0, map[int]string{2: "not valid CSV"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +84,9 @@ func TestParseInventoryCSV(t *testing.T) {
 			for _, r := range rows {
 				if r.SMDPAddress != strings.ToLower(r.SMDPAddress) {
 					t.Errorf("SM-DP+ address %q kept its capitals", r.SMDPAddress)
+				}
+				if r.MatchingID != strings.ToUpper(r.MatchingID) {
+					t.Errorf("matching ID %q kept its small letters", r.MatchingID)
 				}
 			}
 		})
@@ -155,6 +160,49 @@ func TestImportInventory(t *testing.T) {
 			if bad[i].Line != i+3 || !strings.Contains(bad[i].Message, want) || bad[i].Code != ErrConflict {
 				t.Errorf("error %d: %v (%s), want line %d to say %q, a conflict", i, bad[i], bad[i].Code, i+3, want)
 			}
+		}
+	})
+	// Matching IDs are upper case (SGP.22): an ID in other letter case is the
+	// same activation code, whether the inventory holds it in upper case or,
+	// imported before IDs were normalised, in any other.
+	t.Run("MatchingIDCase", func(t *testing.T) {
+		var heldICCID, heldMID string
+		s.read.QueryRow(`SELECT iccid, matching_id FROM esims WHERE smdp_address = 'smdp.import.example.com' ORDER BY iccid LIMIT 1`).Scan(&heldICCID, &heldMID)
+		legacyICCID := fixtureICCID(10, 8000)
+		if _, err := s.write.Exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, stocked_at) VALUES (?, 10, 'smdp.import.example.com', 'legacy-Ab-1', ?)`,
+			legacyICCID, formatTime(now)); err != nil {
+			t.Fatal(err)
+		}
+		defer s.write.Exec(`DELETE FROM esims WHERE iccid = ?`, legacyICCID)
+		for _, tc := range []struct {
+			name, matchingID, takenBy string
+		}{
+			{"LowerCaseOfHeld", strings.ToLower(heldMID), heldICCID},
+			{"UpperCaseOfLegacy", "LEGACY-AB-1", legacyICCID},
+			{"OtherCaseOfLegacy", "Legacy-aB-1", legacyICCID},
+			{"New", "new-case-1", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				iccid := fixtureICCID(2, 8100)
+				file := "iccid,imsi_profile,smdp_address,matching_id\n" + iccid + ",2,smdp.import.example.com," + tc.matchingID + "\n"
+				res, bad, err := s.ImportInventory(ctx, strings.NewReader(file), lead)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.takenBy != "" {
+					want := "activation code (SM-DP+ address and matching ID) is already in the inventory, on eSIM " + tc.takenBy
+					if res.Total != 0 || len(bad) != 1 || bad[0].Line != 2 || bad[0].Message != want || bad[0].Code != ErrConflict {
+						t.Errorf("result %+v, errors %v; want line 2 refused: %q", res, bad, want)
+					}
+					return
+				}
+				if len(bad) > 0 || res.Total != 1 {
+					t.Fatalf("result %+v, errors %v; want it added", res, bad)
+				}
+				if got := count(t, s, `SELECT count(*) FROM esims WHERE iccid = ? AND matching_id = ?`, iccid, strings.ToUpper(tc.matchingID)); got != 1 {
+					t.Errorf("matching ID %q not kept in upper case", tc.matchingID)
+				}
+			})
 		}
 	})
 	t.Run("AgentRefused", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,6 @@ const (
 	DefaultBaseBackoff = 30 * time.Second
 	DefaultMaxBackoff  = 30 * time.Minute
 	DefaultPoll        = 2 * time.Second
-	DefaultBatch       = 20
 	DefaultConcurrency = 4
 )
 
@@ -47,26 +47,47 @@ type Worker struct {
 	BaseBackoff time.Duration // wait after the first failed attempt
 	MaxBackoff  time.Duration // longest wait between attempts
 	Poll        time.Duration // longest sleep between looks at the outbox
-	Batch       int           // emails fetched per look
-	// Concurrency is how many emails of a batch are delivered at once: a
-	// slow or silent mail server then holds up a few at a time, not all.
-	// Each email of a batch is sent by one delivery, and the next batch is
-	// fetched when the whole batch is done, so none is sent twice at once.
+	// Concurrency is how many emails are delivered at once. Each delivery
+	// holds one slot until its email's outcome is recorded, and the next due
+	// email takes the first slot that frees: a mail server that never
+	// answers one email holds up that slot only, for as long as the Sender
+	// waits. An email being delivered is never delivered again meanwhile,
+	// so a crash can leave at most Concurrency emails sent and not marked.
 	Concurrency int
 
 	wakeOnce sync.Once
 	wake     chan struct{}
-	lastRun  atomic.Int64 // unix nanoseconds of the last look at the outbox
+	lastRun  atomic.Int64 // unix nanoseconds, by Now, of the last look at the outbox
+
+	mu         sync.Mutex
+	delivering map[int64]time.Time // email id → when its delivery began, by Now
+	held       map[int64]time.Time // email id → when it may be tried again: its outcome could not be recorded
 }
 
-// LastRun is when the worker last looked at the outbox, by the real clock;
-// zero before it first has. A worker waits at most Poll between looks, so a
-// much older one has stopped or is stuck.
-func (w *Worker) LastRun() time.Time {
+// Status is what the worker is doing, for readiness checks.
+type Status struct {
+	// LastRun is when the worker last looked at the outbox, by its Now; zero
+	// before it first has. It looks at least every Poll, however long a
+	// delivery takes, so a much older one means the worker stopped or is stuck.
+	LastRun time.Time
+	// Delivering holds when each delivery under way began, by its Now,
+	// oldest first.
+	Delivering []time.Time
+}
+
+// Status reports what the worker is doing now.
+func (w *Worker) Status() Status {
+	var s Status
 	if ns := w.lastRun.Load(); ns != 0 {
-		return time.Unix(0, ns)
+		s.LastRun = time.Unix(0, ns).UTC()
 	}
-	return time.Time{}
+	w.mu.Lock()
+	for _, began := range w.delivering {
+		s.Delivering = append(s.Delivering, began)
+	}
+	w.mu.Unlock()
+	slices.SortFunc(s.Delivering, time.Time.Compare)
+	return s
 }
 
 // Notify wakes the worker to look at the outbox now. Handlers call it after
@@ -97,23 +118,32 @@ func (w *Worker) Backoff(attempts int) time.Duration {
 	return min(d, limit)
 }
 
-// Run delivers due emails until ctx ends.
+// Run delivers due emails until ctx ends, then waits for the deliveries
+// under way to record their outcomes.
 func (w *Worker) Run(ctx context.Context) {
 	wake := w.wakeup()
+	var deliveries sync.WaitGroup
+	defer deliveries.Wait()
 	for ctx.Err() == nil {
-		progressed := w.drain(ctx)
 		wait := w.poll()
-		next, ok, err := w.Store.NextEmailDue(ctx)
-		switch {
+		switch full, err := w.fill(ctx, &deliveries); {
 		case err != nil:
 			if ctx.Err() == nil {
-				w.logger().Error("outbox: next due email", "err", err)
+				w.logger().Error("outbox: due emails", "err", err)
 			}
-		case ok:
-			// An email still due after a round that made no progress is one
-			// the store could not update: wait a poll instead of spinning.
-			if d := next.Sub(w.now()); d < wait && (d > 0 || progressed) {
-				wait = max(d, 0)
+		case !full:
+			// Every email due now is being delivered: sleep until the next
+			// one is due, unless a delivery ends or mail is queued first.
+			next, ok, err := w.Store.NextEmailDue(ctx)
+			switch {
+			case err != nil:
+				if ctx.Err() == nil {
+					w.logger().Error("outbox: next due email", "err", err)
+				}
+			case ok:
+				if d := next.Sub(w.now()); d > 0 && d < wait {
+					wait = d
+				}
 			}
 		}
 		t := time.NewTimer(wait)
@@ -126,41 +156,63 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// drain sends the emails due now, a batch at a time, and reports whether it
-// recorded any outcome.
-func (w *Worker) drain(ctx context.Context) bool {
-	progressed := false
-	for ctx.Err() == nil {
-		w.lastRun.Store(time.Now().UnixNano())
-		due, err := w.Store.DueEmails(ctx, w.now(), w.batch())
-		if err != nil {
-			if ctx.Err() == nil {
-				w.logger().Error("outbox: due emails", "err", err)
-			}
-			return progressed
-		}
-		var recorded atomic.Int64
-		slots := make(chan struct{}, w.concurrency())
-		var wg sync.WaitGroup
-		for _, e := range due {
-			if ctx.Err() != nil {
-				break
-			}
-			slots <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				if w.attempt(ctx, e) {
-					recorded.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		progressed = progressed || recorded.Load() > 0
-		if ctx.Err() != nil || len(due) < w.batch() || int(recorded.Load()) < len(due) {
-			return progressed
+// fill starts delivering due emails, oldest first, into the free slots, and
+// reports whether every slot is now taken.
+func (w *Worker) fill(ctx context.Context, deliveries *sync.WaitGroup) (full bool, err error) {
+	now := w.now()
+	w.lastRun.Store(now.UnixNano())
+	w.mu.Lock()
+	for id, until := range w.held {
+		if !now.Before(until) {
+			delete(w.held, id)
 		}
 	}
-	return progressed
+	busy := len(w.delivering) + len(w.held)
+	free := w.concurrency() - len(w.delivering)
+	w.mu.Unlock()
+	if free <= 0 {
+		return true, nil
+	}
+	// The emails being delivered or held are still queued, and may come
+	// first: ask for enough to fill every free slot past them.
+	due, err := w.Store.DueEmails(ctx, now, busy+free)
+	if err != nil {
+		return false, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.delivering == nil {
+		w.delivering, w.held = map[int64]time.Time{}, map[int64]time.Time{}
+	}
+	for _, e := range due {
+		if free == 0 {
+			break
+		}
+		if _, ok := w.delivering[e.ID]; ok {
+			continue
+		}
+		if _, ok := w.held[e.ID]; ok {
+			continue
+		}
+		w.delivering[e.ID] = now
+		free--
+		deliveries.Go(func() { w.deliver(ctx, e) })
+	}
+	return free == 0, nil
+}
+
+// deliver attempts one email, frees its slot and wakes the worker to fill
+// it. An email whose outcome could not be recorded is still due: it waits a
+// poll before it is tried again, rather than going out in a tight loop.
+func (w *Worker) deliver(ctx context.Context, e db.Email) {
+	recorded := w.attempt(ctx, e)
+	w.mu.Lock()
+	delete(w.delivering, e.ID)
+	if !recorded {
+		w.held[e.ID] = w.now().Add(w.poll())
+	}
+	w.mu.Unlock()
+	w.Notify()
 }
 
 // attempt sends one email and records the outcome; it reports whether the
@@ -245,7 +297,6 @@ func (w *Worker) logger() *slog.Logger {
 }
 
 func (w *Worker) maxAttempts() int    { return defaultIfZero(w.MaxAttempts, DefaultMaxAttempts) }
-func (w *Worker) batch() int          { return defaultIfZero(w.Batch, DefaultBatch) }
 func (w *Worker) concurrency() int    { return defaultIfZero(w.Concurrency, DefaultConcurrency) }
 func (w *Worker) poll() time.Duration { return defaultIfZero(w.Poll, DefaultPoll) }
 func (w *Worker) baseBackoff() time.Duration {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -328,6 +330,53 @@ func TestWorkerConcurrent(t *testing.T) {
 	}
 }
 
+// TestWorkerSlowServer delivers 21 emails to a mail server that never
+// answers one of them: that one holds its own slot for as long as the sender
+// waits (the real 10 minutes), is sent once, and the 20 others go through
+// the other slots meanwhile while the worker keeps looking at the outbox.
+func TestWorkerSlowServer(t *testing.T) {
+	srv := smtptest.Start(t)
+	const stuck = "stuck@example.com"
+	srv.HangAfterDataOn(func(r smtptest.Received) bool { return slices.Contains(r.To, stuck) })
+	o := newOutbox()
+	for i := range 21 {
+		e := confirmationEmail(t)
+		e.ID = int64(100 + i)
+		e.MessageID = fmt.Sprintf("<%d@esim-admin>", e.ID)
+		if i == 0 {
+			e.To = stuck
+		} else {
+			e.To = fmt.Sprintf("customer%d@example.com", i)
+		}
+		o.add(e)
+	}
+	w := fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr}))
+	runWorker(t, w)
+
+	srv.WaitFor(t, 21, 30*time.Second)
+	for i := 1; i < 21; i++ {
+		waitState(t, o, int64(100+i), db.EmailSent)
+	}
+	// The worker goes on looking at the outbox, where the stuck email is
+	// still due, and leaves it to its one delivery.
+	looked, deadline := w.Status().LastRun, time.Now().Add(10*time.Second)
+	for w.Status().LastRun.Equal(looked) {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker stopped looking at the outbox while one delivery waits")
+		}
+		runtime.Gosched()
+	}
+	if e := o.get(100); e.State != db.EmailQueued || e.Attempts != 0 {
+		t.Errorf("the unanswered email is %s after %d attempts, want still being delivered", e.State, e.Attempts)
+	}
+	if got := len(w.Status().Delivering); got != 1 {
+		t.Errorf("%d deliveries under way, want the unanswered one", got)
+	}
+	if n := srv.Attempts(); n != 21 {
+		t.Errorf("the server saw %d deliveries of 21 emails, want each once", n)
+	}
+}
+
 // inFlight counts the emails being sent at once.
 type inFlight struct {
 	emails.Mailer
@@ -423,13 +472,13 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 func TestWorkerLastRun(t *testing.T) {
 	srv := smtptest.Start(t)
 	w := fastWorker(newOutbox(), newSender(t, emails.SMTPConfig{Addr: srv.Addr, Timeout: time.Second}))
-	if !w.LastRun().IsZero() {
+	if !w.Status().LastRun.IsZero() {
 		t.Fatal("a worker that never ran has a last run")
 	}
 	before := time.Now()
 	runWorker(t, w)
 	deadline := time.Now().Add(5 * time.Second)
-	for w.LastRun().Before(before) {
+	for w.Status().LastRun.Before(before) {
 		if time.Now().After(deadline) {
 			t.Fatal("the worker runs but its last run did not move")
 		}

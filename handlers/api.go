@@ -172,7 +172,7 @@ func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return http.StatusBadRequest, fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type)
+		return http.StatusBadRequest, typeMessage(typeErr)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "json: ")
 	}
@@ -194,25 +194,49 @@ func decodeRecord(data []byte, v any, what string) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return typeErr.Field + " must be a " + jsonKind(typeErr.Type.String())
+		return typeMessage(typeErr)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return strings.TrimPrefix(err.Error(), "json: ")
 	}
 	return what + " must be a JSON object"
 }
 
-// jsonKind names a Go type as a JSON sender knows it.
-func jsonKind(goType string) string {
-	switch goType {
-	case "int64", "*int64", "int", "*int":
-		return "whole number"
-	case "string":
-		return "string"
+// typeMessage says what a field of the wrong JSON type should be, in the
+// API's words rather than Go's: "bytes must be a whole number, not a string".
+func typeMessage(e *json.UnmarshalTypeError) string {
+	t := e.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	if strings.HasPrefix(goType, "[]") {
-		return "list"
+	var want string
+	switch t.Kind() {
+	case reflect.String:
+		want = "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a whole number"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Slice, reflect.Array:
+		want = "an array"
+	default:
+		want = "an object"
 	}
-	return "JSON object"
+	given, number := strings.CutPrefix(e.Value, "number ")
+	switch {
+	case number && want == "a whole number" && !strings.ContainsAny(given, ".eE"):
+		return e.Field + " is out of range"
+	case number:
+	case e.Value == "bool":
+		given = "true or false"
+	case e.Value == "array" || e.Value == "object":
+		given = "an " + e.Value
+	default:
+		given = "a " + e.Value
+	}
+	return e.Field + " must be " + want + ", not " + given
 }
 
 // checkJSONType refuses a body that does not say it is JSON in UTF-8.

@@ -56,9 +56,9 @@ type Handlers struct {
 	// Metrics are what /metrics serves; New makes them when nil. Their
 	// ObserveCommit is for the store's Observe.
 	Metrics *Metrics
-	// OutboxRan says when the outbox worker last looked at the outbox, for
-	// /readyz; nil when no worker runs (no mail server: emails are held).
-	OutboxRan func() time.Time
+	// Outbox says what the outbox worker is doing, for /readyz; nil when no
+	// worker runs (no mail server: emails are held).
+	Outbox func() emails.Status
 
 	signins  *signinLimiter
 	recent   *recentlyOpened

@@ -2,20 +2,32 @@ package handlers
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 )
 
 // Health checks for whatever runs the portal (a load balancer, systemd,
-// Kubernetes): JSON, no sign-in, and nothing in them that is secret or
-// about a customer.
+// Kubernetes): JSON, no sign-in, and nothing in them about a customer.
+// Readiness says only ready or not to anyone; what it checked, which names
+// the schema version and the mail server's state, only to a caller with the
+// metrics token.
 
-// outboxStale is how long the outbox worker may go without looking at the
-// outbox: it looks every few seconds, and at least every DefaultPoll.
-const outboxStale = time.Minute
+const (
+	// outboxStale is how long the outbox worker may go without looking at
+	// the outbox: it looks at least every DefaultPoll, however long a
+	// delivery takes.
+	outboxStale = time.Minute
+	// deliverySlow is how long a delivery may take before readiness names
+	// it: a mail server answers in seconds, and after the sender's greeting
+	// and sending timeouts only the wait for the answer to a whole message
+	// (up to 10 minutes) remains.
+	deliverySlow = time.Minute
+)
 
 type healthAnswer struct {
 	Status string            `json:"status"`
@@ -29,7 +41,9 @@ func (h *Handlers) healthz(c echo.Context) error {
 
 // readyz says whether the portal can do its work: the database takes a
 // write, its schema is the one this program knows, and the outbox worker,
-// when a mail server is set, ran within the last minute. 503 when not.
+// when a mail server is set, ran within the last minute. 503 when not. A
+// slow mail server is reported but does not make the portal unready: the
+// portal still serves, and its emails wait in the outbox.
 func (h *Handlers) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	defer cancel()
@@ -55,18 +69,49 @@ func (h *Handlers) readyz(c echo.Context) error {
 	default:
 		checks["schema"] = fmt.Sprintf("ok (version %d)", current)
 	}
-	switch {
-	case h.OutboxRan == nil:
+	if h.Outbox == nil {
 		checks["outbox"] = "held: no mail server"
-	case time.Since(h.OutboxRan()) > outboxStale:
-		fail("outbox", "the worker has not run for over a minute", nil)
-	default:
-		checks["outbox"] = "ok"
+	} else {
+		now, status := h.Store.Now(), h.Outbox()
+		if now.Sub(status.LastRun) > outboxStale {
+			fail("outbox", "the worker has not run for over a minute", nil)
+		} else {
+			checks["outbox"] = "ok" + slowDeliveries(now, status.Delivering)
+		}
 	}
-	status, answer := http.StatusOK, healthAnswer{Status: "ready", Checks: checks}
+	status, answer := http.StatusOK, healthAnswer{Status: "ready"}
 	if !ready {
 		status, answer.Status = http.StatusServiceUnavailable, "not ready"
 	}
+	if h.hasMetricsToken(c) {
+		answer.Checks = checks
+	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(status, answer)
+}
+
+// slowDeliveries names the deliveries that have waited over deliverySlow for
+// the mail server, after the outbox's "ok"; began is oldest first.
+func slowDeliveries(now time.Time, began []time.Time) string {
+	n := 0
+	for _, b := range began {
+		if now.Sub(b) > deliverySlow {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	waited := int(now.Sub(began[0]) / time.Minute)
+	if n == 1 {
+		return fmt.Sprintf("; one delivery has waited %d min for the mail server", waited)
+	}
+	return fmt.Sprintf("; %d deliveries have waited up to %d min for the mail server", n, waited)
+}
+
+// hasMetricsToken reports whether the request carries the metrics token
+// (always false while none is set).
+func (h *Handlers) hasMetricsToken(c echo.Context) bool {
+	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	return ok && h.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.MetricsToken)) == 1
 }

@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -202,8 +200,7 @@ func (h *Handlers) serveMetrics(c echo.Context) error {
 	if h.MetricsToken == "" {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(h.MetricsToken)) != 1 {
+	if !h.hasMetricsToken(c) {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
 		return echo.NewHTTPError(http.StatusUnauthorized)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,15 +15,17 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
-// health GETs a health address and reads its JSON.
-func health(t *testing.T, c *portaltest.Client, path string) (int, map[string]any) {
+// health GETs a health address, with headers as name, value pairs, and
+// reads its JSON.
+func health(t *testing.T, c *portaltest.Client, path string, headers ...string) (int, map[string]any) {
 	t.Helper()
-	r := c.Get(t, path)
+	r := c.Get(t, path, headers...)
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("GET %s: Content-Type %q, want JSON", path, ct)
 	}
@@ -35,56 +39,193 @@ func health(t *testing.T, c *portaltest.Client, path string) (int, map[string]an
 	return r.Status, out
 }
 
+// readyChecks GETs /readyz with the metrics token and returns its status,
+// its answer and what it checked.
+func readyChecks(t *testing.T, c *portaltest.Client) (int, map[string]any, map[string]string) {
+	t.Helper()
+	status, body := health(t, c, "/readyz", "Authorization", "Bearer "+testMetricsToken)
+	checks := map[string]string{}
+	raw, ok := body["checks"].(map[string]any)
+	if !ok {
+		t.Fatalf("readyz with the metrics token: %d %v, want what it checked", status, body)
+	}
+	for k, v := range raw {
+		checks[k], _ = v.(string)
+	}
+	return status, body, checks
+}
+
+// withMetricsToken sets the portal's metrics token to testMetricsToken.
+func withMetricsToken(h *handlers.Handlers) { h.MetricsToken = testMetricsToken }
+
+// onlyStatus reports whether a health answer says nothing but want.
+func onlyStatus(body map[string]any, want string) bool {
+	return len(body) == 1 && body["status"] == want
+}
+
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	t.Run("HeldMail", func(t *testing.T) {
-		app := portaltest.Start(t)
+		app := portaltest.StartWith(t, portaltest.Options{Configure: withMetricsToken})
 		c := app.NewClient() // no sign-in
 		if status, body := health(t, c, "/healthz"); status != http.StatusOK || body["status"] != "ok" {
 			t.Errorf("healthz: %d %v", status, body)
 		}
-		status, body := health(t, c, "/readyz")
-		checks, _ := body["checks"].(map[string]any)
+		status, body, checks := readyChecks(t, c)
 		if status != http.StatusOK || body["status"] != "ready" || checks["database"] != "ok" ||
-			!strings.HasPrefix(checks["schema"].(string), "ok (version ") || !strings.HasPrefix(checks["outbox"].(string), "held") {
+			!strings.HasPrefix(checks["schema"], "ok (version ") || !strings.HasPrefix(checks["outbox"], "held") {
 			t.Errorf("readyz: %d %v", status, body)
 		}
 	})
+	t.Run("DetailsOnlyWithTheToken", func(t *testing.T) {
+		app := portaltest.StartWith(t, portaltest.Options{Configure: withMetricsToken})
+		c := app.NewClient()
+		for _, auth := range []string{"", "Bearer wrong", "Basic " + testMetricsToken, "Bearer " + testMetricsToken + "x"} {
+			if status, body := health(t, c, "/readyz", "Authorization", auth); status != http.StatusOK || !onlyStatus(body, "ready") {
+				t.Errorf("readyz with Authorization %q: %d %v, want 200 and only {\"status\": \"ready\"}", auth, status, body)
+			}
+		}
+		// No token set: no caller sees the details.
+		if status, body := health(t, portaltest.Start(t).NewClient(), "/readyz", "Authorization", "Bearer "); status != http.StatusOK || !onlyStatus(body, "ready") {
+			t.Errorf("readyz of a portal without a metrics token: %d %v, want only the status", status, body)
+		}
+	})
 	t.Run("Worker", func(t *testing.T) {
-		app := portaltest.StartWith(t, portaltest.Options{Mail: smtptest.Start(t)})
+		app := portaltest.StartWith(t, portaltest.Options{Mail: smtptest.Start(t), Configure: withMetricsToken})
 		c := app.NewClient()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			status, body := health(t, c, "/readyz")
-			if status == http.StatusOK && body["checks"].(map[string]any)["outbox"] == "ok" {
+			status, _, checks := readyChecks(t, c)
+			if status == http.StatusOK && checks["outbox"] == "ok" {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("readyz with a running outbox worker: %d %v", status, body)
+				t.Fatalf("readyz with a running outbox worker: %d %v", status, checks)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
 	t.Run("StuckWorker", func(t *testing.T) {
 		app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
-			h.OutboxRan = func() time.Time { return time.Now().Add(-2 * time.Minute) }
+			withMetricsToken(h)
+			h.Outbox = func() emails.Status { return emails.Status{LastRun: time.Now().Add(-2 * time.Minute)} }
 		}})
-		status, body := health(t, app.NewClient(), "/readyz")
-		if status != http.StatusServiceUnavailable || body["status"] != "not ready" ||
-			!strings.Contains(body["checks"].(map[string]any)["outbox"].(string), "has not run") {
+		c := app.NewClient()
+		if status, body := health(t, c, "/readyz"); status != http.StatusServiceUnavailable || !onlyStatus(body, "not ready") {
+			t.Errorf("readyz without the token, with a worker stuck for 2 minutes: %d %v, want 503 and only the status", status, body)
+		}
+		status, body, checks := readyChecks(t, c)
+		if status != http.StatusServiceUnavailable || body["status"] != "not ready" || !strings.Contains(checks["outbox"], "has not run") {
 			t.Errorf("readyz with a worker stuck for 2 minutes: %d %v", status, body)
 		}
 	})
 	t.Run("NewerSchema", func(t *testing.T) {
-		app := portaltest.Start(t)
+		app := portaltest.StartWith(t, portaltest.Options{Configure: withMetricsToken})
 		if _, err := app.Raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (9999, '2030-01-01T00:00:00.000Z')`); err != nil {
 			t.Fatal(err)
 		}
-		status, body := health(t, app.NewClient(), "/readyz")
-		if status != http.StatusServiceUnavailable || !strings.Contains(body["checks"].(map[string]any)["schema"].(string), "9999") {
+		c := app.NewClient()
+		if status, body := health(t, c, "/readyz"); status != http.StatusServiceUnavailable || !onlyStatus(body, "not ready") {
+			t.Errorf("readyz without the token on a database migrated by a newer program: %d %v, want 503 and only the status", status, body)
+		}
+		if status, body, checks := readyChecks(t, c); status != http.StatusServiceUnavailable || !strings.Contains(checks["schema"], "9999") {
 			t.Errorf("readyz on a database migrated by a newer program: %d %v", status, body)
 		}
 	})
+}
+
+// TestSlowMailServer sends 21 QR emails through a mail server that takes one
+// of them and never answers: that one waits in its own delivery (the real
+// 10 minutes) and goes out once, the 20 others are delivered meanwhile, and
+// readiness stays up, saying a delivery waits for the mail server.
+func TestSlowMailServer(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	app := portaltest.StartWith(t, portaltest.Options{Mail: smtp, Configure: withMetricsToken})
+	type line struct{ iccid, email string }
+	var lines []line
+	rows, err := app.Raw.Query(`SELECT e.iccid, s.email FROM esims e JOIN subscribers s ON s.id = e.subscriber_id
+		WHERE e.state = 'allocated' ORDER BY s.id, e.iccid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var l line
+		if err := rows.Scan(&l.iccid, &l.email); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, l)
+	}
+	if err := rows.Close(); err != nil || len(lines) < 2 {
+		t.Fatalf("%d lines (%v), want some", len(lines), err)
+	}
+	// The server never answers the one email to the first subscriber; the
+	// others go to the other subscribers' lines, some more than once.
+	stuck := lines[0]
+	others := slices.DeleteFunc(lines[1:], func(l line) bool { return l.email == stuck.email })
+	smtp.HangAfterDataOn(func(r smtptest.Received) bool { return slices.Contains(r.To, stuck.email) })
+
+	c := app.Agent(t)
+	csrf := c.CSRFToken(t, "/subscribers")
+	// resend queues the line's QR email again and returns its Message-ID.
+	resend := func(l line) string {
+		t.Helper()
+		if r := c.Post(t, "/esims/"+l.iccid+"/resend-qr", url.Values{"_csrf": {csrf}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("resend the QR email of %s: %d", l.iccid, r.Status)
+		}
+		var id string
+		if err := app.Raw.QueryRow(`SELECT message_id FROM outbox WHERE iccid = ? ORDER BY id DESC LIMIT 1`, l.iccid).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// delivered waits until the server has taken every one of ids.
+	delivered := func(what string, ids ...string) {
+		t.Helper()
+		smtp.WaitUntil(t, what, func(msgs []smtptest.Received) bool {
+			got := map[string]bool{}
+			for _, m := range msgs {
+				if h, _, err := smtptest.Parse(m.Data); err == nil {
+					got[h.Get("Message-Id")] = true
+				}
+			}
+			for _, id := range ids {
+				if !got[id] {
+					return false
+				}
+			}
+			return true
+		}, time.Minute)
+	}
+
+	resend(stuck)
+	var answered []string
+	for i := range 20 {
+		answered = append(answered, resend(others[i%len(others)]))
+	}
+	delivered("the 20 QR emails the server answers", answered...)
+
+	// Four minutes on, the worker still looks at the outbox and delivers;
+	// readiness says one delivery waits, and stays up.
+	app.Clock.Advance(4*time.Minute + time.Second)
+	delivered("a QR email queued after four minutes", resend(others[0]))
+	anon := app.NewClient()
+	if status, body := health(t, anon, "/readyz"); status != http.StatusOK || !onlyStatus(body, "ready") {
+		t.Errorf("readyz while one delivery waits: %d %v, want 200 and only the status", status, body)
+	}
+	status, body, checks := readyChecks(t, anon)
+	if want := "ok; one delivery has waited 4 min for the mail server"; status != http.StatusOK || checks["outbox"] != want {
+		t.Errorf("readyz with the token while one delivery waits: %d %v, want 200 and outbox %q", status, body, want)
+	}
+	n := 0
+	for _, m := range smtp.Messages() {
+		if slices.Contains(m.To, stuck.email) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the unanswered QR email reached the server %d times, want once", n)
+	}
 }
 
 const testMetricsToken = "test-metrics-token-0123456789abcdef"

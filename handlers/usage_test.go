@@ -252,3 +252,40 @@ func TestAddPlanSaysTheLineIsRunningOut(t *testing.T) {
 		t.Errorf("notice %q, want Euro 1 used up", got)
 	}
 }
+
+// TestAPITypeErrors: a field of the wrong JSON type is named with the kind of
+// value it takes, in the API's words, never a Go type.
+func TestAPITypeErrors(t *testing.T) {
+	app := newAPIApp(t, false)
+	record := func(bytes string) string {
+		return usageBody(`{"id": "r0", "iccid": "8901480070042170046", "mcc": "208", "bytes": ` + bytes +
+			`, "start": "2026-12-01T09:00:00Z", "end": "2026-12-01T09:15:00Z"}`)
+	}
+	for _, tc := range []struct {
+		name, path, body, field, says string
+	}{
+		{"StringAsNumber", "/api/v1/attach", `{"iccid": 89}`, "", "iccid must be a string, not a number"},
+		{"RecordsAsString", "/api/v1/usage", `{"records": "all of them"}`, "", "records must be an array, not a string"},
+		{"RecordsAsObject", "/api/v1/usage", `{"records": {"id": "r0"}}`, "", "records must be an array, not an object"},
+		{"RecordsAsBool", "/api/v1/usage", `{"records": true}`, "", "records must be an array, not true or false"},
+		{"BytesAsString", "/api/v1/usage", record(`"many"`), "records[0]", "bytes must be a whole number, not a string"},
+		{"BytesAsFraction", "/api/v1/usage", record(`1.5`), "records[0]", "bytes must be a whole number, not 1.5"},
+		{"BytesTooLarge", "/api/v1/usage", record(`99999999999999999999`), "records[0]", "bytes is out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := apiPost(t, nil, app.URL, tc.path, "Bearer "+testAPIToken, tc.body)
+			got, _ := r.JSON["error"].(string)
+			if tc.field != "" {
+				got = ""
+				for _, e := range r.JSON["errors"].([]any) {
+					if e := e.(map[string]any); e["field"] == tc.field {
+						got, _ = e["message"].(string)
+					}
+				}
+			}
+			if r.Status != http.StatusBadRequest || got != tc.says {
+				t.Errorf("answer = %d %v, want 400 saying %q", r.Status, r.JSON, tc.says)
+			}
+		})
+	}
+}

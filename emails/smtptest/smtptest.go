@@ -5,6 +5,7 @@ package smtptest
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -52,6 +53,7 @@ type Server struct {
 	attempts int
 	failNext int
 	rejected map[string]bool
+	hang     func(Received) bool
 	changed  chan struct{} // closed and replaced whenever msgs grows
 	open     int           // connections open now
 	maxOpen  int           // the most connections open at once
@@ -186,22 +188,39 @@ func (s *Server) Attempts() int {
 // them all; the test fails if that takes longer than timeout.
 func (s *Server) WaitFor(t testing.TB, n int, timeout time.Duration) []Received {
 	t.Helper()
+	return s.WaitUntil(t, fmt.Sprintf("%d messages", n), func(msgs []Received) bool { return len(msgs) >= n }, timeout)
+}
+
+// WaitUntil waits until done holds for the messages accepted so far, and
+// returns them; the test fails, naming what, if that takes longer than
+// timeout.
+func (s *Server) WaitUntil(t testing.TB, what string, done func([]Received) bool, timeout time.Duration) []Received {
+	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
-		got, changed := len(s.msgs), s.changed
+		msgs, changed := append([]Received(nil), s.msgs...), s.changed
 		s.mu.Unlock()
-		if got >= n {
-			return s.Messages()
+		if done(msgs) {
+			return msgs
 		}
 		select {
 		case <-changed:
 		case <-deadline.C:
-			t.Fatalf("smtptest: got %d messages after %v, want %d", got, timeout, n)
+			t.Fatalf("smtptest: %d messages after %v, want %s", len(msgs), timeout, what)
 			return nil
 		}
 	}
+}
+
+// HangAfterDataOn makes the server take each message that match picks to the
+// end of DATA, keep it, and never answer it, as HangAfterData does for all:
+// the rest are answered as usual.
+func (s *Server) HangAfterDataOn(match func(Received) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang = match
 }
 
 // FailNext makes the server refuse the next n messages at the end of DATA
@@ -219,18 +238,20 @@ func (s *Server) RejectRecipient(addr string) {
 	s.rejected[strings.ToLower(addr)] = true
 }
 
-func (s *Server) deliver(r Received) error {
+// deliver keeps r unless the server refuses it, and reports whether to hang
+// instead of answering.
+func (s *Server) deliver(r Received) (hang bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.attempts++
 	if s.failNext > 0 {
 		s.failNext--
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+		return false, &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
 	}
 	s.msgs = append(s.msgs, r)
 	close(s.changed)
 	s.changed = make(chan struct{})
-	return nil
+	return s.opts.HangAfterData || s.hang != nil && s.hang(r), nil
 }
 
 type session struct {
@@ -287,8 +308,8 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	err = ss.s.deliver(Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data})
-	if ss.s.opts.HangAfterData {
+	hang, err := ss.s.deliver(Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data})
+	if hang {
 		<-ss.s.stopped
 		return errors.New("smtptest: the test is over")
 	}

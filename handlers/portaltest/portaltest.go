@@ -130,7 +130,7 @@ func StartWith(t testing.TB, opts Options) *Portal {
 		})
 		h.MailHeld = false
 		h.MailQueued = worker.Notify
-		h.OutboxRan = worker.LastRun
+		h.Outbox = worker.Status
 	}
 	if opts.Configure != nil {
 		opts.Configure(&h)
