@@ -103,7 +103,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		// The plan is looked up again: the catalog may have changed since.
 		// Every refusal is collected, so the agent fixes the form in one go.
 		var errs Errors
-		if e := refuseForStatus(sub, true); e != nil {
+		if e := RefuseForStatus(sub, true); e != nil {
 			errs = append(errs, e)
 		}
 		p, err := sellablePlan(ctx, tx, req.PlanID)
@@ -196,7 +196,7 @@ func (s *Store) checkAddLine(ctx context.Context, req AddLine) (string, error) {
 	if err := errs.add(err); err != nil {
 		return "", err
 	}
-	if e := refuseForStatus(sub, true); e != nil && sub.ID != 0 {
+	if e := RefuseForStatus(sub, true); e != nil && sub.ID != 0 {
 		errs = append(errs, e)
 	}
 	if sub.ID != 0 {

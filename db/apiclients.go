@@ -107,7 +107,7 @@ func (s *Store) AddAPIClient(ctx context.Context, name string, scopes []string, 
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, by, "add_api_client", 0, "", fmt.Sprintf("%s (key …%s), scopes %s", c.Name, c.KeyLast4, strings.Join(scopes, ", ")))
+		return audit(ctx, tx, by, "add_api_client", 0, "", fmt.Sprintf("%s (client %d), scopes %s", c.Name, c.ID, strings.Join(scopes, ", ")))
 	})
 	if err != nil {
 		return APIClient{}, "", err
@@ -204,7 +204,7 @@ func (s *Store) RevokeAPIClient(ctx context.Context, id int64, by Login) (_ APIC
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // revoked before: nothing to audit again
 		}
-		return audit(ctx, tx, by, "revoke_api_client", 0, "", fmt.Sprintf("%s (key …%s)", c.Name, c.KeyLast4))
+		return audit(ctx, tx, by, "revoke_api_client", 0, "", fmt.Sprintf("%s (client %d)", c.Name, c.ID))
 	})
 	return c, err
 }

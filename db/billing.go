@@ -310,12 +310,18 @@ func (sy *syncer) apply(ctx context.Context, b BillingSubscriber, h *held) (Sync
 		return r, nil
 	}
 	var err error
+	adopted := adoptHomePlans(h, b.HomePlans)
 	b.HomePlans = sinceHeld(b.HomePlans, b.AsOf, *h)
 	r.Changes = billingChanges(*h, b)
 	if len(r.Changes) == 0 {
 		r.Outcome = SyncUnchanged
 		if asOf > h.asOf {
-			_, err = sy.touch.ExecContext(ctx, asOf, h.id)
+			if _, err = sy.touch.ExecContext(ctx, asOf, h.id); err != nil {
+				return r, err
+			}
+		}
+		if adopted { // keep billing's ids of the plans it took as they were
+			err = sy.replacePlans(ctx, *h, b)
 		}
 		return r, err
 	}
@@ -535,6 +541,27 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
+// adoptHomePlans gives a home plan the portal held before billing named it
+// (loaded with no id of billing's) the id of billing's plan that is the same
+// (name, kind and lines), so that billing's first state of a subscriber
+// changes only what it really changes.
+func adoptHomePlans(h *held, plans []HomePlan) (adopted bool) {
+	for i, id := range h.billingIDs {
+		if id != "" {
+			continue
+		}
+		p := h.plans[i]
+		for _, n := range plans {
+			if n.Name == p.Name && n.Kind == p.Kind && n.Lines == p.Lines && !slices.Contains(h.billingIDs, n.BillingID) {
+				h.billingIDs[i] = n.BillingID
+				adopted = true
+				break
+			}
+		}
+	}
+	return adopted
+}
+
 // sinceHeld fills in the start of the home plans billing sent without one:
 // a plan the portal holds keeps its own, a new one starts at the state's
 // as_of.
@@ -692,22 +719,22 @@ func prefixed(prefix, columns string) string {
 }
 
 // changeable loads the subscriber a change is about and refuses the change
-// when billing's status forbids it (refuseForStatus).
+// when billing's status forbids it (RefuseForStatus).
 func changeable(ctx context.Context, tx queryer, id int64, newThing bool) (Subscriber, error) {
 	sub, err := subscriber(ctx, tx, id)
 	if err != nil {
 		return sub, err
 	}
-	if e := refuseForStatus(sub, newThing); e != nil {
+	if e := RefuseForStatus(sub, newThing); e != nil {
 		return sub, e
 	}
 	return sub, nil
 }
 
-// refuseForStatus is the refusal of a change to a subscriber that billing
+// RefuseForStatus is the refusal of a change to a subscriber that billing
 // suspended or closed, or nil: newThing is a new line or plan, which a
 // suspended account may not get either; a closed account is read-only.
-func refuseForStatus(sub Subscriber, newThing bool) *Error {
+func RefuseForStatus(sub Subscriber, newThing bool) *Error {
 	switch {
 	case sub.Status == StatusClosed:
 		return refuse(ErrNotEligible, "", sub.Name+"'s account is closed in billing: the profile is read-only history.")

@@ -46,8 +46,7 @@ func TestSyncSubscribersOutcomes(t *testing.T) {
 	}{
 		{"a new account is created", newSub, SyncCreated, nil, 1},
 		{"the same state again changes nothing", newSub, SyncUnchanged, nil, 0},
-		{"the fixture's subscriber, first sent: billing's home plan replaces the one without an id", billingState(t0), SyncUpdated,
-			[]string{"home plans: +Unlimited All, −Unlimited All"}, 1},
+		{"the fixture's subscriber, first sent: the home plan held is billing's, which gives it its id", billingState(t0), SyncUnchanged, nil, 0},
 		{"a newer state with nothing new is unchanged", billingState(t0.Add(time.Minute)), SyncUnchanged, nil, 0},
 		{"an older state is stale and ignored", func() BillingSubscriber {
 			b := billingState(t0.Add(-time.Hour))
@@ -80,6 +79,9 @@ func TestSyncSubscribersOutcomes(t *testing.T) {
 	}
 	if sub.Name != "Nora Berg" || sub.Phone != "+4791234567" || sub.AccountNumber != "AC-9" {
 		t.Errorf("new subscriber kept as %+v, want the name's spaces, the phone and the account number normalised", sub)
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM domestic_plans WHERE subscriber_id = ? AND billing_id = 'HP-1'`, f.subs[0]); n != 1 {
+		t.Errorf("the held home plan took billing's id %d times, want once", n)
 	}
 	one, _ := f.s.Subscriber(ctx, f.subs[0])
 	if one.Status != StatusSuspended || one.Email != "new1@example.com" || !one.BillingChangedAt.Equal(now) || !one.BillingAsOf.Equal(t0.Add(2*time.Minute)) {

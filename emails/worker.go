@@ -62,6 +62,12 @@ type Worker struct {
 	mu         sync.Mutex
 	delivering map[int64]time.Time // email id → when its delivery began, by Now
 	held       map[int64]time.Time // email id → when it may be tried again: its outcome could not be recorded
+	// finished holds the emails whose outcome was recorded, each with the
+	// number of the look at the outbox under way then (looks counts them):
+	// a look that began before the outcome was recorded may have read the
+	// email as still queued, and must not deliver it again.
+	finished map[int64]uint64
+	looks    uint64
 }
 
 // Status is what the worker is doing, for readiness checks.
@@ -167,6 +173,15 @@ func (w *Worker) fill(ctx context.Context, deliveries *sync.WaitGroup) (full boo
 			delete(w.held, id)
 		}
 	}
+	// What finished before this look began was recorded before it reads
+	// the outbox, so the read sees it; what finishes from now on may not be.
+	w.looks++
+	look := w.looks
+	for id, during := range w.finished {
+		if during < look {
+			delete(w.finished, id)
+		}
+	}
 	busy := len(w.delivering) + len(w.held)
 	free := w.concurrency() - len(w.delivering)
 	w.mu.Unlock()
@@ -181,9 +196,7 @@ func (w *Worker) fill(ctx context.Context, deliveries *sync.WaitGroup) (full boo
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.delivering == nil {
-		w.delivering, w.held = map[int64]time.Time{}, map[int64]time.Time{}
-	}
+	w.init()
 	for _, e := range due {
 		if free == 0 {
 			break
@@ -192,6 +205,9 @@ func (w *Worker) fill(ctx context.Context, deliveries *sync.WaitGroup) (full boo
 			continue
 		}
 		if _, ok := w.held[e.ID]; ok {
+			continue
+		}
+		if _, ok := w.finished[e.ID]; ok {
 			continue
 		}
 		w.delivering[e.ID] = now
@@ -208,11 +224,19 @@ func (w *Worker) deliver(ctx context.Context, e db.Email) {
 	recorded := w.attempt(ctx, e)
 	w.mu.Lock()
 	delete(w.delivering, e.ID)
-	if !recorded {
+	if recorded {
+		w.finished[e.ID] = w.looks
+	} else {
 		w.held[e.ID] = w.now().Add(w.poll())
 	}
 	w.mu.Unlock()
 	w.Notify()
+}
+
+func (w *Worker) init() {
+	if w.delivering == nil {
+		w.delivering, w.held, w.finished = map[int64]time.Time{}, map[int64]time.Time{}, map[int64]uint64{}
+	}
 }
 
 // attempt sends one email and records the outcome; it reports whether the

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -483,5 +484,59 @@ func TestWorkerLastRun(t *testing.T) {
 			t.Fatal("the worker runs but its last run did not move")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// staleOutbox hands its second look at the outbox a list read while the
+// first email was still being delivered, and returns it only once that
+// delivery is over: the store's reads can see the outbox as it was a moment
+// before.
+type staleOutbox struct {
+	*outbox
+	w       *emails.Worker
+	looks   atomic.Int32
+	reading chan struct{} // closed when the second look has read
+}
+
+func (o *staleOutbox) DueEmails(ctx context.Context, now time.Time, limit int) ([]db.Email, error) {
+	due, err := o.outbox.DueEmails(ctx, now, limit)
+	if o.looks.Add(1) == 2 {
+		close(o.reading)
+		for len(o.w.Status().Delivering) > 0 { // the delivery ends and frees its slot
+			runtime.Gosched()
+		}
+	}
+	return due, err
+}
+
+// gatedSender delivers email 1 once the second look has read the outbox.
+type gatedSender struct {
+	reading <-chan struct{}
+	sends   atomic.Int32
+}
+
+func (s *gatedSender) Send(ctx context.Context, e db.Email) error {
+	if e.ID == 1 {
+		<-s.reading
+	}
+	s.sends.Add(1)
+	return nil
+}
+
+// An email whose delivery ends while the worker is reading the outbox is
+// not delivered again from what that read saw.
+func TestWorkerStaleRead(t *testing.T) {
+	o := &staleOutbox{outbox: newOutbox(), reading: make(chan struct{})}
+	o.add(db.Email{ID: 1, Kind: db.EmailQR, To: "a@example.com"})
+	s := &gatedSender{reading: o.reading}
+	w := fastWorker(o.outbox, s)
+	w.Store, o.w = o, w
+	runWorker(t, w)
+	waitState(t, o.outbox, 1, db.EmailSent)
+	for o.looks.Load() < 4 || len(w.Status().Delivering) > 0 {
+		runtime.Gosched()
+	}
+	if n := s.sends.Load(); n != 1 {
+		t.Errorf("email 1 was delivered %d times, want once", n)
 	}
 }

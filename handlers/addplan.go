@@ -26,6 +26,10 @@ func (h *Handlers) addPlanForm(c echo.Context) error {
 	if p, ok := f.Misfit(); ok {
 		f.Errors = map[string]string{"plan": db.ProfileMismatch(p, f.Line.IMSIProfile).Message}
 	}
+	// Billing's suspension or closing is said as the form opens, not after it is filled in.
+	if e := db.RefuseForStatus(f.Subscriber, true); e != nil {
+		f.Errors = map[string]string{"": e.Message}
+	}
 	return h.renderPlanForm(c, http.StatusOK, f)
 }
 

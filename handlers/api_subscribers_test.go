@@ -161,7 +161,7 @@ func TestSubscriberAPI(t *testing.T) {
 			t.Error("the client's row does not show its key's last 4 characters")
 		}
 		var id string
-		app.Raw.QueryRow(`SELECT id FROM api_clients WHERE name = 'Billing'`).Scan(&id)
+		app.Raw.QueryRow(`SELECT max(id) FROM api_clients WHERE name = 'Billing'`).Scan(&id)
 		r := lead.Post(t, "/integrations/"+id+"/revoke", url.Values{"_csrf": {lead.CSRFToken(t, "/integrations")}})
 		if r.Status != http.StatusSeeOther && r.Status != http.StatusOK {
 			t.Fatalf("revoke: %d", r.Status)
@@ -194,4 +194,45 @@ func fieldsOf(r apiCall) string {
 		b.WriteString(e.(map[string]any)["field"].(string) + ";")
 	}
 	return b.String()
+}
+
+// The demo's billing states as agents and leads see them: a suspended
+// account, a closed one, and one over its allowance after a downgrade.
+func TestBillingStatesOnProfiles(t *testing.T) {
+	app := portaltest.Start(t)
+	agent, lead := app.Agent(t), app.Lead(t)
+	profile := func(account string) string {
+		return strings.Join(strings.Fields(agent.Page(t, fmt.Sprintf("/subscribers/%d", app.Subscriber(t, account).ID)).Find("main").Text()), " ")
+	}
+	for account, want := range map[string][]string{
+		"AC-101077": {"Suspended", "Account suspended in billing: no new line or plan"},
+		"AC-101045": {"Closed", "Account closed in billing", "read-only history"},
+		"AC-100866": {"1 line, 0 qualifying plans: no new line until a qualifying plan is added"},
+	} {
+		got := profile(account)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("the profile of %s lacks %q:\n%s", account, w, got)
+			}
+		}
+		if strings.Contains(got, "Add line") && account != "AC-100866" {
+			t.Errorf("the profile of %s offers Add line", account)
+		}
+	}
+	noah := app.Lines(t, app.Subscriber(t, "AC-101045").ID)[0]
+	form := agent.Page(t, "/esims/"+noah.ICCID+"/plans/new")
+	if got := form.Find(`[data-testid=form-error]`).Text(); !strings.Contains(got, "closed in billing") {
+		t.Errorf("Add plan on a closed account opens with %q", got)
+	}
+	over := lead.Page(t, "/subscribers/over-allowance").Find(`[data-testid=over-allowance]`).Text()
+	if !strings.Contains(over, "Lukas Schneider") || strings.Contains(over, "Grace Thompson") {
+		t.Errorf("over their allowance lists:\n%s", over)
+	}
+	if r := agent.Get(t, "/subscribers/over-allowance"); r.Status != http.StatusForbidden {
+		t.Errorf("an agent on the leads' list: %d", r.Status)
+	}
+	search := agent.Page(t, "/subscribers?q=Noah").Find(`[data-testid=search-results]`).Text()
+	if !strings.Contains(search, "Closed") {
+		t.Errorf("search shows a closed account unmarked:\n%s", search)
+	}
 }

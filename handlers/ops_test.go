@@ -145,7 +145,7 @@ func TestSlowMailServer(t *testing.T) {
 	type line struct{ iccid, email string }
 	var lines []line
 	rows, err := app.Raw.Query(`SELECT e.iccid, s.email FROM esims e JOIN subscribers s ON s.id = e.subscriber_id
-		WHERE e.state = 'allocated' ORDER BY s.id, e.iccid`)
+		WHERE e.state = 'allocated' AND s.status <> 'closed' ORDER BY s.id, e.iccid`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func Integrations(f IntegrationsForm) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"table-wrap\"><table data-testid=\"api-clients\"><thead><tr><th>Name</th><th>Scopes</th><th>Key</th><th>Created</th><th>Last used</th><th>Status</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"table-wrap\"><table class=\"stack-on-phone\" data-testid=\"api-clients\"><thead><tr><th>Name</th><th>Scopes</th><th>Key</th><th>Created</th><th>Last used</th><th>Status</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -243,7 +243,7 @@ func Integrations(f IntegrationsForm) templ.Component {
 							return templ_7745c5c3_Err
 						}
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</td><td data-label=\"Status\">")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</td><td data-label=\"Status\" class=\"client-status\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -519,7 +519,7 @@ func OverAllowance(list []db.SubscriberAllowance, limit int) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, " <div class=\"table-wrap\"><table data-testid=\"over-allowance\"><thead><tr><th>Name</th><th>Account</th><th>Lines</th><th>Qualifying plans</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, " <div class=\"table-wrap\"><table class=\"stack-on-phone\" data-testid=\"over-allowance\"><thead><tr><th>Name</th><th>Account</th><th>Lines</th><th>Qualifying plans</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

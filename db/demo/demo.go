@@ -342,7 +342,7 @@ func (d *seeder) run(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	steps := slices.Concat(d.inventory(allocs), d.withdrawals(), d.sales(orders), d.reports(allocs, orders), d.usage(orders),
-		d.resends(allocs), d.replacements(allocs))
+		d.resends(allocs), d.replacements(allocs), d.billing())
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at.Before(steps[j].at) })
 	for _, st := range steps {
 		if st.at.After(d.now) {
@@ -361,6 +361,61 @@ func (d *seeder) run(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return true, d.recordSends(ctx)
+}
+
+// billing is the carrier's billing system at work: a team lead gives it an
+// API client, and it sends what changed: an account suspended, one closed
+// with its line kept as history, and a downgrade that leaves a customer
+// with more lines than qualifying plans.
+func (d *seeder) billing() []step {
+	var client db.APIClient
+	change := func(account string, how func(*db.BillingSubscriber)) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			b, err := d.billingState(ctx, account)
+			if err != nil {
+				return err
+			}
+			how(&b)
+			_, err = d.s.SyncSubscribers(ctx, []db.BillingSubscriber{b}, client.ID)
+			return err
+		}
+	}
+	return []step{
+		{d.workTime(12), "a team lead gives billing an API client", func(ctx context.Context) error {
+			var err error
+			client, _, err = d.s.AddAPIClient(ctx, "Billing", []string{db.ScopeSubscribers}, d.lead)
+			return err
+		}},
+		{d.workTime(6), "billing: Lukas Schneider downgrades to Essentials", change("AC-100866", func(b *db.BillingSubscriber) {
+			b.HomePlans = []db.HomePlan{{BillingID: "HP-100866-2", Name: "Essentials 15 GB", Kind: "other", Lines: 1, Since: d.clock}}
+		})},
+		{d.workTime(3), "billing: Liam Murphy's account is suspended", change("AC-101077", func(b *db.BillingSubscriber) {
+			b.Status = db.StatusSuspended
+		})},
+		{d.workTime(1), "billing: Noah Williams's account is closed", change("AC-101045", func(b *db.BillingSubscriber) {
+			b.Status = db.StatusClosed
+		})},
+	}
+}
+
+// billingState is a demo subscriber as billing would send it now, each home
+// plan with an id of billing's.
+func (d *seeder) billingState(ctx context.Context, account string) (db.BillingSubscriber, error) {
+	sub, err := d.s.SubscriberByAccount(ctx, account)
+	if err != nil {
+		return db.BillingSubscriber{}, err
+	}
+	home, err := d.s.DomesticPlans(ctx, sub.ID)
+	if err != nil {
+		return db.BillingSubscriber{}, err
+	}
+	b := db.BillingSubscriber{AccountNumber: sub.AccountNumber, Name: sub.Name, Email: sub.Email, Phone: sub.Phone,
+		Status: db.StatusActive, AsOf: d.clock.Add(-time.Minute)}
+	for i, p := range home {
+		b.HomePlans = append(b.HomePlans, db.HomePlan{BillingID: fmt.Sprintf("HP-%s-%d", strings.TrimPrefix(account, "AC-"), i+1),
+			Name: p.Name, Kind: p.Kind, Lines: p.Lines, Since: p.Since})
+	}
+	return b, nil
 }
 
 // notices runs the portal's notice scheduler as its ticker would, every few

@@ -199,11 +199,18 @@ func TestSeed(t *testing.T) {
 		}
 	})
 
-	t.Run("NoSubscriberExceedsTheAllowance", func(t *testing.T) {
+	t.Run("OnlyABillingDowngradeExceedsTheAllowance", func(t *testing.T) {
+		// Every line was allowed when it was given; billing's downgrade of
+		// one customer afterwards shows the state it leaves.
 		if got := s.count(t, `SELECT count(*) FROM subscribers s WHERE
 			(SELECT count(*) FROM esims e WHERE e.subscriber_id = s.id AND e.state = 'allocated') >
-			(SELECT count(*) FROM domestic_plans d WHERE d.subscriber_id = s.id AND d.qualifies)`); got != 0 {
-			t.Errorf("subscribers over their allowance = %d, want 0", got)
+			(SELECT count(*) FROM domestic_plans d WHERE d.subscriber_id = s.id AND d.qualifies)
+			AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.subscriber_id = s.id AND a.action = 'billing_update' AND a.detail LIKE '%no new line%')`); got != 0 {
+			t.Errorf("subscribers over their allowance without a downgrade in billing = %d, want 0", got)
+		}
+		if got := s.count(t, `SELECT count(*) FROM subscribers WHERE status = 'suspended'`) * s.count(t, `SELECT count(*) FROM subscribers WHERE status = 'closed'`) *
+			s.count(t, `SELECT count(*) FROM audit_log WHERE detail LIKE '%no new line until a qualifying plan is added%'`); got == 0 {
+			t.Error("the demo lacks a suspended account, a closed one or one over its allowance")
 		}
 		if got := s.count(t, `SELECT count(DISTINCT subscriber_id) FROM esims WHERE state = 'allocated'`); got < 8 {
 			t.Errorf("subscribers holding lines = %d, want at least 8", got)
@@ -558,7 +565,10 @@ func realChanges(t *testing.T, s testStore) {
 	})
 	must(err)
 	subs, err := s.AddSubscribers(ctx, []db.NewSubscriber{{Subscriber: db.Subscriber{AccountNumber: "T-1", Name: "Cy Test", Email: "cy@example.com"},
-		Home: []db.DomesticPlan{{Name: "Unlimited All", Kind: "unlimited_all"}}}})
+		Home: []db.DomesticPlan{{Name: "Unlimited bundle — 2 lines", Kind: "unlimited_bundle", Lines: 2}}},
+		{Subscriber: db.Subscriber{AccountNumber: "T-2", Name: "Di Test", Email: "di@example.com"}, Home: []db.DomesticPlan{{Name: "Unlimited All", Kind: "unlimited_all"}}},
+		{Subscriber: db.Subscriber{AccountNumber: "T-3", Name: "Ed Test", Email: "ed@example.com"}, Home: []db.DomesticPlan{{Name: "Unlimited All", Kind: "unlimited_all"}}},
+	})
 	must(err)
 	var file strings.Builder
 	file.WriteString(strings.Join(db.InventoryHeader, ",") + "\n")
@@ -587,6 +597,21 @@ func realChanges(t *testing.T, s testStore) {
 	_, err = s.ResendQR(ctx, o.ICCID, agent)
 	must(err)
 	_, err = s.ReplaceESIM(ctx, o.ICCID, "New or lost phone", agent)
+	must(err)
+	client, _, err := s.AddAPIClient(ctx, "Billing", []string{db.ScopeSubscribers}, lead)
+	must(err)
+	// Billing's first word on a subscriber takes the home plans the portal
+	// holds as they are, then changes what it changes.
+	state := func(account, name, status string, plan db.HomePlan) db.BillingSubscriber {
+		return db.BillingSubscriber{AccountNumber: account, Name: name, Email: strings.ToLower(strings.Fields(name)[0]) + "@example.com",
+			Status: status, AsOf: s.Now(), HomePlans: []db.HomePlan{plan}}
+	}
+	all := db.HomePlan{BillingID: "HP-9", Name: "Unlimited All", Kind: "unlimited_all", Lines: 1}
+	_, err = s.SyncSubscribers(ctx, []db.BillingSubscriber{
+		state("T-1", "Cy Test", db.StatusActive, db.HomePlan{BillingID: "HP-1", Name: "Essentials 15 GB", Kind: "other", Lines: 1}),
+		state("T-2", "Di Test", db.StatusSuspended, all),
+		state("T-3", "Ed Test", db.StatusClosed, all),
+	}, client.ID)
 	must(err)
 }
 
