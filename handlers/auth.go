@@ -125,6 +125,9 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			return redirect(c, target, http.StatusUnauthorized)
 		}
 		c.Set(loginKey, l)
+		// A signed-in page holds customers' data: a shared computer's back
+		// button or cache must not show it to the next person.
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		if l.PasswordTemporary && c.Path() != "/account/password" && c.Path() != "/logout" {
 			// A password a team lead chose is replaced before anything else.
 			target := passwordPath("")
