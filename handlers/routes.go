@@ -22,6 +22,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	e.HTTPErrorHandler = h.ErrorHandler
 	e.IPExtractor = clientIP(h.Proxies)
 
+	e.Use(trustRequestID(h.Proxies))
 	e.Use(middleware.RequestID())
 	e.Use(h.logRequests())
 	routes := map[string]bool{} // filled below, once the table is made
