@@ -94,9 +94,12 @@ func (h *Handlers) renderForm(c echo.Context, status int, f views.AddLineForm) e
 	return h.render(c, status, views.AddLinePage(f))
 }
 
+// formTokenLen is the length of a token of newFormToken.
+const formTokenLen = 24
+
 // newFormToken makes the one-time token that makes a repeated submit harmless.
 func newFormToken() string {
-	b := make([]byte, 18)
+	b := make([]byte, formTokenLen/4*3)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -201,9 +201,11 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
-		// The browser went away before its answer was ready: nothing failed
-		// that anyone can see, and no one is left to answer.
+	gone := c.Request().Context().Err() != nil
+	if errors.Is(err, errBodyCut) || (gone && errors.Is(err, context.Canceled)) {
+		// The browser went away before its answer was ready, or in the middle
+		// of sending its form: nothing failed that anyone can see, and no one
+		// is left to answer.
 		c.Response().WriteHeader(statusClientClosedRequest)
 		return
 	}
@@ -216,6 +218,11 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	} else if errors.As(err, &he) {
 		status = he.Code
 		message = messageOf(status, he, api)
+	}
+	if gone && status < 500 {
+		// A refusal for a browser that has gone: no one is left to read it.
+		c.Response().WriteHeader(statusClientClosedRequest)
+		return
 	}
 	if status >= 500 {
 		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "route", c.Path(),
