@@ -328,12 +328,18 @@ func replay(ctx context.Context, tx *change, token string, by Login, order *Orde
 		return false, nil
 	}
 	var result []byte
-	err := tx.QueryRowContext(ctx, `SELECT result FROM form_submissions WHERE token = ? AND login_id = ?`, token, by.ID).Scan(&result)
+	var loginID int64
+	err := tx.QueryRowContext(ctx, `SELECT login_id, result FROM form_submissions WHERE token = ?`, token).Scan(&loginID, &result)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
+	}
+	if loginID != by.ID {
+		// A token is one login's: another's form, copied, neither replays that
+		// login's result nor can be kept a second time.
+		return false, refuse(ErrConflict, "token", "This form was already sent by someone else. It has been renewed: check it and send it again.")
 	}
 	if err := json.Unmarshal(result, order); err != nil {
 		return false, err

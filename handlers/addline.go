@@ -21,10 +21,9 @@ func (h *Handlers) addLineForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if f.Token == "" {
-		f.Token = newFormToken()
-		f.Opening = true
-	}
+	// A new token each time the form is shown: it is never read from the
+	// address, where a shared link would carry it.
+	f.Token, f.Opening = newFormToken(), c.QueryParam("refresh") == ""
 	return h.renderForm(c, http.StatusOK, f)
 }
 
@@ -36,7 +35,7 @@ func (h *Handlers) addLine(c echo.Context) error {
 	}
 	planID, _ := strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	order, err := h.Store.AddLine(c.Request().Context(), db.AddLine{
-		SubscriberID: id, LineName: c.FormValue("line_name"), PlanID: planID, Token: c.FormValue("token"), By: login(c),
+		SubscriberID: id, LineName: c.FormValue("line_name"), PlanID: planID, Token: c.Request().PostFormValue("token"), By: login(c),
 	})
 	if refusals := formRefusals(err); refusals != nil {
 		// Only a refusal needs the whole form, shown again with what was typed.
@@ -45,6 +44,7 @@ func (h *Handlers) addLine(c echo.Context) error {
 			return err
 		}
 		f.Errors = refusals.ByField()
+		renewTakenToken(f.Errors, &f.Token)
 		return h.renderForm(c, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {
@@ -66,7 +66,7 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 	if err != nil {
 		return views.AddLineForm{}, err
 	}
-	f := views.AddLineForm{LineName: c.FormValue("line_name"), LineNameAuto: c.FormValue("line_name_auto"), Token: c.FormValue("token"),
+	f := views.AddLineForm{LineName: c.FormValue("line_name"), LineNameAuto: c.FormValue("line_name_auto"), Token: c.Request().PostFormValue("token"),
 		Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	// The line is named after the country the customer goes to, unless the
@@ -94,9 +94,21 @@ func (h *Handlers) renderForm(c echo.Context, status int, f views.AddLineForm) e
 	return h.render(c, status, views.AddLinePage(f))
 }
 
+// renewTakenToken gives a form a new one-time token when the store refused
+// its token as another login's, and shows that refusal at the form's top.
+// Any other refusal keeps the token, under which nothing was kept yet.
+func renewTakenToken(errs map[string]string, token *string) {
+	if msg, ok := errs["token"]; ok {
+		errs[""], *token = msg, newFormToken()
+	}
+}
+
+// formTokenLen is the length of a token of newFormToken.
+const formTokenLen = 24
+
 // newFormToken makes the one-time token that makes a repeated submit harmless.
 func newFormToken() string {
-	b := make([]byte, 18)
+	b := make([]byte, formTokenLen/4*3)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -344,3 +344,75 @@ func TestAddLineTopUpHint(t *testing.T) {
 		}
 	})
 }
+
+// TestFormTokenIsOneLogins has a team lead send an Add line with the one-time
+// token of an agent's form: the lead's form is refused in the form, not with
+// a 500, nothing is added, and the form comes back with a token of its own;
+// the agent's repeated submit still gets the agent's first result.
+func TestFormTokenIsOneLogins(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	agent, lead := app.Agent(t), app.Lead(t)
+	japan := app.Plan(t, "Japan")
+	priya, daniel := app.Subscriber(t, "AC-100358"), app.Subscriber(t, "AC-100697")
+	sent := addLineForm(t, agent, priya.ID, "Japan", japan.ID)
+	if r := agent.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), sent); r.Status != http.StatusSeeOther {
+		t.Fatalf("the agent's Add line: status %d", r.Status)
+	}
+	danielLines := len(app.Lines(t, daniel.ID))
+	form := addLineForm(t, lead, daniel.ID, "Japan", japan.ID)
+	form.Set("token", sent.Get("token"))
+	r := lead.Post(t, fmt.Sprintf("/subscribers/%d/lines", daniel.ID), form)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a team lead's Add line with the agent's token: status %d, want 422", r.Status)
+	}
+	doc := r.Doc(t)
+	if msg := text(doc.Find("[data-testid=form-error]")); !strings.Contains(msg, "already sent by someone else") {
+		t.Errorf("form error %q, want one saying the form was someone else's", msg)
+	}
+	renewed := doc.Find("#add-line-form [name=token]").AttrOr("value", "")
+	if renewed == "" || renewed == sent.Get("token") {
+		t.Errorf("the form came back with token %q, want a new one", renewed)
+	}
+	if n := len(app.Lines(t, daniel.ID)); n != danielLines {
+		t.Errorf("Daniel has %d lines, want %d", n, danielLines)
+	}
+	form.Set("token", renewed)
+	if r := lead.Post(t, fmt.Sprintf("/subscribers/%d/lines", daniel.ID), form); r.Status != http.StatusSeeOther {
+		t.Errorf("the team lead's renewed form: status %d, want 303", r.Status)
+	}
+	priyaLines := len(app.Lines(t, priya.ID))
+	if r := agent.Post(t, fmt.Sprintf("/subscribers/%d/lines", priya.ID), sent); r.Status != http.StatusSeeOther || len(app.Lines(t, priya.ID)) != priyaLines {
+		t.Errorf("the agent's repeated submit: status %d, %d lines; want the first result, no new line", r.Status, len(app.Lines(t, priya.ID)))
+	}
+}
+
+// TestFormTokenNotInAddress checks that the one-time token of Add line and
+// Add plan never travels in an address: the forms' refreshes leave it out,
+// and a token in the address is not taken.
+func TestFormTokenNotInAddress(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	priya := app.Subscriber(t, "AC-100358")
+	line := app.Lines(t, priya.ID)[0]
+	const shared = "c2hhcmVkLWluLWEtbGluay0x"
+	for _, tc := range []struct{ path, form string }{
+		{fmt.Sprintf("/subscribers/%d/lines/new", priya.ID), "#add-line-form"},
+		{"/esims/" + line.ICCID + "/plans/new", "form[id^=add-plan]"},
+	} {
+		doc := agent.Page(t, tc.path+"?token="+shared)
+		form := doc.Find(tc.form)
+		if form.Length() != 1 {
+			t.Fatalf("%s: no form %s", tc.path, tc.form)
+		}
+		if got := form.Find("[name=token]").AttrOr("value", ""); got == "" || got == shared {
+			t.Errorf("%s?token=…: the form's token is %q, want a new one", tc.path, got)
+		}
+		form.Find("[hx-include]").Each(func(_ int, s *goquery.Selection) {
+			if include := s.AttrOr("hx-include", ""); strings.Contains(include, "token") {
+				t.Errorf("%s: a refresh sends the token in its address: hx-include=%q", tc.path, include)
+			}
+		})
+	}
+}

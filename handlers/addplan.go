@@ -19,10 +19,9 @@ func (h *Handlers) addPlanForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if f.Token == "" {
-		f.Token = newFormToken()
-		f.Opening = true
-	}
+	// A new token each time the form is shown: it is never read from the
+	// address, where a shared link would carry it.
+	f.Token, f.Opening = newFormToken(), c.QueryParam("refresh") == ""
 	if p, ok := f.Misfit(); ok {
 		f.Errors = map[string]string{"plan": db.ProfileMismatch(p, f.Line.IMSIProfile).Message}
 	}
@@ -38,7 +37,7 @@ func (h *Handlers) addPlan(c echo.Context) error {
 	ctx := c.Request().Context()
 	subscriberID, _ := strconv.ParseInt(c.FormValue("subscriber"), 10, 64)
 	planID, _ := strconv.ParseInt(c.FormValue("plan"), 10, 64)
-	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: c.Param("iccid"), SubscriberID: subscriberID, PlanID: planID, Token: c.FormValue("token"), By: login(c)})
+	order, err := h.Store.AddPlan(ctx, db.AddPlan{ICCID: c.Param("iccid"), SubscriberID: subscriberID, PlanID: planID, Token: c.Request().PostFormValue("token"), By: login(c)})
 	if refusals := formRefusals(err); refusals != nil {
 		// Only a refusal needs the whole form, shown again with the choice made.
 		f, err := h.planForm(c)
@@ -46,6 +45,7 @@ func (h *Handlers) addPlan(c echo.Context) error {
 			return err
 		}
 		f.Errors, f.Refused = refusals.ByField(), true
+		renewTakenToken(f.Errors, &f.Token)
 		return h.renderPlanForm(c, http.StatusUnprocessableEntity, f)
 	}
 	if err != nil {
@@ -67,7 +67,7 @@ func (h *Handlers) addPlan(c echo.Context) error {
 // planForm reads the Add plan form of the line in the path.
 func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
 	ctx := c.Request().Context()
-	f := views.AddPlanForm{Token: c.FormValue("token"), Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
+	f := views.AddPlanForm{Token: c.Request().PostFormValue("token"), Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	var err error
 	f.Now = h.Store.Now()

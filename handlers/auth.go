@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -34,6 +36,10 @@ func (h *Handlers) signIn(c echo.Context) error {
 		msg := fmt.Sprintf("Too many failed sign-ins. Try again in %s.", roundUp(wait))
 		return h.render(c, http.StatusTooManyRequests, views.Login(email, next, msg))
 	}
+	if errors.Is(err, errPasswordChecksBusy) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(passwordRetryAfter/time.Second)))
+		return h.render(c, http.StatusServiceUnavailable, views.Login(email, next, passwordChecksBusy))
+	}
 	if errors.Is(err, db.ErrWrongCredentials) {
 		h.Metrics.signinFailures.Inc()
 		return h.render(c, http.StatusUnauthorized, views.Login(email, next, "Wrong email or password."))
@@ -42,6 +48,9 @@ func (h *Handlers) signIn(c echo.Context) error {
 		return err
 	}
 	if err := h.startSession(c.Request().Context(), c, l.ID); err != nil {
+		return err
+	}
+	if err := h.Sessions.RememberBrowser(c.Response(), l.Email); err != nil {
 		return err
 	}
 	if err := h.Store.RecordSignIn(c.Request().Context(), l); err != nil {
@@ -55,10 +64,10 @@ func (h *Handlers) signIn(c echo.Context) error {
 
 // checkPassword checks a password through the sign-in throttle: wait > 0
 // when the attempt is refused before the password is looked at, else the
-// login, or db.ErrWrongCredentials.
+// login, db.ErrWrongCredentials, or errPasswordChecksBusy.
 func (h *Handlers) checkPassword(c echo.Context, email, password string) (_ db.Login, wait time.Duration, _ error) {
 	ctx := c.Request().Context()
-	attempt, err := h.signins.begin(ctx, email, c.RealIP())
+	attempt, err := h.signins.begin(ctx, email, c.RealIP(), h.Sessions.KnownBrowser(c.Request(), email))
 	if err != nil {
 		return db.Login{}, 0, err
 	}
@@ -69,11 +78,52 @@ func (h *Handlers) checkPassword(c echo.Context, email, password string) (_ db.L
 	if err := h.Pause(ctx, attempt.delay); err != nil {
 		return db.Login{}, 0, err
 	}
+	release, err := h.passwordCheckSlot(ctx)
+	if errors.Is(err, errPasswordChecksBusy) {
+		attempt.unchecked()
+	}
+	if err != nil {
+		return db.Login{}, 0, err
+	}
+	defer release()
 	l, err := h.Store.Authenticate(ctx, email, password)
 	if err == nil {
 		attempt.ok()
 	}
 	return l, 0, err
+}
+
+// A password check (bcrypt) takes a core for a quarter of a second: a flood
+// of sign-ins would leave none for the agents' pages. So only so many run at
+// once (Handlers.PasswordChecks); a sign-in waits PasswordWait for its turn,
+// then is asked to come back (503 with Retry-After), counted as nothing.
+const (
+	defaultPasswordWait = 2 * time.Second
+	passwordRetryAfter  = 5 * time.Second
+	passwordChecksBusy  = "The portal is busy checking passwords. Try again in a few seconds."
+)
+
+var errPasswordChecksBusy = errors.New("every password check is taken")
+
+// passwordCheckSlot waits for a turn to check a password, PasswordWait at
+// most; release gives it back.
+func (h *Handlers) passwordCheckSlot(ctx context.Context) (release func(), _ error) {
+	release = func() { <-h.PasswordChecks }
+	select {
+	case h.PasswordChecks <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(h.PasswordWait)
+	defer t.Stop()
+	select {
+	case h.PasswordChecks <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		return nil, errPasswordChecksBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (h *Handlers) signOut(c echo.Context) error {
@@ -125,6 +175,9 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			return redirect(c, target, http.StatusUnauthorized)
 		}
 		c.Set(loginKey, l)
+		// A signed-in page holds customers' data: a shared computer's back
+		// button or cache must not show it to the next person.
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		if l.PasswordTemporary && c.Path() != "/account/password" && c.Path() != "/logout" {
 			// A password a team lead chose is replaced before anything else.
 			target := passwordPath("")

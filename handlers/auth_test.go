@@ -347,7 +347,7 @@ func TestCSRFOrigin(t *testing.T) {
 
 // signInFrom sends the sign-in form as if from a client behind the proxy:
 // forwardedFor is the X-Forwarded-For the proxy passes on.
-func signInFrom(t *testing.T, c *portaltest.Client, forwardedFor, email, password string) int {
+func signInFrom(t testing.TB, c *portaltest.Client, forwardedFor, email, password string) int {
 	t.Helper()
 	form := url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {email}, "password": {password}}
 	var headers []string
@@ -507,5 +507,146 @@ func TestSignInThrottleKeepsColleaguesIn(t *testing.T) {
 	defer app.Clock.Reset()
 	if got := signInFrom(t, app.NewClient(), "203.0.113.1", demo.LeadEmail, demo.LeadPassword); got != http.StatusSeeOther {
 		t.Errorf("16 quiet minutes later, from an address that guessed: status %d, want 303", got)
+	}
+}
+
+// TestSignInColleagueBehindGuesser has a guesser share an office's address
+// with the agents: 5 wrong passwords for the agent, then 20 made-up emails.
+// The guesser is stopped, and the agent and a team lead at that office
+// still sign in at once, unslowed: from the browsers they signed in on
+// before, and the team lead, known on that network, from a new browser too.
+func TestSignInColleagueBehindGuesser(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	var mu sync.Mutex
+	paused := 0
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
+		h.Proxies = []*net.IPNet{loopback}
+		h.Pause = func(_ context.Context, d time.Duration) error {
+			if d > 0 {
+				mu.Lock()
+				paused++
+				mu.Unlock()
+			}
+			return nil
+		}
+	}})
+	pauses := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return paused
+	}
+	const office = "203.0.113.10"
+	signOut := func(c *portaltest.Client) {
+		if r := c.Post(t, "/logout", url.Values{"_csrf": {c.CSRFToken(t, "/subscribers")}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("sign-out: status %d", r.Status)
+		}
+	}
+	// Yesterday, at the office.
+	agent, lead := app.NewClient(), app.NewClient()
+	for _, who := range []struct {
+		c               *portaltest.Client
+		email, password string
+	}{{agent, demo.AgentEmail, demo.AgentPassword}, {lead, demo.LeadEmail, demo.LeadPassword}} {
+		if got := signInFrom(t, who.c, office, who.email, who.password); got != http.StatusSeeOther {
+			t.Fatalf("%s at the office: status %d", who.email, got)
+		}
+		signOut(who.c)
+	}
+	guesser := app.NewClient()
+	for i := range 5 {
+		if got := signInFrom(t, guesser, office, demo.AgentEmail, fmt.Sprintf("guess %d", i)); got != http.StatusUnauthorized {
+			t.Fatalf("guess %d for the agent: status %d, want 401", i+1, got)
+		}
+	}
+	for i := range 15 {
+		if got := signInFrom(t, guesser, office, fmt.Sprintf("made-up-%d@example.com", i), "guess"); got != http.StatusUnauthorized {
+			t.Fatalf("made-up email %d: status %d, want 401", i+1, got)
+		}
+	}
+	for _, email := range []string{demo.AgentEmail, "made-up-99@example.com", "new-colleague@example.com"} {
+		if got := signInFrom(t, guesser, office, email, "one more guess"); got != http.StatusTooManyRequests {
+			t.Errorf("the guesser's next guess for %s: status %d, want 429", email, got)
+		}
+	}
+	// An email known on the office's network keeps there the 5 guesses it
+	// has from any network: a guess at it is checked, and counted.
+	if got := signInFrom(t, guesser, office, demo.LeadEmail, "a guess"); got != http.StatusUnauthorized {
+		t.Errorf("a guess for the team lead, known at the office: status %d, want 401", got)
+	}
+	// The guesser holds no one out.
+	before := pauses()
+	if got := signInFrom(t, agent, office, demo.AgentEmail, demo.AgentPassword); got != http.StatusSeeOther {
+		t.Errorf("the agent whose password was guessed, from their browser at the office: status %d, want 303", got)
+	}
+	if got := signInFrom(t, lead, office, demo.LeadEmail, demo.LeadPassword); got != http.StatusSeeOther {
+		t.Errorf("a team lead from their browser at the office: status %d, want 303", got)
+	}
+	if got := signInFrom(t, app.NewClient(), office, demo.LeadEmail, demo.LeadPassword); got != http.StatusSeeOther {
+		t.Errorf("a team lead known at the office, from a new browser there: status %d, want 303", got)
+	}
+	if n := pauses() - before; n != 0 {
+		t.Errorf("the colleagues' sign-ins were slowed %d times, want none", n)
+	}
+	// A known browser's cookie, copied, buys the guesser 5 guesses, no more.
+	copied := app.NewClient()
+	u := mustParseURL(t, app.URL)
+	copied.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: "known_browser", Value: agent.Cookie("known_browser"), Path: "/"}})
+	for i := range 5 {
+		if got := signInFrom(t, copied, office, demo.AgentEmail, fmt.Sprintf("copied guess %d", i)); got != http.StatusUnauthorized {
+			t.Fatalf("guess %d with a copied cookie: status %d, want 401", i+1, got)
+		}
+	}
+	if got := signInFrom(t, copied, office, demo.AgentEmail, "copied guess 6"); got != http.StatusTooManyRequests {
+		t.Errorf("6th guess with a copied cookie: status %d, want 429", got)
+	}
+}
+
+// TestSignInThrottleIPv6Network has a guesser rotate through the addresses
+// of its IPv6 /64: the network is one key, stopped after 20 failures,
+// while the next /64 is not.
+func TestSignInThrottleIPv6Network(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Proxies = []*net.IPNet{loopback} }})
+	guesser := app.NewClient()
+	for i := range 20 {
+		if got := signInFrom(t, guesser, fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("guess%d@example.com", i), "guess"); got != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i+1, got)
+		}
+	}
+	if got := signInFrom(t, guesser, "2001:db8:1:2:ffff:ffff:ffff:ffff", demo.AgentEmail, "guess"); got != http.StatusTooManyRequests {
+		t.Errorf("a 21st guess from another address of the /64: status %d, want 429", got)
+	}
+	if got := signInFrom(t, app.NewClient(), "2001:db8:1:3::1", demo.AgentEmail, demo.AgentPassword); got != http.StatusSeeOther {
+		t.Errorf("from the next /64: status %d, want 303", got)
+	}
+}
+
+// TestPasswordChecksBounded takes the one turn to check a password, as a
+// flood of sign-ins would: a sign-in then waits its while and is asked to
+// come back later (503, Retry-After), without counting as a failure; once
+// the turn is free it signs in.
+func TestPasswordChecksBounded(t *testing.T) {
+	t.Parallel()
+	checks := make(chan struct{}, 1)
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
+		h.PasswordChecks = checks
+		h.PasswordWait = time.Millisecond
+	}})
+	checks <- struct{}{}
+	c := app.NewClient()
+	for i := range 6 {
+		r := c.Post(t, "/login", url.Values{"_csrf": {c.CSRFToken(t, "/login")}, "email": {demo.AgentEmail}, "password": {"a wrong password"}})
+		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("sign-in %d while every check is taken: status %d, Retry-After %q; want 503 with Retry-After", i+1, r.Status, r.Header.Get("Retry-After"))
+		}
+		if msg := text(r.Doc(t).Find("[role=alert], .alert")); !strings.Contains(msg, "busy") {
+			t.Errorf("the sign-in page says %q, want that the portal is busy", msg)
+		}
+	}
+	<-checks
+	if got := signInFrom(t, c, "", demo.AgentEmail, demo.AgentPassword); got != http.StatusSeeOther {
+		t.Errorf("once a check is free: status %d, want 303 (the busy answers counted as nothing)", got)
 	}
 }

@@ -17,13 +17,23 @@ import (
 	"github.com/carrier/esim-admin/views"
 )
 
-// email is the outbox email named in the path.
+// email is the outbox email named in the path, if the signed-in login may
+// see it: the one rule for every view of an email, its page, its body, its
+// QR image and its changes. An email to no subscriber (a low-stock warning
+// to the team leads) is the team leads' only.
 func (h *Handlers) email(c echo.Context) (db.Email, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return db.Email{}, err
 	}
-	return h.Store.EmailByID(c.Request().Context(), id)
+	e, err := h.Store.EmailByID(c.Request().Context(), id)
+	if err != nil {
+		return db.Email{}, err
+	}
+	if e.SubscriberID == 0 && login(c).Role != db.RoleLead {
+		return db.Email{}, echo.NewHTTPError(http.StatusForbidden)
+	}
+	return e, nil
 }
 
 // A QR email carries the eSIM's activation code, which installs it on any
@@ -70,9 +80,6 @@ func (h *Handlers) renderEmailPreview(c echo.Context, e db.Email, token string) 
 	c.Set(navKey, "subscribers")
 	if e.SubscriberID == 0 {
 		// A low-stock email, to a team lead: it belongs with Insights.
-		if login(c).Role != db.RoleLead {
-			return echo.NewHTTPError(http.StatusForbidden)
-		}
 		c.Set(navKey, "insights")
 		return h.render(c, http.StatusOK, views.EmailPreview(e, db.Subscriber{}, h.MailHeld, ""))
 	}
@@ -80,11 +87,8 @@ func (h *Handlers) renderEmailPreview(c echo.Context, e db.Email, token string) 
 	if err != nil {
 		return err
 	}
-	if e.ActivationCode != "" {
-		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-		if token == "" {
-			e.Message.Text = hideCode(e.Message.Text, e.ActivationCode)
-		}
+	if e.ActivationCode != "" && token == "" {
+		e.Message.Text = hideCode(e.Message.Text, e.ActivationCode)
 	}
 	return h.render(c, http.StatusOK, views.EmailPreview(e, sub, h.MailHeld, token))
 }
@@ -105,9 +109,6 @@ func (h *Handlers) emailBody(c echo.Context) error {
 		} else {
 			body = strings.ReplaceAll(hideCode(body, e.ActivationCode), qr, "")
 		}
-	}
-	if e.ActivationCode != "" {
-		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	}
 	// Email HTML is styled inline, as mail clients require; it runs no script
 	// and may only be framed by the preview page.
@@ -130,7 +131,6 @@ func (h *Handlers) emailQR(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.Blob(http.StatusOK, "image/png", png)
 }
 
@@ -215,11 +215,11 @@ func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
 }
 
 func (h *Handlers) retryEmail(c echo.Context) error {
-	id, err := pathID(c, "id")
+	e, err := h.email(c)
 	if err != nil {
 		return err
 	}
-	e, err := h.Store.RetryEmail(c.Request().Context(), id, login(c))
+	e, err = h.Store.RetryEmail(c.Request().Context(), e.ID, login(c))
 	if err != nil {
 		return err
 	}

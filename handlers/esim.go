@@ -25,7 +25,6 @@ func (h *Handlers) showESIMCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	if isHTMX(c) {
 		return h.render(c, http.StatusOK, views.ActivationCode(e, true))
 	}

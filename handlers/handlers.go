@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -51,6 +52,13 @@ type Handlers struct {
 	// Pause waits before the password of a slowed sign-in is checked; nil
 	// waits for real. Tests replace it to see the delays without waiting.
 	Pause func(ctx context.Context, d time.Duration) error
+	// PasswordChecks bounds the password checks running at once: its
+	// capacity is how many. New makes one for half the CPUs (at least one)
+	// when nil.
+	PasswordChecks chan struct{}
+	// PasswordWait is how long a sign-in waits for a password check's turn
+	// before it is asked to come back (503); New sets 2 s when zero.
+	PasswordWait time.Duration
 	// MetricsToken is the bearer token of /metrics; empty turns it off (404).
 	MetricsToken string
 	// Metrics are what /metrics serves; New makes them when nil. Their
@@ -75,6 +83,12 @@ func New(h Handlers) *Handlers {
 	}
 	// The log keeps no email address, whoever writes to it.
 	h.Log = slog.New(emails.Redact(h.Log.Handler()))
+	if h.PasswordChecks == nil {
+		h.PasswordChecks = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
+	}
+	if h.PasswordWait <= 0 {
+		h.PasswordWait = defaultPasswordWait
+	}
 	h.signins = newSigninLimiter(func() time.Time { return h.Store.Now() })
 	if h.Metrics == nil {
 		h.Metrics = NewMetrics(h.Store)
@@ -201,9 +215,11 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
-		// The browser went away before its answer was ready: nothing failed
-		// that anyone can see, and no one is left to answer.
+	gone := c.Request().Context().Err() != nil
+	if errors.Is(err, errBodyCut) || (gone && errors.Is(err, context.Canceled)) {
+		// The browser went away before its answer was ready, or in the middle
+		// of sending its form: nothing failed that anyone can see, and no one
+		// is left to answer.
 		c.Response().WriteHeader(statusClientClosedRequest)
 		return
 	}
@@ -216,6 +232,11 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	} else if errors.As(err, &he) {
 		status = he.Code
 		message = messageOf(status, he, api)
+	}
+	if gone && status < 500 {
+		// A refusal for a browser that has gone: no one is left to read it.
+		c.Response().WriteHeader(statusClientClosedRequest)
+		return
 	}
 	if status >= 500 {
 		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "route", c.Path(),

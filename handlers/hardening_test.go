@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,5 +88,31 @@ func TestHSTSOnlyOverHTTPS(t *testing.T) {
 	secure := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Secure = true }}).NewClient()
 	if got := secure.Get(t, "/login").Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
 		t.Errorf("HSTS of a portal with an https base URL = %q, want max-age=31536000; includeSubDomains", got)
+	}
+}
+
+// TestSignedInPagesNotStored checks that no signed-in page may be kept by
+// the browser: a shared computer's back button must not show a customer's
+// data to the next person.
+func TestSignedInPagesNotStored(t *testing.T) {
+	app := portaltest.Start(t)
+	var iccid string
+	var emailID int64
+	if err := app.Raw.QueryRow(`SELECT iccid FROM esims WHERE state = 'allocated' LIMIT 1`).Scan(&iccid); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Raw.QueryRow(`SELECT id FROM outbox WHERE kind <> 'qr' AND subscriber_id IS NOT NULL LIMIT 1`).Scan(&emailID); err != nil {
+		t.Fatal(err)
+	}
+	agent := app.Agent(t)
+	for _, path := range []string{"/subscribers", "/subscribers/1", "/esims/" + iccid, "/esims", "/emails/" + strconv.FormatInt(emailID, 10),
+		"/emails/" + strconv.FormatInt(emailID, 10) + "/body", "/subscribers/1/lines/new"} {
+		r := agent.Get(t, path)
+		if r.Status != http.StatusOK {
+			t.Errorf("%s: status %d", path, r.Status)
+		}
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", path, got)
+		}
 	}
 }

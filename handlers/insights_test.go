@@ -371,8 +371,16 @@ func TestInsightsLowStockEmail(t *testing.T) {
 	if crumb := page.Find(`a[href="/insights"]`).Length(); crumb == 0 {
 		t.Errorf("the email's page does not lead back to Insights")
 	}
-	if r := app.Agent(t).Get(t, fmt.Sprintf("/emails/%d", id)); r.Status != http.StatusForbidden {
-		t.Errorf("an agent opens a team lead's email: status %d, want 403", r.Status)
+	// Every view of the email follows the one rule: its page, the body its
+	// frame loads, its retry.
+	agent := app.Agent(t)
+	for _, path := range []string{"/emails/%d", "/emails/%d/body"} {
+		if r := agent.Get(t, fmt.Sprintf(path, id)); r.Status != http.StatusForbidden || strings.Contains(string(r.Body), "profile 7") {
+			t.Errorf("an agent opens a team lead's email at %s: status %d, want 403 without the email", fmt.Sprintf(path, id), r.Status)
+		}
+	}
+	if r := agent.Post(t, fmt.Sprintf("/emails/%d/retry", id), url.Values{"_csrf": {agent.CSRF}}); r.Status != http.StatusForbidden {
+		t.Errorf("an agent retries a team lead's email: status %d, want 403", r.Status)
 	}
 	if _, err := app.Raw.Exec(`UPDATE outbox SET state = 'failed', attempts = 1, last_error = '550 mailbox full' WHERE id = ?`, id); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -113,4 +114,42 @@ type cancelOnWrite struct {
 func (w *cancelOnWrite) Write(p []byte) (int, error) {
 	w.cancel()
 	return w.ResponseRecorder.Write(p)
+}
+
+// TestRequestIDTrustedOnlyFromProxy sends request ids: the portal keeps a
+// short one of safe characters that a trusted proxy passes on, and makes
+// its own for any other, so a client cannot write what it likes into the
+// log and the answer, nor borrow another request's id.
+func TestRequestIDTrustedOnlyFromProxy(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("a", 900<<10)
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	behindProxy := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.Proxies = []*net.IPNet{loopback} }})
+	direct := portaltest.Start(t)
+	for _, tc := range []struct {
+		name string
+		app  *portaltest.Portal
+		id   string
+		kept bool
+	}{
+		{"FromProxy", behindProxy, "7f3c2a9e-0d41-4b7a-9a51-2c6e8f0b1d23", true},
+		{"Huge", behindProxy, huge, false},
+		{"UnsafeCharacters", behindProxy, "id with spaces\" and=quotes", false},
+		{"FromClient", direct, "7f3c2a9e-0d41-4b7a-9a51-2c6e8f0b1d23", false},
+		{"HugeFromClient", direct, huge, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.app.NewClient().Get(t, "/login", "X-Request-Id", tc.id)
+			got := r.Header.Get("X-Request-Id")
+			if tc.kept && got != tc.id {
+				t.Errorf("answered with request id %q, want the proxy's %q", got, tc.id)
+			}
+			if !tc.kept && (got == tc.id || len(got) == 0 || len(got) > 64) {
+				t.Errorf("answered with request id %.80q, want one of the portal's own", got)
+			}
+			if !tc.kept && strings.Contains(tc.app.Log(), tc.id) {
+				t.Errorf("the log took the request id sent")
+			}
+		})
+	}
 }

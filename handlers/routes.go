@@ -24,6 +24,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	e.HTTPErrorHandler = h.ErrorHandler
 	e.IPExtractor = clientIP(h.Proxies)
 
+	e.Use(trustRequestID(h.Proxies))
 	e.Use(middleware.RequestID())
 	e.Use(h.logRequests())
 	routes := map[string]bool{} // filled below, once the table is made
@@ -50,23 +51,17 @@ func (h *Handlers) Routes() *echo.Echo {
 			}
 		})
 	}
-	// An inventory file may be large; a sign-in form is a few hundred bytes.
-	isSignIn := func(c echo.Context) bool { return c.Path() == "/login" }
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "12M", Skipper: isSignIn}))
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "8K", Skipper: func(c echo.Context) bool { return !isSignIn(c) }}))
+	e.Use(refuseLargerThanImport)
 	e.Use(h.checkOrigin)
-	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+	// The CSRF check reads the form: it runs once the body's limit is known,
+	// after the session for a signed-in page (readForm).
+	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "csrf",
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSecure:   h.Secure,
 		CookieSameSite: http.SameSiteLaxMode,
-		// The network API authenticates with a bearer token, not a cookie, so
-		// there is no cross-site request to forge.
-		Skipper: func(c echo.Context) bool {
-			return c.Path() == "/static/:name" || isAPI(c) || isOps(c)
-		},
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
 			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
 				return false, echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
@@ -76,7 +71,7 @@ func (h *Handlers) Routes() *echo.Echo {
 		ErrorHandler: func(err error, c echo.Context) error {
 			return echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
 		},
-	}))
+	})
 
 	// Operations: health for load balancers, metrics for Prometheus (with
 	// their own bearer token); no sign-in, no CSRF cookie.
@@ -86,10 +81,11 @@ func (h *Handlers) Routes() *echo.Echo {
 
 	// Front-end files and sign-in: open to all.
 	e.GET("/static/:name", serveStatic)
-	e.GET("/login", h.signInPage)
-	e.POST("/login", h.signIn)
+	signInForm := readForm(func(echo.Context) int64 { return signInBodyLimit })
+	e.GET("/login", h.signInPage, signInForm, csrf)
+	e.POST("/login", h.signIn, signInForm, csrf)
 
-	app := e.Group("", h.requireLogin)
+	app := e.Group("", h.requireLogin, readForm(signedInBodyLimit), csrf)
 	app.POST("/logout", h.signOut)
 	app.GET("/account/password", h.passwordPage)
 	app.POST("/account/password", h.changePassword)

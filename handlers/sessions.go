@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/gob"
+	"encoding/hex"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -164,6 +167,47 @@ func (ss *SessionStore) Flash(r *http.Request, w http.ResponseWriter) string {
 		return ""
 	}
 	return msg
+}
+
+// knownBrowserCookie marks a browser an email signed in on, for the sign-in
+// throttle: a signed tag of the email and an id of the browser, no more.
+const knownBrowserCookie = "known_browser"
+
+// RememberBrowser marks the browser as one that email signed in on, for
+// knownFor (the codecs' own limit on a cookie's age is the same 30 days).
+func (ss *SessionStore) RememberBrowser(w http.ResponseWriter, email string) error {
+	encoded, err := securecookie.EncodeMulti(knownBrowserCookie, emailTag(email)+" "+newSessionID(), ss.codecs...)
+	if err != nil {
+		return err
+	}
+	opts := *ss.Options
+	opts.MaxAge = int(knownFor / time.Second)
+	http.SetCookie(w, sessions.NewCookie(knownBrowserCookie, encoded, &opts))
+	return nil
+}
+
+// KnownBrowser returns the browser's id when its cookie says email signed
+// in on it within knownFor, else "".
+func (ss *SessionStore) KnownBrowser(r *http.Request, email string) string {
+	c, err := r.Cookie(knownBrowserCookie)
+	if err != nil {
+		return ""
+	}
+	var value string
+	if securecookie.DecodeMulti(knownBrowserCookie, c.Value, &value, ss.codecs...) != nil {
+		return ""
+	}
+	tag, id, ok := strings.Cut(value, " ")
+	if !ok || tag != emailTag(email) {
+		return ""
+	}
+	return id
+}
+
+// emailTag stands for an email in a cookie without showing it.
+func emailTag(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Seal signs value for purpose, as a token to put in a URL: Unseal gives

@@ -153,6 +153,8 @@ func (h *Handlers) confirmPassword(c echo.Context, field string) error {
 		return &db.Error{Code: db.ErrInvalid, Field: field, Message: fmt.Sprintf("Too many wrong passwords. Try again in %s.", roundUp(wait))}
 	case errors.Is(err, db.ErrWrongCredentials):
 		return &db.Error{Code: db.ErrInvalid, Field: field, Message: "That is not your password: enter the one you sign in with."}
+	case errors.Is(err, errPasswordChecksBusy):
+		return &db.Error{Code: db.ErrConflict, Field: field, Message: passwordChecksBusy}
 	}
 	return err
 }

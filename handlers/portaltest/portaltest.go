@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,6 +97,7 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	// The portal's log, at the level it logs at in production, is shown if
 	// the test fails, and checked for customer data when the test ends.
 	logs := &lockedBuffer{}
+	logs.written = sync.NewCond(&logs.mu)
 	p.log = logs
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
@@ -193,16 +195,49 @@ func seedDemo(path string) error {
 // production.
 func (p *Portal) Log() string { return p.log.String() }
 
-// lockedBuffer collects the log the server's goroutines write.
+// WaitForLog waits until the portal has logged a line that match accepts,
+// and returns it: for what the portal logs after its answer has gone, such
+// as a request whose client hung up. It fails the test if no such line
+// comes within a minute.
+func (p *Portal) WaitForLog(t testing.TB, match func(line string) bool) string {
+	t.Helper()
+	deadline := time.AfterFunc(time.Minute, p.log.wake)
+	defer deadline.Stop()
+	start := time.Now()
+	p.log.mu.Lock()
+	defer p.log.mu.Unlock()
+	for {
+		for line := range strings.Lines(p.log.buf.String()) {
+			if match(line) {
+				return line
+			}
+		}
+		if time.Since(start) >= time.Minute {
+			t.Fatalf("portaltest: no such line logged within a minute")
+		}
+		p.log.written.Wait()
+	}
+}
+
+// lockedBuffer collects the log the server's goroutines write, and tells
+// those waiting for a line of each write.
 type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written *sync.Cond // on mu
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.written.Broadcast()
 	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) wake() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.written.Broadcast()
 }
 
 func (b *lockedBuffer) Len() int {
