@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carrier/esim-admin/db/demo/demotest"
 )
 
 // benchSubscribers is how many subscribers the import benchmark loads:
@@ -68,7 +70,7 @@ func peakRSS(stop <-chan struct{}) func() uint64 {
 	go func() {
 		defer close(done)
 		for {
-			if r := rssBytes(); r > peak.Load() {
+			if r := demotest.RSS(); r > peak.Load() {
 				peak.Store(r)
 			}
 			select {
@@ -88,19 +90,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func rssBytes() uint64 {
-	body, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	fields := strings.Fields(string(body))
-	if len(fields) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(fields[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
 }
 
 // BenchmarkSubscribersImport loads billing's export of a million

@@ -17,11 +17,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -235,20 +233,6 @@ func BenchmarkStockSummary(b *testing.B) {
 	t.Report(b)
 }
 
-// rss is the process's resident memory, from /proc (Linux).
-func rss() uint64 {
-	body, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	fields := strings.Fields(string(body))
-	if len(fields) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(fields[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
-}
-
 // BenchmarkExportCSV exports every eSIM and reports how far the process's
 // memory grew while it did: the export streams, so it must stay flat.
 func BenchmarkExportCSV(b *testing.B) {
@@ -260,7 +244,7 @@ func BenchmarkExportCSV(b *testing.B) {
 				runtime.GC()
 				var before runtime.MemStats
 				runtime.ReadMemStats(&before)
-				rssBefore := rss()
+				rssBefore := demotest.RSS()
 				var peakRSS, peakHeap uint64
 				flushes := 0
 				var out countingWriter
@@ -269,7 +253,7 @@ func BenchmarkExportCSV(b *testing.B) {
 						var m runtime.MemStats
 						runtime.ReadMemStats(&m)
 						peakHeap = max(peakHeap, m.HeapInuse)
-						peakRSS = max(peakRSS, rss())
+						peakRSS = max(peakRSS, demotest.RSS())
 					}
 				})
 				if err != nil {

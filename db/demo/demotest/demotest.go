@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +140,18 @@ func (t Timings) Report(b *testing.B) {
 	}
 	b.ReportMetric(t.Ms(0.50), "p50-ms")
 	b.ReportMetric(t.Ms(0.95), "p95-ms")
+}
+
+// RSS is the process's resident memory, from /proc (Linux); 0 elsewhere.
+func RSS() uint64 {
+	body, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(body))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(fields[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
 }
