@@ -461,7 +461,7 @@ func (d *seeder) addCatalog(ctx context.Context) error {
 		plans[i] = db.Plan{Code: p.code, Name: p.name, Region: region, DataMB: p.dataMB, IMSIProfile: p.profile,
 			PriceCents: p.priceCents, Active: true, Destinations: dest}
 	}
-	added, err := d.s.AddToCatalog(ctx, plans)
+	added, err := d.s.AddToCatalog(ctx, plans, d.lead)
 	if err != nil {
 		return err
 	}
@@ -479,9 +479,10 @@ func (d *seeder) withdrawals() []step {
 		if p.withdrawn == 0 {
 			continue
 		}
-		id := d.plans[p.code].ID
-		out = append(out, step{d.workTime(p.withdrawn), "withdraw plan " + p.code, func(ctx context.Context) error {
-			return d.s.WithdrawPlan(ctx, id)
+		code := p.code
+		out = append(out, step{d.workTime(p.withdrawn), "withdraw plan " + code, func(ctx context.Context) error {
+			_, err := d.s.WithdrawPlan(ctx, code, d.lead)
+			return err
 		}})
 	}
 	return out

@@ -555,7 +555,7 @@ func realChanges(t *testing.T, s testStore) {
 	plans, err := s.AddToCatalog(ctx, []db.Plan{
 		{Code: "EU1", Name: "Europe Lite", Region: "Europe", DataMB: 1000, IMSIProfile: 7, Active: true, Destinations: []string{"FR", "DE"}},
 		{Code: "EU3", Name: "Europe Max", Region: "Europe", DataMB: 3000, IMSIProfile: 7, Active: true, Destinations: []string{"FR", "DE"}},
-	})
+	}, lead)
 	must(err)
 	subs, err := s.AddSubscribers(ctx, []db.NewSubscriber{{Subscriber: db.Subscriber{AccountNumber: "T-1", Name: "Cy Test", Email: "cy@example.com"},
 		Home: []db.DomesticPlan{{Name: "Unlimited All", Kind: "unlimited_all"}}}})
@@ -587,6 +587,8 @@ func realChanges(t *testing.T, s testStore) {
 	_, err = s.ResendQR(ctx, o.ICCID, agent)
 	must(err)
 	_, err = s.ReplaceESIM(ctx, o.ICCID, "New or lost phone", agent)
+	must(err)
+	_, err = s.WithdrawPlan(ctx, plans[1].Code, lead)
 	must(err)
 }
 
