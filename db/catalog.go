@@ -86,6 +86,7 @@ func cleanText(s, what string, maxLen int) (string, string) {
 // region, data_mb, price_cents, currency, imsi_profile, destinations).
 func CleanPlan(p Plan) (Plan, Errors) {
 	var errs Errors
+	p.Destinations = slices.Clone(p.Destinations)
 	bad := func(field, msg string) { errs = append(errs, refuse(ErrInvalid, field, msg)) }
 	p.Code = strings.ToUpper(strings.TrimSpace(p.Code))
 	if !planCode.MatchString(p.Code) {
@@ -318,7 +319,6 @@ func (s *Store) AddToCatalog(ctx context.Context, plans []Plan, by Login) (_ []P
 	var errs Errors
 	first := map[string]int{}
 	for i, p := range plans {
-		p.Destinations = slices.Clone(p.Destinations)
 		cleaned, bad := CleanPlan(p)
 		for _, e := range bad {
 			errs = append(errs, refuse(e.Code, fmt.Sprintf("plans[%d].%s", i, e.Field), e.Message))
@@ -410,7 +410,6 @@ type PlanChange struct {
 // is refused with ErrConflict, naming each fixed field it would change.
 func (s *Store) SavePlan(ctx context.Context, p Plan, by Login) (_ PlanChange, err error) {
 	defer func() { err = failed("save plan "+p.Code, err) }()
-	p.Destinations = slices.Clone(p.Destinations)
 	p, errs := CleanPlan(p)
 	if len(errs) > 0 {
 		return PlanChange{}, errs
@@ -592,4 +591,21 @@ func (s *Store) OnlyCover(ctx context.Context, code string) (_ []string, err err
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// AddPlanToCatalog adds one plan, as AddToCatalog does, each refusal named
+// by its field alone ("data_mb"), as the form and the API name them.
+func (s *Store) AddPlanToCatalog(ctx context.Context, p Plan, by Login) (Plan, error) {
+	plans, err := s.AddToCatalog(ctx, []Plan{p}, by)
+	if refusals := Refusals(err); refusals != nil {
+		out := make(Errors, len(refusals))
+		for i, e := range refusals {
+			out[i] = refuse(e.Code, strings.TrimPrefix(e.Field, "plans[0]."), e.Message)
+		}
+		return Plan{}, out
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	return plans[0], nil
 }

@@ -122,6 +122,16 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.POST("/esims/import", h.importInventory, requireLead)
 	app.POST("/esims/:iccid/retire", h.retireESIM, requireLead)
 
+	// The plan catalog: every login reads it; team leads change it.
+	app.GET("/plans", h.plansPage)
+	app.GET("/plans/new", h.newPlanForm, requireLead)
+	app.POST("/plans", h.addPlanToCatalog, requireLead)
+	app.GET("/plans/:code", h.editPlanForm, requireLead)
+	app.POST("/plans/:code", h.savePlan, requireLead)
+	app.POST("/plans/:code/withdraw", h.withdrawPlan, requireLead)
+	app.POST("/plans/:code/on-sale", h.putPlanOnSale, requireLead)
+	app.POST("/plans/:code/delete", h.deletePlan, requireLead)
+
 	// The outbox: what was sent to customers.
 	app.GET("/emails/:id", h.emailPreview)
 	app.GET("/emails/:id/body", h.emailBody)
@@ -148,6 +158,9 @@ func (h *Handlers) Routes() *echo.Echo {
 	e.POST("/api/v1/attach", h.apiAttach, h.requireAPIToken)
 	e.POST("/api/v1/profile-events", h.apiProfileEvent, h.requireAPIToken)
 	e.POST("/api/v1/usage", h.apiUsage, h.requireAPIToken)
+	// The catalog API: the carrier's product system keeps the plans.
+	e.GET("/api/v1/plans", h.apiPlans, h.requireAPIToken)
+	e.PUT("/api/v1/plans/:code", h.apiPutPlan, h.requireAPIToken)
 	e.RouteNotFound("/api/*", apiNotFound)
 	if h.Demo {
 		app.POST("/esims/:iccid/simulate-attach", h.simulateAttach, requireLead)
