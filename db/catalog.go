@@ -111,7 +111,10 @@ func CleanPlan(p Plan) (Plan, Errors) {
 	if !slices.Contains(Currencies, p.Currency) {
 		bad("currency", "Choose the currency: "+strings.Join(Currencies, ", ")+".")
 	}
-	if !ValidIMSIProfile(p.IMSIProfile) {
+	switch {
+	case p.IMSIProfile == 0:
+		bad("imsi_profile", "Choose the IMSI profile, 2, 7 or 10: the one with the best data cost in the plan's destinations.")
+	case !ValidIMSIProfile(p.IMSIProfile):
 		bad("imsi_profile", fmt.Sprintf("Choose IMSI profile 2, 7 or 10 (not %d): the one with the best data cost in the plan's destinations.", p.IMSIProfile))
 	}
 	if p.ValidityDays == 0 {

@@ -270,8 +270,11 @@ func (h *Handlers) withdrawPlan(c echo.Context) error {
 	if p, err = h.Store.WithdrawPlan(ctx, p.Code, login(c)); err != nil {
 		return err
 	}
-	return h.redirectWithFlash(c, "/plans/"+url.PathEscape(p.Code),
-		fmt.Sprintf("%s withdrawn: Add line and Add plan no longer offer it. Its %d orders carry on.", p.Name, sold))
+	msg := p.Name + " withdrawn: Add line and Add plan no longer offer it."
+	if sold > 0 {
+		msg += " The plans already on eSIMs carry on."
+	}
+	return h.redirectWithFlash(c, "/plans/"+url.PathEscape(p.Code), msg)
 }
 
 // joinNames reads "Iceland", "Iceland and Norway", "Iceland, Norway and Sweden".
