@@ -470,18 +470,18 @@ func fixedOnceSold(old, p Plan, sold int) error {
 		return nil
 	}
 	var errs Errors
-	conflict := func(field, what, now string) {
-		errs = append(errs, refuse(ErrConflict, field, fmt.Sprintf("%s has been sold (%s): its %s stays %s. To sell other %s, withdraw it and add a new plan (Copy into a new plan).",
-			old.Name, orders(sold), what, now, what)))
+	conflict := func(field, what, stay, now string) {
+		errs = append(errs, refuse(ErrConflict, field, fmt.Sprintf("%s has been sold (%s): its %s %s %s. To sell other %s, withdraw it and add a new plan (Copy into a new plan).",
+			old.Name, orders(sold), what, stay, now, what)))
 	}
 	if p.DataMB != old.DataMB {
-		conflict("data_mb", "data", old.Data())
+		conflict("data_mb", "data", "stays", old.Data())
 	}
 	if p.IMSIProfile != old.IMSIProfile {
-		conflict("imsi_profile", "IMSI profile", strconv.Itoa(old.IMSIProfile))
+		conflict("imsi_profile", "IMSI profile", "stays", strconv.Itoa(old.IMSIProfile))
 	}
 	if !slices.Equal(p.Destinations, old.Destinations) {
-		conflict("destinations", "destinations", countryNames(old.Destinations))
+		conflict("destinations", "destinations", "stay", countryNames(old.Destinations))
 	}
 	return errs.Err()
 }

@@ -76,6 +76,24 @@ func (h *Handlers) apiPlans(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"plans": out})
 }
 
+// apiPlan answers one plan of the catalog.
+func (h *Handlers) apiPlan(c echo.Context) error {
+	p, err := h.Store.PlanByCode(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, planOut(p))
+}
+
+// apiWrongMethod answers a method an address of the catalog API does not
+// take, saying which ones it does.
+func apiWrongMethod(allow ...string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+		return apiFail(c, http.StatusMethodNotAllowed, "use "+strings.Join(allow, " or "))
+	}
+}
+
 // apiPutPlan adds the plan with the code of the path, or changes it: 201
 // when added, 200 when changed (or already so), 400 with every field that
 // will not do, 409 naming each field a sold plan keeps.

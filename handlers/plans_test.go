@@ -314,5 +314,14 @@ func TestCatalogAPI(t *testing.T) {
 		if r.Status != http.StatusOK || found == nil || found["data_mb"] != 5000.0 || found["sold"] != 0.0 {
 			t.Errorf("GET: %d, ICE5 = %v", r.Status, found)
 		}
+		if r := apiSend(t, app, http.MethodGet, "/api/v1/plans/ICE5", ""); r.Status != http.StatusOK || r.JSON["name"] != "Iceland 5 GB" {
+			t.Errorf("GET one: %d %v", r.Status, r.JSON)
+		}
+		if r := apiSend(t, app, http.MethodGet, "/api/v1/plans/NOSUCH", ""); r.Status != http.StatusNotFound {
+			t.Errorf("GET an unknown plan: %d %v, want 404", r.Status, r.JSON)
+		}
+		if r := apiSend(t, app, http.MethodDelete, "/api/v1/plans/ICE5", ""); r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "GET, PUT" {
+			t.Errorf("DELETE: %d, Allow %q, want 405 naming GET and PUT", r.Status, r.Header.Get("Allow"))
+		}
 	})
 }

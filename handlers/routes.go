@@ -160,7 +160,10 @@ func (h *Handlers) Routes() *echo.Echo {
 	e.POST("/api/v1/usage", h.apiUsage, h.requireAPIToken)
 	// The catalog API: the carrier's product system keeps the plans.
 	e.GET("/api/v1/plans", h.apiPlans, h.requireAPIToken)
+	e.GET("/api/v1/plans/:code", h.apiPlan, h.requireAPIToken)
 	e.PUT("/api/v1/plans/:code", h.apiPutPlan, h.requireAPIToken)
+	e.Match([]string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}, "/api/v1/plans", apiWrongMethod(http.MethodGet), h.requireAPIToken)
+	e.Match([]string{http.MethodPost, http.MethodPatch, http.MethodDelete}, "/api/v1/plans/:code", apiWrongMethod(http.MethodGet, http.MethodPut), h.requireAPIToken)
 	e.RouteNotFound("/api/*", apiNotFound)
 	if h.Demo {
 		app.POST("/esims/:iccid/simulate-attach", h.simulateAttach, requireLead)
