@@ -588,6 +588,10 @@ func realChanges(t *testing.T, s testStore) {
 	must(err)
 	_, err = s.ReplaceESIM(ctx, o.ICCID, "New or lost phone", agent)
 	must(err)
+	repriced := plans[0]
+	repriced.PriceCents += 100
+	_, err = s.SavePlan(ctx, repriced, lead)
+	must(err)
 	_, err = s.WithdrawPlan(ctx, plans[1].Code, lead)
 	must(err)
 }
@@ -652,6 +656,16 @@ func TestSeedShowsDataInEveryState(t *testing.T) {
 		if n := s.count(t, query); n == 0 {
 			t.Errorf("%s: no demo plan shows it", name)
 		}
+	}
+	// Euro 3 was repriced: orders before kept the price they were sold at.
+	for cents, want := range map[int]bool{1700: true, 1900: true} {
+		n := s.count(t, `SELECT count(*) FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE p.code = 'EURO3' AND ep.price_cents = ?`, cents)
+		if (n > 0) != want {
+			t.Errorf("%d Euro 3 orders at %d cents", n, cents)
+		}
+	}
+	if n := s.count(t, `SELECT count(*) FROM plans WHERE code = 'EURO3' AND price_cents = 1900`); n != 1 {
+		t.Error("Euro 3 is not at its new price")
 	}
 	for _, kind := range []string{db.EmailPlanStarted, db.EmailDataLow, db.EmailDataUsedUp, db.EmailEndsSoon, db.EmailPlanEnded} {
 		if n := s.count(t, `SELECT count(*) FROM outbox WHERE kind = ?`, kind); n == 0 {
