@@ -156,4 +156,13 @@ func TestPlansImport(t *testing.T) {
 	if plans, err := store.Plans(context.Background(), true); err != nil || len(plans) != 2 {
 		t.Errorf("catalog = %+v, %v; want the 2 plans of the file", plans, err)
 	}
+	page, err := store.AuditLog(context.Background(), db.AuditFilter{}, 0, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range page.Entries {
+		if e.Action != "catalog_add" || !strings.HasSuffix(e.Detail, db.ImportNote) {
+			t.Errorf("audit entry %s %q; want each plan added by the import", e.Action, e.Detail)
+		}
+	}
 }

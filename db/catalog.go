@@ -346,7 +346,7 @@ func (s *Store) AddToCatalog(ctx context.Context, plans []Plan, by Login) (_ []P
 		if len(errs) > 0 {
 			return errs
 		}
-		return insertPlans(ctx, tx, out, by)
+		return insertPlans(ctx, tx, out, by, "")
 	})
 	if err != nil {
 		return nil, err
@@ -369,9 +369,12 @@ func takenCodes(ctx context.Context, q queryer, plans []Plan) ([]int, error) {
 	return taken, nil
 }
 
+// ImportNote ends the audit entry of a plan the plans import command added.
+const ImportNote = " (plans import)"
+
 // insertPlans writes checked plans with new codes, each with its audit
-// entry, and sets their ids.
-func insertPlans(ctx context.Context, tx *change, plans []Plan, by Login) error {
+// entry (ending with note), and sets their ids.
+func insertPlans(ctx context.Context, tx *change, plans []Plan, by Login, note string) error {
 	for i := range plans {
 		p := &plans[i]
 		err := tx.QueryRowContext(ctx, `INSERT INTO plans (code, name, region, data_mb, validity_days, imsi_profile, price_cents, currency, active)
@@ -383,7 +386,7 @@ func insertPlans(ctx context.Context, tx *change, plans []Plan, by Login) error 
 		if err := insertDestinations(ctx, tx, *p); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, by, "catalog_add", 0, "", describePlan(*p)); err != nil {
+		if err := audit(ctx, tx, by, "catalog_add", 0, "", describePlan(*p)+note); err != nil {
 			return err
 		}
 	}
@@ -423,7 +426,7 @@ func (s *Store) SavePlan(ctx context.Context, p Plan, by Login) (_ PlanChange, e
 		if ErrorCode(err) == ErrNotFound {
 			out = PlanChange{Plan: p, Created: true}
 			plans := []Plan{p}
-			err = insertPlans(ctx, tx, plans, by)
+			err = insertPlans(ctx, tx, plans, by, "")
 			out.Plan = plans[0]
 			return err
 		}

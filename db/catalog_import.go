@@ -50,7 +50,7 @@ func (s *Store) ImportPlans(ctx context.Context, r io.Reader, by Login) (_ []Pla
 		if bad, err = listTaken(tx); err != nil || len(bad) > 0 {
 			return err
 		}
-		return insertPlans(ctx, tx, plans, by)
+		return insertPlans(ctx, tx, plans, by, ImportNote)
 	})
 	if err != nil || len(bad) > 0 {
 		return nil, bad, err

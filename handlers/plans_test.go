@@ -267,12 +267,18 @@ func TestCatalogAPI(t *testing.T) {
 	const iceland = `{"name": "Iceland 5 GB", "region": "Europe", "data_mb": 5000, "price_cents": 1900, "currency": "USD",
 		"imsi_profile": 7, "destinations": ["IS"], "on_sale": true}`
 	t.Run("Created", func(t *testing.T) {
+		lead := app.Lead(t) // signed in first: the PUT is the newest change
 		r := apiSend(t, app, http.MethodPut, "/api/v1/plans/ICE5", iceland)
 		if r.Status != http.StatusCreated || r.JSON["created"] != true {
 			t.Fatalf("PUT: %d %v", r.Status, r.JSON)
 		}
 		if again := apiSend(t, app, http.MethodPut, "/api/v1/plans/ICE5", iceland); again.Status != http.StatusOK || len(again.JSON["changes"].([]any)) != 0 {
 			t.Errorf("PUT again: %d %v, want 200 with no change", again.Status, again.JSON)
+		}
+		// The audit log names who added it.
+		row := lead.Page(t, "/audit").Find("[data-testid=audit-entries] tbody tr").First()
+		if got := texts(row.Find("td")); len(got) < 3 || got[1] != "Catalog API" || got[2] != "Plan added to the catalog" {
+			t.Errorf("the audit log's newest entry reads %q; want the catalog API adding a plan", got)
 		}
 	})
 	t.Run("SoldPlanKeepsItsDataProfileAndDestinations", func(t *testing.T) {
