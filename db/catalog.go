@@ -232,7 +232,8 @@ func (f CatalogFilter) Matches(p Plan) bool {
 }
 
 // Catalog returns every plan, on sale or withdrawn, that passes the filter,
-// by region, price and name, with what was sold of each.
+// by region, price and name, with what was sold of each: the kept count of
+// orders, and the few plans queued and running now, through their indexes.
 func (s *Store) Catalog(ctx context.Context, f CatalogFilter) (_ []CatalogEntry, err error) {
 	defer func() { err = failed("read the catalog", err) }()
 	plans, err := s.Plans(ctx, true)
@@ -240,22 +241,23 @@ func (s *Store) Catalog(ctx context.Context, f CatalogFilter) (_ []CatalogEntry,
 		return nil, err
 	}
 	counts := map[int64]CatalogEntry{}
-	rows, err := s.read.QueryContext(ctx, `SELECT plan_id, count(*), coalesce(sum(state = 'active' AND expires_at > ?), 0),
-		coalesce(sum(state = 'queued'), 0) FROM esim_plans GROUP BY plan_id`, formatTime(s.Now()))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var e CatalogEntry
-		if err := rows.Scan(&id, &e.Sold, &e.Running, &e.Queued); err != nil {
+	for _, q := range []struct {
+		sql  string
+		args []any
+		n    func(e *CatalogEntry) *int
+	}{
+		{`SELECT id, sold FROM plans`, nil, func(e *CatalogEntry) *int { return &e.Sold }},
+		{`SELECT plan_id, count(*) FROM esim_plans WHERE state = 'queued' GROUP BY plan_id`, nil, func(e *CatalogEntry) *int { return &e.Queued }},
+		{`SELECT plan_id, count(*) FROM esim_plans WHERE state = 'active' AND expires_at > ? GROUP BY plan_id`, []any{formatTime(s.Now())},
+			func(e *CatalogEntry) *int { return &e.Running }},
+	} {
+		if err := eachCount(ctx, s.read, q.sql, q.args, func(id int64, n int) {
+			e := counts[id]
+			*q.n(&e) = n
+			counts[id] = e
+		}); err != nil {
 			return nil, err
 		}
-		counts[id] = e
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	var out []CatalogEntry
 	for _, p := range plans {
@@ -266,6 +268,24 @@ func (s *Store) Catalog(ctx context.Context, f CatalogFilter) (_ []CatalogEntry,
 		}
 	}
 	return out, nil
+}
+
+// eachCount calls fn with each (id, count) row of query.
+func eachCount(ctx context.Context, q queryer, query string, args []any, fn func(id int64, n int)) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		fn(id, n)
+	}
+	return rows.Err()
 }
 
 // PlanByCode returns the plan of the catalog with that code.
@@ -290,7 +310,7 @@ func (s *Store) TimesSold(ctx context.Context, id int64) (_ int, err error) {
 
 func timesSold(ctx context.Context, q queryer, id int64) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM esim_plans WHERE plan_id = ?`, id).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT sold FROM plans WHERE id = ?`, id).Scan(&n)
 	return n, err
 }
 

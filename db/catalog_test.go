@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -338,4 +339,32 @@ func TestImportPlans(t *testing.T) {
 			t.Errorf("ImportPlans = %v, %v; want line 1 refused", bad, err)
 		}
 	})
+}
+
+func TestCatalogCounts(t *testing.T) {
+	ctx := context.Background()
+	l := newLifecycle(t, "EURO1", "EURO1")
+	counts := func() string {
+		t.Helper()
+		entries, err := l.s.Catalog(ctx, CatalogFilter{Search: "euro 1"})
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("Catalog = %+v, %v", entries, err)
+		}
+		e := entries[0]
+		return fmt.Sprintf("sold %d, running %d, queued %d", e.Sold, e.Running, e.Queued)
+	}
+	if got, want := counts(), "sold 2, running 0, queued 2"; got != want {
+		t.Errorf("after two orders: %s, want %s", got, want)
+	}
+	l.attach(t, "FR", lifecycleBase.Add(time.Hour))
+	if got, want := counts(), "sold 2, running 1, queued 1"; got != want {
+		t.Errorf("after a start: %s, want %s", got, want)
+	}
+	l.now = lifecycleBase.Add(31 * 24 * time.Hour) // its 30 days are over
+	if got, want := counts(), "sold 2, running 0, queued 1"; got != want {
+		t.Errorf("after its end: %s, want %s", got, want)
+	}
+	if n := count(t, l.s, `SELECT count(*) FROM plans p WHERE sold <> (SELECT count(*) FROM esim_plans WHERE plan_id = p.id)`); n != 0 {
+		t.Errorf("%d plans whose kept count of orders is not their orders", n)
+	}
 }

@@ -657,6 +657,9 @@ func TestSeedShowsDataInEveryState(t *testing.T) {
 			t.Errorf("%s: no demo plan shows it", name)
 		}
 	}
+	if n := s.count(t, `SELECT count(*) FROM plans p WHERE sold <> (SELECT count(*) FROM esim_plans WHERE plan_id = p.id)`); n != 0 {
+		t.Errorf("%d plans whose kept count of orders is not their orders", n)
+	}
 	// Euro 3 was repriced: orders before kept the price they were sold at.
 	for cents, want := range map[int]bool{1700: true, 1900: true} {
 		n := s.count(t, `SELECT count(*) FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE p.code = 'EURO3' AND ep.price_cents = ?`, cents)
