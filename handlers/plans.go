@@ -108,10 +108,11 @@ func (h *Handlers) showPlanForm(c echo.Context, status int, f views.PlanForm) er
 	if sentForm(c) {
 		readPlanForm(c, &f)
 	}
-	var err error
-	if f.Regions, err = h.regions(c.Request().Context()); err != nil {
+	plans, err := h.Store.Plans(c.Request().Context(), true)
+	if err != nil {
 		return err
 	}
+	f.Regions = views.Regions(plans)
 	if f.Forecasts, err = h.forecasts(c.Request().Context()); err != nil {
 		return err
 	}
@@ -119,18 +120,6 @@ func (h *Handlers) showPlanForm(c echo.Context, status int, f views.PlanForm) er
 		return h.render(c, status, views.PlanFormPanel(f))
 	}
 	return h.render(c, status, views.PlanFormPage(f))
-}
-
-func (h *Handlers) regions(ctx context.Context) ([]string, error) {
-	plans, err := h.Store.Plans(ctx, true)
-	var out []string
-	for _, p := range plans {
-		if !slices.Contains(out, p.Region) {
-			out = append(out, p.Region)
-		}
-	}
-	slices.Sort(out)
-	return out, err
 }
 
 // readPlanForm takes what the form sent into f: the destinations ticked,
