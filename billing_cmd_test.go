@@ -13,8 +13,8 @@ import (
 	"github.com/carrier/esim-admin/db"
 )
 
-// importFile runs subscribers import on the database at path.
-func importFile(t *testing.T, path string, args ...string) (string, error) {
+// importSubscribersFile runs subscribers import on the database at path.
+func importSubscribersFile(t *testing.T, path string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), append([]string{"-demo=false", "-db", path, "subscribers", "import"}, args...), env(nil), strings.NewReader(""), &out, &errOut)
@@ -63,12 +63,12 @@ func TestSubscribersImportCSV(t *testing.T) {
 		"AC-1,Ana Silva,ana@example.com,+351 912 345 678,active,2026-12-01T00:00:00Z,HP-1,Unlimited All,unlimited_all,1,2024-01-01T00:00:00Z\n"+
 		"AC-1,Ana Silva,ana@example.com,+351 912 345 678,active,2026-12-01T00:00:00Z,HP-2,Unlimited Family,unlimited_bundle,4,\n"+
 		"AC-2,Ben Okoro,ben@example.com,,suspended,2026-12-01T00:00:00Z,,,,,\n")
-	out, err := importFile(t, dbPath, file)
+	out, err := importSubscribersFile(t, dbPath, file)
 	if err != nil || !strings.Contains(out, "2 created, 0 updated, 0 unchanged") {
 		t.Fatalf("first import: %v\n%s", err, out)
 	}
 	before := countRows(t, dbPath, `SELECT count(*) FROM audit_log`)
-	out, err = importFile(t, dbPath, file)
+	out, err = importSubscribersFile(t, dbPath, file)
 	if err != nil || !strings.Contains(out, "0 created, 0 updated, 2 unchanged") {
 		t.Fatalf("the same file again: %v\n%s", err, out)
 	}
@@ -101,7 +101,7 @@ func TestSubscribersImportReportsBadLinesAndWritesNothingOfTheirBatch(t *testing
 		}
 		fmt.Fprintf(&b, `{"account_number": "AC-%d", "name": "Sub %d", "email": %q, "status": "active", "as_of": "2026-12-01T00:00:00Z"}`+"\n", i, i, email)
 	}
-	out, err := importFile(t, dbPath, writeFile(t, "subs.jsonl", b.String()))
+	out, err := importSubscribersFile(t, dbPath, writeFile(t, "subs.jsonl", b.String()))
 	if err == nil {
 		t.Fatalf("an import with bad lines succeeded:\n%s", out)
 	}
@@ -129,11 +129,11 @@ func TestSubscribersImportFullRefusesAMassClosing(t *testing.T) {
 			most.WriteString(line)
 		}
 	}
-	if out, err := importFile(t, dbPath, writeFile(t, "all.jsonl", all.String())); err != nil {
+	if out, err := importSubscribersFile(t, dbPath, writeFile(t, "all.jsonl", all.String())); err != nil {
 		t.Fatalf("first load: %v\n%s", err, out)
 	}
 	short := writeFile(t, "short.jsonl", most.String())
-	out, err := importFile(t, dbPath, "--full", short)
+	out, err := importSubscribersFile(t, dbPath, "--full", short)
 	if err == nil || !strings.Contains(err.Error(), "would close 5 of 100 subscribers") || !strings.Contains(err.Error(), "--allow-closing 5") {
 		t.Fatalf("a full file missing 5%%: %v\n%s", err, out)
 	}
@@ -141,7 +141,7 @@ func TestSubscribersImportFullRefusesAMassClosing(t *testing.T) {
 	if n := closed(); n != 0 {
 		t.Errorf("a refused full import closed %d", n)
 	}
-	if out, err := importFile(t, dbPath, "--full", "--allow-closing", "5", short); err != nil || !strings.Contains(out, "Closed 5 subscribers") {
+	if out, err := importSubscribersFile(t, dbPath, "--full", "--allow-closing", "5", short); err != nil || !strings.Contains(out, "Closed 5 subscribers") {
 		t.Fatalf("allowed: %v\n%s", err, out)
 	}
 	if n := closed(); n != 5 {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,5 +114,55 @@ func TestUsersAdd(t *testing.T) {
 	args[6] = "bo@carrier.example"
 	if err := run(context.Background(), args, env(nil), strings.NewReader("short\n"), &out, &errOut); err == nil || !strings.Contains(err.Error(), "at least 8 characters") {
 		t.Errorf("a short password: %v, want a refusal", err)
+	}
+}
+
+func TestPlansImport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	file := filepath.Join(t.TempDir(), "plans.csv")
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(strings.Join(db.PlansHeader, ",")+"\n"+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	importPlans := func() (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"-demo=false", "-db", path, "plans", "import", file}, env(nil), strings.NewReader(""), &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	write("ICE5,Iceland 5 GB,Europe,5000,1900,USD,7,IS,true\n" +
+		"ICE5,Iceland twice,Europe,5000,1900,USD,7,IS,true\n" +
+		"JP,Japan,Asia,3000,1600,JPY,10,JP,true\n")
+	_, errOut, err := importPlans()
+	if err == nil || !strings.Contains(err.Error(), "nothing was added: 2 lines") {
+		t.Errorf("a file with bad lines: %v, want it refused", err)
+	}
+	for _, want := range []string{"line 3: code ICE5 is also on line 2", "line 4: currency: Choose the currency"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, errOut)
+		}
+	}
+	write("ICE5,Iceland 5 GB,Europe,5000,1900,USD,7,IS,true\nJP3,Japan,Asia,3000,1600,USD,10,JP,false\n")
+	out, _, err := importPlans()
+	if err != nil || strings.TrimSpace(out) != "Added 2 plans to the catalog, 1 of them on sale." {
+		t.Errorf("import: %q, %v", out, err)
+	}
+	store, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if plans, err := store.Plans(context.Background(), true); err != nil || len(plans) != 2 {
+		t.Errorf("catalog = %+v, %v; want the 2 plans of the file", plans, err)
+	}
+	page, err := store.AuditLog(context.Background(), db.AuditFilter{}, 0, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range page.Entries {
+		if e.Action != "catalog_add" || !strings.HasSuffix(e.Detail, db.ImportNote) {
+			t.Errorf("audit entry %s %q; want each plan added by the import", e.Action, e.Detail)
+		}
 	}
 }

@@ -161,6 +161,8 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 		return addUser(ctx, store, args[2:], stdin, stdout, stderr)
 	case "inventory import":
 		return importInventory(ctx, store, args[2:], stdout, stderr)
+	case "plans import":
+		return importPlans(ctx, store, args[2:], stdout, stderr)
 	case "demo scale":
 		return demoScale(ctx, store, args[2:], stdout, stderr)
 	case "api-clients add":
@@ -168,7 +170,7 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 	case "subscribers import":
 		return importSubscribers(ctx, store, args[2:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, inventory import, demo scale, backup, restore",
+	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, plans import, inventory import, demo scale, backup, restore",
 		strings.Join(args, " "))
 }
 
@@ -202,15 +204,39 @@ func addUser(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 // importInventory adds the eSIMs of a CSV file to the stock, all or nothing,
 // as the import page does; a refused file lists its lines to fix.
 func importInventory(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
+	return importFile(args, "inventory import", stdout, stderr, func(f io.Reader) (string, []db.RowError, error) {
+		res, bad, err := store.ImportInventory(ctx, f, db.Login{})
+		return "Added " + res.Summary() + ".", bad, err
+	})
+}
+
+// importPlans loads the plans of a CSV file into the catalog, all or
+// nothing; a refused file lists its lines to fix.
+func importPlans(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
+	return importFile(args, "plans import", stdout, stderr, func(f io.Reader) (string, []db.RowError, error) {
+		plans, bad, err := store.ImportPlans(ctx, f, db.Login{})
+		onSale := 0
+		for _, p := range plans {
+			if p.Active {
+				onSale++
+			}
+		}
+		return fmt.Sprintf("Added %d plans to the catalog, %d of them on sale.", len(plans), onSale), bad, err
+	})
+}
+
+// importFile runs an import of the file named by args, and prints what it
+// added, or the lines to fix when it was refused.
+func importFile(args []string, command string, stdout, stderr io.Writer, load func(io.Reader) (string, []db.RowError, error)) error {
 	if len(args) != 1 {
-		return errors.New("usage: inventory import FILE.csv")
+		return errors.New("usage: " + command + " FILE.csv")
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	res, bad, err := store.ImportInventory(ctx, f, db.Login{})
+	done, bad, err := load(f)
 	if err != nil {
 		return err
 	}
@@ -224,7 +250,7 @@ func importInventory(ctx context.Context, store *db.Store, args []string, stdout
 		}
 		return fmt.Errorf("nothing was added: %d lines of %s need fixing", len(bad), args[0])
 	}
-	fmt.Fprintf(stdout, "Added %s.\n", res.Summary())
+	fmt.Fprintln(stdout, done)
 	return nil
 }
 

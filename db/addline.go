@@ -282,8 +282,8 @@ func sellablePlan(ctx context.Context, tx queryer, id int64) (Plan, error) {
 }
 
 // insertLinePlan puts a plan on an eSIM, queued until it starts, with the
-// catalog's allowance, and returns its
-// id and order number.
+// catalog's allowance and price, which the order keeps whatever the catalog
+// says later (db/catalog.go, rule 1), and returns its id and order number.
 func insertLinePlan(ctx context.Context, tx *change, iccid string, p Plan, by Login) (int64, string, error) {
 	now := tx.now
 	var id int64
@@ -291,8 +291,8 @@ func insertLinePlan(ctx context.Context, tx *change, iccid string, p Plan, by Lo
 		return 0, "", err
 	}
 	number := OrderNumber(id, now)
-	_, err := tx.ExecContext(ctx, `INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by, data_bytes)
-		VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`, id, number, iccid, p.ID, formatTime(now), by.ID, int64(p.DataMB)*BytesPerMB)
+	_, err := tx.ExecContext(ctx, `INSERT INTO esim_plans (id, order_number, iccid, plan_id, state, added_at, added_by, data_bytes, price_cents, currency)
+		VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`, id, number, iccid, p.ID, formatTime(now), by.ID, int64(p.DataMB)*BytesPerMB, p.PriceCents, p.Currency)
 	return id, number, err
 }
 

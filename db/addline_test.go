@@ -26,7 +26,7 @@ func (testMail) LowStock(m LowStockMail) (Message, error) {
 }
 
 func (testMail) OrderConfirmation(m OrderMail) (Message, error) {
-	return Message{Subject: "Order " + m.OrderNumber, Text: m.Plan.Name, HTML: "<p>" + m.Plan.Name + "</p>"}, nil
+	return Message{Subject: "Order " + m.OrderNumber, Text: m.Plan.Name + " for " + m.Plan.Price(), HTML: "<p>" + m.Plan.Name + "</p>"}, nil
 }
 
 type fixture struct {

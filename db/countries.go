@@ -333,3 +333,28 @@ func LookupCountry(typed string) string {
 	}
 	return found
 }
+
+// RegionPreset is a group of countries the catalog form adds at once.
+type RegionPreset struct {
+	Name      string
+	Countries []string // ISO 3166-1 alpha-2
+}
+
+// RegionPresets are the groups a plan's destinations are often made of.
+var RegionPresets = []RegionPreset{
+	{"EU 27", strings.Fields("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK")},
+	{"Nordics", strings.Fields("DK FI IS NO SE")},
+	{"North America", strings.Fields("CA MX US")},
+	{"South-East Asia", strings.Fields("ID KH LA MY PH SG TH VN")},
+	{"Oceania", strings.Fields("AU NZ")},
+}
+
+// RegionPresetByName is the preset of that name.
+func RegionPresetByName(name string) (RegionPreset, bool) {
+	for _, p := range RegionPresets {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return RegionPreset{}, false
+}

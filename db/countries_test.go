@@ -71,3 +71,16 @@ func TestCountries(t *testing.T) {
 		}
 	})
 }
+
+func TestRegionPresetsAreKnownCountries(t *testing.T) {
+	for _, p := range RegionPresets {
+		for _, c := range p.Countries {
+			if !KnownCountry(c) {
+				t.Errorf("preset %s: unknown country %s", p.Name, c)
+			}
+		}
+	}
+	if eu, _ := RegionPresetByName("EU 27"); len(eu.Countries) != 27 {
+		t.Errorf("EU 27 has %d countries", len(eu.Countries))
+	}
+}

@@ -97,7 +97,7 @@ func esimWithPlans(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 func linePlans(ctx context.Context, q queryer, where string, args ...any) (map[string][]LinePlan, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT ep.iccid, ep.id, ep.order_number, ep.state, ep.added_at, coalesce(l.name, ''), ep.activated_at, ep.expires_at,
-			ep.data_bytes, ep.used_bytes, ep.ended_at, coalesce(ep.cancel_reason, ''), `+planColumns+`
+			ep.data_bytes, ep.used_bytes, ep.ended_at, coalesce(ep.cancel_reason, ''), ep.price_cents, ep.currency, `+planColumns+`
 		FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid JOIN plans p ON p.id = ep.plan_id
 		LEFT JOIN logins l ON l.id = ep.added_by `+where+` ORDER BY ep.iccid, ep.id`, args...)
 	if err != nil {
@@ -110,12 +110,16 @@ func linePlans(ctx context.Context, q queryer, where string, args ...any) (map[s
 		var lp LinePlan
 		var activated, expires, ended nullTime
 		var ps planScan
+		var price int
+		var currency string
 		targets := append([]any{&iccid, &lp.ID, &lp.OrderNumber, &lp.State, dbTime{&lp.AddedAt}, &lp.AddedBy, &activated, &expires,
-			&lp.DataBytes, &lp.UsedBytes, &ended, &lp.CancelReason}, ps.targets()...)
+			&lp.DataBytes, &lp.UsedBytes, &ended, &lp.CancelReason, &price, &currency}, ps.targets()...)
 		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
+		// The order's price is the price paid, not the catalog's now.
 		lp.Plan = ps.plan()
+		lp.Plan.PriceCents, lp.Plan.Currency = price, currency
 		lp.ActivatedAt, lp.ExpiresAt, lp.EndedAt = activated.Time, expires.Time, ended.Time
 		out[iccid] = append(out[iccid], lp)
 	}

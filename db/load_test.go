@@ -14,7 +14,7 @@ func TestEmpty(t *testing.T) {
 	if empty, err := s.Empty(ctx); err != nil || !empty {
 		t.Fatalf("Empty on a new database = %v, %v, want true", empty, err)
 	}
-	if _, err := s.AddToCatalog(ctx, []Plan{{Code: "EURO1", Name: "Euro 1", Region: "Europe", DataMB: 1000, IMSIProfile: 7, Destinations: []string{"FR"}}}); err != nil {
+	if _, err := s.AddToCatalog(ctx, []Plan{{Code: "EURO1", Name: "Euro 1", Region: "Europe", DataMB: 1000, IMSIProfile: 7, Destinations: []string{"FR"}}}, Login{}); err != nil {
 		t.Fatal(err)
 	}
 	if empty, err := s.Empty(ctx); err != nil || empty {
@@ -137,7 +137,7 @@ func TestAddToCatalog(t *testing.T) {
 	plans, err := s.AddToCatalog(ctx, []Plan{
 		{Code: "EURO1", Name: "Euro 1", Region: "Europe", DataMB: 1000, IMSIProfile: 7, PriceCents: 900, Active: true, Destinations: []string{"FR", "DE"}},
 		{Code: "EURO5", Name: "Euro 5", Region: "Europe", DataMB: 5000, IMSIProfile: 7, PriceCents: 2900, Destinations: []string{"ES"}},
-	})
+	}, Login{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,20 +161,21 @@ func TestAddToCatalog(t *testing.T) {
 		"CodeTaken":          {Plan{Code: "EURO1", Name: "X", Region: "X", DataMB: 1, IMSIProfile: 2, Destinations: []string{"FR"}}, ErrConflict},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := s.AddToCatalog(ctx, []Plan{tc.plan})
+			_, err := s.AddToCatalog(ctx, []Plan{tc.plan}, Login{})
 			if got := ErrorCode(err); got != tc.code {
 				t.Errorf("err = %v (%s), want %s", err, got, tc.code)
 			}
 		})
 	}
 	t.Run("WithdrawPlan", func(t *testing.T) {
-		if err := s.WithdrawPlan(ctx, plans[0].ID); err != nil {
+		if _, err := s.WithdrawPlan(ctx, plans[0].Code, Login{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := sellablePlan(ctx, s.read, plans[0].ID); ErrorCode(err) != ErrInvalid {
 			t.Errorf("a withdrawn plan is still sold: %v", err)
 		}
-		if got := ErrorCode(s.WithdrawPlan(ctx, 999)); got != ErrNotFound {
+		if _, err := s.WithdrawPlan(ctx, "NOSUCH", Login{}); ErrorCode(err) != ErrNotFound {
+			got := ErrorCode(err)
 			t.Errorf("withdraw an unknown plan: %s, want %s", got, ErrNotFound)
 		}
 	})

@@ -61,6 +61,7 @@ type Plan struct {
 	ValidityDays int
 	IMSIProfile  int
 	PriceCents   int
+	Currency     string // ISO 4217, one of Currencies
 	Active       bool
 	Destinations []string // ISO 3166-1 alpha-2, sorted
 }
@@ -73,8 +74,8 @@ func (p Plan) Data() string {
 	return fmt.Sprintf("%d MB", p.DataMB)
 }
 
-// Price reads "$19.00".
-func (p Plan) Price() string { return fmt.Sprintf("$%d.%02d", p.PriceCents/100, p.PriceCents%100) }
+// Price reads "$19.00", "€19.00" or "19.00 CHF".
+func (p Plan) Price() string { return Money(p.PriceCents, p.Currency) }
 
 // Covers reports whether the plan works in country (ISO alpha-2).
 func (p Plan) Covers(country string) bool {

@@ -711,8 +711,8 @@ func usagePlans(ctx context.Context, q queryer, iccids []string) (map[string][]L
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT iccid, id, order_number, plan_id, state, added_at, activated_at, expires_at, data_bytes, used_bytes, ended_at
-		FROM esim_plans WHERE iccid IN (SELECT value FROM json_each(?)) AND state <> 'cancelled' ORDER BY iccid, id`, jsonList(iccids))
+	rows, err = q.QueryContext(ctx, `SELECT iccid, id, order_number, plan_id, state, added_at, activated_at, expires_at, data_bytes, used_bytes, ended_at,
+		price_cents, currency FROM esim_plans WHERE iccid IN (SELECT value FROM json_each(?)) AND state <> 'cancelled' ORDER BY iccid, id`, jsonList(iccids))
 	if err != nil {
 		return nil, err
 	}
@@ -723,11 +723,15 @@ func usagePlans(ctx context.Context, q queryer, iccids []string) (map[string][]L
 		var planID int64
 		var lp LinePlan
 		var activated, expires, ended nullTime
+		var price int
+		var currency string
 		if err := rows.Scan(&iccid, &lp.ID, &lp.OrderNumber, &planID, &lp.State, dbTime{&lp.AddedAt}, &activated, &expires,
-			&lp.DataBytes, &lp.UsedBytes, &ended); err != nil {
+			&lp.DataBytes, &lp.UsedBytes, &ended, &price, &currency); err != nil {
 			return nil, err
 		}
+		// The order's price is the price paid, not the catalog's now.
 		lp.Plan = catalog[planID]
+		lp.Plan.PriceCents, lp.Plan.Currency = price, currency
 		lp.ActivatedAt, lp.ExpiresAt, lp.EndedAt = activated.Time, expires.Time, ended.Time
 		out[iccid] = append(out[iccid], lp)
 	}

@@ -120,6 +120,16 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.POST("/esims/import", h.importInventory, requireLead)
 	app.POST("/esims/:iccid/retire", h.retireESIM, requireLead)
 
+	// The plan catalog: every login reads it; team leads change it.
+	app.GET("/plans", h.plansPage)
+	app.GET("/plans/new", h.newPlanForm, requireLead)
+	app.POST("/plans", h.addPlanToCatalog, requireLead)
+	app.GET("/plans/:code", h.editPlanForm, requireLead)
+	app.POST("/plans/:code", h.savePlan, requireLead)
+	app.POST("/plans/:code/withdraw", h.withdrawPlan, requireLead)
+	app.POST("/plans/:code/on-sale", h.putPlanOnSale, requireLead)
+	app.POST("/plans/:code/delete", h.deletePlan, requireLead)
+
 	// The outbox: what was sent to customers.
 	app.GET("/emails/:id", h.emailPreview)
 	app.GET("/emails/:id/body", h.emailBody)
@@ -156,6 +166,11 @@ func (h *Handlers) Routes() *echo.Echo {
 	e.PUT("/api/v1/subscribers/:account_number", h.apiPutSubscriber, subscribers)
 	e.GET("/api/v1/subscribers/:account_number", h.apiGetSubscriber, subscribers)
 	e.POST("/api/v1/subscribers", h.apiPostSubscribers, subscribers)
+	// The catalog API: the carrier's product system keeps the plans.
+	catalog := h.requireScope(db.ScopeCatalog)
+	e.GET("/api/v1/plans", h.apiPlans, catalog)
+	e.GET("/api/v1/plans/:code", h.apiPlan, catalog)
+	e.PUT("/api/v1/plans/:code", h.apiPutPlan, catalog)
 	e.RouteNotFound("/api/*", h.apiNotFound)
 	if h.Demo {
 		app.POST("/esims/:iccid/simulate-attach", h.simulateAttach, requireLead)

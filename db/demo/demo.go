@@ -53,6 +53,15 @@ const (
 	asia   = "JP KR SG TH VN MY ID PH HK TW"
 )
 
+// repricings are the demo's price changes: the lead first sold the plan at
+// firstCents and set its catalog price daysAgo; the orders before keep the
+// price they were sold at.
+var repricings = []struct {
+	code       string
+	firstCents int
+	daysAgo    int
+}{{"EURO3", 1700, 30}}
+
 var catalog = []catalogPlan{
 	{"EURO1", "Euro 1", "Europe", 1000, 7, 900, 0, europe},
 	{"EURO3", "Euro 3", "Europe", 3000, 7, 1900, 0, europe},
@@ -341,7 +350,7 @@ func (d *seeder) run(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	steps := slices.Concat(d.inventory(allocs), d.withdrawals(), d.sales(orders), d.reports(allocs, orders), d.usage(orders),
+	steps := slices.Concat(d.inventory(allocs), d.withdrawals(), d.repricing(), d.sales(orders), d.reports(allocs, orders), d.usage(orders),
 		d.resends(allocs), d.replacements(allocs), d.billing())
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at.Before(steps[j].at) })
 	for _, st := range steps {
@@ -515,8 +524,13 @@ func (d *seeder) addCatalog(ctx context.Context) error {
 		}
 		plans[i] = db.Plan{Code: p.code, Name: p.name, Region: region, DataMB: p.dataMB, IMSIProfile: p.profile,
 			PriceCents: p.priceCents, Active: true, Destinations: dest}
+		for _, r := range repricings {
+			if r.code == p.code {
+				plans[i].PriceCents = r.firstCents
+			}
+		}
 	}
-	added, err := d.s.AddToCatalog(ctx, plans)
+	added, err := d.s.AddToCatalog(ctx, plans, d.lead)
 	if err != nil {
 		return err
 	}
@@ -527,6 +541,24 @@ func (d *seeder) addCatalog(ctx context.Context) error {
 	return nil
 }
 
+// repricing sets the prices the lead changed, at a fixed hour of their day
+// (no jitter: the demo's other times stay as they were).
+func (d *seeder) repricing() []step {
+	var out []step
+	for _, r := range repricings {
+		i := slices.IndexFunc(catalog, func(p catalogPlan) bool { return p.code == r.code })
+		at := d.now.AddDate(0, 0, -r.daysAgo).Truncate(24 * time.Hour).Add(10 * time.Hour)
+		code, cents := r.code, catalog[i].priceCents
+		out = append(out, step{at, "reprice plan " + code, func(ctx context.Context) error {
+			p := d.plans[code]
+			p.PriceCents = cents
+			_, err := d.s.SavePlan(ctx, p, d.lead)
+			return err
+		}})
+	}
+	return out
+}
+
 // withdrawals take the plans no longer sold off sale, after they were sold.
 func (d *seeder) withdrawals() []step {
 	var out []step
@@ -534,9 +566,10 @@ func (d *seeder) withdrawals() []step {
 		if p.withdrawn == 0 {
 			continue
 		}
-		id := d.plans[p.code].ID
-		out = append(out, step{d.workTime(p.withdrawn), "withdraw plan " + p.code, func(ctx context.Context) error {
-			return d.s.WithdrawPlan(ctx, id)
+		code := p.code
+		out = append(out, step{d.workTime(p.withdrawn), "withdraw plan " + code, func(ctx context.Context) error {
+			_, err := d.s.WithdrawPlan(ctx, code, d.lead)
+			return err
 		}})
 	}
 	return out

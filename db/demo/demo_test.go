@@ -562,7 +562,7 @@ func realChanges(t *testing.T, s testStore) {
 	plans, err := s.AddToCatalog(ctx, []db.Plan{
 		{Code: "EU1", Name: "Europe Lite", Region: "Europe", DataMB: 1000, IMSIProfile: 7, Active: true, Destinations: []string{"FR", "DE"}},
 		{Code: "EU3", Name: "Europe Max", Region: "Europe", DataMB: 3000, IMSIProfile: 7, Active: true, Destinations: []string{"FR", "DE"}},
-	})
+	}, lead)
 	must(err)
 	subs, err := s.AddSubscribers(ctx, []db.NewSubscriber{{Subscriber: db.Subscriber{AccountNumber: "T-1", Name: "Cy Test", Email: "cy@example.com"},
 		Home: []db.DomesticPlan{{Name: "Unlimited bundle — 2 lines", Kind: "unlimited_bundle", Lines: 2}}},
@@ -612,6 +612,12 @@ func realChanges(t *testing.T, s testStore) {
 		state("T-2", "Di Test", db.StatusSuspended, all),
 		state("T-3", "Ed Test", db.StatusClosed, all),
 	}, client.ID)
+	must(err)
+	repriced := plans[0]
+	repriced.PriceCents += 100
+	_, err = s.SavePlan(ctx, repriced, lead)
+	must(err)
+	_, err = s.WithdrawPlan(ctx, plans[1].Code, lead)
 	must(err)
 }
 
@@ -675,6 +681,19 @@ func TestSeedShowsDataInEveryState(t *testing.T) {
 		if n := s.count(t, query); n == 0 {
 			t.Errorf("%s: no demo plan shows it", name)
 		}
+	}
+	if n := s.count(t, `SELECT count(*) FROM plans p WHERE sold <> (SELECT count(*) FROM esim_plans WHERE plan_id = p.id)`); n != 0 {
+		t.Errorf("%d plans whose kept count of orders is not their orders", n)
+	}
+	// Euro 3 was repriced: orders before kept the price they were sold at.
+	for cents, want := range map[int]bool{1700: true, 1900: true} {
+		n := s.count(t, `SELECT count(*) FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE p.code = 'EURO3' AND ep.price_cents = ?`, cents)
+		if (n > 0) != want {
+			t.Errorf("%d Euro 3 orders at %d cents", n, cents)
+		}
+	}
+	if n := s.count(t, `SELECT count(*) FROM plans WHERE code = 'EURO3' AND price_cents = 1900`); n != 1 {
+		t.Error("Euro 3 is not at its new price")
 	}
 	for _, kind := range []string{db.EmailPlanStarted, db.EmailDataLow, db.EmailDataUsedUp, db.EmailEndsSoon, db.EmailPlanEnded} {
 		if n := s.count(t, `SELECT count(*) FROM outbox WHERE kind = ?`, kind); n == 0 {

@@ -85,10 +85,11 @@ type scaler struct {
 	report ScaleReport
 
 	lineNames map[int][]string
-	logins    []int64          // who allocates, busiest first
-	plans     map[int][]int64  // sellable plan ids by IMSI profile
-	dataBytes map[int64]int64  // each plan's allowance
-	where     map[int64]string // a destination of each plan, where its data is used
+	logins    []int64           // who allocates, busiest first
+	plans     map[int][]int64   // sellable plan ids by IMSI profile
+	dataBytes map[int64]int64   // each plan's allowance
+	where     map[int64]string  // a destination of each plan, where its data is used
+	price     map[int64]db.Plan // each plan, for the price its orders keep
 	subIDs    []int64
 	subLines  [][]string // line names each subscriber holds so far
 }
@@ -197,8 +198,9 @@ func (sc *scaler) loadPlans() error {
 		return err
 	}
 	slices.SortFunc(plans, func(a, b db.Plan) int { return cmp.Compare(a.ID, b.ID) })
-	sc.plans, sc.dataBytes, sc.where = map[int][]int64{}, map[int64]int64{}, map[int64]string{}
+	sc.plans, sc.dataBytes, sc.where, sc.price = map[int][]int64{}, map[int64]int64{}, map[int64]string{}, map[int64]db.Plan{}
 	for _, p := range plans {
+		sc.price[p.ID] = p
 		sc.plans[p.IMSIProfile] = append(sc.plans[p.IMSIProfile], p.ID)
 		sc.dataBytes[p.ID] = int64(p.DataMB) * db.BytesPerMB
 		sc.where[p.ID] = p.Destinations[0]
@@ -588,7 +590,7 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 		return err
 	}
 	ins, err := newBatchInsert(sc.ctx, sc.tx, "esim_plans",
-		"id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at, data_bytes, used_bytes, ended_at", 12, 80)
+		"id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at, data_bytes, used_bytes, ended_at, price_cents, currency", 14, 70)
 	if err != nil {
 		return err
 	}
@@ -649,7 +651,7 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 					}
 				}
 				if err := ins.add(id, db.OrderNumber(id, added), iccid, p, state,
-					db.FormatTime(added), by, activated, expires, sc.dataBytes[p], used, ended); err != nil {
+					db.FormatTime(added), by, activated, expires, sc.dataBytes[p], used, ended, sc.price[p].PriceCents, sc.price[p].Currency); err != nil {
 					return err
 				}
 				if state != db.PlanQueued {
