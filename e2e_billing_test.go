@@ -79,6 +79,11 @@ func TestBrowserBillingClient(t *testing.T) {
 	checkPage(t, ctx, "integrations-revoke")
 	do(t, ctx, "revoke", chromedp.Click(chromedp.Search(row+`//details//button[@type="submit"]`)))
 	waitVisible(t, ctx, "the revoked message", flash(`Revoked the key of Billing BSS`))
+	// The leads' list of who billing left over their allowance.
+	do(t, ctx, "open Subscribers", chromedp.Navigate(p.URL+"/subscribers"), chromedp.WaitVisible(chromedp.ID("q")))
+	do(t, ctx, "open Over their allowance", chromedp.Click(chromedp.CSS(`[data-testid=over-allowance-link]`)))
+	waitVisible(t, ctx, "the list", chromedp.CSS(`[data-testid=over-allowance]`))
+	checkPage(t, ctx, "over-allowance")
 	if status, body := billingGet(t, p.URL, key, "BX-77001"); status != http.StatusUnauthorized {
 		t.Errorf("billing's call after the revoke: %d %s, want 401", status, body)
 	}

@@ -224,6 +224,9 @@ func TestBillingStatesOnProfiles(t *testing.T) {
 	if got := form.Find(`[data-testid=form-error]`).Text(); !strings.Contains(got, "closed in billing") {
 		t.Errorf("Add plan on a closed account opens with %q", got)
 	}
+	if href, _ := lead.Page(t, "/subscribers").Find(`[data-testid=over-allowance-link]`).Attr("href"); href != "/subscribers/over-allowance" {
+		t.Errorf("the leads' search page links to %q, want their list of subscribers over their allowance", href)
+	}
 	over := lead.Page(t, "/subscribers/over-allowance").Find(`[data-testid=over-allowance]`).Text()
 	if !strings.Contains(over, "Lukas Schneider") || strings.Contains(over, "Grace Thompson") {
 		t.Errorf("over their allowance lists:\n%s", over)
