@@ -52,8 +52,10 @@ func Backup(ctx context.Context, src, dst string) (CopyReport, error) {
 		return CopyReport{}, fmt.Errorf("backup: %s already exists", dst)
 	}
 	// A connection of its own, without the store: no migration may run on
-	// a database a portal of another version serves.
-	conn, err := sql.Open("sqlite", "file:"+src+"?_pragma=busy_timeout(10000)")
+	// a database a portal of another version serves. VACUUM INTO makes the
+	// copy with the connection's auto_vacuum: incremental, so that a restore
+	// gives an older database the space-returning mode (retention.go).
+	conn, err := sql.Open("sqlite", "file:"+src+"?_pragma=busy_timeout(10000)&_pragma=auto_vacuum(2)")
 	if err != nil {
 		return CopyReport{}, err
 	}

@@ -49,6 +49,9 @@ type Store struct {
 	Mail MailRenderer
 	// Notices says when the notices about a plan's data and end go out.
 	Notices NoticeSettings
+	// Retention says how long usage records and email texts are kept whole
+	// (retention.go).
+	Retention RetentionSettings
 	// PasswordCost is bcrypt's work factor for new passwords; tests lower it.
 	PasswordCost int
 	// dummyHash is compared against when a sign-in names no login, so a wrong
@@ -84,6 +87,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		txs: make(chan txRequest), closed: make(chan struct{}), done: make(chan struct{})}
 	s.PasswordCost = DefaultPasswordCost
 	s.Notices = DefaultNotices
+	s.Retention = DefaultRetention
 	s.dummyHash = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), s.PasswordCost)
 		return h
@@ -386,6 +390,13 @@ func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 // A migration is seen when its version is recorded, not when a later one
 // is: one merged after a higher number was applied still runs.
 func (s *Store) migrate(ctx context.Context) error {
+	// Space freed by the retention pass goes back to the file system
+	// (retention.go). The mode can only be set before the first table is
+	// made: on an older database this does nothing, and a restored backup
+	// (made with it, backup.go) brings it.
+	if _, err := s.write.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
 	if _, err := s.write.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("open database: %w", err)
