@@ -28,6 +28,12 @@ var migrations embed.FS
 // Pragmas set on every connection. They are per connection, so they go in the
 // DSN: a single db.Exec would reach only one connection of the pool.
 var pragmas = []string{
+	// Space freed by the retention pass goes back to the file system
+	// (retention.go). The mode takes only on a file that is still empty, so
+	// it comes before journal_mode, which writes the file's first page: an
+	// older database keeps none, until a restored backup (made with it,
+	// backup.go) replaces it.
+	"auto_vacuum(2)",
 	"foreign_keys(1)",
 	"busy_timeout(10000)",
 	"journal_mode(WAL)",
@@ -390,13 +396,6 @@ func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 // A migration is seen when its version is recorded, not when a later one
 // is: one merged after a higher number was applied still runs.
 func (s *Store) migrate(ctx context.Context) error {
-	// Space freed by the retention pass goes back to the file system
-	// (retention.go). The mode can only be set before the first table is
-	// made: on an older database this does nothing, and a restored backup
-	// (made with it, backup.go) brings it.
-	if _, err := s.write.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
 	if _, err := s.write.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("open database: %w", err)

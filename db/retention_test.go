@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -286,5 +288,92 @@ func TestThinEmails(t *testing.T) {
 				t.Errorf("the email had no text to start with")
 			}
 		})
+	}
+}
+
+// usageRecords reports n records of a minute each on the line, from start,
+// a thousand a request.
+func (l *lifecycle) usageRecords(t testing.TB, n int, start time.Time) {
+	t.Helper()
+	for done := 0; done < n; {
+		batch := make([]UsageReport, 0, MaxUsageRecords)
+		for ; done < n && len(batch) < MaxUsageRecords; done++ {
+			at := start.Add(time.Duration(done) * time.Minute)
+			batch = append(batch, UsageReport{ID: "cdr-" + itoa(int64(done)), ICCID: l.iccid, Country: "FR", Bytes: 1000, Start: at, End: at.Add(time.Minute)})
+		}
+		l.now = batch[len(batch)-1].End
+		if _, err := l.s.RecordUsage(context.Background(), batch, Login{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRetentionReturnsSpace: a new database returns the pages the pass
+// frees to the file system, so the file shrinks, not only stops growing.
+func TestRetentionReturnsSpace(t *testing.T) {
+	ctx := context.Background()
+	l := newLifecycle(t, "EURO1")
+	if n := count(t, l.s, `PRAGMA auto_vacuum`); n != 2 {
+		t.Fatalf("auto_vacuum = %d on a new database, want 2 (incremental)", n)
+	}
+	l.usageRecords(t, 20_000, lifecycleBase.Add(time.Hour))
+	pages := count(t, l.s, `PRAGMA page_count`)
+	l.now = l.now.Add(100 * 24 * time.Hour)
+	var vacuumed int64
+	if err := l.s.Retain(ctx, func(st RetentionStep) {
+		if st.Kind == "vacuum" {
+			vacuumed += st.Done
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkUsage(t, l.s)
+	after := count(t, l.s, `PRAGMA page_count`)
+	if free := count(t, l.s, `PRAGMA freelist_count`); free != 0 || vacuumed == 0 || after > pages/2 {
+		t.Errorf("%d pages before the pass, %d after (%d returned, %d still free)", pages, after, vacuumed, free)
+	}
+}
+
+// TestBackupIsIncremental: a backup of a database made without incremental
+// vacuum has it, so restoring it gives the portal a file that can shrink.
+func TestBackupIsIncremental(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	old, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.Exec(`CREATE TABLE t (x); INSERT INTO t VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Backup(ctx, filepath.Join(dir, "old.db"), filepath.Join(dir, "copy.db")); err != nil && !strings.Contains(err.Error(), "not a database of the portal") {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"old.db": 0, "copy.db": 2} {
+		c, err := sql.Open("sqlite", "file:"+filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := c.QueryRow(`PRAGMA auto_vacuum`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if got != want {
+			t.Errorf("%s: auto_vacuum = %d, want %d", name, got, want)
+		}
+	}
+	// The store opens the older file as it is: its freed pages are reused.
+	s, err := Open(ctx, filepath.Join(dir, "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := count(t, s, `PRAGMA auto_vacuum`); n != 0 {
+		t.Errorf("the store changed an older file's auto_vacuum to %d", n)
+	}
+	if st, err := s.ReturnSpace(ctx, VacuumPages); err != nil || st.Done != 0 {
+		t.Errorf("ReturnSpace on an older file: %+v, %v", st, err)
 	}
 }
