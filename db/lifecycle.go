@@ -242,7 +242,7 @@ func reportedESIM(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 // lastAttachment returns where the eSIM's phone last connected, nil if it
 // never did: its latest attachment or usage record, whichever is later (a
 // phone using data is connected there), the rolled-up records included
-// (retention.go: they keep their country and last end, not their MCC).
+// (retention.go: a day keeps its country, last end and that record's MCC).
 func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, error) {
 	a := Attachment{ICCID: iccid}
 	// Each side is read from its end through its index, not whole: a line
@@ -257,7 +257,7 @@ func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, 
 				WHERE iccid = ?1 AND start_at >= strftime('%Y-%m-%dT%H:%M:%fZ', (SELECT max(start_at) FROM usage_records WHERE iccid = ?1), ?2)
 				ORDER BY end_at DESC, id DESC LIMIT 1)
 			UNION ALL
-			SELECT * FROM (SELECT country, '', last_at, last_at, 0 FROM usage_days WHERE iccid = ?1 ORDER BY last_at DESC LIMIT 1)
+			SELECT * FROM (SELECT country, coalesce(last_mcc, ''), last_at, last_at, 0 FROM usage_days WHERE iccid = ?1 ORDER BY last_at DESC LIMIT 1)
 		) ORDER BY at DESC, id DESC LIMIT 1`, iccid, fmt.Sprintf("-%d seconds", int(MaxUsageWindow/time.Second))).
 		Scan(&a.Country, &a.MCC, dbTime{&a.AttachedAt}, dbTime{&a.ReceivedAt})
 	if errors.Is(err, sql.ErrNoRows) {

@@ -131,12 +131,18 @@ func (s *Store) RollUpUsage(ctx context.Context, limit int) (_ RetentionStep, er
 		// their keys: grouped through an index instead, SQLite would walk
 		// the whole table.
 		for _, q := range []string{
-			`INSERT INTO usage_days (iccid, day, country, bytes, uncovered_bytes, first_at, last_at, records)
-				SELECT iccid, substr(start_at, 1, 10), country, sum(bytes), sum(uncovered_bytes), min(start_at), max(end_at), count(*)
-				FROM usage_records NOT INDEXED WHERE id <= ?1 GROUP BY iccid, substr(start_at, 1, 10), country
+			`INSERT INTO usage_days (iccid, day, country, bytes, uncovered_bytes, first_at, last_at, records, last_mcc)
+				SELECT g.*, (SELECT u.mcc FROM usage_records u NOT INDEXED
+					WHERE u.id <= ?1 AND u.iccid = g.iccid AND substr(u.start_at, 1, 10) = g.day AND u.country = g.country
+					ORDER BY u.end_at DESC, u.id DESC LIMIT 1)
+				FROM (SELECT iccid, substr(start_at, 1, 10) AS day, country, sum(bytes), sum(uncovered_bytes), min(start_at), max(end_at), count(*)
+					FROM usage_records NOT INDEXED WHERE id <= ?1 GROUP BY iccid, substr(start_at, 1, 10), country) g
+				WHERE true
 				ON CONFLICT (iccid, day, country) DO UPDATE SET
 					bytes = bytes + excluded.bytes, uncovered_bytes = uncovered_bytes + excluded.uncovered_bytes,
-					first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at),
+					first_at = min(first_at, excluded.first_at),
+					last_mcc = CASE WHEN excluded.last_at >= last_at THEN excluded.last_mcc ELSE last_mcc END,
+					last_at = max(last_at, excluded.last_at),
 					records = records + excluded.records`,
 			`INSERT INTO usage_plan_rollups (esim_plan_id, bytes)
 				SELECT esim_plan_id, sum(bytes) FROM usage_charges WHERE usage_record <= ?1 GROUP BY +esim_plan_id

@@ -16,6 +16,7 @@ type lineView struct {
 	Plans          []LinePlan
 	UncoveredBytes int64
 	LastCountry    string
+	LastMCC        string
 	LastAt         time.Time
 	Timeline       []TimelineEvent
 }
@@ -33,7 +34,7 @@ func (l *lifecycle) view(t *testing.T) lineView {
 	}
 	v := lineView{Plans: e.Plans, UncoveredBytes: e.UncoveredBytes, Timeline: tl}
 	if e.LastAttachment != nil {
-		v.LastCountry, v.LastAt = e.LastAttachment.Country, e.LastAttachment.AttachedAt
+		v.LastCountry, v.LastMCC, v.LastAt = e.LastAttachment.Country, e.LastAttachment.MCC, e.LastAttachment.AttachedAt
 	}
 	return v
 }
@@ -49,15 +50,15 @@ func TestRollUpUsage(t *testing.T) {
 	window := time.Duration(DefaultRetention.UsageDays) * day
 	// The records, each received at its end.
 	type rec struct {
-		id, country string
-		mbs         int64
-		start       time.Time
+		id, country, mcc string
+		mbs              int64
+		start            time.Time
 	}
 	recs := []rec{
-		{"r1", "FR", 100, d1},
-		{"r2", "FR", 200, d1.Add(2 * time.Hour)},
-		{"r3", "DE", 300, d2},
-		{"r4", "JP", 50, d2.Add(time.Hour)}, // no plan covers JP: uncovered
+		{"r1", "FR", "", 100, d1},
+		{"r2", "FR", "208", 200, d1.Add(2 * time.Hour)},
+		{"r3", "DE", "262", 300, d2},
+		{"r4", "JP", "440", 50, d2.Add(time.Hour)}, // no plan covers JP: uncovered
 	}
 	received := func(i int) time.Time { return recs[i].start.Add(15 * time.Minute) }
 	for _, tc := range []struct {
@@ -85,7 +86,11 @@ func TestRollUpUsage(t *testing.T) {
 			ctx := context.Background()
 			l := newLifecycle(t, "EURO1")
 			for _, r := range recs {
-				l.use(t, r.id, r.country, r.mbs*mb, r.start, r.start.Add(15*time.Minute))
+				l.now = r.start.Add(15 * time.Minute)
+				if _, err := l.s.RecordUsage(ctx, []UsageReport{{ID: r.id, ICCID: l.iccid, MCC: r.mcc, Country: r.country, Bytes: r.mbs * mb,
+					Start: r.start, End: l.now}}, Login{}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			audits := count(t, l.s, `SELECT count(*) FROM audit_log`)
 			l.now = tc.at

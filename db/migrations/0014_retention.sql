@@ -10,6 +10,7 @@ CREATE TABLE usage_days (
     first_at        TEXT NOT NULL, -- the earliest start of the day's records
     last_at         TEXT NOT NULL CHECK (last_at >= first_at), -- their latest end
     records         INTEGER NOT NULL CHECK (records > 0),
+    last_mcc        TEXT, -- the network of the record that ended last, as reported
     PRIMARY KEY (iccid, day, country)
 ) WITHOUT ROWID;
 -- The few days some of whose data no plan took, for the line's warning.
