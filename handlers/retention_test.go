@@ -150,3 +150,32 @@ func TestEmailPreviewAfterRetention(t *testing.T) {
 		t.Errorf("the thinned email lost what was sent, to whom, when or its state: %+v", e)
 	}
 }
+
+// TestReadyzRetentionBehind: /readyz mentions the retention pass only when
+// it is a day behind, and the portal stays ready.
+func TestReadyzRetentionBehind(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	c := app.NewClient()
+	retention := func(body map[string]any) string {
+		s, _ := body["checks"].(map[string]any)["retention"].(string)
+		return s
+	}
+	if err := app.Store.Retain(context.Background(), nil); err != nil { // as the portal does at start
+		t.Fatal(err)
+	}
+	if status, body := health(t, c, "/readyz"); status != 200 || retention(body) != "" {
+		t.Fatalf("readyz with nothing to retain: %d %v", status, body)
+	}
+	app.Clock.Advance(10 * 24 * time.Hour)
+	status, body := health(t, c, "/readyz")
+	if status != 200 || body["status"] != "ready" || !strings.Contains(retention(body), "behind by") {
+		t.Errorf("readyz with the pass ten days behind: %d %v", status, body)
+	}
+	if err := app.Store.Retain(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := health(t, c, "/readyz"); status != 200 || retention(body) != "" {
+		t.Errorf("readyz after the pass: %d %v", status, body)
+	}
+}
