@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,12 +29,6 @@ var migrations embed.FS
 // Pragmas set on every connection. They are per connection, so they go in the
 // DSN: a single db.Exec would reach only one connection of the pool.
 var pragmas = []string{
-	// Space freed by the retention pass goes back to the file system
-	// (retention.go). The mode takes only on a file that is still empty, so
-	// it comes before journal_mode, which writes the file's first page: an
-	// older database keeps none, until a restored backup (made with it,
-	// backup.go) replaces it.
-	"auto_vacuum(2)",
 	"foreign_keys(1)",
 	"busy_timeout(10000)",
 	"journal_mode(WAL)",
@@ -83,7 +78,17 @@ type Store struct {
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	writeDSN := dsn(path, "_txlock=immediate")
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		// Space freed by the retention pass goes back to the file system
+		// (retention.go). The mode takes only on a file still empty, so it
+		// comes before journal_mode, which writes the first page; set on a
+		// file that has it, it would write (a read-only file refuses). An
+		// older database keeps none until a restored backup (made with it,
+		// backup.go) replaces it.
+		writeDSN = strings.Replace(writeDSN, "?", "?_pragma=auto_vacuum(2)&", 1)
+	}
+	write, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
 		return nil, err
 	}
