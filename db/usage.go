@@ -53,6 +53,8 @@ import (
 //     replaced too). Its bytes after that moment are uncovered.
 //
 // A record id is applied once: the same id again changes nothing and says so.
+// That can be checked only while the records are kept whole, so a record
+// whose start is older than the usage window is refused (retention.go).
 // The records of one request are applied eSIM by eSIM in the order of their
 // start. Nothing a record charged moves later. The invariant, checked in the
 // tests (CheckUsage): every record's bytes are charged to plans or left
