@@ -38,6 +38,7 @@ type config struct {
 	BackupDir    string
 	BackupEvery  time.Duration
 	BackupKeep   int
+	Retention    db.RetentionSettings // how long usage records and email texts are kept whole
 }
 
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
@@ -101,6 +102,10 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&cfg.BackupDir, "backup-dir", "ESIM_BACKUP_DIR", "", "folder for the portal's own backups; empty makes none")
 	dur(&cfg.BackupEvery, "backup-every", "ESIM_BACKUP_EVERY", 24*time.Hour, "6h", "time between two backups into -backup-dir")
 	num(&cfg.BackupKeep, "backup-keep", "ESIM_BACKUP_KEEP", 7, "", "backups kept in -backup-dir, the newest")
+	num(&cfg.Retention.UsageDays, "keep-usage-days", "ESIM_KEEP_USAGE_DAYS", db.DefaultRetention.UsageDays, " of days",
+		"days usage records are kept whole, then rolled up per eSIM, day and country; older records are refused")
+	num(&cfg.Retention.EmailDays, "keep-email-days", "ESIM_KEEP_EMAIL_DAYS", db.DefaultRetention.EmailDays, " of days",
+		"days a sent email's text is kept; then only what was sent, to whom, when and its state stay")
 	if envErr != nil {
 		return cfg, nil, envErr
 	}
@@ -172,6 +177,13 @@ func (c config) check() error {
 	}
 	if c.BackupKeep < 1 {
 		return fmt.Errorf("-backup-keep must keep at least 1 backup")
+	}
+	// A record must stay whole longer than the plan it may be charged to runs.
+	if c.Retention.UsageDays < 31 || c.Retention.UsageDays > 3650 {
+		return fmt.Errorf("-keep-usage-days must be from 31 to 3650 days, longer than a plan's 30, not %d", c.Retention.UsageDays)
+	}
+	if c.Retention.EmailDays < 30 || c.Retention.EmailDays > 3650 {
+		return fmt.Errorf("-keep-email-days must be from 30 to 3650 days, not %d", c.Retention.EmailDays)
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func TestParseConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if cfg.Addr != "127.0.0.1:8080" || cfg.DB != "esim-admin.db" || !cfg.Demo || cfg.LowStock != 20 || cfg.SMTPAddr != "" ||
-			cfg.UsageWarn != 80 || cfg.ExpiryWarn != 72*time.Hour || cfg.ReorderDays != 14 {
+			cfg.UsageWarn != 80 || cfg.ExpiryWarn != 72*time.Hour || cfg.ReorderDays != 14 || cfg.Retention != db.DefaultRetention {
 			t.Errorf("defaults = %+v", cfg)
 		}
 	})
@@ -31,12 +31,14 @@ func TestParseConfig(t *testing.T) {
 		cfg, _, err := parseConfig("x", []string{"-addr", "127.0.0.1:9000"}, env(map[string]string{
 			"ESIM_ADDR": "127.0.0.1:7000", "ESIM_DB": "/tmp/x.db", "ESIM_DEMO": "false", "ESIM_SMTP_PASSWORD": "pw", "ESIM_LOW_STOCK": "5",
 			"ESIM_USAGE_WARN": "75", "ESIM_EXPIRY_WARN": "48h", "ESIM_REORDER_DAYS": "21",
+			"ESIM_KEEP_USAGE_DAYS": "120", "ESIM_KEEP_EMAIL_DAYS": "730",
 		}), &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cfg.Addr != "127.0.0.1:9000" || cfg.DB != "/tmp/x.db" || cfg.Demo || cfg.SMTPPassword != "pw" || cfg.LowStock != 5 || cfg.ReorderDays != 21 ||
-			cfg.notices() != (db.NoticeSettings{LowPercent: 75, EndsSoon: 48 * time.Hour}) {
+			cfg.notices() != (db.NoticeSettings{LowPercent: 75, EndsSoon: 48 * time.Hour}) ||
+			cfg.Retention != (db.RetentionSettings{UsageDays: 120, EmailDays: 730}) {
 			t.Errorf("config = %+v", cfg)
 		}
 	})
@@ -63,6 +65,9 @@ func TestParseConfig(t *testing.T) {
 		{"BadBackupEvery", nil, map[string]string{"ESIM_BACKUP_EVERY": "daily"}, "ESIM_BACKUP_EVERY must be a duration"},
 		{"BackupEveryTooShort", []string{"-backup-every", "1s"}, nil, "-backup-every must be a minute or more"},
 		{"BackupKeepNone", []string{"-backup-keep", "0"}, nil, "-backup-keep must keep at least 1"},
+		{"BadKeepUsageDays", nil, map[string]string{"ESIM_KEEP_USAGE_DAYS": "3 months"}, "ESIM_KEEP_USAGE_DAYS must be a whole number of days"},
+		{"KeepUsageShorterThanAPlan", []string{"-keep-usage-days", "30"}, nil, "-keep-usage-days must be from 31 to 3650 days"},
+		{"KeepEmailDaysTooShort", []string{"-keep-email-days", "7"}, nil, "-keep-email-days must be from 30 to 3650 days"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer

@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// the server, a command, the demo data.
 	store.Mail = emails.Renderer{Brand: cfg.brand()}
 	store.Notices = cfg.notices()
+	store.Retention = cfg.Retention
 	if len(rest) > 0 {
 		return command(ctx, store, rest, stdin, stdout, stderr)
 	}
@@ -92,6 +93,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	go store.PruneEvery(ctx, time.Hour, log)
 	metrics := handlers.NewMetrics(store)
 	store.Observe = metrics.ObserveCommit
+	go store.RetainEvery(ctx, 10*time.Minute, log, metrics.RetentionStep)
 	go static.Precompress()
 	mailQueued := func() {}
 	var outbox func() emails.Status

@@ -58,9 +58,24 @@ func Backup(ctx context.Context, src, dst string) (CopyReport, error) {
 		return CopyReport{}, err
 	}
 	defer conn.Close()
+	c, err := conn.Conn(ctx)
+	if err != nil {
+		return CopyReport{}, fmt.Errorf("backup %s: %w", src, err)
+	}
+	defer c.Close()
+	// VACUUM INTO makes the copy in the source's auto_vacuum mode, or in the
+	// one its connection asked for: the copy of an older database is made
+	// incremental, so that restoring it gives the file the mode that returns
+	// space (retention.go). Asked of a file that has the mode, the pragma
+	// would write to it; and a copy without the mode is still whole, so a
+	// refusal (a read-only file) leaves the copy as the source is.
+	var mode int
+	if err := c.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err == nil && mode == 0 {
+		c.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`)
+	}
 	partial := dst + ".partial"
 	os.Remove(partial) // the leftover of a backup cut short
-	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, partial); err != nil {
+	if _, err := c.ExecContext(ctx, `VACUUM INTO ?`, partial); err != nil {
 		os.Remove(partial)
 		return CopyReport{}, fmt.Errorf("backup %s: %w", src, err)
 	}

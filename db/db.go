@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,9 @@ type Store struct {
 	Mail MailRenderer
 	// Notices says when the notices about a plan's data and end go out.
 	Notices NoticeSettings
+	// Retention says how long usage records and email texts are kept whole
+	// (retention.go).
+	Retention RetentionSettings
 	// PasswordCost is bcrypt's work factor for new passwords; tests lower it.
 	PasswordCost int
 	// dummyHash is compared against when a sign-in names no login, so a wrong
@@ -74,7 +78,17 @@ type Store struct {
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	writeDSN := dsn(path, "_txlock=immediate")
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		// Space freed by the retention pass goes back to the file system
+		// (retention.go). The mode takes only on a file still empty, so it
+		// comes before journal_mode, which writes the first page; set on a
+		// file that has it, it would write (a read-only file refuses). An
+		// older database keeps none until a restored backup (made with it,
+		// backup.go) replaces it.
+		writeDSN = strings.Replace(writeDSN, "?", "?_pragma=auto_vacuum(2)&", 1)
+	}
+	write, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +98,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		txs: make(chan txRequest), closed: make(chan struct{}), done: make(chan struct{})}
 	s.PasswordCost = DefaultPasswordCost
 	s.Notices = DefaultNotices
+	s.Retention = DefaultRetention
 	s.dummyHash = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), s.PasswordCost)
 		return h

@@ -10,7 +10,8 @@ const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.s
 	coalesce(e.subscriber_id, 0), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	coalesce(e.profile_state, ''), e.profile_state_at,
 	(SELECT max(o.sent_at) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' AND o.state = 'sent'),
-	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid AND u.uncovered_bytes > 0),
+	(SELECT coalesce(sum(u.uncovered_bytes), 0) FROM usage_records u WHERE u.iccid = e.iccid AND u.uncovered_bytes > 0)
+		+ (SELECT coalesce(sum(d.uncovered_bytes), 0) FROM usage_days d WHERE d.iccid = e.iccid AND d.uncovered_bytes > 0),
 	coalesce(e.retired_reason, ''),
 	coalesce((SELECT o.state FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' ORDER BY o.id DESC LIMIT 1), ''),
 	coalesce(e.replaced_by, ''), coalesce((SELECT r.iccid FROM esims r WHERE r.replaced_by = e.iccid), '')`

@@ -241,7 +241,8 @@ func reportedESIM(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 
 // lastAttachment returns where the eSIM's phone last connected, nil if it
 // never did: its latest attachment or usage record, whichever is later (a
-// phone using data is connected there).
+// phone using data is connected there), the rolled-up records included
+// (retention.go: a day keeps its country, last end and that record's MCC).
 func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, error) {
 	a := Attachment{ICCID: iccid}
 	// Each side is read from its end through its index, not whole: a line
@@ -255,6 +256,8 @@ func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, 
 			SELECT * FROM (SELECT country, coalesce(mcc, ''), end_at, received_at, id FROM usage_records
 				WHERE iccid = ?1 AND start_at >= strftime('%Y-%m-%dT%H:%M:%fZ', (SELECT max(start_at) FROM usage_records WHERE iccid = ?1), ?2)
 				ORDER BY end_at DESC, id DESC LIMIT 1)
+			UNION ALL
+			SELECT * FROM (SELECT country, coalesce(last_mcc, ''), last_at, last_at, 0 FROM usage_days WHERE iccid = ?1 ORDER BY last_at DESC LIMIT 1)
 		) ORDER BY at DESC, id DESC LIMIT 1`, iccid, fmt.Sprintf("-%d seconds", int(MaxUsageWindow/time.Second))).
 		Scan(&a.Country, &a.MCC, dbTime{&a.AttachedAt}, dbTime{&a.ReceivedAt})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -388,7 +391,8 @@ const TimelineLimit = 300
 // its plans added, started and ended (used up, or at their 30-day end), the
 // emails about it, what the phone did with the profile, where it attached,
 // and its data use per day and country (at the day's last record: a record
-// per quarter hour would drown the rest). A plan's 30-day end is an event
+// per quarter hour would drown the rest), from the records kept whole and
+// the rolled-up days alike (retention.go). A plan's 30-day end is an event
 // once its expires_at has passed, whether or not its state says so yet. At
 // the same instant, an end comes first and an activation after the
 // attachment that caused it, and a notice after what it tells of.
@@ -414,8 +418,12 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 			UNION ALL
 			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '', 0, 0 FROM attachments a WHERE a.iccid = ?1
 			UNION ALL
-			SELECT max(u.end_at), 6, 0, 'usage', u.country, '', '', sum(u.bytes), sum(u.uncovered_bytes)
-			FROM usage_records u WHERE u.iccid = ?1 GROUP BY substr(u.start_at, 1, 10), u.country
+			SELECT max(at), 6, 0, 'usage', country, '', '', sum(n), sum(uncovered) FROM (
+				SELECT substr(u.start_at, 1, 10) AS day, u.country, u.end_at AS at, u.bytes AS n, u.uncovered_bytes AS uncovered
+				FROM usage_records u WHERE u.iccid = ?1
+				UNION ALL
+				SELECT d.day, d.country, d.last_at, d.bytes, d.uncovered_bytes FROM usage_days d WHERE d.iccid = ?1
+			) GROUP BY day, country
 			UNION ALL
 			SELECT al.at, 1, al.id, 'replaced', al.iccid, al.detail, coalesce(l.name, ''), 0, 0
 			FROM audit_log al LEFT JOIN logins l ON l.id = al.login_id

@@ -84,6 +84,9 @@ type Email struct {
 	SentAt        time.Time
 	// ActivationCode is set on QR emails: the worker draws the QR image from it.
 	ActivationCode string
+	// BodyKeptDays is set when the email's text and HTML were removed, after
+	// being kept that many days (retention.go); 0 while they are whole.
+	BodyKeptDays int
 }
 
 // enqueueEmail writes an email to the outbox inside tx. Its Message-ID is
@@ -124,7 +127,7 @@ func nullString(s string) any {
 
 const emailColumns = `o.id, o.kind, coalesce(o.subscriber_id, 0), coalesce(o.login_id, 0), coalesce(o.iccid, ''), o.to_address, o.subject, o.text_body, o.html_body,
 	o.message_id, o.state, o.attempts, o.next_attempt_at, coalesce(o.last_error, ''), o.queued_at, o.sent_at,
-	CASE WHEN o.kind = 'qr' THEN 'LPA:1$' || e.smdp_address || '$' || e.matching_id ELSE '' END`
+	CASE WHEN o.kind = 'qr' THEN 'LPA:1$' || e.smdp_address || '$' || e.matching_id ELSE '' END, coalesce(o.body_kept_days, 0)`
 
 const emailFrom = ` FROM outbox o LEFT JOIN esims e ON e.iccid = o.iccid `
 
@@ -132,7 +135,7 @@ func scanEmail(row interface{ Scan(...any) error }) (Email, error) {
 	var e Email
 	var sent nullTime
 	err := row.Scan(&e.ID, &e.Kind, &e.SubscriberID, &e.LoginID, &e.ICCID, &e.To, &e.Message.Subject, &e.Message.Text, &e.Message.HTML,
-		&e.MessageID, &e.State, &e.Attempts, dbTime{&e.NextAttemptAt}, &e.LastError, dbTime{&e.QueuedAt}, &sent, &e.ActivationCode)
+		&e.MessageID, &e.State, &e.Attempts, dbTime{&e.NextAttemptAt}, &e.LastError, dbTime{&e.QueuedAt}, &sent, &e.ActivationCode, &e.BodyKeptDays)
 	e.SentAt = sent.Time
 	return e, err
 }

@@ -53,6 +53,8 @@ import (
 //     replaced too). Its bytes after that moment are uncovered.
 //
 // A record id is applied once: the same id again changes nothing and says so.
+// That can be checked only while the records are kept whole, so a record
+// whose start is older than the usage window is refused (retention.go).
 // The records of one request are applied eSIM by eSIM in the order of their
 // start. Nothing a record charged moves later. The invariant, checked in the
 // tests (CheckUsage): every record's bytes are charged to plans or left
@@ -382,6 +384,11 @@ func (s *Store) checkUsage(reports []UsageReport, known map[string]usageLine) ([
 				bad("end", "the window from start to end is over 24 hours")
 			}
 		}
+		if startErr == nil {
+			if refusal := s.Retention.checkUsageKept("start", u.Start, s.Now()); refusal != nil {
+				bad("start", refusal.Message)
+			}
+		}
 		if startErr == nil && isKnown {
 			if refusal := checkStocked("start", u.Start, ESIM{ICCID: u.ICCID, StockedAt: line.stockedAt}); refusal != nil {
 				bad("start", refusal.Message)
@@ -428,8 +435,9 @@ func (s *Store) RecordUsage(ctx context.Context, reports []UsageReport, by Login
 		return nil, err
 	}
 	var out []UsageResult
+	keep := s.Retention
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		out, err = applyUsage(ctx, tx, recs, by)
+		out, err = applyUsage(ctx, tx, recs, by, keep)
 		return err
 	})
 	if err != nil {
@@ -438,8 +446,10 @@ func (s *Store) RecordUsage(ctx context.Context, reports []UsageReport, by Login
 	return out, nil
 }
 
-// applyUsage is RecordUsage inside its change.
-func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]UsageResult, error) {
+// applyUsage is RecordUsage inside its change. The usage window is checked
+// again at the change's time: the retention pass may have rolled up records
+// of that age since checkUsage ran.
+func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep RetentionSettings) ([]UsageResult, error) {
 	iccids, ids := make([]string, 0, len(recs)), make([]string, 0, len(recs))
 	for _, r := range recs {
 		iccids = append(iccids, r.ICCID)
@@ -455,6 +465,8 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login) ([]Usag
 		if !ok {
 			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].iccid", "no eSIM with ICCID "+r.ICCID))
 		} else if refusal := checkStocked("start", r.Start, ESIM{ICCID: r.ICCID, StockedAt: l.stockedAt}); refusal != nil {
+			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].start", refusal.Message))
+		} else if refusal := keep.checkUsageKept("start", r.Start, tx.now); refusal != nil {
 			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].start", refusal.Message))
 		}
 	}
@@ -936,10 +948,13 @@ func decimal(n int64, places int) string {
 // CheckUsage verifies the invariant of the rules above over the whole
 // database, record by record and plan by plan: every record's bytes are the
 // bytes it charged to plans plus its uncovered bytes, and every plan's data
-// used is what records charged to it. Together they say that, for every
-// line, the bytes on its plans plus its uncovered bytes equal the bytes of
-// the records it accepted — also after Replace eSIM moved its plans to
-// another ICCID. It names the first record or plan that is off.
+// used is what records charged to it, the rolled-up ones (retention.go)
+// included. Together they say that, for every line, the bytes on its plans
+// plus its uncovered bytes equal the bytes of the records it accepted — also
+// after Replace eSIM moved its plans to another ICCID. Rolled-up records
+// keep no charges of their own, so for them it checks the sums: the bytes of
+// every rollup less their uncovered bytes are what the plans' rollups say
+// they charged. It names the first record or plan that is off.
 func (s *Store) CheckUsage(ctx context.Context) error {
 	var id string
 	var a, b int64
@@ -953,13 +968,21 @@ func (s *Store) CheckUsage(ctx context.Context) error {
 		return fmt.Errorf("check usage: %w", err)
 	}
 	err = s.read.QueryRowContext(ctx, `
-		SELECT ep.order_number, ep.used_bytes, coalesce((SELECT sum(c.bytes) FROM usage_charges c WHERE c.esim_plan_id = ep.id), 0) AS charged
+		SELECT ep.order_number, ep.used_bytes, coalesce((SELECT sum(c.bytes) FROM usage_charges c WHERE c.esim_plan_id = ep.id), 0)
+			+ coalesce((SELECT r.bytes FROM usage_plan_rollups r WHERE r.esim_plan_id = ep.id), 0) AS charged
 		FROM esim_plans ep WHERE ep.used_bytes <> charged LIMIT 1`).Scan(&id, &a, &b)
 	if err == nil {
 		return fmt.Errorf("check usage: plan %s has used %d bytes, but records charged it %d", id, a, b)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("check usage: %w", err)
+	}
+	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT coalesce(sum(bytes - uncovered_bytes), 0) FROM usage_days),
+		(SELECT coalesce(sum(bytes), 0) FROM usage_plan_rollups)`).Scan(&a, &b); err != nil {
+		return fmt.Errorf("check usage: %w", err)
+	}
+	if a != b {
+		return fmt.Errorf("check usage: the rolled-up records charged %d bytes to plans, but the plans' rollups hold %d", a, b)
 	}
 	return nil
 }

@@ -29,6 +29,11 @@ const (
 	deliverySlow = time.Minute
 )
 
+// retentionLate is how far behind the retention pass may fall before
+// /readyz mentions it: it runs every few minutes, so a day means it fails
+// or cannot keep up. The portal still does its work, so it stays ready.
+const retentionLate = 24 * time.Hour
+
 type healthAnswer struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks,omitempty"`
@@ -43,7 +48,8 @@ func (h *Handlers) healthz(c echo.Context) error {
 // write, its schema is the one this program knows, and the outbox worker,
 // when a mail server is set, ran within the last minute. 503 when not. A
 // slow mail server is reported but does not make the portal unready: the
-// portal still serves, and its emails wait in the outbox.
+// portal still serves, and its emails wait in the outbox. It also says when
+// the retention pass is far behind, which leaves it ready.
 func (h *Handlers) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	defer cancel()
@@ -77,6 +83,11 @@ func (h *Handlers) readyz(c echo.Context) error {
 			fail("outbox", "the worker has not run for over a minute", nil)
 		} else {
 			checks["outbox"] = "ok" + slowDeliveries(now, status.Delivering)
+		}
+	}
+	if b, err := h.Store.RetentionBacklog(ctx); err == nil {
+		if behind := max(b.Usage, b.Email); behind > retentionLate {
+			checks["retention"] = fmt.Sprintf("behind by %s: records or emails past their period wait (esim_retention_behind_seconds)", behind.Round(time.Hour))
 		}
 	}
 	status, answer := http.StatusOK, healthAnswer{Status: "ready"}

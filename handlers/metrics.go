@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,6 +19,7 @@ import (
 type metricsStore interface {
 	StockSummary(ctx context.Context) ([]db.ProfileStock, error)
 	OutboxStats(ctx context.Context) (db.OutboxStats, error)
+	RetentionBacklog(ctx context.Context) (db.RetentionBacklog, error)
 }
 
 // Metrics are the portal's Prometheus metrics, in a registry of their own
@@ -37,6 +39,11 @@ type Metrics struct {
 	signinFailures prometheus.Counter
 	backupLast     prometheus.Gauge
 	backupFailures prometheus.Counter
+	retained       *prometheus.CounterVec
+	retentionTook  *prometheus.HistogramVec
+	retentionMax   prometheus.Gauge
+	longestMu      sync.Mutex
+	longest        time.Duration // what retentionMax says
 }
 
 // NewMetrics makes the metrics of a portal over store. Hand ObserveCommit
@@ -82,11 +89,27 @@ func NewMetrics(store metricsStore) *Metrics {
 		backupFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "esim_backup_failures_total", Help: "Backups into -backup-dir that failed.",
 		}),
+		retained: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "esim_retention_done_total",
+			Help: "What the retention pass did: usage records rolled up (usage), email texts removed (email), pages given back to the file system (vacuum).",
+		}, []string{"kind"}),
+		retentionTook: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "esim_retention_change_seconds",
+			Help:    "Time one change of the retention pass held the writer, from its start to its commit.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"kind"}),
+		retentionMax: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "esim_retention_longest_change_seconds", Help: "The longest change of the retention pass since the portal started.",
+		}),
+	}
+	for _, kind := range []string{"usage", "email", "vacuum"} {
+		m.retained.WithLabelValues(kind)
 	}
 	m.usageRecords.WithLabelValues("applied")
 	m.usageRecords.WithLabelValues("duplicate")
 	m.registry.MustRegister(m.requests, m.writeWait, m.batchChanges, m.commitTime, m.commitFailures,
-		m.allocations, m.usageRecords, m.signinFailures, m.backupLast, m.backupFailures, storeCollector{store},
+		m.allocations, m.usageRecords, m.signinFailures, m.backupLast, m.backupFailures,
+		m.retained, m.retentionTook, m.retentionMax, storeCollector{store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -113,6 +136,19 @@ func (m *Metrics) BackupDone(at time.Time, err error) {
 	m.backupLast.Set(float64(at.Unix()))
 }
 
+// RetentionStep counts one change of the store's retention pass; it is the
+// pass's step.
+func (m *Metrics) RetentionStep(st db.RetentionStep) {
+	m.retained.WithLabelValues(st.Kind).Add(float64(st.Done))
+	m.retentionTook.WithLabelValues(st.Kind).Observe(st.Took.Seconds())
+	m.longestMu.Lock()
+	defer m.longestMu.Unlock()
+	if st.Took > m.longest {
+		m.longest = st.Took
+		m.retentionMax.Set(st.Took.Seconds())
+	}
+}
+
 // countUsage counts the records of a usage report by what became of them.
 func (m *Metrics) countUsage(results []db.UsageResult) {
 	for _, r := range results {
@@ -130,8 +166,11 @@ var (
 	outboxQueuedDesc = prometheus.NewDesc("esim_outbox_queued", "Emails waiting in the outbox (held, with no mail server).", nil, nil)
 	outboxAgeDesc    = prometheus.NewDesc("esim_outbox_oldest_queued_age_seconds",
 		"Age of the oldest email waiting in the outbox; 0 when none waits.", nil, nil)
-	outboxFailedDesc = prometheus.NewDesc("esim_outbox_failed", "Emails that failed for good.", nil, nil)
-	scrapeErrorDesc  = prometheus.NewDesc("esim_store_scrape_error", "1 when the store could not be read for this scrape.", nil, nil)
+	outboxFailedDesc    = prometheus.NewDesc("esim_outbox_failed", "Emails that failed for good.", nil, nil)
+	retentionBehindDesc = prometheus.NewDesc("esim_retention_behind_seconds",
+		"How long ago the oldest usage record (usage) or sent email (email) still kept whole passed its retention period: the pass's backlog; 0 when none waits.",
+		[]string{"kind"}, nil)
+	scrapeErrorDesc = prometheus.NewDesc("esim_store_scrape_error", "1 when the store could not be read for this scrape.", nil, nil)
 )
 
 // storeCollector reads the stock and the outbox at each scrape: a few index
@@ -139,7 +178,7 @@ var (
 type storeCollector struct{ store metricsStore }
 
 func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{stockDesc, outboxQueuedDesc, outboxAgeDesc, outboxFailedDesc, scrapeErrorDesc} {
+	for _, d := range []*prometheus.Desc{stockDesc, outboxQueuedDesc, outboxAgeDesc, outboxFailedDesc, retentionBehindDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -168,6 +207,12 @@ func (sc storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(outboxQueuedDesc, prometheus.GaugeValue, float64(st.Queued))
 		ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
 		ch <- prometheus.MustNewConstMetric(outboxFailedDesc, prometheus.GaugeValue, float64(st.Failed))
+	}
+	if b, err := sc.store.RetentionBacklog(ctx); err != nil {
+		failed = 1
+	} else {
+		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.Usage.Seconds(), "usage")
+		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.Email.Seconds(), "email")
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed)
 }

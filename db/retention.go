@@ -1,0 +1,271 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Retention: what the portal keeps, and for how long. These rules are in the
+// README too ("Retention"); this file is the one place that applies them.
+//
+//  1. A usage record is kept whole for Retention.UsageDays after it was
+//     received. Networks send records late, and resend them; while a record
+//     is kept, a resent one is known by its id and changes nothing. A record
+//     whose start is more than UsageDays before the portal's clock is
+//     refused (checkUsage, and again in the change that would apply it): it
+//     could be one already rolled up, and can no longer be checked for
+//     duplicates. A record is received at most MaxClockSkew before its start,
+//     so one received before now − UsageDays − MaxClockSkew can no longer be
+//     resent acceptably: that is when it is rolled up.
+//  2. Rolling up adds the records, in the order they were received (their
+//     ids), to one row per eSIM, UTC day of their start and country: their
+//     bytes, the bytes no plan took, the first start and the last end. What
+//     they charged each plan is added to the plan's usage_plan_rollups row.
+//     The records and their charges are deleted in the same change, so a
+//     byte is always counted once: in a record or in a rollup.
+//  3. A sent email's text and HTML are removed Retention.EmailDays after it
+//     was sent; what was sent (kind and subject), to whom, when and its state
+//     stay, and its preview says how long it was kept. Failed and held
+//     emails are never thinned: an agent may still retry them.
+//  4. The audit log is kept whole; sessions and form tokens are pruned as
+//     before (prune.go).
+//
+// The work is done by a background pass in small batches, each its own short
+// change, so that an agent's change never waits long behind it; the pass
+// keeps no cursor of its own (what is left to do is what is still in the
+// tables), so it carries on after a restart where it stopped. Each pass ends
+// by returning the freed pages to the file system (incremental vacuum).
+
+// RetentionSettings are how long the portal keeps what it is sent.
+type RetentionSettings struct {
+	UsageDays int // usage records, whole
+	EmailDays int // a sent email's text
+}
+
+// DefaultRetention keeps usage records whole for 90 days and email texts for
+// a year (README, "Retention", says why).
+var DefaultRetention = RetentionSettings{UsageDays: 90, EmailDays: 365}
+
+func (r RetentionSettings) usageKept() time.Duration {
+	return time.Duration(r.UsageDays) * 24 * time.Hour
+}
+
+// usageKeptSince is the oldest start a usage record may have at now.
+func (r RetentionSettings) usageKeptSince(now time.Time) time.Time { return now.Add(-r.usageKept()) }
+
+// checkUsageKept refuses a record older than the usage window (rule 1).
+func (r RetentionSettings) checkUsageKept(field string, start, now time.Time) *Error {
+	if since := r.usageKeptSince(now); start.Before(since) {
+		return refuse(ErrInvalid, field, fmt.Sprintf("%s is more than %d days ago (before %s): usage records are kept that long, so it can no longer be checked for duplicates and was not recorded",
+			field, r.UsageDays, formatTime(since)))
+	}
+	return nil
+}
+
+// Batch sizes of the retention pass: each change stays well under 50 ms on
+// a real file (BenchmarkRollUpUsage measures it).
+const (
+	RollUpBatch     = 50
+	ThinEmailsBatch = 100
+	VacuumPages     = 256 // 1 MB of 4 KB pages a change
+)
+
+// RetentionStep is what one change of the retention pass did, and how long
+// it held the writer, from its start to its commit.
+type RetentionStep struct {
+	Kind string // "usage", "email" or "vacuum"
+	Done int64  // records rolled up, email texts removed, pages freed
+	Took time.Duration
+}
+
+// retentionChange runs fn as one change and times it from the moment it
+// starts running to its commit: the time it holds the writer.
+func (s *Store) retentionChange(ctx context.Context, kind string, fn func(ctx context.Context, tx *change) (int64, error)) (RetentionStep, error) {
+	st := RetentionStep{Kind: kind}
+	var began time.Time
+	err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
+		began = time.Now()
+		var err error
+		st.Done, err = fn(ctx, tx)
+		return err
+	})
+	if !began.IsZero() {
+		st.Took = time.Since(began)
+	}
+	return st, err
+}
+
+// RollUpUsage rolls up at most limit of the oldest usage records that are
+// past the usage window (rules 1 and 2) in one change.
+func (s *Store) RollUpUsage(ctx context.Context, limit int) (_ RetentionStep, err error) {
+	defer func() { err = failed("roll up usage", err) }()
+	keep := s.Retention
+	return s.retentionChange(ctx, "usage", func(ctx context.Context, tx *change) (int64, error) {
+		cutoff := formatTime(keep.usageKeptSince(tx.now).Add(-MaxClockSkew))
+		// Records are numbered as they are received: the batch is the
+		// oldest ids, up to the first one received after the cutoff.
+		rows, err := tx.QueryContext(ctx, `SELECT id, received_at FROM usage_records ORDER BY id LIMIT ?`, limit)
+		if err != nil {
+			return 0, err
+		}
+		var last, n int64
+		for rows.Next() {
+			var id int64
+			var received string
+			if err := rows.Scan(&id, &received); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			if received >= cutoff {
+				break
+			}
+			last, n = id, n+1
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || n == 0 {
+			return 0, err
+		}
+		// The batch is read from the start of the records and charges, by
+		// their keys: grouped through an index instead, SQLite would walk
+		// the whole table.
+		for _, q := range []string{
+			`INSERT INTO usage_days (iccid, day, country, bytes, uncovered_bytes, first_at, last_at, records, last_mcc)
+				SELECT g.*, (SELECT u.mcc FROM usage_records u NOT INDEXED
+					WHERE u.id <= ?1 AND u.iccid = g.iccid AND substr(u.start_at, 1, 10) = g.day AND u.country = g.country
+					ORDER BY u.end_at DESC, u.id DESC LIMIT 1)
+				FROM (SELECT iccid, substr(start_at, 1, 10) AS day, country, sum(bytes), sum(uncovered_bytes), min(start_at), max(end_at), count(*)
+					FROM usage_records NOT INDEXED WHERE id <= ?1 GROUP BY iccid, substr(start_at, 1, 10), country) g
+				WHERE true
+				ON CONFLICT (iccid, day, country) DO UPDATE SET
+					bytes = bytes + excluded.bytes, uncovered_bytes = uncovered_bytes + excluded.uncovered_bytes,
+					first_at = min(first_at, excluded.first_at),
+					last_mcc = CASE WHEN excluded.last_at >= last_at THEN excluded.last_mcc ELSE last_mcc END,
+					last_at = max(last_at, excluded.last_at),
+					records = records + excluded.records`,
+			`INSERT INTO usage_plan_rollups (esim_plan_id, bytes)
+				SELECT esim_plan_id, sum(bytes) FROM usage_charges WHERE usage_record <= ?1 GROUP BY +esim_plan_id
+				ON CONFLICT (esim_plan_id) DO UPDATE SET bytes = bytes + excluded.bytes`,
+			`DELETE FROM usage_charges WHERE usage_record <= ?1`,
+			`DELETE FROM usage_records WHERE id <= ?1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, last); err != nil {
+				return 0, err
+			}
+		}
+		return n, nil
+	})
+}
+
+// ThinEmails removes the text of at most limit sent emails past the email
+// window (rule 3) in one change.
+func (s *Store) ThinEmails(ctx context.Context, limit int) (_ RetentionStep, err error) {
+	defer func() { err = failed("remove old email texts", err) }()
+	days := s.Retention.EmailDays
+	return s.retentionChange(ctx, "email", func(ctx context.Context, tx *change) (int64, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET text_body = '', html_body = '', body_kept_days = ?1
+			WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_body_kept
+				WHERE state = 'sent' AND body_kept_days IS NULL AND sent_at < ?2 ORDER BY sent_at LIMIT ?3)`,
+			days, formatTime(tx.now.AddDate(0, 0, -days)), limit)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
+}
+
+// ReturnSpace gives at most pages free pages of the file back to the file
+// system in one change. A database made before the portal set
+// auto_vacuum=INCREMENTAL has none to give: its freed pages are reused by
+// new rows instead, until a restore of a backup (which has it) replaces it.
+func (s *Store) ReturnSpace(ctx context.Context, pages int) (_ RetentionStep, err error) {
+	defer func() { err = failed("return free space", err) }()
+	return s.retentionChange(ctx, "vacuum", func(ctx context.Context, tx *change) (int64, error) {
+		var before, after int64
+		if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&before); err != nil || before == 0 {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, pages)); err != nil {
+			return 0, err
+		}
+		err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&after)
+		return before - after, err
+	})
+}
+
+// Retain runs the retention pass until nothing is left to do or ctx ends:
+// usage, then emails, then the free pages, batch by batch. Between two
+// batches it waits as long as the last one took, so the writer is free at
+// least half the time for the agents' changes. step, when set, hears of
+// every batch.
+func (s *Store) Retain(ctx context.Context, step func(RetentionStep)) error {
+	for _, run := range []func() (RetentionStep, error){
+		func() (RetentionStep, error) { return s.RollUpUsage(ctx, RollUpBatch) },
+		func() (RetentionStep, error) { return s.ThinEmails(ctx, ThinEmailsBatch) },
+		func() (RetentionStep, error) { return s.ReturnSpace(ctx, VacuumPages) },
+	} {
+		for {
+			st, err := run()
+			if err != nil {
+				return err
+			}
+			if step != nil {
+				step(st)
+			}
+			if st.Done == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(st.Took):
+			}
+		}
+	}
+	return nil
+}
+
+// RetainEvery runs the retention pass now and then every interval, until
+// ctx ends.
+func (s *Store) RetainEvery(ctx context.Context, every time.Duration, log *slog.Logger, step func(RetentionStep)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.Retain(ctx, step); err != nil && ctx.Err() == nil {
+			log.Error("retention pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RetentionBacklog is how far the retention pass is behind: for usage and
+// for emails, how long ago the oldest thing still kept whole passed its
+// window; zero when nothing waits.
+type RetentionBacklog struct {
+	Usage, Email time.Duration
+}
+
+// RetentionBacklog reads the backlog of the retention pass: two index reads.
+func (s *Store) RetentionBacklog(ctx context.Context) (_ RetentionBacklog, err error) {
+	defer func() { err = failed("retention backlog", err) }()
+	var b RetentionBacklog
+	now := s.Now()
+	var received, sent nullTime
+	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT received_at FROM usage_records ORDER BY id LIMIT 1),
+		(SELECT min(sent_at) FROM outbox INDEXED BY outbox_body_kept WHERE state = 'sent' AND body_kept_days IS NULL)`).
+		Scan(&received, &sent); err != nil {
+		return b, err
+	}
+	if received.Valid {
+		b.Usage = max(s.Retention.usageKeptSince(now).Add(-MaxClockSkew).Sub(received.Time), 0)
+	}
+	if sent.Valid {
+		b.Email = max(now.AddDate(0, 0, -s.Retention.EmailDays).Sub(sent.Time), 0)
+	}
+	return b, nil
+}

@@ -1,0 +1,181 @@
+package handlers_test
+
+import (
+	"context"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/handlers/portaltest"
+)
+
+// formTokens are the values a page draws anew at each request.
+var formTokens = regexp.MustCompile(`(name="(csrf|_csrf|form_token|token)"[^>]*value=")[^"]*"|(value=")[^"]*("[^>]*name="(csrf|_csrf|form_token|token)")`)
+
+// TestPagesAfterRollUp renders the pages that read usage — every profile and
+// eSIM page with usage on it (where the phone last connected, data with no
+// plan, the timeline) — and Insights' figures, on the demo data a hundred
+// days on, then forces the retention pass over every record and renders them
+// again: they say the same.
+func TestPagesAfterRollUp(t *testing.T) {
+	t.Parallel()
+	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.MetricsToken = testMetricsToken }})
+	ctx := context.Background()
+	at := app.Clock.Now().Add(100 * 24 * time.Hour)
+	app.Store.Now = func() time.Time { return at }
+	lead := app.Lead(t)
+	var pages []string
+	rows, err := app.Raw.Query(`SELECT DISTINCT e.iccid, coalesce(e.subscriber_id, r.subscriber_id) FROM usage_records u JOIN esims e ON e.iccid = u.iccid
+		LEFT JOIN esims r ON r.iccid = e.replaced_by ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := map[int64]bool{}
+	for rows.Next() {
+		var iccid string
+		var sub int64
+		if err := rows.Scan(&iccid, &sub); err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, "/esims/"+iccid)
+		if !subs[sub] {
+			subs[sub] = true
+			pages = append(pages, "/subscribers/"+itoa(sub))
+		}
+	}
+	rows.Close()
+	if len(pages) < 4 {
+		t.Fatalf("the demo data has usage on only %v", pages)
+	}
+	render := func() map[string]string {
+		out := map[string]string{}
+		for _, p := range pages {
+			r := lead.Get(t, p)
+			if r.Status != 200 {
+				t.Fatalf("GET %s: %d", p, r.Status)
+			}
+			out[p] = formTokens.ReplaceAllString(string(r.Body), "$1$3…$4")
+		}
+		return out
+	}
+	insights := func() *db.Insights {
+		in, err := app.Store.Insights(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	before, inBefore := render(), insights()
+	if again := render(); !reflect.DeepEqual(before, again) {
+		t.Fatal("the pages differ between two renders with nothing changed: the comparison below would mean nothing")
+	}
+	raw := app.Count(t, `SELECT count(*) FROM usage_records`)
+	var longest time.Duration
+	if err := app.Store.Retain(ctx, func(st db.RetentionStep) {
+		longest = max(longest, st.Took)
+		if st.Kind == "usage" && st.Done > 0 {
+			// The pass runs beside the portal: a page mid-way reads the same too.
+			if p := pages[0]; formTokens.ReplaceAllString(string(lead.Get(t, p).Body), "$1$3…$4") != before[p] {
+				t.Errorf("%s reads differently in the middle of the pass", p)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := app.Count(t, `SELECT count(*) FROM usage_records`); n != 0 {
+		t.Fatalf("%d of %d records left after the pass a hundred days on", n, raw)
+	}
+	if err := app.Store.CheckUsage(ctx); err != nil {
+		t.Error(err)
+	}
+	after, inAfter := render(), insights()
+	for _, p := range pages {
+		if before[p] != after[p] {
+			t.Errorf("%s reads differently after the rollup:\n%s", p, firstDiff(before[p], after[p]))
+		}
+	}
+	if !reflect.DeepEqual(inBefore, inAfter) {
+		t.Error("Insights' figures differ after the rollup")
+	}
+	t.Logf("%d records rolled up; the longest change of the pass took %s", raw, longest)
+	m := scrape(t, app.NewClient())
+	if v := value(m, "esim_retention_behind_seconds", "kind", "usage"); v != 0 {
+		t.Errorf("usage backlog %vs after the pass, want 0", v)
+	}
+}
+
+// firstDiff shows where two pages part.
+func firstDiff(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	from := max(i-200, 0)
+	return "before: …" + a[from:min(len(a), i+200)] + "\nafter:  …" + b[from:min(len(b), i+200)]
+}
+
+// TestEmailPreviewAfterRetention: a sent email past the email period shows
+// who it went to, when and its state, and says its content was removed.
+func TestEmailPreviewAfterRetention(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	ctx := context.Background()
+	var id int64
+	if err := app.Raw.QueryRow(`SELECT id FROM outbox WHERE kind = 'confirmation' AND state = 'sent' ORDER BY sent_at DESC LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	agent := app.Agent(t)
+	path := "/emails/" + itoa(id)
+	whole := string(agent.Get(t, path).Body)
+	if strings.Contains(whole, "content removed") || !strings.Contains(whole, "Plain-text version") {
+		t.Fatal("a whole email's preview does not show its text")
+	}
+	app.Clock.Advance(366 * 24 * time.Hour)
+	if err := app.Store.Retain(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	page := string(app.Agent(t).Get(t, path).Body) // signed in anew: a year on
+	if !strings.Contains(page, "Content removed after 365 days") || strings.Contains(page, "Plain-text version") || strings.Contains(page, "<iframe") {
+		t.Errorf("the preview of a thinned email:\n%s", page)
+	}
+	e, err := app.Store.EmailByID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page, e.Message.Subject) || e.State != db.EmailSent || e.SentAt.IsZero() || e.To == "" {
+		t.Errorf("the thinned email lost what was sent, to whom, when or its state: %+v", e)
+	}
+}
+
+// TestReadyzRetentionBehind: /readyz mentions the retention pass only when
+// it is a day behind, and the portal stays ready.
+func TestReadyzRetentionBehind(t *testing.T) {
+	t.Parallel()
+	app := portaltest.Start(t)
+	c := app.NewClient()
+	retention := func(body map[string]any) string {
+		s, _ := body["checks"].(map[string]any)["retention"].(string)
+		return s
+	}
+	if err := app.Store.Retain(context.Background(), nil); err != nil { // as the portal does at start
+		t.Fatal(err)
+	}
+	if status, body := health(t, c, "/readyz"); status != 200 || retention(body) != "" {
+		t.Fatalf("readyz with nothing to retain: %d %v", status, body)
+	}
+	app.Clock.Advance(10 * 24 * time.Hour)
+	status, body := health(t, c, "/readyz")
+	if status != 200 || body["status"] != "ready" || !strings.Contains(retention(body), "behind by") {
+		t.Errorf("readyz with the pass ten days behind: %d %v", status, body)
+	}
+	if err := app.Store.Retain(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := health(t, c, "/readyz"); status != 200 || retention(body) != "" {
+		t.Errorf("readyz after the pass: %d %v", status, body)
+	}
+}
