@@ -51,6 +51,9 @@ func (s *Store) SyncSubscribers(ctx context.Context, subs []BillingSubscriber, c
 				fresh = append(fresh, b)
 			}
 		}
+		if err := sy.updateAll(ctx); err != nil {
+			return err
+		}
 		ids, err := sy.createAll(ctx, fresh)
 		if err != nil {
 			return err
@@ -70,9 +73,10 @@ func (s *Store) SyncSubscribers(ctx context.Context, subs []BillingSubscriber, c
 type syncer struct {
 	tx                                 *change
 	clientID                           int64
-	update, touch                      *sql.Stmt
+	touch                              *sql.Stmt
 	insertPlan, updatePlan, deletePlan *sql.Stmt
 	lines                              *sql.Stmt
+	updates                            []update // subscribers whose details change, written together by updateAll
 }
 
 func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error) {
@@ -81,7 +85,6 @@ func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error)
 		dst **sql.Stmt
 		sql string
 	}{
-		{&sy.update, `UPDATE subscribers SET name = ?, email = ?, phone = ?, status = ?, billing_as_of = ?, billing_changed_at = ? WHERE id = ?`},
 		{&sy.touch, `UPDATE subscribers SET billing_as_of = ? WHERE id = ?`},
 		{&sy.insertPlan, `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&sy.updatePlan, `UPDATE domestic_plans SET billing_id = ?, name = ?, kind = ?, lines = ?, since = ? WHERE id = ?`},
@@ -100,7 +103,7 @@ func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error)
 }
 
 func (sy *syncer) close() {
-	for _, st := range []*sql.Stmt{sy.update, sy.touch, sy.insertPlan, sy.updatePlan, sy.deletePlan, sy.lines} {
+	for _, st := range []*sql.Stmt{sy.touch, sy.insertPlan, sy.updatePlan, sy.deletePlan, sy.lines} {
 		if st != nil {
 			st.Close()
 		}
@@ -138,10 +141,7 @@ func (sy *syncer) apply(ctx context.Context, b BillingSubscriber, h *held) (Sync
 		return r, err
 	}
 	r.Outcome = SyncUpdated
-	now := formatTime(sy.tx.now)
-	if _, err := sy.update.ExecContext(ctx, b.Name, b.Email, b.Phone, b.Status, asOf, now, h.id); err != nil {
-		return r, err
-	}
+	sy.updates = append(sy.updates, update{h.id, b})
 	if err := sy.replacePlans(ctx, *h, b); err != nil {
 		return r, err
 	}
@@ -155,6 +155,23 @@ func (sy *syncer) apply(ctx context.Context, b BillingSubscriber, h *held) (Sync
 	return r, auditClient(ctx, sy.tx, sy.clientID, "billing_update", h.id, detail)
 }
 
+// update is a subscriber whose details billing changed.
+type update struct {
+	id int64
+	b  BillingSubscriber
+}
+
+// updateAll writes the changed details of the batch's subscribers in one
+// statement, for the search index's sake as createAll.
+func (sy *syncer) updateAll(ctx context.Context) error {
+	now := formatTime(sy.tx.now)
+	return manyRows(ctx, sy.tx, `UPDATE subscribers SET name = v.column2, email = v.column3, phone = v.column4, status = v.column5,
+		billing_as_of = v.column6, billing_changed_at = v.column7 FROM (VALUES `, 7, len(sy.updates), func(i int) []any {
+		u := sy.updates[i]
+		return []any{u.id, u.b.Name, u.b.Email, u.b.Phone, u.b.Status, formatTime(u.b.AsOf), now}
+	}, `) AS v WHERE subscribers.id = v.column1`, nil)
+}
+
 // createAll inserts the new subscribers with their home plans and audit
 // entries, each kind in a few statements of many rows: the search index
 // (FTS5) writes what it holds at every statement, so one a row would be
@@ -165,7 +182,7 @@ func (sy *syncer) createAll(ctx context.Context, subs []BillingSubscriber) (map[
 		return ids, nil
 	}
 	now := formatTime(sy.tx.now)
-	err := insertRows(ctx, sy.tx, `INSERT INTO subscribers (account_number, name, email, phone, status, billing_as_of, billing_changed_at, created_at) VALUES `,
+	err := manyRows(ctx, sy.tx, `INSERT INTO subscribers (account_number, name, email, phone, status, billing_as_of, billing_changed_at, created_at) VALUES `,
 		8, len(subs), func(i int) []any {
 			b := subs[i]
 			return []any{b.AccountNumber, b.Name, b.Email, b.Phone, b.Status, formatTime(b.AsOf), now, now}
@@ -191,7 +208,7 @@ func (sy *syncer) createAll(ctx context.Context, subs []BillingSubscriber) (map[
 			plans = append(plans, plan{ids[b.AccountNumber], p})
 		}
 	}
-	err = insertRows(ctx, sy.tx, `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES `,
+	err = manyRows(ctx, sy.tx, `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES `,
 		6, len(plans), func(i int) []any {
 			p := plans[i]
 			return []any{p.sub, p.p.BillingID, p.p.Name, p.p.Kind, p.p.Lines, formatTime(p.p.Since)}
@@ -199,7 +216,7 @@ func (sy *syncer) createAll(ctx context.Context, subs []BillingSubscriber) (map[
 	if err != nil {
 		return nil, err
 	}
-	return ids, insertRows(ctx, sy.tx, `INSERT INTO audit_log (at, api_client_id, action, subscriber_id, detail) VALUES `,
+	return ids, manyRows(ctx, sy.tx, `INSERT INTO audit_log (at, api_client_id, action, subscriber_id, detail) VALUES `,
 		5, len(subs), func(i int) []any {
 			b := subs[i]
 			return []any{now, nullID(sy.clientID), "billing_create", ids[b.AccountNumber],
@@ -207,9 +224,11 @@ func (sy *syncer) createAll(ctx context.Context, subs []BillingSubscriber) (map[
 		}, "", nil)
 }
 
-// insertRows inserts n rows of cols values each, as many to a statement as
-// SQLite's limit of parameters allows; each RETURNING row goes to scan.
-func insertRows(ctx context.Context, tx *change, insert string, cols, n int, row func(int) []any, returning string, scan func(*sql.Rows) error) error {
+// manyRows runs head, n rows of cols values each, then tail, with as many
+// rows to a statement as SQLite's limit of parameters allows: an INSERT …
+// VALUES, or an UPDATE … FROM (VALUES …). Each row a RETURNING tail gives
+// goes to scan.
+func manyRows(ctx context.Context, tx *change, head string, cols, n int, row func(int) []any, tail string, scan func(*sql.Rows) error) error {
 	const maxParams = 32766
 	per := maxParams / cols
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
@@ -219,7 +238,7 @@ func insertRows(ctx context.Context, tx *change, insert string, cols, n int, row
 		for i := start; i < end; i++ {
 			args = append(args, row(i)...)
 		}
-		query := insert + strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", ") + returning
+		query := head + strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", ") + tail
 		if scan == nil {
 			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 				return err
