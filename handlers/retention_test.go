@@ -155,7 +155,7 @@ func TestEmailPreviewAfterRetention(t *testing.T) {
 // it is a day behind, and the portal stays ready.
 func TestReadyzRetentionBehind(t *testing.T) {
 	t.Parallel()
-	app := portaltest.Start(t)
+	app := portaltest.StartWith(t, portaltest.Options{Configure: withMetricsToken})
 	c := app.NewClient()
 	retention := func(body map[string]any) string {
 		s, _ := body["checks"].(map[string]any)["retention"].(string)
@@ -164,18 +164,18 @@ func TestReadyzRetentionBehind(t *testing.T) {
 	if err := app.Store.Retain(context.Background(), nil); err != nil { // as the portal does at start
 		t.Fatal(err)
 	}
-	if status, body := health(t, c, "/readyz"); status != 200 || retention(body) != "" {
+	if status, body := health(t, c, "/readyz", "Authorization", "Bearer "+testMetricsToken); status != 200 || retention(body) != "" {
 		t.Fatalf("readyz with nothing to retain: %d %v", status, body)
 	}
 	app.Clock.Advance(10 * 24 * time.Hour)
-	status, body := health(t, c, "/readyz")
+	status, body := health(t, c, "/readyz", "Authorization", "Bearer "+testMetricsToken)
 	if status != 200 || body["status"] != "ready" || !strings.Contains(retention(body), "behind by") {
 		t.Errorf("readyz with the pass ten days behind: %d %v", status, body)
 	}
 	if err := app.Store.Retain(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if status, body := health(t, c, "/readyz"); status != 200 || retention(body) != "" {
+	if status, body := health(t, c, "/readyz", "Authorization", "Bearer "+testMetricsToken); status != 200 || retention(body) != "" {
 		t.Errorf("readyz after the pass: %d %v", status, body)
 	}
 }
