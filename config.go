@@ -38,6 +38,18 @@ type config struct {
 	BackupDir    string
 	BackupEvery  time.Duration
 	BackupKeep   int
+	// The SM-DP+ (GSMA ES2+): the portal calls it at SMDPURL with its
+	// client certificate, and it calls the portal's ES2Addr with one of
+	// ES2ClientCA's.
+	SMDPURL         string
+	SMDPRequesterID string
+	SMDPCert        string
+	SMDPKey         string
+	SMDPCA          string
+	ES2Addr         string
+	ES2Cert         string
+	ES2Key          string
+	ES2ClientCA     string
 }
 
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
@@ -101,6 +113,15 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&cfg.BackupDir, "backup-dir", "ESIM_BACKUP_DIR", "", "folder for the portal's own backups; empty makes none")
 	dur(&cfg.BackupEvery, "backup-every", "ESIM_BACKUP_EVERY", 24*time.Hour, "6h", "time between two backups into -backup-dir")
 	num(&cfg.BackupKeep, "backup-keep", "ESIM_BACKUP_KEEP", 7, "", "backups kept in -backup-dir, the newest")
+	str(&cfg.SMDPURL, "smdp-url", "ESIM_SMDP_URL", "", "the SM-DP+'s ES2+ base URL (https); empty uses the inventory's activation codes as delivered")
+	str(&cfg.SMDPRequesterID, "smdp-requester-id", "ESIM_SMDP_REQUESTER_ID", "", "the carrier's ES2+ functionRequesterIdentifier")
+	str(&cfg.SMDPCert, "smdp-cert", "ESIM_SMDP_CERT", "", "the portal's client certificate for the SM-DP+ (PEM file)")
+	str(&cfg.SMDPKey, "smdp-key", "ESIM_SMDP_KEY", "", "the private key of -smdp-cert (PEM file)")
+	str(&cfg.SMDPCA, "smdp-ca", "ESIM_SMDP_CA", "", "the CA of the SM-DP+'s server certificate (PEM file); empty uses the system roots")
+	str(&cfg.ES2Addr, "es2-addr", "ESIM_ES2_ADDR", "", "address of the listener for the SM-DP+'s ES2+ notifications (mutual TLS); empty has none")
+	str(&cfg.ES2Cert, "es2-cert", "ESIM_ES2_CERT", "", "the server certificate of -es2-addr (PEM file)")
+	str(&cfg.ES2Key, "es2-key", "ESIM_ES2_KEY", "", "the private key of -es2-cert (PEM file)")
+	str(&cfg.ES2ClientCA, "es2-client-ca", "ESIM_ES2_CLIENT_CA", "", "the CA that signs the SM-DP+'s client certificate (PEM file)")
 	if envErr != nil {
 		return cfg, nil, envErr
 	}
@@ -172,6 +193,35 @@ func (c config) check() error {
 	}
 	if c.BackupKeep < 1 {
 		return fmt.Errorf("-backup-keep must keep at least 1 backup")
+	}
+	return c.checkES2()
+}
+
+// checkES2 checks the SM-DP+'s flags: each side of ES2+ is mutual TLS, so
+// each needs its certificates.
+func (c config) checkES2() error {
+	if c.SMDPURL != "" {
+		if u, err := url.Parse(c.SMDPURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("-smdp-url must be an https URL, not %q", c.SMDPURL)
+		}
+		if c.SMDPRequesterID == "" {
+			return fmt.Errorf("-smdp-requester-id is required with -smdp-url: the SM-DP+ knows the carrier by it")
+		}
+		if c.SMDPCert == "" || c.SMDPKey == "" {
+			return fmt.Errorf("-smdp-cert and -smdp-key are required with -smdp-url: ES2+ is mutual TLS")
+		}
+	} else if c.SMDPRequesterID != "" || c.SMDPCert != "" || c.SMDPKey != "" || c.SMDPCA != "" {
+		return fmt.Errorf("-smdp-requester-id, -smdp-cert, -smdp-key and -smdp-ca need -smdp-url")
+	}
+	if c.ES2Addr != "" {
+		if _, _, err := net.SplitHostPort(c.ES2Addr); err != nil {
+			return fmt.Errorf("-es2-addr must be host:port, not %q", c.ES2Addr)
+		}
+		if c.ES2Cert == "" || c.ES2Key == "" || c.ES2ClientCA == "" {
+			return fmt.Errorf("-es2-cert, -es2-key and -es2-client-ca are required with -es2-addr: only the SM-DP+'s client certificate may post to it")
+		}
+	} else if c.ES2Cert != "" || c.ES2Key != "" || c.ES2ClientCA != "" {
+		return fmt.Errorf("-es2-cert, -es2-key and -es2-client-ca need -es2-addr")
 	}
 	return nil
 }

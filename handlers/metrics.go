@@ -18,6 +18,7 @@ import (
 type metricsStore interface {
 	StockSummary(ctx context.Context) ([]db.ProfileStock, error)
 	OutboxStats(ctx context.Context) (db.OutboxStats, error)
+	SMDPOrderStats(ctx context.Context) (db.SMDPOrderStats, error)
 }
 
 // Metrics are the portal's Prometheus metrics, in a registry of their own
@@ -37,6 +38,8 @@ type Metrics struct {
 	signinFailures prometheus.Counter
 	backupLast     prometheus.Gauge
 	backupFailures prometheus.Counter
+	smdpCalls      *prometheus.CounterVec
+	es2Received    *prometheus.CounterVec
 }
 
 // NewMetrics makes the metrics of a portal over store. Hand ObserveCommit
@@ -82,11 +85,17 @@ func NewMetrics(store metricsStore) *Metrics {
 		backupFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "esim_backup_failures_total", Help: "Backups into -backup-dir that failed.",
 		}),
+		smdpCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "esim_smdp_calls_total", Help: "ES2+ calls to the SM-DP+, by function and result: ok, failed (the SM-DP+ refused), transport (outcome unknown, retried).",
+		}, []string{"function", "result"}),
+		es2Received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "esim_es2_notifications_total", Help: "handleDownloadProgressInfo received from the SM-DP+, by result: recorded, duplicate, rejected, error.",
+		}, []string{"result"}),
 	}
 	m.usageRecords.WithLabelValues("applied")
 	m.usageRecords.WithLabelValues("duplicate")
 	m.registry.MustRegister(m.requests, m.writeWait, m.batchChanges, m.commitTime, m.commitFailures,
-		m.allocations, m.usageRecords, m.signinFailures, m.backupLast, m.backupFailures, storeCollector{store},
+		m.allocations, m.usageRecords, m.signinFailures, m.backupLast, m.backupFailures, m.smdpCalls, m.es2Received, storeCollector{store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -113,6 +122,12 @@ func (m *Metrics) BackupDone(at time.Time, err error) {
 	m.backupLast.Set(float64(at.Unix()))
 }
 
+// SMDPCall counts one ES2+ call to the SM-DP+; it is the provisioning
+// worker's Observe.
+func (m *Metrics) SMDPCall(function, result string) {
+	m.smdpCalls.WithLabelValues(function, result).Inc()
+}
+
 // countUsage counts the records of a usage report by what became of them.
 func (m *Metrics) countUsage(results []db.UsageResult) {
 	for _, r := range results {
@@ -131,7 +146,11 @@ var (
 	outboxAgeDesc    = prometheus.NewDesc("esim_outbox_oldest_queued_age_seconds",
 		"Age of the oldest email waiting in the outbox; 0 when none waits.", nil, nil)
 	outboxFailedDesc = prometheus.NewDesc("esim_outbox_failed", "Emails that failed for good.", nil, nil)
-	scrapeErrorDesc  = prometheus.NewDesc("esim_store_scrape_error", "1 when the store could not be read for this scrape.", nil, nil)
+	smdpWaitingDesc  = prometheus.NewDesc("esim_smdp_orders_waiting", "eSIMs whose order waits for the SM-DP+ (to release or cancel).", nil, nil)
+	smdpAgeDesc      = prometheus.NewDesc("esim_smdp_oldest_waiting_age_seconds",
+		"Age of the oldest order waiting for the SM-DP+; 0 when none waits.", nil, nil)
+	smdpRefusedDesc = prometheus.NewDesc("esim_smdp_orders_refused", "eSIMs the SM-DP+ refused, for good.", nil, nil)
+	scrapeErrorDesc = prometheus.NewDesc("esim_store_scrape_error", "1 when the store could not be read for this scrape.", nil, nil)
 )
 
 // storeCollector reads the stock and the outbox at each scrape: a few index
@@ -139,7 +158,7 @@ var (
 type storeCollector struct{ store metricsStore }
 
 func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{stockDesc, outboxQueuedDesc, outboxAgeDesc, outboxFailedDesc, scrapeErrorDesc} {
+	for _, d := range []*prometheus.Desc{stockDesc, outboxQueuedDesc, outboxAgeDesc, outboxFailedDesc, smdpWaitingDesc, smdpAgeDesc, smdpRefusedDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -168,6 +187,13 @@ func (sc storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(outboxQueuedDesc, prometheus.GaugeValue, float64(st.Queued))
 		ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
 		ch <- prometheus.MustNewConstMetric(outboxFailedDesc, prometheus.GaugeValue, float64(st.Failed))
+	}
+	if st, err := sc.store.SMDPOrderStats(ctx); err != nil {
+		failed = 1
+	} else {
+		ch <- prometheus.MustNewConstMetric(smdpWaitingDesc, prometheus.GaugeValue, float64(st.Waiting))
+		ch <- prometheus.MustNewConstMetric(smdpAgeDesc, prometheus.GaugeValue, st.OldestAge.Seconds())
+		ch <- prometheus.MustNewConstMetric(smdpRefusedDesc, prometheus.GaugeValue, float64(st.Refused))
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed)
 }

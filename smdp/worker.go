@@ -1,0 +1,259 @@
+package smdp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/carrier/esim-admin/db"
+)
+
+// Orders is what the worker needs from the store (db/provisioning.go has
+// the rules it follows).
+type Orders interface {
+	DueSMDPOrders(ctx context.Context, now time.Time, limit int) ([]db.SMDPJob, error)
+	NextSMDPOrderDue(ctx context.Context) (time.Time, bool, error)
+	SMDPOrderDownloaded(ctx context.Context, iccid string) error
+	SMDPOrderAttemptFailed(ctx context.Context, iccid, reason string, retryAt time.Time) error
+	SMDPOrderReleased(ctx context.Context, iccid, matchingID, smdpAddress string) error
+	SMDPOrderRefused(ctx context.Context, iccid, code, said string) error
+	SMDPOrderCancelled(ctx context.Context, iccid, said string) error
+}
+
+// Defaults of the Worker's zero fields.
+const (
+	DefaultBaseBackoff = 10 * time.Second
+	DefaultMaxBackoff  = 10 * time.Minute
+	DefaultPoll        = 5 * time.Second
+	DefaultConcurrency = 4
+)
+
+// Worker releases the profile of every eSIM allocated with an SM-DP+
+// configured, and cancels the orders of the eSIMs replaced. All its state is
+// in the store, so a restarted worker carries on where the last one stopped.
+type Worker struct {
+	Store  Orders
+	Client *Client
+	Logger *slog.Logger
+	Now    func() time.Time
+	// MailQueued wakes the outbox worker when a QR email was released.
+	MailQueued func()
+	// Observe, when set, counts each call: its function and its result
+	// (ok, failed, transport).
+	Observe     func(function, result string)
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
+	Poll        time.Duration
+	Concurrency int
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+// Notify wakes the worker to look for orders now; it never blocks.
+func (w *Worker) Notify() {
+	select {
+	case w.wakeup() <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Worker) wakeup() chan struct{} {
+	w.wakeOnce.Do(func() { w.wake = make(chan struct{}, 1) })
+	return w.wake
+}
+
+// Backoff is the wait after attempts failed calls: BaseBackoff doubled for
+// each earlier failure, capped at MaxBackoff. An SM-DP+ that is down for
+// long is tried every MaxBackoff for as long as it takes: the eSIM cannot
+// be installed without it.
+func (w *Worker) Backoff(attempts int) time.Duration {
+	d, limit := def(w.BaseBackoff, DefaultBaseBackoff), def(w.MaxBackoff, DefaultMaxBackoff)
+	for range max(attempts-1, 0) {
+		if d >= limit/2 {
+			return limit
+		}
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// Run works on due orders until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	wake := w.wakeup()
+	for ctx.Err() == nil {
+		wait := def(w.Poll, DefaultPoll)
+		jobs, err := w.Store.DueSMDPOrders(ctx, w.now(), def(w.Concurrency, DefaultConcurrency))
+		if err != nil && ctx.Err() == nil {
+			w.logger().Error("smdp: due orders", "err", err)
+		}
+		var batch sync.WaitGroup
+		for _, j := range jobs {
+			batch.Go(func() { w.work(ctx, j) })
+		}
+		batch.Wait()
+		if len(jobs) > 0 {
+			continue // more may be due
+		}
+		if next, ok, err := w.Store.NextSMDPOrderDue(ctx); err == nil && ok {
+			if d := next.Sub(w.now()); d < wait {
+				wait = max(d, 0)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// work makes the calls one order is due for and records their outcome.
+func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
+	log := w.logger().With("iccid", j.ICCID, "state", j.State, "step", j.Step)
+	// The outcome is recorded even if ctx ends meanwhile: a call that went
+	// through and is not recorded would be made again after a restart.
+	record := func(what string, err error) {
+		if err != nil {
+			log.Error("smdp: record "+what, "err", err)
+		}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if j.State == db.SMDPCancelling {
+		err := w.observe(FuncCancelOrder, w.Client.CancelOrder(ctx, j.ICCID, j.MatchingID, FinalUnavailable))
+		var refused *StatusError
+		switch {
+		case err == nil:
+			record("cancelled order", w.Store.SMDPOrderCancelled(rctx, j.ICCID, ""))
+		case errors.As(err, &refused):
+			// Downloaded meanwhile, or never allocated: nothing to cancel.
+			record("cancelled order", w.Store.SMDPOrderCancelled(rctx, j.ICCID, Explain(refused.StatusCodeData)))
+		default:
+			w.retry(ctx, rctx, log, j, err)
+		}
+		return
+	}
+	if j.Step == db.StepDownload || j.Step == db.StepRedownload {
+		err := w.observe(FuncDownloadOrder, w.Client.DownloadOrder(ctx, j.ICCID))
+		var refused *StatusError
+		switch {
+		case err == nil:
+		case j.Step == db.StepRedownload && errors.Is(err, &StatusError{StatusCodeData: ProfileInUse}):
+			// Most likely the lost call's own allocation: confirmOrder,
+			// which only succeeds on the carrier's own, tells (rule 4).
+		case errors.As(err, &refused):
+			w.refuse(rctx, log, j, refused)
+			return
+		default:
+			w.retry(ctx, rctx, log, j, err)
+			return
+		}
+		if err := w.Store.SMDPOrderDownloaded(rctx, j.ICCID); err != nil {
+			record("downloadOrder", err)
+			return
+		}
+		j.Step = db.StepConfirm
+	}
+	resp, err := w.Client.ConfirmOrder(ctx, j.ICCID, j.MatchingID, true)
+	w.observe(FuncConfirmOrder, err)
+	var refused *StatusError
+	switch {
+	case err == nil:
+		matchingID := resp.MatchingID
+		if matchingID == "" {
+			matchingID = j.MatchingID
+		}
+		record("released profile", w.Store.SMDPOrderReleased(rctx, j.ICCID, matchingID, resp.SMDPAddress))
+		log.Info("smdp: profile released")
+		w.mailQueued()
+	case j.Step == db.StepReconfirm && (errors.Is(err, &StatusError{StatusCodeData: ProfileInUse}) ||
+		errors.Is(err, &StatusError{StatusCodeData: MatchingIDUsed})):
+		// The lost confirmOrder released it under the portal's own
+		// MatchingID, which nobody else knows (rule 4).
+		record("released profile", w.Store.SMDPOrderReleased(rctx, j.ICCID, j.MatchingID, ""))
+		log.Info("smdp: profile released by an earlier call whose answer was lost")
+		w.mailQueued()
+	case errors.As(err, &refused):
+		w.refuse(rctx, log, j, refused)
+	default:
+		w.retry(ctx, rctx, log, j, err)
+	}
+}
+
+func (w *Worker) refuse(rctx context.Context, log *slog.Logger, j db.SMDPJob, refused *StatusError) {
+	log.Warn("smdp: refused", "err", refused)
+	if err := w.Store.SMDPOrderRefused(rctx, j.ICCID, refused.Code(), Explain(refused.StatusCodeData)); err != nil {
+		log.Error("smdp: record refusal", "err", err)
+	}
+}
+
+// retry records a call whose outcome is unknown, unless the portal is
+// shutting down: that is not the SM-DP+'s fault, and the call is made again
+// at the next start.
+func (w *Worker) retry(ctx, rctx context.Context, log *slog.Logger, j db.SMDPJob, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	at := w.now().Add(jitter(w.Backoff(j.Attempts + 1)))
+	log.Warn("smdp: call failed, will retry", "attempt", j.Attempts+1, "retry_at", at, "err", err)
+	if merr := w.Store.SMDPOrderAttemptFailed(rctx, j.ICCID, err.Error(), at); merr != nil {
+		log.Error("smdp: record attempt", "err", merr)
+	}
+}
+
+func (w *Worker) observe(function string, err error) error {
+	if w.Observe != nil {
+		var refused *StatusError
+		result := "ok"
+		switch {
+		case errors.As(err, &refused):
+			result = "failed"
+		case err != nil:
+			result = "transport"
+		}
+		w.Observe(function, result)
+	}
+	return err
+}
+
+func (w *Worker) mailQueued() {
+	if w.MailQueued != nil {
+		w.MailQueued()
+	}
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now().UTC()
+}
+
+func (w *Worker) logger() *slog.Logger {
+	if w.Logger != nil {
+		return w.Logger
+	}
+	return slog.Default()
+}
+
+// jitter adds up to a tenth, so orders that failed together do not all
+// retry in the same instant.
+func jitter(d time.Duration) time.Duration {
+	if d < 10 {
+		return d
+	}
+	return d + rand.N(d/10)
+}
+
+func def[T int | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
