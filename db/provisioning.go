@@ -97,6 +97,9 @@ type SMDPJob struct {
 	Step       string
 	MatchingID string
 	Attempts   int
+	// Released is set when the SM-DP+ released the profile under
+	// MatchingID: a cancelOrder names it then, and only then.
+	Released bool
 }
 
 // matchingIDs are the portal's own: "AP-" and 16 characters of base32,
@@ -153,7 +156,7 @@ func cancelAtSMDP(ctx context.Context, tx *change, e ESIM) (string, error) {
 // DueSMDPOrders returns up to limit orders due for a call at now, oldest first.
 func (s *Store) DueSMDPOrders(ctx context.Context, now time.Time, limit int) (_ []SMDPJob, err error) {
 	defer func() { err = failed("due SM-DP+ orders", err) }()
-	rows, err := s.read.QueryContext(ctx, `SELECT iccid, state, step, matching_id, attempts FROM smdp_orders
+	rows, err := s.read.QueryContext(ctx, `SELECT iccid, state, step, matching_id, attempts, released_at IS NOT NULL FROM smdp_orders
 		WHERE state IN ('queued', 'cancelling') AND next_attempt_at <= ? ORDER BY next_attempt_at, iccid LIMIT ?`, formatTime(now), limit)
 	if err != nil {
 		return nil, err
@@ -162,7 +165,7 @@ func (s *Store) DueSMDPOrders(ctx context.Context, now time.Time, limit int) (_ 
 	var out []SMDPJob
 	for rows.Next() {
 		var j SMDPJob
-		if err := rows.Scan(&j.ICCID, &j.State, &j.Step, &j.MatchingID, &j.Attempts); err != nil {
+		if err := rows.Scan(&j.ICCID, &j.State, &j.Step, &j.MatchingID, &j.Attempts, &j.Released); err != nil {
 			return nil, err
 		}
 		out = append(out, j)

@@ -259,25 +259,46 @@ func TestSMDPRefused(t *testing.T) {
 	}
 }
 
-// Replace eSIM cancels the released, never downloaded, profile of the old
-// eSIM for good.
+// Replace eSIM cancels the old eSIM's order at the SM-DP+ for good: a
+// profile released and never downloaded, or one allocated whose
+// confirmOrder did not go through.
 func TestSMDPReplaceCancels(t *testing.T) {
 	t.Parallel()
-	p := startSMDP(t, 0)
-	_, iccid := p.addLine(t, "Japan")
-	old := p.waitESIM(t, iccid, "released", func(e db.ESIM) bool { return e.SMDP.State == db.SMDPReleased })
-	r := p.agent.Post(t, "/esims/"+iccid+"/replace", url.Values{"_csrf": {p.agent.CSRF}, "reason": {"New or lost phone"}})
-	if r.Status != http.StatusSeeOther {
-		t.Fatalf("Replace eSIM answered %d", r.Status)
-	}
-	p.waitESIM(t, iccid, "cancelled", func(e db.ESIM) bool { return e.SMDP.State == db.SMDPCancelled })
-	if got := p.fake.Profile(iccid); got.State != smdptest.Unavailable {
-		t.Errorf("the old profile is %+v at the SM-DP+, want Unavailable", got)
-	}
-	for _, c := range p.fake.Calls() {
-		if c.Function == smdp.FuncCancelOrder && (c.Body["matchingId"] != old.MatchingID || c.Body["finalProfileStatusIndicator"] != smdp.FinalUnavailable) {
-			t.Errorf("cancelOrder sent %v, want the MatchingID %s and Unavailable", c.Body, old.MatchingID)
-		}
+	for _, tc := range []struct {
+		name   string
+		faults []smdptest.Fault // of confirmOrder
+		ready  func(db.ESIM) bool
+	}{
+		{"Released", nil, func(e db.ESIM) bool { return e.SMDP.State == db.SMDPReleased }},
+		{"Allocated", []smdptest.Fault{{Kind: smdptest.FaultHTTP}}, func(e db.ESIM) bool { return e.SMDP.Attempts == 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := startSMDP(t, 0)
+			p.fake.Fail(smdp.FuncConfirmOrder, tc.faults...)
+			_, iccid := p.addLine(t, "Japan")
+			old := p.waitESIM(t, iccid, "ready to replace", tc.ready)
+			r := p.agent.Post(t, "/esims/"+iccid+"/replace", url.Values{"_csrf": {p.agent.CSRF}, "reason": {"New or lost phone"}})
+			if r.Status != http.StatusSeeOther {
+				t.Fatalf("Replace eSIM answered %d", r.Status)
+			}
+			p.waitESIM(t, iccid, "cancelled", func(e db.ESIM) bool { return e.SMDP.State == db.SMDPCancelled })
+			if got := p.fake.Profile(iccid); got.State != smdptest.Unavailable {
+				t.Errorf("the old profile is %+v at the SM-DP+, want Unavailable", got)
+			}
+			wantID := any(nil)
+			if old.SMDP.State == db.SMDPReleased {
+				wantID = old.MatchingID
+			}
+			for _, c := range p.fake.Calls() {
+				if c.Function == smdp.FuncCancelOrder && (c.Body["matchingId"] != wantID || c.Body["finalProfileStatusIndicator"] != smdp.FinalUnavailable) {
+					t.Errorf("cancelOrder sent %v, want the MatchingID %v and Unavailable", c.Body, wantID)
+				}
+			}
+			if e := p.esim(t, iccid); e.SMDP.Refusal != "" {
+				t.Errorf("the cancelled order says %q", e.SMDP.Refusal)
+			}
+		})
 	}
 }
 

@@ -126,7 +126,11 @@ func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if j.State == db.SMDPCancelling {
-		err := w.observe(FuncCancelOrder, w.Client.CancelOrder(ctx, j.ICCID, j.MatchingID, FinalUnavailable))
+		matchingID := ""
+		if j.Released {
+			matchingID = j.MatchingID
+		}
+		err := w.observe(FuncCancelOrder, w.Client.CancelOrder(ctx, j.ICCID, matchingID, FinalUnavailable))
 		var refused *StatusError
 		switch {
 		case err == nil:
