@@ -128,7 +128,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintf(stderr, "Usage: %s [flags] [users add | inventory import FILE | demo scale | backup FILE | restore FILE]\n", name)
+			fmt.Fprintf(stderr, "Usage: %s [flags] [users add | inventory import FILE | demo scale | backup FILE | restore FILE | smdp-fake]\n", name)
 			fs.PrintDefaults()
 		}
 		return cfg, nil, err

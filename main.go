@@ -49,6 +49,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(rest) > 0 && (rest[0] == "backup" || rest[0] == "restore") {
 		return fileCommand(ctx, cfg, rest[0], rest[1:], stdout)
 	}
+	// The test SM-DP+ has no database of the portal's.
+	if len(rest) > 0 && rest[0] == "smdp-fake" {
+		return smdpFake(ctx, rest[1:], stdin, stdout, stderr)
+	}
 	if len(rest) == 0 {
 		lock, err := db.LockDatabase(cfg.DB, fmt.Sprintf("a portal, pid %d, on %s since %s", os.Getpid(), cfg.Addr, time.Now().UTC().Format(time.RFC3339)))
 		if err != nil {
@@ -227,7 +231,7 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 	case "subscribers import":
 		return importSubscribers(ctx, store, args[2:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, inventory import, demo scale, backup, restore",
+	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, inventory import, demo scale, backup, restore, smdp-fake",
 		strings.Join(args, " "))
 }
 
