@@ -20,18 +20,18 @@ import (
 //     portal's own, instead of the QR email: the QR email waits for the
 //     SM-DP+ to release the profile.
 //  2. The provisioning worker calls downloadOrder, then confirmOrder with
-//     releaseFlag true and that MatchingID. The step reached is kept, so a
-//     restart never repeats a function that went through.
+//     releaseFlag true and that MatchingID. The step is written before the
+//     first confirmOrder is sent, so the worker knows, after a lost answer
+//     or a crash, that the SM-DP+ may have released the profile.
 //  3. A call whose outcome is unknown (timeout, broken connection, HTTP
 //     5xx) is tried again with backoff, for as long as it takes: the line
-//     says "Waiting for the SM-DP+ — 3 tries, next at 14:05". The step then
-//     becomes redownload or reconfirm: the SM-DP+ may have acted.
-//  4. A retried call that finds its own work done is a success: a
-//     downloadOrder answered "profile already in use" goes on to
-//     confirmOrder (which only succeeds on a profile allocated to the
-//     carrier), and a confirmOrder answered "in use" or "MatchingID already
-//     used" means the profile is released under the portal's MatchingID,
-//     which only the portal knows.
+//     says "Waiting for the SM-DP+ — 3 tries, next at 14:05".
+//  4. A call that finds its own work done is a success: a downloadOrder
+//     answered "profile already in use" goes on to confirmOrder (which only
+//     succeeds on a profile allocated to the carrier); a confirmOrder
+//     answered "MatchingID already used" means the profile is released
+//     under the portal's MatchingID, which nobody else knows; and so does
+//     "profile already in use" when a confirmOrder may have been sent before.
 //  5. Any other Failed answer is final: the order is refused, the line says
 //     what the SM-DP+ said in an agent's words, and Replace eSIM retires the
 //     eSIM with that reason and gives the line another one.
@@ -53,10 +53,8 @@ const (
 
 // Steps of a queued SM-DP+ order.
 const (
-	StepDownload   = "download"
-	StepRedownload = "redownload" // the last downloadOrder's answer was lost
-	StepConfirm    = "confirm"
-	StepReconfirm  = "reconfirm" // the last confirmOrder's answer was lost
+	StepDownload = "download" // downloadOrder has not gone through
+	StepConfirm  = "confirm"  // a confirmOrder may have been sent
 )
 
 // SMDPOrder is an eSIM's order at the SM-DP+, as a line shows it.
@@ -128,29 +126,26 @@ func releaseOrQR(ctx context.Context, tx *change, sub Subscriber, lineName strin
 // cancelAtSMDP takes back the order of an eSIM leaving its line (rule 7),
 // and says what became of it for the audit log, "" when there was no order.
 func cancelAtSMDP(ctx context.Context, tx *change, e ESIM) (string, error) {
-	var state, step string
-	var attempts int
-	err := tx.QueryRowContext(ctx, `SELECT state, step, attempts FROM smdp_orders WHERE iccid = ?`, e.ICCID).Scan(&state, &step, &attempts)
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM smdp_orders WHERE iccid = ?`, e.ICCID).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	cancel := func(to, said string) (string, error) {
-		_, err := tx.ExecContext(ctx, `UPDATE smdp_orders SET state = ?, attempts = 0, last_error = NULL, next_attempt_at = ? WHERE iccid = ?`,
-			to, formatTime(tx.now), e.ICCID)
-		return said, err
-	}
+	// A queued order may have reached the SM-DP+ even before its first
+	// answer was recorded (a crash): it is cancelled too, and an SM-DP+
+	// that never saw it says so.
 	switch {
-	case state == SMDPQueued && step == StepDownload && attempts == 0:
-		return cancel(SMDPCancelled, "never ordered at the SM-DP+: nothing to cancel")
 	case state == SMDPRefused || state == SMDPCancelled || state == SMDPCancelling:
 		return "", nil
 	case e.ProfileState != "":
 		return "downloaded to a phone: nothing to cancel at the SM-DP+", nil
 	}
-	return cancel(SMDPCancelling, "its order at the SM-DP+ is being cancelled")
+	_, err = tx.ExecContext(ctx, `UPDATE smdp_orders SET state = 'cancelling', attempts = 0, last_error = NULL, next_attempt_at = ? WHERE iccid = ?`,
+		formatTime(tx.now), e.ICCID)
+	return "its order at the SM-DP+ is being cancelled", err
 }
 
 // DueSMDPOrders returns up to limit orders due for a call at now, oldest first.
@@ -203,10 +198,10 @@ func (s *Store) SMDPOrderStats(ctx context.Context) (_ SMDPOrderStats, err error
 	return st, err
 }
 
-// SMDPOrderDownloaded records that downloadOrder went through: confirmOrder
-// is next (rule 2).
-func (s *Store) SMDPOrderDownloaded(ctx context.Context, iccid string) (err error) {
-	defer func() { err = failed("record downloadOrder", err) }()
+// SMDPOrderConfirming records that downloadOrder went through and a
+// confirmOrder is about to be sent (rule 2).
+func (s *Store) SMDPOrderConfirming(ctx context.Context, iccid string) (err error) {
+	defer func() { err = failed("record confirmOrder", err) }()
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		_, err := tx.ExecContext(ctx, `UPDATE smdp_orders SET step = 'confirm' WHERE iccid = ? AND state = 'queued'`, iccid)
 		return err
@@ -218,8 +213,7 @@ func (s *Store) SMDPOrderDownloaded(ctx context.Context, iccid string) (err erro
 func (s *Store) SMDPOrderAttemptFailed(ctx context.Context, iccid, reason string, retryAt time.Time) (err error) {
 	defer func() { err = failed("record SM-DP+ attempt", err) }()
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		_, err := tx.ExecContext(ctx, `UPDATE smdp_orders SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
-			step = CASE step WHEN 'download' THEN 'redownload' WHEN 'confirm' THEN 'reconfirm' ELSE step END
+		_, err := tx.ExecContext(ctx, `UPDATE smdp_orders SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
 			WHERE iccid = ? AND state IN ('queued', 'cancelling')`, reason, formatTime(retryAt), iccid)
 		return err
 	})

@@ -16,7 +16,7 @@ import (
 type Orders interface {
 	DueSMDPOrders(ctx context.Context, now time.Time, limit int) ([]db.SMDPJob, error)
 	NextSMDPOrderDue(ctx context.Context) (time.Time, bool, error)
-	SMDPOrderDownloaded(ctx context.Context, iccid string) error
+	SMDPOrderConfirming(ctx context.Context, iccid string) error
 	SMDPOrderAttemptFailed(ctx context.Context, iccid, reason string, retryAt time.Time) error
 	SMDPOrderReleased(ctx context.Context, iccid, matchingID, smdpAddress string) error
 	SMDPOrderRefused(ctx context.Context, iccid, code, said string) error
@@ -143,14 +143,18 @@ func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
 		}
 		return
 	}
-	if j.Step == db.StepDownload || j.Step == db.StepRedownload {
+	// A confirmOrder may have been sent before, its answer lost or the
+	// portal stopped before it was recorded.
+	sentBefore := j.Step == db.StepConfirm
+	if j.Step == db.StepDownload {
 		err := w.observe(FuncDownloadOrder, w.Client.DownloadOrder(ctx, j.ICCID))
 		var refused *StatusError
 		switch {
 		case err == nil:
-		case j.Step == db.StepRedownload && errors.Is(err, &StatusError{StatusCodeData: ProfileInUse}):
-			// Most likely the lost call's own allocation: confirmOrder,
-			// which only succeeds on the carrier's own, tells (rule 4).
+		case errors.Is(err, &StatusError{StatusCodeData: ProfileInUse}):
+			// Perhaps the carrier's own, from a call whose answer was lost:
+			// confirmOrder, which only succeeds on the carrier's, tells
+			// (rule 4).
 		case errors.As(err, &refused):
 			w.refuse(rctx, log, j, refused)
 			return
@@ -158,11 +162,10 @@ func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
 			w.retry(ctx, rctx, log, j, err)
 			return
 		}
-		if err := w.Store.SMDPOrderDownloaded(rctx, j.ICCID); err != nil {
-			record("downloadOrder", err)
+		if err := w.Store.SMDPOrderConfirming(rctx, j.ICCID); err != nil {
+			record("confirmOrder", err)
 			return
 		}
-		j.Step = db.StepConfirm
 	}
 	resp, err := w.Client.ConfirmOrder(ctx, j.ICCID, j.MatchingID, true)
 	w.observe(FuncConfirmOrder, err)
@@ -176,9 +179,9 @@ func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
 		record("released profile", w.Store.SMDPOrderReleased(rctx, j.ICCID, matchingID, resp.SMDPAddress))
 		log.Info("smdp: profile released")
 		w.mailQueued()
-	case j.Step == db.StepReconfirm && (errors.Is(err, &StatusError{StatusCodeData: ProfileInUse}) ||
-		errors.Is(err, &StatusError{StatusCodeData: MatchingIDUsed})):
-		// The lost confirmOrder released it under the portal's own
+	case errors.Is(err, &StatusError{StatusCodeData: MatchingIDUsed}) ||
+		(sentBefore && errors.Is(err, &StatusError{StatusCodeData: ProfileInUse})):
+		// Released by an earlier confirmOrder under the portal's own
 		// MatchingID, which nobody else knows (rule 4).
 		record("released profile", w.Store.SMDPOrderReleased(rctx, j.ICCID, j.MatchingID, ""))
 		log.Info("smdp: profile released by an earlier call whose answer was lost")

@@ -9,10 +9,11 @@ CREATE TABLE smdp_orders (
     -- answered Failed, for good; cancelling: cancelOrder still to do;
     -- cancelled: done.
     state           TEXT NOT NULL CHECK (state IN ('queued', 'released', 'refused', 'cancelling', 'cancelled')),
-    -- The next ES2+ function to call while queued: 'download' or 'confirm',
-    -- or 'redownload' and 'reconfirm' when the answer to the last one was
-    -- lost (the SM-DP+ may have acted on it).
-    step            TEXT NOT NULL DEFAULT 'download' CHECK (step IN ('download', 'redownload', 'confirm', 'reconfirm')),
+    -- Where a queued order is: 'download' until downloadOrder went through;
+    -- 'confirm' from just before the first confirmOrder is sent, so that,
+    -- whatever happens to its answer (a crash included), the next one knows
+    -- the SM-DP+ may have acted on it.
+    step            TEXT NOT NULL DEFAULT 'download' CHECK (step IN ('download', 'confirm')),
     -- The portal's own MatchingID, sent at confirmOrder, so that a retry
     -- after a lost answer is recognised as the portal's own.
     matching_id     TEXT NOT NULL CHECK (matching_id <> '' AND matching_id NOT GLOB '*[^0-9A-Z-]*'),
