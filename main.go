@@ -70,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	store.Mail = emails.Renderer{Brand: cfg.brand()}
 	store.Notices = cfg.notices()
 	if len(rest) > 0 {
+		// An inventory file may leave matching IDs to the SM-DP+.
+		store.SMDP = cfg.SMDPURL != ""
 		return command(ctx, store, rest, stdin, stdout, stderr)
 	}
 	return serve(ctx, cfg, store, stdout)

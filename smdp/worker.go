@@ -28,7 +28,7 @@ const (
 	DefaultBaseBackoff = 10 * time.Second
 	DefaultMaxBackoff  = 10 * time.Minute
 	DefaultPoll        = 5 * time.Second
-	DefaultConcurrency = 4
+	DefaultConcurrency = 16
 )
 
 // Worker releases the profile of every eSIM allocated with an SM-DP+
