@@ -298,6 +298,9 @@ func TestSMDPReplaceCancels(t *testing.T) {
 			if e := p.esim(t, iccid); e.SMDP.Refusal != "" {
 				t.Errorf("the cancelled order says %q", e.SMDP.Refusal)
 			}
+			if got := text(p.agent.Page(t, "/esims/"+iccid).Find("[data-testid=smdp-state]")); got != "Order cancelled: the profile is out of use" {
+				t.Errorf("the eSIM page says %q of the SM-DP+", got)
+			}
 		})
 	}
 }

@@ -557,6 +557,26 @@ func emailName(kind string) string {
 	return "“" + emailKind(kind) + "” email"
 }
 
+// smdpState says where the eSIM's order at the SM-DP+ stands.
+func smdpState(o db.SMDPOrder) string {
+	switch o.State {
+	case db.SMDPQueued:
+		return o.Waiting()
+	case db.SMDPReleased:
+		return "Released for download"
+	case db.SMDPRefused:
+		return "Refused (" + o.StatusCode + "): " + o.Refusal
+	case db.SMDPCancelling:
+		return "Cancelling the order"
+	case db.SMDPCancelled:
+		if o.Refusal != "" {
+			return "Order ended: " + o.Refusal
+		}
+		return "Order cancelled: the profile is out of use"
+	}
+	return o.State
+}
+
 // smdpText says what the SM-DP+ did or reported.
 func smdpText(ev db.TimelineEvent) string {
 	switch ev.Subject {
