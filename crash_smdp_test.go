@@ -37,15 +37,8 @@ func TestCrashDuringProvisioning(t *testing.T) {
 	stream := prepareCrashStream(t, dbPath)
 	check := openCrashCheck(t, dbPath)
 
-	pki, err := smdptest.NewPKI(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := smdptest.Start("127.0.0.1:0", pki)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fake.Close() })
+	fake := smdptest.StartTB(t)
+	pki := fake.PKI
 	// Slow answers keep calls in flight, so the kill finds some.
 	for range crashSubscribers {
 		fake.Fail(smdp.FuncConfirmOrder, smdptest.Fault{Kind: smdptest.FaultSlow, Delay: 5 * time.Millisecond})

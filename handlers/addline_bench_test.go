@@ -42,16 +42,7 @@ func BenchmarkAddLineHTTP(b *testing.B) { benchAddLineHTTP(b, portaltest.Options
 // 0.8× of the one without. It also reports the time from each Add line to
 // its QR email in the outbox, the SM-DP+'s two calls included.
 func BenchmarkAddLineHTTPSMDP(b *testing.B) {
-	pki, err := smdptest.NewPKI(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	fake, err := smdptest.Start("127.0.0.1:0", pki)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { fake.Close() })
-	benchAddLineHTTP(b, portaltest.Options{SMDP: fake})
+	benchAddLineHTTP(b, portaltest.Options{SMDP: smdptest.StartTB(b)})
 }
 
 func benchAddLineHTTP(b *testing.B, opts portaltest.Options) {

@@ -27,17 +27,9 @@ type smdpPortal struct {
 
 func startSMDP(t *testing.T, timeout time.Duration) *smdpPortal {
 	t.Helper()
-	pki, err := smdptest.NewPKI(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := smdptest.Start("127.0.0.1:0", pki)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake := smdptest.StartTB(t)
 	fake.RequesterID = "carrier-test"
 	t.Cleanup(func() {
-		fake.Close()
 		if v := fake.Violations(); len(v) > 0 {
 			t.Errorf("the portal's ES2+ requests broke the spec: %q", v)
 		}

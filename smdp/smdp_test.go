@@ -18,15 +18,8 @@ const iccid = "8901480100042200558"
 
 func start(t *testing.T) (*smdptest.Server, *smdp.Client) {
 	t.Helper()
-	pki, err := smdptest.NewPKI(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := smdptest.Start("127.0.0.1:0", pki)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fake.Close() })
+	fake := smdptest.StartTB(t)
+	pki := fake.PKI
 	client, err := smdp.NewClient(smdp.Config{URL: fake.URL, RequesterID: "carrier", CertFile: pki.PortalClientCert, KeyFile: pki.PortalClientKey,
 		CAFile: pki.CAFile, Timeout: 2 * time.Second})
 	if err != nil {

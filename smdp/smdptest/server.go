@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/carrier/esim-admin/smdp"
@@ -508,4 +509,21 @@ func cmpOr(a, b int) int {
 		return a
 	}
 	return b
+}
+
+// StartTB starts a fake SM-DP+ on a free loopback port with certificates
+// of its own in a temporary folder, for a test or benchmark, which stops it
+// when it ends.
+func StartTB(tb testing.TB) *Server {
+	tb.Helper()
+	pki, err := NewPKI(tb.TempDir())
+	if err != nil {
+		tb.Fatalf("smdptest: %v", err)
+	}
+	s, err := Start("127.0.0.1:0", pki)
+	if err != nil {
+		tb.Fatalf("smdptest: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
