@@ -366,8 +366,12 @@ func TestES2DownloadProgress(t *testing.T) {
 		if got := post(s.body); got != s.wantStatus {
 			t.Errorf("%s: answered %d, want %d", s.name, got, s.wantStatus)
 		}
-		if install, _ := lineStatus(t, p.agent, daniel, iccid); !strings.Contains(install, s.wantInstall) {
+		install, why := lineStatus(t, p.agent, daniel, iccid)
+		if !strings.Contains(install, s.wantInstall) {
 			t.Errorf("%s: the line says %q, want %q", s.name, install, s.wantInstall)
+		}
+		if s.name == "Refused" && !strings.Contains(why, "The phone could not install the eSIM: the customer refused the download") {
+			t.Errorf("%s: Why no data? says %q", s.name, why)
 		}
 	}
 	if n := p.Count(t, `SELECT count(*) FROM smdp_notifications WHERE iccid = ?`, iccid); n != 6 {
