@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/emails"
 )
 
 // Orders is what the worker needs from the store (db/provisioning.go has
@@ -49,41 +49,23 @@ type Worker struct {
 	Poll        time.Duration
 	Concurrency int
 
-	wakeOnce sync.Once
-	wake     chan struct{}
+	wake emails.Wake
 }
 
 // Notify wakes the worker to look for orders now; it never blocks.
-func (w *Worker) Notify() {
-	select {
-	case w.wakeup() <- struct{}{}:
-	default:
-	}
-}
-
-func (w *Worker) wakeup() chan struct{} {
-	w.wakeOnce.Do(func() { w.wake = make(chan struct{}, 1) })
-	return w.wake
-}
+func (w *Worker) Notify() { w.wake.Notify() }
 
 // Backoff is the wait after attempts failed calls: BaseBackoff doubled for
 // each earlier failure, capped at MaxBackoff. An SM-DP+ that is down for
 // long is tried every MaxBackoff for as long as it takes: the eSIM cannot
 // be installed without it.
 func (w *Worker) Backoff(attempts int) time.Duration {
-	d, limit := def(w.BaseBackoff, DefaultBaseBackoff), def(w.MaxBackoff, DefaultMaxBackoff)
-	for range max(attempts-1, 0) {
-		if d >= limit/2 {
-			return limit
-		}
-		d *= 2
-	}
-	return min(d, limit)
+	return emails.Backoff(def(w.BaseBackoff, DefaultBaseBackoff), def(w.MaxBackoff, DefaultMaxBackoff), attempts)
 }
 
 // Run works on due orders until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
-	wake := w.wakeup()
+	wake := w.wake.C()
 	for ctx.Err() == nil {
 		wait := def(w.Poll, DefaultPoll)
 		jobs, err := w.Store.DueSMDPOrders(ctx, w.now(), def(w.Concurrency, DefaultConcurrency))
@@ -207,7 +189,7 @@ func (w *Worker) retry(ctx, rctx context.Context, log *slog.Logger, j db.SMDPJob
 	if ctx.Err() != nil {
 		return
 	}
-	at := w.now().Add(jitter(w.Backoff(j.Attempts + 1)))
+	at := w.now().Add(emails.Jitter(w.Backoff(j.Attempts + 1)))
 	log.Warn("smdp: call failed, will retry", "attempt", j.Attempts+1, "retry_at", at, "err", err)
 	if merr := w.Store.SMDPOrderAttemptFailed(rctx, j.ICCID, err.Error(), at); merr != nil {
 		log.Error("smdp: record attempt", "err", merr)
@@ -247,15 +229,6 @@ func (w *Worker) logger() *slog.Logger {
 		return w.Logger
 	}
 	return slog.Default()
-}
-
-// jitter adds up to a tenth, so orders that failed together do not all
-// retry in the same instant.
-func jitter(d time.Duration) time.Duration {
-	if d < 10 {
-		return d
-	}
-	return d + rand.N(d/10)
 }
 
 func def[T int | time.Duration](v, d T) T {
