@@ -40,7 +40,13 @@ const (
 	StatusExpired     = "Expired"
 )
 
-var protocolPattern = regexp.MustCompile(`^gsma/rsp/v2\.\d+\.\d+$`)
+var (
+	protocolPattern   = regexp.MustCompile(`^gsma/rsp/v2\.\d+\.\d+$`)
+	matchingIDPattern = regexp.MustCompile(`^[0-9A-Z-]{1,255}$`)
+)
+
+// ValidMatchingID reports whether s is a MatchingID: only 0-9, A-Z and -.
+func ValidMatchingID(s string) bool { return matchingIDPattern.MatchString(s) }
 
 // ProtocolAccepted reports whether a peer's X-Admin-Protocol is one the
 // portal answers: any SGP.22 v2 version, since a peer names its own highest.

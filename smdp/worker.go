@@ -1,10 +1,14 @@
 package smdp
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carrier/esim-admin/db"
@@ -73,11 +77,18 @@ func (w *Worker) Run(ctx context.Context) {
 			w.logger().Error("smdp: due orders", "err", err)
 		}
 		var batch sync.WaitGroup
+		var unrecorded atomic.Bool
 		for _, j := range jobs {
-			batch.Go(func() { w.work(ctx, j) })
+			batch.Go(func() {
+				if !w.work(ctx, j) {
+					unrecorded.Store(true)
+				}
+			})
 		}
 		batch.Wait()
-		if len(jobs) > 0 {
+		// An outcome the store could not take leaves its order due: it waits
+		// a poll rather than being called again in a tight loop.
+		if len(jobs) > 0 && !unrecorded.Load() {
 			continue // more may be due
 		}
 		if next, ok, err := w.Store.NextSMDPOrderDue(ctx); err == nil && ok {
@@ -95,14 +106,17 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// work makes the calls one order is due for and records their outcome.
-func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
+// work makes the calls one order is due for and records their outcome; it
+// reports whether the outcome was recorded.
+func (w *Worker) work(ctx context.Context, j db.SMDPJob) (recorded bool) {
 	log := w.logger().With("iccid", j.ICCID, "state", j.State, "step", j.Step)
+	recorded = true
 	// The outcome is recorded even if ctx ends meanwhile: a call that went
 	// through and is not recorded would be made again after a restart.
 	record := func(what string, err error) {
 		if err != nil {
 			log.Error("smdp: record "+what, "err", err)
+			recorded = false
 		}
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -121,9 +135,9 @@ func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
 			// Downloaded meanwhile, or never allocated: nothing to cancel.
 			record("cancelled order", w.Store.SMDPOrderCancelled(rctx, j.ICCID, Explain(refused.StatusCodeData)))
 		default:
-			w.retry(ctx, rctx, log, j, err)
+			record("attempt", w.retry(ctx, rctx, log, j, err))
 		}
-		return
+		return recorded
 	}
 	// A confirmOrder may have been sent before, its answer lost or the
 	// portal stopped before it was recorded.
@@ -138,27 +152,28 @@ func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
 			// confirmOrder, which only succeeds on the carrier's, tells
 			// (rule 4).
 		case errors.As(err, &refused):
-			w.refuse(rctx, log, j, refused)
-			return
+			record("refusal", w.refuse(rctx, log, j, refused))
+			return recorded
 		default:
-			w.retry(ctx, rctx, log, j, err)
-			return
+			record("attempt", w.retry(ctx, rctx, log, j, err))
+			return recorded
 		}
-		if err := w.Store.SMDPOrderConfirming(rctx, j.ICCID); err != nil {
-			record("confirmOrder", err)
-			return
+		record("confirmOrder", w.Store.SMDPOrderConfirming(rctx, j.ICCID))
+		if !recorded {
+			return false
 		}
 	}
 	resp, err := w.Client.ConfirmOrder(ctx, j.ICCID, j.MatchingID, true)
+	if err == nil && !ValidMatchingID(strings.ToUpper(cmp.Or(resp.MatchingID, j.MatchingID))) {
+		// Not an activation code a phone can use: asked again, the SM-DP+
+		// answers that the portal's own MatchingID is already used.
+		err = &TransportError{Function: FuncConfirmOrder, Err: fmt.Errorf("the answer's matchingId %q is not a MatchingID", resp.MatchingID)}
+	}
 	w.observe(FuncConfirmOrder, err)
 	var refused *StatusError
 	switch {
 	case err == nil:
-		matchingID := resp.MatchingID
-		if matchingID == "" {
-			matchingID = j.MatchingID
-		}
-		record("released profile", w.Store.SMDPOrderReleased(rctx, j.ICCID, matchingID, resp.SMDPAddress))
+		record("released profile", w.Store.SMDPOrderReleased(rctx, j.ICCID, cmp.Or(resp.MatchingID, j.MatchingID), resp.SMDPAddress))
 		log.Info("smdp: profile released")
 		w.mailQueued()
 	case errors.Is(err, &StatusError{StatusCodeData: MatchingIDUsed}) ||
@@ -169,31 +184,28 @@ func (w *Worker) work(ctx context.Context, j db.SMDPJob) {
 		log.Info("smdp: profile released by an earlier call whose answer was lost")
 		w.mailQueued()
 	case errors.As(err, &refused):
-		w.refuse(rctx, log, j, refused)
+		record("refusal", w.refuse(rctx, log, j, refused))
 	default:
-		w.retry(ctx, rctx, log, j, err)
+		record("attempt", w.retry(ctx, rctx, log, j, err))
 	}
+	return recorded
 }
 
-func (w *Worker) refuse(rctx context.Context, log *slog.Logger, j db.SMDPJob, refused *StatusError) {
+func (w *Worker) refuse(rctx context.Context, log *slog.Logger, j db.SMDPJob, refused *StatusError) error {
 	log.Warn("smdp: refused", "err", refused)
-	if err := w.Store.SMDPOrderRefused(rctx, j.ICCID, refused.Code(), Explain(refused.StatusCodeData)); err != nil {
-		log.Error("smdp: record refusal", "err", err)
-	}
+	return w.Store.SMDPOrderRefused(rctx, j.ICCID, refused.Code(), Explain(refused.StatusCodeData))
 }
 
 // retry records a call whose outcome is unknown, unless the portal is
 // shutting down: that is not the SM-DP+'s fault, and the call is made again
 // at the next start.
-func (w *Worker) retry(ctx, rctx context.Context, log *slog.Logger, j db.SMDPJob, err error) {
+func (w *Worker) retry(ctx, rctx context.Context, log *slog.Logger, j db.SMDPJob, err error) error {
 	if ctx.Err() != nil {
-		return
+		return nil
 	}
 	at := w.now().Add(emails.Jitter(w.Backoff(j.Attempts + 1)))
 	log.Warn("smdp: call failed, will retry", "attempt", j.Attempts+1, "retry_at", at, "err", err)
-	if merr := w.Store.SMDPOrderAttemptFailed(rctx, j.ICCID, err.Error(), at); merr != nil {
-		log.Error("smdp: record attempt", "err", merr)
-	}
+	return w.Store.SMDPOrderAttemptFailed(rctx, j.ICCID, err.Error(), at)
 }
 
 func (w *Worker) observe(function string, err error) error {
