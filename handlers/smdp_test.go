@@ -177,17 +177,20 @@ func TestSMDPLostAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		function string
-		fault    smdptest.Fault
+		faults   []smdptest.Fault
 		timeout  time.Duration
 	}{
-		{"DownloadOrder", smdp.FuncDownloadOrder, smdptest.Fault{Kind: smdptest.FaultLoseAnswer}, 0},
-		{"ConfirmOrder", smdp.FuncConfirmOrder, smdptest.Fault{Kind: smdptest.FaultLoseAnswer}, 0},
-		{"ConfirmOrderTimeout", smdp.FuncConfirmOrder, smdptest.Fault{Kind: smdptest.FaultTimeout}, 300 * time.Millisecond},
+		{"DownloadOrder", smdp.FuncDownloadOrder, []smdptest.Fault{{Kind: smdptest.FaultLoseAnswer}}, 0},
+		{"ConfirmOrder", smdp.FuncConfirmOrder, []smdptest.Fault{{Kind: smdptest.FaultLoseAnswer}}, 0},
+		// Some SM-DP+s answer a second confirmOrder "profile already in use"
+		// rather than "MatchingID already used".
+		{"ConfirmOrderInUse", smdp.FuncConfirmOrder, []smdptest.Fault{{Kind: smdptest.FaultLoseAnswer}, {Kind: smdptest.FaultStatus, Code: smdp.ProfileInUse}}, 0},
+		{"ConfirmOrderTimeout", smdp.FuncConfirmOrder, []smdptest.Fault{{Kind: smdptest.FaultTimeout}}, 300 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := startSMDP(t, tc.timeout)
-			p.fake.Fail(tc.function, tc.fault)
+			p.fake.Fail(tc.function, tc.faults...)
 			daniel, iccid := p.addLine(t, "Japan")
 			p.waitESIM(t, iccid, "one failed try", func(e db.ESIM) bool { return e.SMDP.Attempts == 1 })
 			p.retryNow(t, iccid)
