@@ -35,7 +35,7 @@ func startSMDP(t *testing.T, timeout time.Duration) *smdpPortal {
 		}
 	})
 	smtp := smtptest.Start(t)
-	app := portaltest.StartWith(t, portaltest.Options{Mail: smtp, SMDP: fake, SMDPTimeout: timeout})
+	app := portaltest.StartWith(t, portaltest.Options{Mail: smtp, SMDP: fake, SMDPTimeout: timeout, Configure: withMetricsToken})
 	return &smdpPortal{Portal: app, fake: fake, smtp: smtp, agent: app.Agent(t)}
 }
 
@@ -379,6 +379,27 @@ func TestES2DownloadProgress(t *testing.T) {
 	}
 	if n := p.Count(t, `SELECT count(*) FROM smdp_notifications WHERE iccid = ?`, iccid); n != 6 {
 		t.Errorf("%d notifications recorded, want 6 (the repeat once, the bad ones not)", n)
+	}
+	m := scrape(t, p.agent)
+	for _, want := range []struct {
+		name, label, value string
+		n                  float64
+	}{
+		{"esim_es2_notifications_total", "result", "recorded", 6},
+		{"esim_es2_notifications_total", "result", "duplicate", 1},
+		{"esim_es2_notifications_total", "result", "rejected", 3},
+		{"esim_smdp_calls_total", "function", smdp.FuncConfirmOrder, 1},
+		{"esim_smdp_orders_waiting", "", "", 0},
+	} {
+		var got float64
+		if want.label == "" {
+			got = value(m, want.name)
+		} else {
+			got = value(m, want.name, want.label, want.value)
+		}
+		if got != want.n {
+			t.Errorf("%s{%s=%q} = %v, want %v", want.name, want.label, want.value, got, want.n)
+		}
 	}
 	timeline := text(p.agent.Page(t, "/esims/"+iccid).Find("#timeline"))
 	if !strings.Contains(timeline, "notification point 100") {
