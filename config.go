@@ -39,6 +39,18 @@ type config struct {
 	BackupEvery  time.Duration
 	BackupKeep   int
 	Retention    db.RetentionSettings // how long usage records and email texts are kept whole
+	// The SM-DP+ (GSMA ES2+): the portal calls it at SMDPURL with its
+	// client certificate, and it calls the portal's ES2Addr with one of
+	// ES2ClientCA's.
+	SMDPURL         string
+	SMDPRequesterID string
+	SMDPCert        string
+	SMDPKey         string
+	SMDPCA          string
+	ES2Addr         string
+	ES2Cert         string
+	ES2Key          string
+	ES2ClientCA     string
 }
 
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
@@ -106,13 +118,22 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		"days usage records are kept whole, then rolled up per eSIM, day and country; older records are refused")
 	num(&cfg.Retention.EmailDays, "keep-email-days", "ESIM_KEEP_EMAIL_DAYS", db.DefaultRetention.EmailDays, " of days",
 		"days a sent email's text is kept; then only what was sent, to whom, when and its state stay")
+	str(&cfg.SMDPURL, "smdp-url", "ESIM_SMDP_URL", "", "the SM-DP+'s ES2+ base URL (https); empty uses the inventory's activation codes as delivered")
+	str(&cfg.SMDPRequesterID, "smdp-requester-id", "ESIM_SMDP_REQUESTER_ID", "", "the carrier's ES2+ functionRequesterIdentifier")
+	str(&cfg.SMDPCert, "smdp-cert", "ESIM_SMDP_CERT", "", "the portal's client certificate for the SM-DP+ (PEM file)")
+	str(&cfg.SMDPKey, "smdp-key", "ESIM_SMDP_KEY", "", "the private key of -smdp-cert (PEM file)")
+	str(&cfg.SMDPCA, "smdp-ca", "ESIM_SMDP_CA", "", "the CA of the SM-DP+'s server certificate (PEM file); empty uses the system roots")
+	str(&cfg.ES2Addr, "es2-addr", "ESIM_ES2_ADDR", "", "address of the listener for the SM-DP+'s ES2+ notifications (mutual TLS); empty has none")
+	str(&cfg.ES2Cert, "es2-cert", "ESIM_ES2_CERT", "", "the server certificate of -es2-addr (PEM file)")
+	str(&cfg.ES2Key, "es2-key", "ESIM_ES2_KEY", "", "the private key of -es2-cert (PEM file)")
+	str(&cfg.ES2ClientCA, "es2-client-ca", "ESIM_ES2_CLIENT_CA", "", "the CA that signs the SM-DP+'s client certificate (PEM file)")
 	if envErr != nil {
 		return cfg, nil, envErr
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintf(stderr, "Usage: %s [flags] [users add | inventory import FILE | demo scale | backup FILE | restore FILE]\n", name)
+			fmt.Fprintf(stderr, "Usage: %s [flags] [users add | inventory import FILE | demo scale | backup FILE | restore FILE | smdp-fake]\n", name)
 			fs.PrintDefaults()
 		}
 		return cfg, nil, err
@@ -184,6 +205,35 @@ func (c config) check() error {
 	}
 	if c.Retention.EmailDays < 30 || c.Retention.EmailDays > 3650 {
 		return fmt.Errorf("-keep-email-days must be from 30 to 3650 days, not %d", c.Retention.EmailDays)
+	}
+	return c.checkES2()
+}
+
+// checkES2 checks the SM-DP+'s flags: each side of ES2+ is mutual TLS, so
+// each needs its certificates.
+func (c config) checkES2() error {
+	if c.SMDPURL != "" {
+		if u, err := url.Parse(c.SMDPURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("-smdp-url must be an https URL, not %q", c.SMDPURL)
+		}
+		if c.SMDPRequesterID == "" {
+			return fmt.Errorf("-smdp-requester-id is required with -smdp-url: the SM-DP+ knows the carrier by it")
+		}
+		if c.SMDPCert == "" || c.SMDPKey == "" {
+			return fmt.Errorf("-smdp-cert and -smdp-key are required with -smdp-url: ES2+ is mutual TLS")
+		}
+	} else if c.SMDPRequesterID != "" || c.SMDPCert != "" || c.SMDPKey != "" || c.SMDPCA != "" {
+		return fmt.Errorf("-smdp-requester-id, -smdp-cert, -smdp-key and -smdp-ca need -smdp-url")
+	}
+	if c.ES2Addr != "" {
+		if _, _, err := net.SplitHostPort(c.ES2Addr); err != nil {
+			return fmt.Errorf("-es2-addr must be host:port, not %q", c.ES2Addr)
+		}
+		if c.ES2Cert == "" || c.ES2Key == "" || c.ES2ClientCA == "" {
+			return fmt.Errorf("-es2-cert, -es2-key and -es2-client-ca are required with -es2-addr: only the SM-DP+'s client certificate may post to it")
+		}
+	} else if c.ES2Cert != "" || c.ES2Key != "" || c.ES2ClientCA != "" {
+		return fmt.Errorf("-es2-cert, -es2-key and -es2-client-ca need -es2-addr")
 	}
 	return nil
 }

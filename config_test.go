@@ -27,6 +27,19 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("defaults = %+v", cfg)
 		}
 	})
+	t.Run("SMDP", func(t *testing.T) {
+		cfg, _, err := parseConfig("x", []string{"-smdp-ca", "ca.pem"}, env(map[string]string{
+			"ESIM_SMDP_URL": "https://smdp.example.com", "ESIM_SMDP_REQUESTER_ID": "carrier", "ESIM_SMDP_CERT": "c.pem", "ESIM_SMDP_KEY": "k.pem",
+			"ESIM_ES2_ADDR": "0.0.0.0:8443", "ESIM_ES2_CERT": "s.pem", "ESIM_ES2_KEY": "sk.pem", "ESIM_ES2_CLIENT_CA": "smdp-ca.pem",
+		}), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.SMDPURL != "https://smdp.example.com" || cfg.SMDPRequesterID != "carrier" || cfg.SMDPCert != "c.pem" || cfg.SMDPKey != "k.pem" ||
+			cfg.SMDPCA != "ca.pem" || cfg.ES2Addr != "0.0.0.0:8443" || cfg.ES2Cert != "s.pem" || cfg.ES2Key != "sk.pem" || cfg.ES2ClientCA != "smdp-ca.pem" {
+			t.Errorf("config = %+v", cfg)
+		}
+	})
 	t.Run("EnvironmentThenFlags", func(t *testing.T) {
 		cfg, _, err := parseConfig("x", []string{"-addr", "127.0.0.1:9000"}, env(map[string]string{
 			"ESIM_ADDR": "127.0.0.1:7000", "ESIM_DB": "/tmp/x.db", "ESIM_DEMO": "false", "ESIM_SMTP_PASSWORD": "pw", "ESIM_LOW_STOCK": "5",
@@ -61,6 +74,13 @@ func TestParseConfig(t *testing.T) {
 		{"BadExpiryWarn", nil, map[string]string{"ESIM_EXPIRY_WARN": "3 days"}, "ESIM_EXPIRY_WARN must be a duration"},
 		{"ExpiryWarnTooLong", []string{"-expiry-warn", "800h"}, nil, "-expiry-warn must be from 1h"},
 		{"BadTrustedProxies", []string{"-trusted-proxies", "10.0.0.1, proxy.internal"}, nil, "-trusted-proxies must list IP addresses or CIDR ranges"},
+		{"SMDPURLNotHTTPS", []string{"-smdp-url", "http://smdp.example.com"}, nil, "-smdp-url must be an https URL"},
+		{"SMDPWithoutRequester", nil, map[string]string{"ESIM_SMDP_URL": "https://smdp.example.com", "ESIM_SMDP_CERT": "c.pem", "ESIM_SMDP_KEY": "k.pem"},
+			"-smdp-requester-id is required"},
+		{"SMDPWithoutCert", []string{"-smdp-url", "https://smdp.example.com", "-smdp-requester-id", "carrier"}, nil, "-smdp-cert and -smdp-key are required"},
+		{"SMDPCertWithoutURL", []string{"-smdp-cert", "c.pem"}, nil, "need -smdp-url"},
+		{"ES2WithoutClientCA", []string{"-es2-addr", "0.0.0.0:8443", "-es2-cert", "c.pem", "-es2-key", "k.pem"}, nil, "-es2-client-ca are required"},
+		{"ES2BadAddr", []string{"-es2-addr", "8443"}, nil, "-es2-addr must be host:port"},
 		{"ShortMetricsToken", nil, map[string]string{"ESIM_METRICS_TOKEN": "short"}, "ESIM_METRICS_TOKEN must be at least 32"},
 		{"BadBackupEvery", nil, map[string]string{"ESIM_BACKUP_EVERY": "daily"}, "ESIM_BACKUP_EVERY must be a duration"},
 		{"BackupEveryTooShort", []string{"-backup-every", "1s"}, nil, "-backup-every must be a minute or more"},

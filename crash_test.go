@@ -335,14 +335,15 @@ type crashProcess struct {
 }
 
 // startCrashPortal runs the program on addr and dbPath, sending mail to
-// smtpAddr (none when empty), and waits until it serves. Whatever the test
-// leaves running is killed at its end.
-func startCrashPortal(t *testing.T, bin, addr, dbPath, smtpAddr string) *crashProcess {
+// smtpAddr (none when empty), with the extra flags, and waits until it
+// serves. Whatever the test leaves running is killed at its end.
+func startCrashPortal(t *testing.T, bin, addr, dbPath, smtpAddr string, extra ...string) *crashProcess {
 	t.Helper()
 	args := []string{"-addr", addr, "-db", dbPath}
 	if smtpAddr != "" {
 		args = append(args, "-smtp", smtpAddr)
 	}
+	args = append(args, extra...)
 	p := &crashProcess{cmd: exec.Command(bin, args...), out: &lockedBuffer{}, exited: make(chan struct{})}
 	// The developer's own ESIM_* settings must not reach the program.
 	for _, kv := range os.Environ() {

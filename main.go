@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/smdp"
 	"github.com/carrier/esim-admin/static"
 )
 
@@ -47,6 +49,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(rest) > 0 && (rest[0] == "backup" || rest[0] == "restore") {
 		return fileCommand(ctx, cfg, rest[0], rest[1:], stdout)
 	}
+	// The test SM-DP+ has no database of the portal's.
+	if len(rest) > 0 && rest[0] == "smdp-fake" {
+		return smdpFake(ctx, rest[1:], stdin, stdout, stderr)
+	}
 	if len(rest) == 0 {
 		lock, err := db.LockDatabase(cfg.DB, fmt.Sprintf("a portal, pid %d, on %s since %s", os.Getpid(), cfg.Addr, time.Now().UTC().Format(time.RFC3339)))
 		if err != nil {
@@ -65,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	store.Notices = cfg.notices()
 	store.Retention = cfg.Retention
 	if len(rest) > 0 {
+		// An inventory file may leave matching IDs to the SM-DP+.
+		store.SMDP = cfg.SMDPURL != ""
 		return command(ctx, store, rest, stdin, stdout, stderr)
 	}
 	return serve(ctx, cfg, store, stdout)
@@ -107,6 +115,14 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		mailQueued = worker.Notify
 		outbox = worker.Status
 	}
+	if cfg.SMDPURL != "" {
+		// After the demo data: its lines were made without an SM-DP+.
+		provisioned, err := startProvisioning(ctx, cfg, store, log, mailQueued, metrics.SMDPCall)
+		if err != nil {
+			return err
+		}
+		mailQueued = provisioned
+	}
 	if cfg.BackupDir != "" {
 		go backupLoop(ctx, log, cfg, metrics.BackupDone)
 	}
@@ -143,8 +159,22 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		return err
 	}
 	srv := &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if cfg.ES2Addr != "" {
+		es2, err := es2Server(cfg, h)
+		if err != nil {
+			return err
+		}
+		es2ln, err := net.Listen("tcp", cfg.ES2Addr)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, es2)
+		go func() { errc <- es2.ServeTLS(es2ln, "", "") }()
+		fmt.Fprintf(stdout, "ES2+ for the SM-DP+: https://%s%s\n", cfg.ES2Addr, smdp.PathPrefix)
+	}
 	fmt.Fprintf(stdout, "eSIM Admin Portal: open %s\n", cfg.listenURL())
-	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -153,7 +183,42 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	var errs []error
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(shutdown))
+	}
+	return errors.Join(errs...)
+}
+
+// startProvisioning turns on the SM-DP+ (GSMA ES2+): Add line and Replace
+// eSIM order the profile and hold the QR email until it is released, and a
+// worker makes the calls. It returns what wakes both the worker and the
+// outbox after a change.
+func startProvisioning(ctx context.Context, cfg config, store *db.Store, log *slog.Logger, mailQueued func(), observe func(string, string)) (func(), error) {
+	client, err := smdp.NewClient(smdp.Config{URL: cfg.SMDPURL, RequesterID: cfg.SMDPRequesterID, CertFile: cfg.SMDPCert, KeyFile: cfg.SMDPKey, CAFile: cfg.SMDPCA})
+	if err != nil {
+		return nil, err
+	}
+	store.SMDP = true
+	worker := &smdp.Worker{Store: store, Client: client, Logger: log, Now: store.Now, MailQueued: mailQueued, Observe: observe}
+	go worker.Run(ctx)
+	return func() { mailQueued(); worker.Notify() }, nil
+}
+
+// es2Server is the listener of the SM-DP+'s notifications: mutual TLS, and
+// only a client certificate of -es2-client-ca gets past the handshake.
+func es2Server(cfg config, h *handlers.Handlers) (*http.Server, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.ES2Cert, cfg.ES2Key)
+	if err != nil {
+		return nil, fmt.Errorf("-es2-cert and -es2-key: %w", err)
+	}
+	pool, err := smdp.LoadCA(cfg.ES2ClientCA)
+	if err != nil {
+		return nil, fmt.Errorf("-es2-client-ca: %w", err)
+	}
+	return &http.Server{Handler: h.ES2Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+			ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}}, nil
 }
 
 // command runs a command-line command on the store.
@@ -172,7 +237,7 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 	case "subscribers import":
 		return importSubscribers(ctx, store, args[2:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, plans import, inventory import, demo scale, backup, restore",
+	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, plans import, inventory import, demo scale, backup, restore, smdp-fake",
 		strings.Join(args, " "))
 }
 

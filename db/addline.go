@@ -139,7 +139,7 @@ func (s *Store) AddLine(ctx context.Context, req AddLine) (_ Order, err error) {
 		if err != nil {
 			return err
 		}
-		if err := enqueueQR(ctx, tx, sub, lineName, e, ""); err != nil {
+		if err := releaseOrQR(ctx, tx, sub, lineName, e, ""); err != nil {
 			return err
 		}
 		if err := enqueueConfirmation(ctx, tx, sub, lineName, e.ICCID, p, linePlan, number); err != nil {

@@ -53,6 +53,10 @@ type Store struct {
 	// Retention says how long usage records and email texts are kept whole
 	// (retention.go).
 	Retention RetentionSettings
+	// SMDP is set when an SM-DP+ is configured: Add line and Replace eSIM
+	// then order the profile over ES2+ and hold the QR email until it is
+	// released (provisioning.go).
+	SMDP bool
 	// PasswordCost is bcrypt's work factor for new passwords; tests lower it.
 	PasswordCost int
 	// dummyHash is compared against when a sign-in names no login, so a wrong
@@ -249,6 +253,7 @@ type change struct {
 	now     time.Time
 	mail    MailRenderer
 	notices NoticeSettings
+	smdp    bool
 }
 
 // inChange marks the context a change runs under (rule 4).
@@ -393,7 +398,7 @@ func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	return req.fn(ctx, &change{Tx: tx, now: s.Now(), mail: s.Mail, notices: s.Notices})
+	return req.fn(ctx, &change{Tx: tx, now: s.Now(), mail: s.Mail, notices: s.Notices, smdp: s.SMDP})
 }
 
 // migrate applies the embedded migrations that the database has not seen,

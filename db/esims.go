@@ -14,17 +14,26 @@ const esimColumns = `e.iccid, e.imsi_profile, e.smdp_address, e.matching_id, e.s
 		+ (SELECT coalesce(sum(d.uncovered_bytes), 0) FROM usage_days d WHERE d.iccid = e.iccid AND d.uncovered_bytes > 0),
 	coalesce(e.retired_reason, ''),
 	coalesce((SELECT o.state FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr' ORDER BY o.id DESC LIMIT 1), ''),
-	coalesce(e.replaced_by, ''), coalesce((SELECT r.iccid FROM esims r WHERE r.replaced_by = e.iccid), '')`
+	coalesce(e.replaced_by, ''), coalesce((SELECT r.iccid FROM esims r WHERE r.replaced_by = e.iccid), ''),
+	coalesce(so.state, ''), coalesce(so.attempts, 0), so.next_attempt_at, coalesce(so.last_error, ''), coalesce(so.status_code, ''),
+	coalesce(so.refusal, ''), coalesce(ie.message, ''), ie.at`
 
-const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by `
+// esimFrom joins an eSIM's SM-DP+ order and its install error: the last
+// failure the SM-DP+ reported from the phone (a notification point up to 99)
+// newer than the profile state, which a newer report of the phone ends.
+const esimFrom = ` FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by LEFT JOIN smdp_orders so ON so.iccid = e.iccid
+	LEFT JOIN smdp_notifications ie ON ie.id = (SELECT n.id FROM smdp_notifications n WHERE n.iccid = e.iccid AND n.message <> ''
+		AND n.point < 100 AND n.at > coalesce(e.profile_state_at, '') ORDER BY n.at DESC, n.id DESC LIMIT 1) `
 
 func scanESIM(row interface{ Scan(...any) error }) (ESIM, error) {
 	var e ESIM
-	var allocated, profileAt, qrSent nullTime
+	var allocated, profileAt, qrSent, smdpNext, installErrorAt nullTime
 	err := row.Scan(&e.ICCID, &e.IMSIProfile, &e.SMDPAddress, &e.MatchingID, &e.State, dbTime{&e.StockedAt},
 		&e.SubscriberID, &e.LineName, &allocated, &e.AllocatedBy, &e.ProfileState, &profileAt, &qrSent, &e.UncoveredBytes,
-		&e.RetiredReason, &e.QRState, &e.ReplacedBy, &e.Replaces)
+		&e.RetiredReason, &e.QRState, &e.ReplacedBy, &e.Replaces,
+		&e.SMDP.State, &e.SMDP.Attempts, &smdpNext, &e.SMDP.LastError, &e.SMDP.StatusCode, &e.SMDP.Refusal, &e.SMDP.InstallError, &installErrorAt)
 	e.AllocatedAt, e.ProfileStateAt, e.QRSentAt = allocated.Time, profileAt.Time, qrSent.Time
+	e.SMDP.NextAttemptAt, e.SMDP.InstallErrorAt = smdpNext.Time, installErrorAt.Time
 	return e, err
 }
 

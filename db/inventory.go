@@ -51,6 +51,12 @@ func (e RowError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e.
 // a line. Every line is checked, and every problem of every line is
 // reported, in line order; err is only for a file that cannot be read.
 func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err error) {
+	return parseInventoryCSV(r, false)
+}
+
+// parseInventoryCSV is ParseInventoryCSV; with an SM-DP+ (smdp) a line may
+// leave its matching ID empty: the eSIM's order assigns it (provisioning.go).
+func parseInventoryCSV(r io.Reader, smdp bool) (rows []InventoryRow, bad []RowError, err error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // a wrong count is reported per line, below
 	cr.ReuseRecord = true
@@ -91,7 +97,7 @@ func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err er
 			bad = append(bad, badLine(line, fmt.Sprintf("The file has more than %d eSIMs: split it into several files.", MaxInventoryRows)))
 			break
 		}
-		row, reasons := parseInventoryRecord(line, trimAll(record))
+		row, reasons := parseInventoryRecord(line, trimAll(record), smdp)
 		if row.ICCID != "" {
 			if first, ok := seenICCID[row.ICCID]; ok {
 				reasons = append(reasons, fmt.Sprintf("ICCID %s is also on line %d", row.ICCID, first))
@@ -125,7 +131,7 @@ func trimAll(fields []string) []string {
 
 // parseInventoryRecord checks one line. The returned row holds the values
 // that are valid, so duplicates can still be found among them.
-func parseInventoryRecord(line int, f []string) (InventoryRow, []string) {
+func parseInventoryRecord(line int, f []string, smdp bool) (InventoryRow, []string) {
 	row := InventoryRow{Line: line}
 	if len(f) != len(InventoryHeader) {
 		return row, []string{fmt.Sprintf("expected %d values (%s), found %d", len(InventoryHeader), strings.Join(InventoryHeader, ", "), len(f))}
@@ -146,7 +152,11 @@ func parseInventoryRecord(line int, f []string) (InventoryRow, []string) {
 	} else {
 		row.SMDPAddress = strings.ToLower(f[2])
 	}
-	if msg := checkMatchingID(f[3]); msg != "" {
+	if f[3] == "" && smdp {
+		// Until the SM-DP+ releases the profile under a MatchingID, the
+		// eSIM holds one of the portal's: two eSIMs never share a code.
+		row.MatchingID = newMatchingID()
+	} else if msg := checkMatchingID(f[3]); msg != "" {
 		reasons = append(reasons, msg)
 	} else {
 		row.MatchingID = strings.ToUpper(f[3])
@@ -245,7 +255,7 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ I
 	if by.ID != 0 && by.Role != RoleLead {
 		return ImportResult{}, nil, refuse(ErrForbidden, "", "Only team leads can add eSIMs to the inventory.")
 	}
-	rows, bad, err := ParseInventoryCSV(r)
+	rows, bad, err := parseInventoryCSV(r, s.SMDP)
 	if err != nil {
 		return ImportResult{}, nil, err
 	}

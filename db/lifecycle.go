@@ -308,7 +308,7 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ Prof
 		return ProfileEventResult{}, err
 	}
 	ev.At = at
-	out := ProfileEventResult{Event: ev}
+	var out ProfileEventResult
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		e, err := reportedESIM(ctx, tx, ev.ICCID)
 		if err != nil {
@@ -317,39 +317,48 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ Prof
 		if refusal := checkStocked("at", ev.At, e); refusal != nil {
 			return refusal
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO profile_events (iccid, event, at, received_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (iccid, event, at) DO NOTHING`, ev.ICCID, ev.Event, formatTime(ev.At), formatTime(tx.now))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		out.Duplicate = n == 0
-		if !out.Duplicate {
-			res, err := tx.ExecContext(ctx, `UPDATE esims SET profile_state = ?, profile_state_at = ?
-				WHERE iccid = ? AND (profile_state_at IS NULL OR profile_state_at < ?)`,
-				ev.Event, formatTime(ev.At), ev.ICCID, formatTime(ev.At))
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			out.Updated = n == 1
-		}
-		var stateAt nullTime
-		err = tx.QueryRowContext(ctx, `SELECT coalesce(profile_state, ''), profile_state_at FROM esims WHERE iccid = ?`, ev.ICCID).
-			Scan(&out.State, &stateAt)
-		out.StateAt = stateAt.Time
+		out, err = recordProfileEvent(ctx, tx, ev)
 		return err
 	})
 	if err != nil {
 		return ProfileEventResult{}, err
 	}
 	return out, nil
+}
+
+// recordProfileEvent records a checked profile event of an eSIM that is
+// somebody's line, once, and makes it the profile state when it is newer
+// than the state stored.
+func recordProfileEvent(ctx context.Context, tx *change, ev ProfileEvent) (ProfileEventResult, error) {
+	out := ProfileEventResult{Event: ev}
+	res, err := tx.ExecContext(ctx, `INSERT INTO profile_events (iccid, event, at, received_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (iccid, event, at) DO NOTHING`, ev.ICCID, ev.Event, formatTime(ev.At), formatTime(tx.now))
+	if err != nil {
+		return out, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return out, err
+	}
+	out.Duplicate = n == 0
+	if !out.Duplicate {
+		res, err := tx.ExecContext(ctx, `UPDATE esims SET profile_state = ?, profile_state_at = ?
+			WHERE iccid = ? AND (profile_state_at IS NULL OR profile_state_at < ?)`,
+			ev.Event, formatTime(ev.At), ev.ICCID, formatTime(ev.At))
+		if err != nil {
+			return out, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return out, err
+		}
+		out.Updated = n == 1
+	}
+	var stateAt nullTime
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(profile_state, ''), profile_state_at FROM esims WHERE iccid = ?`, ev.ICCID).
+		Scan(&out.State, &stateAt)
+	out.StateAt = stateAt.Time
+	return out, err
 }
 
 // Kinds of TimelineEvent.
@@ -367,6 +376,10 @@ const (
 	TimelineUsage       = "usage" // one day's data in one country
 	TimelineReplaced    = "replaced"
 	TimelineCancelled   = "cancelled"
+	// TimelineSMDP is the SM-DP+'s: Subject "released" (Detail the
+	// MatchingID), "refused" (Detail why), or a notification point
+	// ("notification point 4: Executed-Success", Detail the failure).
+	TimelineSMDP = "smdp"
 )
 
 // TimelineEvent is one thing that happened to a line.
@@ -415,6 +428,13 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
 			UNION ALL
 			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '', 0, 0 FROM profile_events pe WHERE pe.iccid = ?1
+			UNION ALL
+			SELECT so.released_at, 3, 0, 'smdp', 'released', so.matching_id, '', 0, 0 FROM smdp_orders so WHERE so.iccid = ?1 AND so.released_at IS NOT NULL
+			UNION ALL
+			SELECT al.at, 3, al.id, 'smdp', 'refused', al.detail, '', 0, 0 FROM audit_log al WHERE al.iccid = ?1 AND al.action = 'smdp_refused'
+			UNION ALL
+			SELECT n.at, 5, n.id, 'smdp', 'notification point ' || n.point || ': ' || n.status || CASE WHEN n.status_code <> '' THEN ' ' || n.status_code ELSE '' END,
+				n.message, '', 0, 0 FROM smdp_notifications n WHERE n.iccid = ?1
 			UNION ALL
 			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '', 0, 0 FROM attachments a WHERE a.iccid = ?1
 			UNION ALL

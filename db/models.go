@@ -127,6 +127,8 @@ type ESIM struct {
 	// ReplacedBy is the eSIM that replaced this one and Replaces the one this
 	// replaced, "" for none.
 	ReplacedBy, Replaces string
+	// SMDP is the eSIM's order at the SM-DP+ (provisioning.go).
+	SMDP SMDPOrder
 }
 
 // PlanNow is the plan carrying the line's data at now: the active plan with

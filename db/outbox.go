@@ -235,6 +235,9 @@ func (s *Store) ResendQR(ctx context.Context, iccid string, by Login) (_ ESIM, e
 		if e.State != StateAllocated {
 			return refuse(ErrConflict, "", "eSIM "+iccid+" is not allocated to anyone, so there is nobody to send its QR code to.")
 		}
+		if refusal := unreleased(e); refusal != nil {
+			return refusal
+		}
 		sub, err := changeable(ctx, tx, e.SubscriberID, false)
 		if err != nil {
 			return err

@@ -44,6 +44,13 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 			return err
 		}
 		why := "replaced by " + fresh.ICCID + ": " + strings.ToLower(reason[:1]) + reason[1:]
+		if old.SMDP.State == SMDPRefused {
+			why += "; refused by the SM-DP+ (" + old.SMDP.StatusCode + ")"
+		}
+		cancelled, err := cancelAtSMDP(ctx, tx, old)
+		if err != nil {
+			return err
+		}
 		// The old eSIM goes first: the line's name is unique among a
 		// subscriber's allocated eSIMs.
 		if _, err := tx.ExecContext(ctx, `UPDATE esims SET state = 'retired', subscriber_id = NULL, line_name = NULL, allocated_at = NULL,
@@ -70,15 +77,18 @@ func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login)
 		if err != nil {
 			return err
 		}
-		if err := enqueueQR(ctx, tx, sub, old.LineName, fresh, old.ICCID); err != nil {
+		if err := releaseOrQR(ctx, tx, sub, old.LineName, fresh, old.ICCID); err != nil {
 			return err
 		}
 		plans := "plans"
 		if moved == 1 {
 			plans = "plan"
 		}
-		if err := audit(ctx, tx, by, "replace_esim", sub.ID, fresh.ICCID, fmt.Sprintf("line %q: eSIM %s replaced by %s (%s); %d %s moved",
-			old.LineName, old.ICCID, fresh.ICCID, reason, moved, plans)); err != nil {
+		detail := fmt.Sprintf("line %q: eSIM %s replaced by %s (%s); %d %s moved", old.LineName, old.ICCID, fresh.ICCID, reason, moved, plans)
+		if cancelled != "" {
+			detail += "; the old eSIM was " + cancelled
+		}
+		if err := audit(ctx, tx, by, "replace_esim", sub.ID, fresh.ICCID, detail); err != nil {
 			return err
 		}
 		out, err = esimWithPlans(ctx, tx, fresh.ICCID)

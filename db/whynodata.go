@@ -48,6 +48,19 @@ func WhyNoData(l ESIM, now time.Time) Verdict {
 }
 
 var whyNoDataRules = []func(ESIM, time.Time) (Verdict, bool){
+	// The SM-DP+ has not released the profile, refused it, or reported that
+	// the phone could not install it.
+	func(l ESIM, now time.Time) (Verdict, bool) {
+		switch {
+		case l.SMDP.InstallError != "":
+			return Verdict{Says: "The phone could not install the eSIM: " + l.SMDP.InstallError + ".", Fix: FixReplace}, true
+		case l.SMDP.State == SMDPQueued:
+			return Verdict{Says: l.SMDP.Waiting() + ": the QR email goes out once the SM-DP+ releases the profile."}, true
+		case l.SMDP.State == SMDPRefused:
+			return Verdict{Says: "The SM-DP+ refused this eSIM: " + l.SMDP.Refusal + ".", Fix: FixReplace}, true
+		}
+		return Verdict{}, false
+	},
 	// The QR code never reached the customer.
 	func(l ESIM, now time.Time) (Verdict, bool) {
 		if !l.QRSentAt.IsZero() || l.ProfileState != "" {

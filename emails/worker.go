@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -55,9 +54,8 @@ type Worker struct {
 	// so a crash can leave at most Concurrency emails sent and not marked.
 	Concurrency int
 
-	wakeOnce sync.Once
-	wake     chan struct{}
-	lastRun  atomic.Int64 // unix nanoseconds, by Now, of the last look at the outbox
+	wake    Wake
+	lastRun atomic.Int64 // unix nanoseconds, by Now, of the last look at the outbox
 
 	mu         sync.Mutex
 	delivering map[int64]time.Time // email id → when its delivery began, by Now
@@ -98,36 +96,18 @@ func (w *Worker) Status() Status {
 
 // Notify wakes the worker to look at the outbox now. Handlers call it after
 // queuing mail; it never blocks.
-func (w *Worker) Notify() {
-	select {
-	case w.wakeup() <- struct{}{}:
-	default:
-	}
-}
-
-func (w *Worker) wakeup() chan struct{} {
-	w.wakeOnce.Do(func() { w.wake = make(chan struct{}, 1) })
-	return w.wake
-}
+func (w *Worker) Notify() { w.wake.Notify() }
 
 // Backoff is how long to wait before the next attempt after attempts failed
 // ones: BaseBackoff doubled for each earlier failure, capped at MaxBackoff.
 func (w *Worker) Backoff(attempts int) time.Duration {
-	base, limit := w.baseBackoff(), w.maxBackoff()
-	d := base
-	for range max(attempts-1, 0) {
-		if d >= limit/2 {
-			return limit
-		}
-		d *= 2
-	}
-	return min(d, limit)
+	return Backoff(w.baseBackoff(), w.maxBackoff(), attempts)
 }
 
 // Run delivers due emails until ctx ends, then waits for the deliveries
 // under way to record their outcomes.
 func (w *Worker) Run(ctx context.Context) {
-	wake := w.wakeup()
+	wake := w.wake.C()
 	var deliveries sync.WaitGroup
 	defer deliveries.Wait()
 	for ctx.Err() == nil {
@@ -267,7 +247,7 @@ func (w *Worker) attempt(ctx context.Context, e db.Email) bool {
 	// An email that may have arrived is not sent again by itself: the
 	// failure says so, and an agent retries it if the customer has nothing.
 	if attempts < w.maxAttempts() && !errors.Is(err, ErrPermanent) && !unconfirmed {
-		retryAt = now.Add(jitter(w.Backoff(attempts)))
+		retryAt = now.Add(Jitter(w.Backoff(attempts)))
 	}
 	if merr := w.Store.MarkEmailAttemptFailed(rctx, e.ID, reason(err), retryAt); merr != nil {
 		log.Error("outbox: mark attempt failed", "err", merr, "send_err", err)
@@ -279,15 +259,6 @@ func (w *Worker) attempt(ctx context.Context, e db.Email) bool {
 		log.Warn("email attempt failed", "attempt", attempts, "retry_at", retryAt, "err", err)
 	}
 	return true
-}
-
-// jitter adds up to a tenth, so emails that failed together do not all retry
-// in the same instant.
-func jitter(d time.Duration) time.Duration {
-	if d < 10 {
-		return d
-	}
-	return d + rand.N(d/10)
 }
 
 // reason is the error as agents see it on the email, kept to a sane length.

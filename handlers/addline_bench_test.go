@@ -19,6 +19,7 @@ import (
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
+	"github.com/carrier/esim-admin/smdp/smdptest"
 )
 
 // Sizes of the benchmark's data set: a carrier's worth of eligible
@@ -34,8 +35,18 @@ const (
 // sessions, CSRF, the IMMEDIATE transaction with its fsync, the two rendered
 // emails, and the redirect with its flash, from 16 agents at once. Emails
 // are held (no mail server), as the worker would compete for the writer.
-func BenchmarkAddLineHTTP(b *testing.B) {
-	app := newBenchApp(b, max(b.N, benchSubscribers))
+func BenchmarkAddLineHTTP(b *testing.B) { benchAddLineHTTP(b, portaltest.Options{}) }
+
+// BenchmarkAddLineHTTPSMDP is BenchmarkAddLineHTTP with the fake SM-DP+ on
+// loopback: the agents do not wait for it, so the rate should stay within
+// 0.8× of the one without. It also reports the time from each Add line to
+// its QR email in the outbox, the SM-DP+'s two calls included.
+func BenchmarkAddLineHTTPSMDP(b *testing.B) {
+	benchAddLineHTTP(b, portaltest.Options{SMDP: smdptest.StartTB(b)})
+}
+
+func benchAddLineHTTP(b *testing.B, opts portaltest.Options) {
+	app := newBenchApp(b, max(b.N, benchSubscribers), opts)
 	agents := make([]*portaltest.Client, benchClients)
 	var wg sync.WaitGroup
 	errs := make([]error, benchClients)
@@ -88,6 +99,9 @@ func BenchmarkAddLineHTTP(b *testing.B) {
 	b.ReportMetric(all.Ms(0.50), "p50-ms")
 	b.ReportMetric(all.Ms(0.99), "p99-ms")
 
+	if opts.SMDP != nil {
+		reportToQREmail(b, app)
+	}
 	// Every 303 must stand for an eSIM with its plan and its two emails.
 	var lines, plans, mails int
 	err := app.Raw.QueryRow(`SELECT
@@ -103,6 +117,39 @@ func BenchmarkAddLineHTTP(b *testing.B) {
 	}
 }
 
+// reportToQREmail waits for the SM-DP+ to release every profile, then
+// reports the time from each Add line to its QR email in the outbox.
+func reportToQREmail(b *testing.B, app *benchApp) {
+	b.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for app.Count(b, `SELECT count(*) FROM smdp_orders WHERE state = 'queued'`) > 0 {
+		if time.Now().After(deadline) {
+			b.Fatal("the SM-DP+ orders are still queued after 5 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rows, err := app.Raw.Query(`SELECT (julianday(o.queued_at) - julianday(e.allocated_at)) * 86400000 FROM outbox o JOIN esims e USING (iccid)
+		WHERE o.kind = 'qr' AND e.subscriber_id >= ?`, app.subscribers[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var waits []time.Duration
+	for rows.Next() {
+		var ms float64
+		if err := rows.Scan(&ms); err != nil {
+			b.Fatal(err)
+		}
+		waits = append(waits, time.Duration(ms*float64(time.Millisecond)))
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	t := demotest.Timings(waits)
+	b.ReportMetric(t.Ms(0.50), "to-qr-p50-ms")
+	b.ReportMetric(t.Ms(0.95), "to-qr-p95-ms")
+}
+
 // benchApp is the portal with the benchmark's subscribers and stock added.
 type benchApp struct {
 	*portaltest.Portal
@@ -111,9 +158,9 @@ type benchApp struct {
 	transport   *http.Transport
 }
 
-func newBenchApp(b testing.TB, subscribers int) *benchApp {
+func newBenchApp(b testing.TB, subscribers int, opts portaltest.Options) *benchApp {
 	b.Helper()
-	app := &benchApp{Portal: portaltest.Start(b)}
+	app := &benchApp{Portal: portaltest.StartWith(b, opts)}
 	var err error
 	if app.subscribers, app.planID, err = stockBench(context.Background(), app.Raw, subscribers, subscribers+benchSpareStock); err != nil {
 		b.Fatalf("add subscribers and stock: %v", err)

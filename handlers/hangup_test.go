@@ -23,7 +23,7 @@ import (
 // allocation, the hung-up ones' included, is whole: its plan and its emails.
 func TestHangUpsFailNoNeighbour(t *testing.T) {
 	const steady, hangers, each = 8, 8, 60
-	app := newBenchApp(t, (steady+hangers)*each)
+	app := newBenchApp(t, (steady+hangers)*each, portaltest.Options{})
 	sign := func() *portaltest.Client {
 		c, err := portaltest.SignedIn(app.URL, app.transport, demo.AgentEmail, demo.AgentPassword)
 		if err != nil {

@@ -20,6 +20,7 @@ type metricsStore interface {
 	StockSummary(ctx context.Context) ([]db.ProfileStock, error)
 	OutboxStats(ctx context.Context) (db.OutboxStats, error)
 	RetentionBacklog(ctx context.Context) (db.RetentionBacklog, error)
+	SMDPOrderStats(ctx context.Context) (db.SMDPOrderStats, error)
 }
 
 // Metrics are the portal's Prometheus metrics, in a registry of their own
@@ -44,6 +45,8 @@ type Metrics struct {
 	retentionMax   prometheus.Gauge
 	longestMu      sync.Mutex
 	longest        time.Duration // what retentionMax says
+	smdpCalls      *prometheus.CounterVec
+	es2Received    *prometheus.CounterVec
 }
 
 // NewMetrics makes the metrics of a portal over store. Hand ObserveCommit
@@ -101,6 +104,12 @@ func NewMetrics(store metricsStore) *Metrics {
 		retentionMax: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "esim_retention_longest_change_seconds", Help: "The longest change of the retention pass since the portal started.",
 		}),
+		smdpCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "esim_smdp_calls_total", Help: "ES2+ calls to the SM-DP+, by function and result: ok, failed (the SM-DP+ refused), transport (outcome unknown, retried).",
+		}, []string{"function", "result"}),
+		es2Received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "esim_es2_notifications_total", Help: "handleDownloadProgressInfo received from the SM-DP+, by result: recorded, duplicate, rejected, error.",
+		}, []string{"result"}),
 	}
 	for _, kind := range []string{"usage", "email", "vacuum"} {
 		m.retained.WithLabelValues(kind)
@@ -109,7 +118,7 @@ func NewMetrics(store metricsStore) *Metrics {
 	m.usageRecords.WithLabelValues("duplicate")
 	m.registry.MustRegister(m.requests, m.writeWait, m.batchChanges, m.commitTime, m.commitFailures,
 		m.allocations, m.usageRecords, m.signinFailures, m.backupLast, m.backupFailures,
-		m.retained, m.retentionTook, m.retentionMax, storeCollector{store},
+		m.retained, m.retentionTook, m.retentionMax, m.smdpCalls, m.es2Received, storeCollector{store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -149,6 +158,12 @@ func (m *Metrics) RetentionStep(st db.RetentionStep) {
 	}
 }
 
+// SMDPCall counts one ES2+ call to the SM-DP+; it is the provisioning
+// worker's Observe.
+func (m *Metrics) SMDPCall(function, result string) {
+	m.smdpCalls.WithLabelValues(function, result).Inc()
+}
+
 // countUsage counts the records of a usage report by what became of them.
 func (m *Metrics) countUsage(results []db.UsageResult) {
 	for _, r := range results {
@@ -170,6 +185,10 @@ var (
 	retentionBehindDesc = prometheus.NewDesc("esim_retention_behind_seconds",
 		"How long ago the oldest usage record (usage) or sent email (email) still kept whole passed its retention period: the pass's backlog; 0 when none waits.",
 		[]string{"kind"}, nil)
+	smdpWaitingDesc = prometheus.NewDesc("esim_smdp_orders_waiting", "eSIMs whose order waits for the SM-DP+ (to release or cancel).", nil, nil)
+	smdpAgeDesc     = prometheus.NewDesc("esim_smdp_oldest_waiting_age_seconds",
+		"Age of the oldest order waiting for the SM-DP+; 0 when none waits.", nil, nil)
+	smdpRefusedDesc = prometheus.NewDesc("esim_smdp_orders_refused", "eSIMs the SM-DP+ refused, for good.", nil, nil)
 	scrapeErrorDesc = prometheus.NewDesc("esim_store_scrape_error", "1 when the store could not be read for this scrape.", nil, nil)
 )
 
@@ -178,7 +197,7 @@ var (
 type storeCollector struct{ store metricsStore }
 
 func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{stockDesc, outboxQueuedDesc, outboxAgeDesc, outboxFailedDesc, retentionBehindDesc, scrapeErrorDesc} {
+	for _, d := range []*prometheus.Desc{stockDesc, outboxQueuedDesc, outboxAgeDesc, outboxFailedDesc, retentionBehindDesc, smdpWaitingDesc, smdpAgeDesc, smdpRefusedDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -213,6 +232,13 @@ func (sc storeCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.Usage.Seconds(), "usage")
 		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.Email.Seconds(), "email")
+	}
+	if st, err := sc.store.SMDPOrderStats(ctx); err != nil {
+		failed = 1
+	} else {
+		ch <- prometheus.MustNewConstMetric(smdpWaitingDesc, prometheus.GaugeValue, float64(st.Waiting))
+		ch <- prometheus.MustNewConstMetric(smdpAgeDesc, prometheus.GaugeValue, st.OldestAge.Seconds())
+		ch <- prometheus.MustNewConstMetric(smdpRefusedDesc, prometheus.GaugeValue, float64(st.Refused))
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed)
 }

@@ -515,6 +515,8 @@ func timelineText(ev db.TimelineEvent) string {
 		return fmt.Sprintf("%s failed: %s", emailName(ev.Subject), ev.Detail)
 	case db.TimelineProfile:
 		return profileText(ev.Subject)
+	case db.TimelineSMDP:
+		return smdpText(ev)
 	case db.TimelineAttached:
 		if ev.Detail != "" {
 			return fmt.Sprintf("Connected in %s (MCC %s)", db.CountryName(ev.Subject), ev.Detail)
@@ -555,6 +557,40 @@ func emailName(kind string) string {
 	return "“" + emailKind(kind) + "” email"
 }
 
+// smdpState says where the eSIM's order at the SM-DP+ stands.
+func smdpState(o db.SMDPOrder) string {
+	switch o.State {
+	case db.SMDPQueued:
+		return o.Waiting()
+	case db.SMDPReleased:
+		return "Released for download"
+	case db.SMDPRefused:
+		return "Refused (" + o.StatusCode + "): " + o.Refusal
+	case db.SMDPCancelling:
+		return "Cancelling the order"
+	case db.SMDPCancelled:
+		if o.Refusal != "" {
+			return "Order ended: " + o.Refusal
+		}
+		return "Order cancelled: the profile is out of use"
+	}
+	return o.State
+}
+
+// smdpText says what the SM-DP+ did or reported.
+func smdpText(ev db.TimelineEvent) string {
+	switch ev.Subject {
+	case "released":
+		return "Released for download by the SM-DP+, matching ID " + ev.Detail
+	case "refused":
+		return "Refused by the SM-DP+: " + ev.Detail
+	}
+	if ev.Detail != "" {
+		return "SM-DP+: " + ev.Subject + " — " + ev.Detail
+	}
+	return "SM-DP+: " + ev.Subject
+}
+
 // profileText says what the phone did with the profile.
 func profileText(event string) string {
 	switch event {
@@ -574,6 +610,14 @@ func profileText(event string) string {
 
 // installStatus says where the line stands on the customer's phone.
 func installStatus(e db.ESIM, now time.Time) string {
+	switch {
+	case e.SMDP.InstallError != "":
+		return "Install error " + shortDateTime(e.SMDP.InstallErrorAt, now) + ": " + e.SMDP.InstallError
+	case e.SMDP.State == db.SMDPQueued:
+		return e.SMDP.Waiting()
+	case e.SMDP.State == db.SMDPRefused:
+		return "The SM-DP+ refused this eSIM (" + e.SMDP.StatusCode + "): " + e.SMDP.Refusal
+	}
 	if e.ProfileState != "" {
 		return profileText(e.ProfileState) + " " + shortDateTime(e.ProfileStateAt, now)
 	}
@@ -585,6 +629,9 @@ func installStatus(e db.ESIM, now time.Time) string {
 
 // installTone colours the install status: what needs an agent's eye stands out.
 func installTone(e db.ESIM) string {
+	if e.SMDP.InstallError != "" || e.SMDP.State == db.SMDPRefused {
+		return "install-status warn"
+	}
 	switch e.ProfileState {
 	case db.ProfileInstalled, db.ProfileEnabled:
 		return "install-status ok"

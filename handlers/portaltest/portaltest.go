@@ -6,7 +6,9 @@ package portaltest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"log/slog"
@@ -29,6 +31,8 @@ import (
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/smdp"
+	"github.com/carrier/esim-admin/smdp/smdptest"
 )
 
 // Options change the portal a test runs.
@@ -41,6 +45,12 @@ type Options struct {
 	// DB, when set, is a database file the portal serves a copy of (a scale
 	// data set, say) instead of the demo data.
 	DB string
+	// SMDP, when set, is the portal's SM-DP+: Add line and Replace eSIM
+	// order profiles from it over ES2+ through a provisioning worker, and
+	// the portal's ES2+ listener (Portal.ES2URL) takes its notifications.
+	SMDP *smdptest.Server
+	// SMDPTimeout bounds one ES2+ call; 5 seconds when zero.
+	SMDPTimeout time.Duration
 }
 
 // Portal is the portal serving a test.
@@ -54,6 +64,15 @@ type Portal struct {
 	// Raw is a connection of its own to the database file, to look at and
 	// change the data behind the portal's back.
 	Raw *sql.DB
+	// ES2URL is the base URL of the portal's ES2+ listener, with an SM-DP+.
+	ES2URL string
+	// StopProvisioning stops the provisioning worker, as a shutdown does,
+	// and StartProvisioning starts a new one, as the next start of the
+	// portal does; both nil without an SM-DP+.
+	StopProvisioning, StartProvisioning func()
+	// WakeProvisioning has the worker look for due orders now, after a
+	// test moved the clock past a retry.
+	WakeProvisioning func()
 }
 
 // brand signs the emails the portal sends in tests.
@@ -134,6 +153,9 @@ func StartWith(t testing.TB, opts Options) *Portal {
 		h.MailQueued = worker.Notify
 		h.Outbox = worker.Status
 	}
+	if opts.SMDP != nil {
+		p.startSMDP(t, opts, &h, log)
+	}
 	if opts.Configure != nil {
 		opts.Configure(&h)
 	}
@@ -145,7 +167,84 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
+	if opts.SMDP != nil {
+		p.serveES2(t, opts.SMDP.PKI, h)
+	}
 	return p
+}
+
+// startSMDP turns provisioning on, as -smdp-url does, with the fake's
+// certificates, and runs the provisioning worker until the test ends.
+func (p *Portal) startSMDP(t testing.TB, opts Options, h *handlers.Handlers, log *slog.Logger) {
+	t.Helper()
+	pki := opts.SMDP.PKI
+	client, err := smdp.NewClient(smdp.Config{URL: opts.SMDP.URL, RequesterID: "carrier-test", CertFile: pki.PortalClientCert,
+		KeyFile: pki.PortalClientKey, CAFile: pki.CAFile, Timeout: cmp.Or(opts.SMDPTimeout, 5*time.Second)})
+	if err != nil {
+		t.Fatalf("portaltest: SM-DP+ client: %v", err)
+	}
+	p.Store.SMDP = true
+	mailQueued := h.MailQueued
+	if mailQueued == nil {
+		mailQueued = func() {}
+	}
+	var (
+		mu     sync.Mutex
+		worker *smdp.Worker
+		stop   func()
+	)
+	p.StartProvisioning = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		worker = &smdp.Worker{Store: p.Store, Client: client, Logger: log, Now: p.Store.Now, MailQueued: mailQueued,
+			Observe: h.Metrics.SMDPCall, BaseBackoff: time.Second, MaxBackoff: time.Minute}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			worker.Run(ctx)
+		}()
+		stop = func() {
+			cancel()
+			<-done
+		}
+	}
+	p.StopProvisioning = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stop != nil {
+			stop()
+			stop = nil
+		}
+	}
+	p.StartProvisioning()
+	t.Cleanup(p.StopProvisioning)
+	p.WakeProvisioning = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if worker != nil {
+			worker.Notify()
+		}
+	}
+	h.MailQueued = func() {
+		mailQueued()
+		p.WakeProvisioning()
+	}
+}
+
+// serveES2 serves the portal's ES2+ listener with mutual TLS: only a client
+// certificate of pki's CA gets through the handshake.
+func (p *Portal) serveES2(t testing.TB, pki *smdptest.PKI, h handlers.Handlers) {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(pki.PortalServerCert, pki.PortalServerKey)
+	if err != nil {
+		t.Fatalf("portaltest: ES2+ certificate: %v", err)
+	}
+	es2 := httptest.NewUnstartedServer(handlers.New(h).ES2Routes())
+	es2.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.Pool}
+	es2.StartTLS()
+	t.Cleanup(es2.Close)
+	p.ES2URL = es2.URL
 }
 
 // demoFile is the demo data set, seeded once per test binary and copied for
