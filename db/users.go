@@ -10,7 +10,8 @@ import (
 // are listed too: their past changes and allocations remain theirs.
 func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 	defer func() { err = failed("list logins", err) }()
-	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL, password_temporary FROM logins
+	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL, password_temporary,
+		oidc_subject IS NOT NULL, break_glass, last_sign_in_at FROM logins
 		ORDER BY disabled_at IS NOT NULL, name, id`)
 	if err != nil {
 		return nil, err
@@ -19,9 +20,11 @@ func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 	var out []Login
 	for rows.Next() {
 		var l Login
-		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled, &l.PasswordTemporary); err != nil {
+		var last nullTime
+		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled, &l.PasswordTemporary, &l.SSO, &l.BreakGlass, &last); err != nil {
 			return nil, err
 		}
+		l.LastSignIn = last.Time
 		out = append(out, l)
 	}
 	return out, rows.Err()
