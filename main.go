@@ -114,27 +114,34 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
+	sso, err := cfg.signIn()
+	if err != nil {
+		return err
+	}
 	cookie := "esim_session"
 	if cfg.secure() {
 		cookie = "__Host-esim_session"
 	}
 	h := handlers.New(handlers.Handlers{
-		Store:        store,
-		Sessions:     handlers.NewSessionStore(store, key, cfg.secure()),
-		Log:          log,
-		CookieName:   cookie,
-		MailHeld:     cfg.SMTPAddr == "",
-		MailQueued:   mailQueued,
-		Demo:         cfg.Demo,
-		Secure:       cfg.secure(),
-		BaseURL:      cfg.BaseURL,
-		Proxies:      proxies,
-		LowStock:     cfg.LowStock,
-		ReorderDays:  cfg.ReorderDays,
-		APIToken:     cfg.APIToken,
-		MetricsToken: cfg.MetricsToken,
-		Metrics:      metrics,
-		Outbox:       outbox,
+		Store:           store,
+		Sessions:        handlers.NewSessionStore(store, key, cfg.secure()),
+		Log:             log,
+		CookieName:      cookie,
+		MailHeld:        cfg.SMTPAddr == "",
+		MailQueued:      mailQueued,
+		Demo:            cfg.Demo,
+		Secure:          cfg.secure(),
+		BaseURL:         cfg.BaseURL,
+		Proxies:         proxies,
+		LowStock:        cfg.LowStock,
+		ReorderDays:     cfg.ReorderDays,
+		APIToken:        cfg.APIToken,
+		MetricsToken:    cfg.MetricsToken,
+		Metrics:         metrics,
+		Outbox:          outbox,
+		SSO:             sso,
+		SSOName:         cfg.OIDCName,
+		NoPasswordLogin: !cfg.PasswordLogin,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/emails"
+	"github.com/carrier/esim-admin/signin"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -59,6 +60,14 @@ type Handlers struct {
 	// Outbox says what the outbox worker is doing, for /readyz; nil when no
 	// worker runs (no mail server: emails are held).
 	Outbox func() emails.Status
+	// SSO signs people in through the carrier's identity provider; nil
+	// when none is configured.
+	SSO *signin.Provider
+	// SSOName is the text of the button that signs in through it.
+	SSOName string
+	// NoPasswordLogin turns password sign-in off for every login but the
+	// break-glass ones (-password-login=false).
+	NoPasswordLogin bool
 
 	signins  *signinLimiter
 	recent   *recentlyOpened
@@ -107,6 +116,12 @@ func (h *Handlers) page(c echo.Context) views.Page {
 	p.CSRF, _ = c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
 	p.Nav, _ = c.Get(navKey).(string)
 	p.Flash, _ = c.Get(flashKey).(string)
+	if h.SSO != nil {
+		p.SSOName = h.SSOName
+		if p.Login != nil {
+			p.SignedInWithSSO, _, _ = h.recentSSO(c)
+		}
+	}
 	return p
 }
 

@@ -37,7 +37,7 @@ func (h *Handlers) Routes() *echo.Echo {
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
-		ContentSecurityPolicy: contentSecurityPolicy,
+		ContentSecurityPolicy: h.contentSecurityPolicy(),
 		ReferrerPolicy:        "same-origin",
 	}))
 	// HSTS follows the configuration, not a header any client can send: the
@@ -86,8 +86,10 @@ func (h *Handlers) Routes() *echo.Echo {
 
 	// Front-end files and sign-in: open to all.
 	e.GET("/static/:name", serveStatic)
-	e.GET("/login", h.signInPage)
+	e.GET("/login", h.signInPage, h.ssoOnly)
 	e.POST("/login", h.signIn)
+	e.GET("/login/oidc", h.startSSO)
+	e.GET("/login/oidc/callback", h.finishSSO)
 
 	app := e.Group("", h.requireLogin)
 	app.POST("/logout", h.signOut)
@@ -139,6 +141,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/users/:id", h.loginPage, requireLead)
 	app.POST("/users/:id/disabled", h.setUserDisabled, requireLead)
 	app.POST("/users/:id/password", h.resetPassword, requireLead)
+	app.POST("/users/:id/break-glass", h.setBreakGlass, requireLead)
 	app.GET("/audit", h.auditPage, requireLead)
 	app.GET("/audit.csv", h.auditCSV, requireLead)
 	app.GET("/insights", h.insightsPage, requireLead)

@@ -28,6 +28,7 @@ import (
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/signin"
 )
 
 // Options change the portal a test runs.
@@ -40,6 +41,9 @@ type Options struct {
 	// DB, when set, is a database file the portal serves a copy of (a scale
 	// data set, say) instead of the demo data.
 	DB string
+	// SignIn, when set, makes the single sign-on of the portal served at
+	// baseURL, whose callback the provider must know.
+	SignIn func(baseURL string) *signin.Provider
 }
 
 // Portal is the portal serving a test.
@@ -132,6 +136,14 @@ func StartWith(t testing.TB, opts Options) *Portal {
 		h.MailQueued = worker.Notify
 		h.Outbox = worker.Status
 	}
+	// The listener comes first: single sign-on needs the portal's address.
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	p.URL = "http://" + srv.Listener.Addr().String()
+	if opts.SignIn != nil {
+		h.SSO = opts.SignIn(p.URL)
+		h.SSOName = "Sign in with Test IdP"
+	}
 	if opts.Configure != nil {
 		opts.Configure(&h)
 	}
@@ -140,9 +152,8 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	t.Cleanup(func() { CheckLog(t, p.Raw, logs.String(), h.APIToken) })
 	e := handlers.New(h).Routes()
 	p.Routes = e.Routes()
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	p.URL = srv.URL
+	srv.Config.Handler = e
+	srv.Start()
 	return p
 }
 
