@@ -84,7 +84,7 @@ func (h *Handlers) signOut(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	signedOut := h.signedOutURL(session.Values)
+	signedOut := h.signedOutURL(c.Request().Context(), session.Values)
 	session.Options.MaxAge = -1
 	if err := session.Save(c.Request(), c.Response()); err != nil {
 		return err

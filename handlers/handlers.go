@@ -82,6 +82,9 @@ func New(h Handlers) *Handlers {
 	if h.Pause == nil {
 		h.Pause = pause
 	}
+	if h.SSOName == "" {
+		h.SSOName = "Sign in with your company account"
+	}
 	// The log keeps no email address, whoever writes to it.
 	h.Log = slog.New(emails.Redact(h.Log.Handler()))
 	h.signins = newSigninLimiter(func() time.Time { return h.Store.Now() })

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -179,10 +180,10 @@ func (h *Handlers) passwordRefused(l db.Login) string {
 // signedOutURL is where the browser goes once its session has ended: the
 // provider's end-session address when the session began there, so the
 // person is signed out of the provider too, else the sign-in page.
-func (h *Handlers) signedOutURL(values map[any]any) string {
+func (h *Handlers) signedOutURL(ctx context.Context, values map[any]any) string {
 	if h.SSO != nil {
 		if token, ok := values[ssoTokenKey].(string); ok {
-			if u := h.SSO.SignOutURL(token); u != "" {
+			if u := h.SSO.SignOutURL(ctx, token); u != "" {
 				return u
 			}
 		}

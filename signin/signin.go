@@ -229,12 +229,11 @@ func (p *Provider) Groups() (lead, agent []string) { return p.cfg.LeadGroups, p.
 
 // SignOutURL is the provider's end-session address (RP-initiated logout),
 // which sends the browser back to the portal's sign-in page, or "" when the
-// provider publishes none (or has not been reached yet).
-func (p *Provider) SignOutURL(idTokenHint string) string {
-	p.mu.Lock()
-	d := p.disc
-	p.mu.Unlock()
-	if d == nil || d.endSession == "" {
+// provider publishes none or cannot be reached: the portal's own session
+// has ended either way.
+func (p *Provider) SignOutURL(ctx context.Context, idTokenHint string) string {
+	d, err := p.discover(ctx)
+	if err != nil || d.endSession == "" {
 		return ""
 	}
 	u, err := url.Parse(d.endSession)

@@ -169,16 +169,17 @@ func TestRole(t *testing.T) {
 
 func TestSignOutURL(t *testing.T) {
 	op, rp := newProvider(t)
-	if got := rp.SignOutURL("hint"); got != "" {
-		t.Errorf("before discovery: %q", got)
+	downOP, down := newProvider(t)
+	downOP.Close()
+	if got := down.SignOutURL(context.Background(), "hint"); got != "" {
+		t.Errorf("with the provider down: %q, want none", got)
 	}
-	signIn(t, op, rp, "ana")
-	u, err := url.Parse(rp.SignOutURL("hint"))
+	u, err := url.Parse(rp.SignOutURL(context.Background(), "hint"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	if u.Path != "/end_session" || q.Get("client_id") != "portal" || q.Get("id_token_hint") != "hint" ||
+	if u.Scheme+"://"+u.Host != op.Issuer || u.Path != "/end_session" || q.Get("client_id") != "portal" || q.Get("id_token_hint") != "hint" ||
 		q.Get("post_logout_redirect_uri") != "https://ap.example.com/login" {
 		t.Errorf("sign-out URL = %s", u)
 	}
