@@ -28,11 +28,7 @@ func TestBrowserSingleSignOn(t *testing.T) {
 			h.SSOName = "Sign in with Okta"
 		},
 		SignIn: func(base string) *signin.Provider {
-			op.AddClient(signintest.Client{ID: "portal", Secret: "portal-secret", RedirectURIs: []string{base + "/login/oidc/callback"},
-				SignedOutURIs: []string{base + "/login"}})
-			rp, err := signin.New(signin.Config{Issuer: op.Issuer, ClientID: "portal", ClientSecret: "portal-secret",
-				RedirectURL: base + "/login/oidc/callback", SignedOutURL: base + "/login",
-				LeadGroups: []string{"ap-leads"}, AgentGroups: []string{"ap-agents"}})
+			rp, err := op.Portal(base)
 			if err != nil {
 				t.Fatal(err)
 			}

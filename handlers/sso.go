@@ -236,3 +236,12 @@ func (h *Handlers) setBreakGlass(c echo.Context) error {
 	}
 	return h.redirectWithFlash(c, "/users", msg)
 }
+
+// refuseSSOPassword refuses Change password to a session the identity
+// provider signed in: its password is the provider's business.
+func (h *Handlers) refuseSSOPassword(c echo.Context) error {
+	if sso, _, err := h.recentSSO(c); err != nil || !sso {
+		return err
+	}
+	return &db.Error{Code: db.ErrForbidden, Message: "You sign in with your company account: change its password there, not in the portal."}
+}

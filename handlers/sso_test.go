@@ -28,11 +28,7 @@ func ssoPortal(t *testing.T, configure func(h *handlers.Handlers)) (*portaltest.
 	op.AddUser(signintest.User{Username: "out", Password: "pw", Subject: "sub-out", Email: "out@carrier.example", EmailVerified: true,
 		Name: "Oscar Outsider", Groups: []string{"staff"}})
 	p := portaltest.StartWith(t, portaltest.Options{Configure: configure, SignIn: func(base string) *signin.Provider {
-		op.AddClient(signintest.Client{ID: "portal", Secret: "portal-secret", RedirectURIs: []string{base + "/login/oidc/callback"},
-			SignedOutURIs: []string{base + "/login"}})
-		rp, err := signin.New(signin.Config{Issuer: op.Issuer, ClientID: "portal", ClientSecret: "portal-secret",
-			RedirectURL: base + "/login/oidc/callback", SignedOutURL: base + "/login",
-			LeadGroups: []string{"ap-leads"}, AgentGroups: []string{"ap-agents"}})
+		rp, err := op.Portal(base)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,9 +267,7 @@ func TestPasswordLoginOff(t *testing.T) {
 	// A team lead marks a login break-glass; its sign-ins are shown to every lead.
 	lead := p.NewClient()
 	lead.Get(t, callback(t, lead, op, "lin"))
-	var agentID int64
-	p.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, demo.AgentEmail).Scan(&agentID)
-	path := "/users/" + itoa(agentID)
+	path := "/users/" + p.LoginID(t, demo.AgentEmail)
 	r = lead.Post(t, path+"/break-glass", url.Values{"_csrf": {lead.CSRFToken(t, path)}, "break_glass": {"true"}})
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("mark break-glass = %d %s", r.Status, r.Body)
@@ -291,9 +285,7 @@ func TestSSOLeadConfirmsWithARecentSignIn(t *testing.T) {
 	p, op := ssoPortal(t, nil)
 	lead := p.NewClient()
 	lead.Get(t, callback(t, lead, op, "lin"))
-	var agentID int64
-	p.Raw.QueryRow(`SELECT id FROM logins WHERE email = ?`, demo.AgentEmail).Scan(&agentID)
-	path := "/users/" + itoa(agentID)
+	path := "/users/" + p.LoginID(t, demo.AgentEmail)
 	p.Clock.Advance(11 * time.Minute)
 	defer p.Clock.Reset()
 	r := lead.Post(t, path+"/disabled", url.Values{"_csrf": {lead.CSRFToken(t, path)}, "disabled": {"true"}})
@@ -305,5 +297,29 @@ func TestSSOLeadConfirmsWithARecentSignIn(t *testing.T) {
 	r = lead.Post(t, path+"/disabled", url.Values{"_csrf": {lead.CSRFToken(t, path)}, "disabled": {"true"}})
 	if r.Status != http.StatusSeeOther {
 		t.Errorf("disable with a fresh sign-in = %d %s", r.Status, r.Body)
+	}
+}
+
+// A session the provider signed in sets no password in the portal: one
+// would outlast the person's removal from the groups.
+func TestSSOSessionHasNoPasswordToChange(t *testing.T) {
+	p, op := ssoPortal(t, nil)
+	c := p.NewClient()
+	c.Get(t, callback(t, c, op, "lin"))
+	doc := c.Page(t, "/users/"+p.LoginID(t, demo.AgentEmail))
+	if doc.Find(`a[href="/account/password"]`).Length() != 0 || doc.Find(`input[name="your_password"]`).Length() != 0 {
+		t.Error("an SSO session is offered Change password, or asked for a password to confirm with")
+	}
+	if r := c.Get(t, "/account/password"); r.Status != http.StatusForbidden {
+		t.Errorf("GET /account/password = %d, want 403", r.Status)
+	}
+	r := c.Post(t, "/account/password", url.Values{"_csrf": {c.CSRFToken(t, "/subscribers")}, "password": {"a new one here"}, "password_again": {"a new one here"}})
+	if r.Status != http.StatusForbidden {
+		t.Errorf("POST /account/password = %d, want 403", r.Status)
+	}
+	var hash string
+	p.Raw.QueryRow(`SELECT password_hash FROM logins WHERE email = 'lin@carrier.example'`).Scan(&hash)
+	if hash != "" {
+		t.Error("the SSO login has a password")
 	}
 }

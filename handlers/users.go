@@ -170,12 +170,20 @@ func (h *Handlers) confirmPassword(c echo.Context, field string) error {
 }
 
 // passwordPage is where a login changes its password: the one it signed in
-// with, when a team lead set it, before anything else.
+// with, when a team lead set it, before anything else. A session the
+// identity provider signed in has none here: a password it set would
+// outlast the person's removal from the provider's groups.
 func (h *Handlers) passwordPage(c echo.Context) error {
+	if err := h.refuseSSOPassword(c); err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, views.ChangePassword(views.PasswordForm{Next: safeNext(c.QueryParam("next")), Temporary: login(c).PasswordTemporary}))
 }
 
 func (h *Handlers) changePassword(c echo.Context) error {
+	if err := h.refuseSSOPassword(c); err != nil {
+		return err
+	}
 	me := login(c)
 	f := views.PasswordForm{Next: safeNext(c.FormValue("next")), Temporary: me.PasswordTemporary}
 	current, password := c.FormValue("current_password"), c.FormValue("password")

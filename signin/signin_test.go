@@ -15,19 +15,20 @@ import (
 	"github.com/carrier/esim-admin/signin/signintest"
 )
 
-const callback = "https://ap.example.com/login/oidc/callback"
+const (
+	portal   = "https://ap.example.com"
+	callback = portal + "/login/oidc/callback"
+)
 
 func newProvider(t *testing.T) (*signintest.Provider, *signin.Provider) {
 	t.Helper()
 	op := signintest.New()
 	t.Cleanup(op.Close)
-	op.AddClient(signintest.Client{ID: "portal", Secret: "portal-secret", RedirectURIs: []string{callback}})
 	op.AddUser(signintest.User{Username: "ana", Password: "pw", Subject: "sub-ana", Email: "ana@carrier.example", EmailVerified: true,
 		Name: "Ana Agent", Groups: []string{"everyone", "ap-agents"}})
 	op.AddUser(signintest.User{Username: "lee", Password: "pw", Subject: "sub-lee", Email: "lee@carrier.example",
 		Name: "Lee Lead", Groups: []string{"ap-agents", "ap-leads"}})
-	rp, err := signin.New(signin.Config{Issuer: op.Issuer, ClientID: "portal", ClientSecret: "portal-secret", RedirectURL: callback,
-		SignedOutURL: "https://ap.example.com/login", LeadGroups: []string{"ap-leads"}, AgentGroups: []string{"ap-agents"}})
+	rp, err := op.Portal(portal)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/carrier/esim-admin/signin"
 )
 
 // User is a person the provider can sign in.
@@ -379,4 +381,20 @@ func (p *Provider) SignIn(authURL, username, password string) (*url.URL, error) 
 		return nil, fmt.Errorf("login: %s", resp.Status)
 	}
 	return resp.Location()
+}
+
+// The groups a portal of Portal lets in: its team leads and its agents.
+const (
+	LeadGroup  = "ap-leads"
+	AgentGroup = "ap-agents"
+)
+
+// Portal registers the portal served at base as a client of the provider,
+// and returns the portal's single sign-on through it.
+func (p *Provider) Portal(base string) (*signin.Provider, error) {
+	p.AddClient(Client{ID: "portal", Secret: "portal-secret", RedirectURIs: []string{base + "/login/oidc/callback"},
+		SignedOutURIs: []string{base + "/login"}})
+	return signin.New(signin.Config{Issuer: p.Issuer, ClientID: "portal", ClientSecret: "portal-secret",
+		RedirectURL: base + "/login/oidc/callback", SignedOutURL: base + "/login",
+		LeadGroups: []string{LeadGroup}, AgentGroups: []string{AgentGroup}})
 }
