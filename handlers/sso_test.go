@@ -133,6 +133,10 @@ func TestSSORefusesSomeoneInNoGroup(t *testing.T) {
 	if logins != 0 || audited != 1 {
 		t.Errorf("%d logins made, %d refusals audited; want 0 and 1", logins, audited)
 	}
+	row := p.Lead(t).Page(t, "/audit").Find(`[data-testid="audit-entries"] tbody tr:contains("Single sign-on refused")`)
+	if got := text(row); !strings.Contains(got, "Identity provider") || !strings.Contains(got, "out@carrier.example") || !strings.Contains(got, "in none of the groups ap-agents, ap-leads") {
+		t.Errorf("the audit log's refusal reads %q, want who was refused and the groups needed", got)
+	}
 }
 
 func TestSSORefusesSomeoneRemovedFromTheGroups(t *testing.T) {
