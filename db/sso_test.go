@@ -160,3 +160,28 @@ func TestBreakGlass(t *testing.T) {
 		t.Errorf("break-glass sign-ins since later = %+v", got)
 	}
 }
+
+func TestResetPasswordOfAnSSOLogin(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	lead, err := s.CreateLogin(ctx, "lead@carrier.example", "Lea Lead", RoleLead, "password1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.SignInSSO(ctx, SSOIdentity{Issuer: "https://idp.example.com", Subject: "s-ana", Email: "ana@carrier.example", Name: "Ana"}, RoleAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, l.ID, "password2", lead); ErrorCode(err) != ErrConflict {
+		t.Fatalf("reset the password of an SSO login: %v, want a refusal", err)
+	}
+	if _, err := s.Authenticate(ctx, "ana@carrier.example", "password2"); !errors.Is(err, ErrWrongCredentials) {
+		t.Errorf("the refused password signs in: %v", err)
+	}
+	if err := s.SetBreakGlass(ctx, l.ID, true, lead); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, l.ID, "password2", lead); err != nil {
+		t.Fatalf("reset the password of a break-glass SSO login: %v", err)
+	}
+}

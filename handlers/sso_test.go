@@ -314,6 +314,13 @@ func TestSSOSessionHasNoPasswordToChange(t *testing.T) {
 	if doc.Find(`a[href="/account/password"]`).Length() != 0 || doc.Find(`input[name="your_password"]`).Length() != 0 {
 		t.Error("an SSO session is offered Change password, or asked for a password to confirm with")
 	}
+	// Nor does a team lead give an SSO login a portal password.
+	sam := p.NewClient()
+	sam.Get(t, callback(t, sam, op, "sam"))
+	if doc := c.Page(t, "/users/"+p.LoginID(t, "sam@carrier.example")); doc.Find(`[data-testid="sso-no-password"]`).Length() != 1 ||
+		doc.Find(`form[action$="/password"]`).Length() != 0 {
+		t.Error("the page of an SSO login offers to reset its password")
+	}
 	if r := c.Get(t, "/account/password"); r.Status != http.StatusForbidden {
 		t.Errorf("GET /account/password = %d, want 403", r.Status)
 	}
