@@ -66,7 +66,15 @@ type Provider struct {
 
 	mu   sync.Mutex
 	disc *discovered
+	// failed is the last failed discovery, said again without asking the
+	// provider until retryAfter has passed: while it is down, sign-ins fail
+	// at once instead of queueing behind one another's timeouts.
+	failed   error
+	failedAt time.Time
 }
+
+// retryAfter is how long a failed discovery is not tried again.
+const retryAfter = 5 * time.Second
 
 type discovered struct {
 	oauth      oauth2.Config
@@ -105,9 +113,13 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 	if p.disc != nil {
 		return p.disc, nil
 	}
+	if p.failed != nil && time.Since(p.failedAt) < retryAfter {
+		return nil, p.failed
+	}
 	op, err := oidc.NewProvider(oidc.ClientContext(ctx, p.client), p.cfg.Issuer)
 	if err != nil {
-		return nil, &Error{Kind: ProviderDown, Err: fmt.Errorf("discovery at %s: %w", p.cfg.Issuer, err)}
+		p.failed, p.failedAt = &Error{Kind: ProviderDown, Err: fmt.Errorf("discovery at %s: %w", p.cfg.Issuer, err)}, time.Now()
+		return nil, p.failed
 	}
 	var meta struct {
 		EndSession string   `json:"end_session_endpoint"`
