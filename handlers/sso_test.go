@@ -152,6 +152,27 @@ func TestSSORefusesSomeoneRemovedFromTheGroups(t *testing.T) {
 	}
 }
 
+// A team lead disables a login: its person is signed out at once, and
+// refused at their next sign-in whatever their groups say.
+func TestSSODisabledLoginStaysOut(t *testing.T) {
+	p, op := ssoPortal(t, nil)
+	sam := p.NewClient()
+	sam.Get(t, callback(t, sam, op, "sam"))
+	lead := p.Lead(t)
+	path := "/users/" + p.LoginID(t, "sam@carrier.example")
+	r := lead.Post(t, path+"/disabled", url.Values{"_csrf": {lead.CSRF}, "disabled": {"true"}, "your_password": {demo.LeadPassword}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("disable = %d", r.Status)
+	}
+	if signedIn(t, sam) {
+		t.Error("the disabled login's session lives on")
+	}
+	c := p.NewClient()
+	if r := c.Get(t, callback(t, c, op, "sam")); r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "Your login is disabled") || signedIn(t, c) {
+		t.Errorf("sign-in of a disabled login = %d, want 403 saying so", r.Status)
+	}
+}
+
 func TestSSOCallbackRefusals(t *testing.T) {
 	p, op := ssoPortal(t, nil)
 	t.Run("replayed state", func(t *testing.T) {
@@ -206,8 +227,17 @@ func TestSSOCallbackRefusals(t *testing.T) {
 
 func TestSSOProviderUnreachable(t *testing.T) {
 	p, op := ssoPortal(t, nil)
-	op.Close()
+	// Down between the sign-in on its page and the code exchange.
 	c := p.NewClient()
+	cb := callback(t, c, op, "sam")
+	op.Close()
+	if r := c.Get(t, cb); r.Status != http.StatusBadGateway || !strings.Contains(string(r.Body), "could not be reached") || signedIn(t, c) {
+		t.Errorf("callback with the provider down = %d %s", r.Status, r.Body)
+	}
+	// Down before discovery: a portal that has not reached it yet.
+	p, op = ssoPortal(t, nil)
+	op.Close()
+	c = p.NewClient()
 	r := c.Get(t, "/login/oidc")
 	if r.Status != http.StatusBadGateway || !strings.Contains(string(r.Body), "could not be reached") {
 		t.Errorf("GET /login/oidc with the provider down = %d %s", r.Status, r.Body)
