@@ -73,6 +73,11 @@ func signedIn(t *testing.T, c *portaltest.Client) bool {
 
 func TestSSOSignInGivesTheRoleOfTheGroups(t *testing.T) {
 	p, op := ssoPortal(t, nil)
+	// Password sign-in is on: the page offers both, the button first.
+	login := p.NewClient().Page(t, "/login?next=%2Fesims")
+	if href := login.Find(`[data-testid="sso-button"]`).AttrOr("href", ""); href != "/login/oidc?next=%2Fesims" || login.Find(`input[type="password"]`).Length() != 1 {
+		t.Errorf("the sign-in page offers %q and %d password fields; want the button keeping next, and the form", href, login.Find(`input[type="password"]`).Length())
+	}
 	for _, tc := range []struct {
 		user, email, role string
 		usersPage         int
