@@ -22,6 +22,8 @@ func TestBrowserSingleSignOn(t *testing.T) {
 	t.Cleanup(op.Close)
 	op.AddUser(signintest.User{Username: "sam", Password: "correct horse", Subject: "sub-sam", Email: "sam@carrier.example",
 		EmailVerified: true, Name: "Sam Agent", Groups: []string{"staff", "ap-agents"}})
+	op.AddUser(signintest.User{Username: "oscar", Password: "battery staple", Subject: "sub-oscar", Email: "oscar@carrier.example",
+		EmailVerified: true, Name: "Oscar Outsider", Groups: []string{"staff"}})
 	p := portaltest.StartWith(t, portaltest.Options{
 		Configure: func(h *handlers.Handlers) {
 			h.NoPasswordLogin = true
@@ -49,6 +51,7 @@ func TestBrowserSingleSignOn(t *testing.T) {
 	}
 	checkPage(t, ctx, "sso-login")
 
+	// Someone in none of the portal's groups is told which groups let people in.
 	do(t, ctx, "click Sign in with Okta",
 		chromedp.Click(chromedp.CSS(`[data-testid=sso-button]`)),
 		chromedp.WaitVisible(chromedp.ID("username")),
@@ -57,6 +60,21 @@ func TestBrowserSingleSignOn(t *testing.T) {
 		t.Fatalf("the button led to %s; want the provider's page", u)
 	}
 	shot(t, ctx, "provider-login")
+	do(t, ctx, "sign in on the provider's page as someone in no group",
+		chromedp.SendKeys(chromedp.ID("username"), "oscar"),
+		chromedp.SendKeys(chromedp.ID("password"), "battery staple"),
+		chromedp.Click(chromedp.ID("submit")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=needed-groups]`)),
+	)
+	if got := text(t, ctx, `[data-testid=needed-groups]`); !strings.Contains(got, "ap-agents (support agent)") || !strings.Contains(got, "ap-leads (team lead)") {
+		t.Errorf("the refusal reads %q; want the groups that let people in", got)
+	}
+	checkPage(t, ctx, "sso-refused")
+
+	do(t, ctx, "click Sign in with Okta again",
+		chromedp.Click(chromedp.CSS(`[data-testid=sso-button]`)),
+		chromedp.WaitVisible(chromedp.ID("username")),
+	)
 	do(t, ctx, "sign in on the provider's page",
 		chromedp.SendKeys(chromedp.ID("username"), "sam"),
 		chromedp.SendKeys(chromedp.ID("password"), "correct horse"),
