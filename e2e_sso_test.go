@@ -26,7 +26,7 @@ func TestBrowserSingleSignOn(t *testing.T) {
 		EmailVerified: true, Name: "Oscar Outsider", Groups: []string{"staff"}})
 	p := portaltest.StartWith(t, portaltest.Options{
 		Configure: func(h *handlers.Handlers) {
-			h.NoPasswordLogin = true
+			h.PasswordOff = true
 			h.SSOName = "Sign in with Okta"
 		},
 		SignIn: func(base string) *signin.Provider {

@@ -65,9 +65,9 @@ type Handlers struct {
 	SSO *signin.Provider
 	// SSOName is the text of the button that signs in through it.
 	SSOName string
-	// NoPasswordLogin turns password sign-in off for every login but the
+	// PasswordOff turns password sign-in off for every login but the
 	// break-glass ones (-password-login=false).
-	NoPasswordLogin bool
+	PasswordOff bool
 
 	signins  *signinLimiter
 	recent   *recentlyOpened

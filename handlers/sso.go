@@ -156,7 +156,7 @@ func (h *Handlers) ssoFailed(c echo.Context, next string, err error) error {
 // sign-in is off; a break-glass login finds the form at /login?break-glass.
 func (h *Handlers) ssoOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !h.NoPasswordLogin || h.SSO == nil || c.QueryParams().Has("break-glass") {
+		if !h.PasswordOff || h.SSO == nil || c.QueryParams().Has("break-glass") {
 			return next(c)
 		}
 		if _, ok, err := h.currentLogin(c); err != nil {
@@ -171,7 +171,7 @@ func (h *Handlers) ssoOnly(next echo.HandlerFunc) echo.HandlerFunc {
 // passwordRefused says why a right password does not sign in: password
 // sign-in is off, and the login is not break-glass; "" when it may.
 func (h *Handlers) passwordRefused(l db.Login) string {
-	if !h.NoPasswordLogin || l.BreakGlass {
+	if !h.PasswordOff || l.BreakGlass {
 		return ""
 	}
 	return "Password sign-in is off: sign in with your company account."

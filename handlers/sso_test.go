@@ -285,7 +285,7 @@ func TestSSOSignOutAtTheProvider(t *testing.T) {
 }
 
 func TestPasswordLoginOff(t *testing.T) {
-	p, op := ssoPortal(t, func(h *handlers.Handlers) { h.NoPasswordLogin = true })
+	p, op := ssoPortal(t, func(h *handlers.Handlers) { h.PasswordOff = true })
 	c := p.NewClient()
 	doc := c.Page(t, "/login")
 	if doc.Find(`input[type="password"]`).Length() != 0 || text(doc.Find(`[data-testid="sso-button"]`)) != "Sign in with Test IdP" {
