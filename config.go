@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/signin"
 )
 
 // config is the portal's configuration: every flag has an environment
@@ -51,6 +52,15 @@ type config struct {
 	ES2Cert         string
 	ES2Key          string
 	ES2ClientCA     string
+	// Single sign-on through the carrier's identity provider (OpenID Connect).
+	OIDCIssuer       string
+	OIDCClientID     string // environment only
+	OIDCClientSecret string // environment only: flags show up in process lists
+	OIDCGroupsClaim  string
+	OIDCLeadGroups   string // comma-separated
+	OIDCAgentGroups  string // comma-separated
+	OIDCName         string
+	PasswordLogin    bool // off: only break-glass logins sign in with a password
 }
 
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
@@ -71,18 +81,21 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&cfg.MailFrom, "mail-from", "ESIM_MAIL_FROM", "eSIM Travel <esim@example.com>", "sender of the customer emails")
 	str(&cfg.BaseURL, "base-url", "ESIM_BASE_URL", "", "public URL of the portal, e.g. https://ap.example.com")
 	str(&cfg.Proxies, "trusted-proxies", "ESIM_TRUSTED_PROXIES", "", "reverse proxies whose X-Forwarded-For names the client: IPs or CIDR ranges, comma-separated")
-	demoDefault := true
-	if v := getenv("ESIM_DEMO"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("ESIM_DEMO must be true or false, not %q", v)
-		}
-		demoDefault = b
-	}
-	fs.BoolVar(&cfg.Demo, "demo", demoDefault, "load the demo data set into a new, empty database (ESIM_DEMO)")
-	// A number or a duration from the environment that will not parse is
-	// the first error said, before the flags are read.
+	// A number, a duration or a boolean from the environment that will not
+	// parse is the first error said, before the flags are read.
 	var envErr error
+	boolean := func(p *bool, flagName, env string, def bool, usage string) {
+		if v := getenv(env); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				envErr = cmp.Or(envErr, fmt.Errorf("%s must be true or false, not %q", env, v))
+			} else {
+				def = b
+			}
+		}
+		fs.BoolVar(p, flagName, def, usage+" ("+env+")")
+	}
+	boolean(&cfg.Demo, "demo", "ESIM_DEMO", true, "load the demo data set into a new, empty database")
 	num := func(p *int, flagName, env string, def int, unit, usage string) {
 		if v := getenv(env); v != "" {
 			n, err := strconv.Atoi(v)
@@ -127,6 +140,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&cfg.ES2Cert, "es2-cert", "ESIM_ES2_CERT", "", "the server certificate of -es2-addr (PEM file)")
 	str(&cfg.ES2Key, "es2-key", "ESIM_ES2_KEY", "", "the private key of -es2-cert (PEM file)")
 	str(&cfg.ES2ClientCA, "es2-client-ca", "ESIM_ES2_CLIENT_CA", "", "the CA that signs the SM-DP+'s client certificate (PEM file)")
+	str(&cfg.OIDCIssuer, "oidc-issuer", "ESIM_OIDC_ISSUER", "", "issuer URL of the identity provider staff sign in with (OpenID Connect); empty turns single sign-on off")
+	str(&cfg.OIDCGroupsClaim, "oidc-groups-claim", "ESIM_OIDC_GROUPS_CLAIM", "groups", "ID token claim that lists the person's groups")
+	str(&cfg.OIDCLeadGroups, "oidc-lead-groups", "ESIM_OIDC_LEAD_GROUPS", "", "groups whose members sign in as team leads, comma-separated")
+	str(&cfg.OIDCAgentGroups, "oidc-agent-groups", "ESIM_OIDC_AGENT_GROUPS", "", "groups whose members sign in as support agents, comma-separated")
+	str(&cfg.OIDCName, "oidc-name", "ESIM_OIDC_NAME", "Sign in with your company account", "text of the single sign-on button, such as \"Sign in with Okta\"")
+	boolean(&cfg.PasswordLogin, "password-login", "ESIM_PASSWORD_LOGIN", true, "let logins sign in with a password; off leaves it to break-glass logins")
 	if envErr != nil {
 		return cfg, nil, envErr
 	}
@@ -142,6 +161,8 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	cfg.SessionKey = getenv("ESIM_SESSION_KEY")
 	cfg.APIToken = getenv("ESIM_API_TOKEN")
 	cfg.MetricsToken = getenv("ESIM_METRICS_TOKEN")
+	cfg.OIDCClientID = getenv("ESIM_OIDC_CLIENT_ID")
+	cfg.OIDCClientSecret = getenv("ESIM_OIDC_CLIENT_SECRET")
 	if err := cfg.check(); err != nil {
 		return cfg, nil, err
 	}
@@ -206,7 +227,10 @@ func (c config) check() error {
 	if c.Retention.EmailDays < 30 || c.Retention.EmailDays > 3650 {
 		return fmt.Errorf("-keep-email-days must be from 30 to 3650 days, not %d", c.Retention.EmailDays)
 	}
-	return c.checkES2()
+	if err := c.checkES2(); err != nil {
+		return err
+	}
+	return c.checkSSO()
 }
 
 // checkES2 checks the SM-DP+'s flags: each side of ES2+ is mutual TLS, so
@@ -238,6 +262,66 @@ func (c config) checkES2() error {
 	return nil
 }
 
+// checkSSO checks the single sign-on settings, which only make sense together.
+func (c config) checkSSO() error {
+	if c.OIDCIssuer == "" {
+		if !c.PasswordLogin {
+			return fmt.Errorf("-password-login=false needs single sign-on: set -oidc-issuer, or nobody but break-glass logins could sign in")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.OIDCIssuer)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return fmt.Errorf("-oidc-issuer must be an https URL such as https://login.example.com, not %q", c.OIDCIssuer)
+	}
+	switch {
+	case c.OIDCClientID == "" || c.OIDCClientSecret == "":
+		return fmt.Errorf("-oidc-issuer needs ESIM_OIDC_CLIENT_ID and ESIM_OIDC_CLIENT_SECRET: the portal's registration at the identity provider")
+	case c.BaseURL == "":
+		return fmt.Errorf("-oidc-issuer needs -base-url: the identity provider sends people back to %s", "<base-url>/login/oidc/callback")
+	case strings.TrimSpace(c.OIDCGroupsClaim) == "":
+		return fmt.Errorf("-oidc-groups-claim must name a claim, such as groups")
+	case len(splitList(c.OIDCLeadGroups)) == 0 && len(splitList(c.OIDCAgentGroups)) == 0:
+		return fmt.Errorf("-oidc-issuer needs -oidc-lead-groups or -oidc-agent-groups: the groups whose members may sign in")
+	case strings.TrimSpace(c.OIDCName) == "":
+		return fmt.Errorf("-oidc-name must be the button's text, such as \"Sign in with Okta\"")
+	}
+	return nil
+}
+
+// splitList reads a comma-separated list, leaving out empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// signIn is the single sign-on of -oidc-issuer, or nil when it is off.
+func (c config) signIn() (*signin.Provider, error) {
+	if c.OIDCIssuer == "" {
+		return nil, nil
+	}
+	base := strings.TrimSuffix(c.BaseURL, "/")
+	return signin.New(signin.Config{
+		Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret,
+		RedirectURL: base + "/login/oidc/callback", SignedOutURL: base + "/login",
+		GroupsClaim: strings.TrimSpace(c.OIDCGroupsClaim),
+		LeadGroups:  splitList(c.OIDCLeadGroups), AgentGroups: splitList(c.OIDCAgentGroups),
+	})
+}
+
 // notices are when the customer hears about a plan's data and end.
 func (c config) notices() db.NoticeSettings {
 	return db.NoticeSettings{LowPercent: c.UsageWarn, EndsSoon: c.ExpiryWarn}
@@ -247,11 +331,7 @@ func (c config) notices() db.NoticeSettings {
 // host) or a CIDR range.
 func (c config) trustedProxies() ([]*net.IPNet, error) {
 	var out []*net.IPNet
-	for _, entry := range strings.Split(c.Proxies, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
+	for _, entry := range splitList(c.Proxies) {
 		if ip := net.ParseIP(entry); ip != nil {
 			bits := 128
 			if ip4 := ip.To4(); ip4 != nil {

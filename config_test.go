@@ -88,6 +88,14 @@ func TestParseConfig(t *testing.T) {
 		{"BadKeepUsageDays", nil, map[string]string{"ESIM_KEEP_USAGE_DAYS": "3 months"}, "ESIM_KEEP_USAGE_DAYS must be a whole number of days"},
 		{"KeepUsageShorterThanAPlan", []string{"-keep-usage-days", "30"}, nil, "-keep-usage-days must be from 31 to 3650 days"},
 		{"KeepEmailDaysTooShort", []string{"-keep-email-days", "7"}, nil, "-keep-email-days must be from 30 to 3650 days"},
+		{"BadPasswordLogin", nil, map[string]string{"ESIM_PASSWORD_LOGIN": "sometimes"}, "ESIM_PASSWORD_LOGIN must be true or false"},
+		{"PasswordLoginOffWithoutSSO", []string{"-password-login=false"}, nil, "-password-login=false needs single sign-on"},
+		{"PlainHTTPIssuer", append(sso, "-oidc-issuer", "http://idp.example.com"), ssoEnv, "-oidc-issuer must be an https URL"},
+		{"NoClientSecret", sso, map[string]string{"ESIM_OIDC_CLIENT_ID": "portal"}, "needs ESIM_OIDC_CLIENT_ID and ESIM_OIDC_CLIENT_SECRET"},
+		{"NoBaseURL", []string{"-oidc-issuer", "https://idp.example.com", "-oidc-agent-groups", "a"}, ssoEnv, "-oidc-issuer needs -base-url"},
+		{"NoGroups", []string{"-oidc-issuer", "https://idp.example.com", "-base-url", "https://ap.example.com", "-oidc-lead-groups", " , "}, ssoEnv,
+			"-oidc-issuer needs -oidc-lead-groups or -oidc-agent-groups"},
+		{"NoGroupsClaim", append(sso, "-oidc-groups-claim", " "), ssoEnv, "-oidc-groups-claim must name a claim"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -99,6 +107,34 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("a mistake printed more than its message: %q", stderr.String())
 			}
 		})
+	}
+}
+
+var (
+	sso    = []string{"-oidc-issuer", "https://idp.example.com/realms/carrier", "-base-url", "https://ap.example.com/", "-oidc-agent-groups", "ap-agents, ap-night"}
+	ssoEnv = map[string]string{"ESIM_OIDC_CLIENT_ID": "portal", "ESIM_OIDC_CLIENT_SECRET": "s3cret"}
+)
+
+func TestSingleSignOnConfig(t *testing.T) {
+	cfg, _, err := parseConfig("x", append(sso, "-password-login=false", "-oidc-name", "Sign in with Okta"), env(ssoEnv), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PasswordLogin || cfg.OIDCClientSecret != "s3cret" || cfg.OIDCGroupsClaim != "groups" || cfg.OIDCName != "Sign in with Okta" {
+		t.Errorf("config = %+v", cfg)
+	}
+	p, err := cfg.signIn()
+	if err != nil || p == nil {
+		t.Fatalf("signIn = %v, %v", p, err)
+	}
+	if lead, agent := p.Groups(); len(lead) != 0 || strings.Join(agent, "|") != "ap-agents|ap-night" {
+		t.Errorf("groups = %q, %q", lead, agent)
+	}
+	if cfg, _, _ := parseConfig("x", nil, env(nil), &bytes.Buffer{}); !cfg.PasswordLogin {
+		t.Error("password sign-in is off by default")
+	}
+	if p, err := (config{}).signIn(); p != nil || err != nil {
+		t.Errorf("without an issuer: %v, %v", p, err)
 	}
 }
 

@@ -132,6 +132,10 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
+	sso, err := cfg.signIn()
+	if err != nil {
+		return err
+	}
 	cookie := "esim_session"
 	if cfg.secure() {
 		cookie = "__Host-esim_session"
@@ -153,6 +157,9 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		MetricsToken: cfg.MetricsToken,
 		Metrics:      metrics,
 		Outbox:       outbox,
+		SSO:          sso,
+		SSOName:      cfg.OIDCName,
+		PasswordOff:  !cfg.PasswordLogin,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -37,6 +38,25 @@ type Login struct {
 	// PasswordTemporary is set when a team lead chose the password: the next
 	// sign-in must choose a new one before anything else.
 	PasswordTemporary bool
+	// SSO is set once the identity provider has signed the login in: its
+	// issuer and subject are its key from then on.
+	SSO bool
+	// BreakGlass logins may sign in with a password when password sign-in is
+	// off for everyone else; each such sign-in is audited.
+	BreakGlass bool
+	// LastSignIn is when the login last signed in, zero if never (Logins only).
+	LastSignIn time.Time
+}
+
+// SignsInWith says how the login signs in, as the Users page shows it.
+func (l Login) SignsInWith() string {
+	switch {
+	case l.BreakGlass:
+		return "Break-glass password"
+	case l.SSO:
+		return "Single sign-on"
+	}
+	return "Password"
 }
 
 // Password limits. bcrypt reads at most 72 bytes, so longer passwords would
@@ -148,8 +168,8 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (_ Log
 	var hash string
 	var disabled nullTime
 	err = s.read.QueryRowContext(ctx,
-		`SELECT id, email, name, role, password_hash, disabled_at, password_temporary FROM logins WHERE email = ?`,
-		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled, &l.PasswordTemporary)
+		`SELECT id, email, name, role, password_hash, disabled_at, password_temporary, oidc_subject IS NOT NULL, break_glass FROM logins WHERE email = ?`,
+		strings.TrimSpace(email)).Scan(&l.ID, &l.Email, &l.Name, &l.Role, &hash, &disabled, &l.PasswordTemporary, &l.SSO, &l.BreakGlass)
 	if errors.Is(err, sql.ErrNoRows) {
 		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return Login{}, ErrWrongCredentials
@@ -169,8 +189,8 @@ func (s *Store) LoginByID(ctx context.Context, id int64) (_ Login, err error) {
 	var l Login
 	var disabled nullTime
 	err = s.read.QueryRowContext(ctx,
-		`SELECT id, email, name, role, disabled_at, password_temporary FROM logins WHERE id = ?`, id).
-		Scan(&l.ID, &l.Email, &l.Name, &l.Role, &disabled, &l.PasswordTemporary)
+		`SELECT id, email, name, role, disabled_at, password_temporary, oidc_subject IS NOT NULL, break_glass FROM logins WHERE id = ?`, id).
+		Scan(&l.ID, &l.Email, &l.Name, &l.Role, &disabled, &l.PasswordTemporary, &l.SSO, &l.BreakGlass)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Login{}, refuse(ErrNotFound, "", "No such login.")
 	}
@@ -178,10 +198,19 @@ func (s *Store) LoginByID(ctx context.Context, id int64) (_ Login, err error) {
 	return l, err
 }
 
-// RecordSignIn writes a sign-in to the audit log.
+// RecordSignIn writes a password sign-in to the audit log and marks the
+// login's last sign-in. A break-glass login's is its own action, which every
+// team lead sees on the Users page.
 func (s *Store) RecordSignIn(ctx context.Context, l Login) (err error) {
 	defer func() { err = failed("record sign-in", err) }()
+	action := "sign_in"
+	if l.BreakGlass {
+		action = ActionBreakGlassSignIn
+	}
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		return audit(ctx, tx, l, "sign_in", 0, "", "")
+		if _, err := tx.ExecContext(ctx, `UPDATE logins SET last_sign_in_at = ? WHERE id = ?`, formatTime(tx.now), l.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, l, action, 0, "", "")
 	})
 }

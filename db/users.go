@@ -10,7 +10,8 @@ import (
 // are listed too: their past changes and allocations remain theirs.
 func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 	defer func() { err = failed("list logins", err) }()
-	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL, password_temporary FROM logins
+	rows, err := s.read.QueryContext(ctx, `SELECT id, email, name, role, disabled_at IS NOT NULL, password_temporary,
+		oidc_subject IS NOT NULL, break_glass, last_sign_in_at FROM logins
 		ORDER BY disabled_at IS NOT NULL, name, id`)
 	if err != nil {
 		return nil, err
@@ -19,9 +20,11 @@ func (s *Store) Logins(ctx context.Context) (_ []Login, err error) {
 	var out []Login
 	for rows.Next() {
 		var l Login
-		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled, &l.PasswordTemporary); err != nil {
+		var last nullTime
+		if err := rows.Scan(&l.ID, &l.Email, &l.Name, &l.Role, &l.Disabled, &l.PasswordTemporary, &l.SSO, &l.BreakGlass, &last); err != nil {
 			return nil, err
 		}
+		l.LastSignIn = last.Time
 		out = append(out, l)
 	}
 	return out, rows.Err()
@@ -106,7 +109,9 @@ func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, b
 // ResetPassword gives another login a temporary password, which its next
 // sign-in must replace, and ends its sessions, so a leaked password stops
 // working everywhere. A team lead changes their own password with
-// ChangePassword instead: a password they chose is not temporary.
+// ChangePassword instead: a password they chose is not temporary. A login
+// the identity provider signs in gets none unless it is break-glass: a
+// portal password would outlast its removal from the provider's groups.
 func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by Login) (err error) {
 	defer func() { err = failed("reset password", err) }()
 	if id == by.ID {
@@ -120,12 +125,20 @@ func (s *Store) ResetPassword(ctx context.Context, id int64, password string, by
 		return err
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
-		var email string
-		err := tx.QueryRowContext(ctx, `UPDATE logins SET password_hash = ?, password_temporary = 1 WHERE id = ? RETURNING email`,
-			string(hash), id).Scan(&email)
+		var sso bool
+		err := tx.QueryRowContext(ctx, `SELECT oidc_subject IS NOT NULL AND NOT break_glass FROM logins WHERE id = ?`, id).Scan(&sso)
 		if err == sql.ErrNoRows {
 			return refuse(ErrNotFound, "", "No such login.")
 		}
+		if err != nil {
+			return err
+		}
+		if sso {
+			return refuse(ErrConflict, "", "This login signs in with the company account, whose password is managed at the identity provider. Make it break-glass first to give it a portal password.")
+		}
+		var email string
+		err = tx.QueryRowContext(ctx, `UPDATE logins SET password_hash = ?, password_temporary = 1 WHERE id = ? RETURNING email`,
+			string(hash), id).Scan(&email)
 		if err != nil {
 			return err
 		}

@@ -47,6 +47,9 @@ func (h *Handlers) signIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if msg := h.passwordRefused(l); msg != "" {
+		return h.render(c, http.StatusForbidden, views.Login(email, next, msg))
+	}
 	if err := h.startSession(c.Request().Context(), c, l.ID); err != nil {
 		return err
 	}
@@ -131,11 +134,12 @@ func (h *Handlers) signOut(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	signedOut := h.signedOutURL(c.Request().Context(), session.Values)
 	session.Options.MaxAge = -1
 	if err := session.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, signedOut)
 }
 
 // currentLogin returns the login of the request's session, if it is live.

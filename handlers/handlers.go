@@ -18,6 +18,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/emails"
+	"github.com/carrier/esim-admin/signin"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -67,6 +68,14 @@ type Handlers struct {
 	// Outbox says what the outbox worker is doing, for /readyz; nil when no
 	// worker runs (no mail server: emails are held).
 	Outbox func() emails.Status
+	// SSO signs people in through the carrier's identity provider; nil
+	// when none is configured.
+	SSO *signin.Provider
+	// SSOName is the text of the button that signs in through it.
+	SSOName string
+	// PasswordOff turns password sign-in off for every login but the
+	// break-glass ones (-password-login=false).
+	PasswordOff bool
 
 	signins  *signinLimiter
 	recent   *recentlyOpened
@@ -80,6 +89,9 @@ func New(h Handlers) *Handlers {
 	}
 	if h.Pause == nil {
 		h.Pause = pause
+	}
+	if h.SSOName == "" {
+		h.SSOName = "Sign in with your company account"
 	}
 	// The log keeps no email address, whoever writes to it.
 	h.Log = slog.New(emails.Redact(h.Log.Handler()))
@@ -121,6 +133,12 @@ func (h *Handlers) page(c echo.Context) views.Page {
 	p.CSRF, _ = c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
 	p.Nav, _ = c.Get(navKey).(string)
 	p.Flash, _ = c.Get(flashKey).(string)
+	if h.SSO != nil {
+		p.SSOName = h.SSOName
+		if p.Login != nil {
+			p.SignedInWithSSO, _, _ = h.recentSSO(c)
+		}
+	}
 	return p
 }
 

@@ -38,7 +38,7 @@ func (h *Handlers) Routes() *echo.Echo {
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
-		ContentSecurityPolicy: contentSecurityPolicy,
+		ContentSecurityPolicy: h.contentSecurityPolicy(),
 		ReferrerPolicy:        "same-origin",
 	}))
 	// HSTS follows the configuration, not a header any client can send: the
@@ -82,8 +82,10 @@ func (h *Handlers) Routes() *echo.Echo {
 	// Front-end files and sign-in: open to all.
 	e.GET("/static/:name", serveStatic)
 	signInForm := readForm(func(echo.Context) int64 { return signInBodyLimit })
-	e.GET("/login", h.signInPage, signInForm, csrf)
+	e.GET("/login", h.signInPage, h.ssoOnly, signInForm, csrf)
 	e.POST("/login", h.signIn, signInForm, csrf)
+	e.GET("/login/oidc", h.startSSO)
+	e.GET("/login/oidc/callback", h.finishSSO)
 
 	app := e.Group("", h.requireLogin, readForm(signedInBodyLimit), csrf)
 	app.POST("/logout", h.signOut)
@@ -145,6 +147,7 @@ func (h *Handlers) Routes() *echo.Echo {
 	app.GET("/users/:id", h.loginPage, requireLead)
 	app.POST("/users/:id/disabled", h.setUserDisabled, requireLead)
 	app.POST("/users/:id/password", h.resetPassword, requireLead)
+	app.POST("/users/:id/break-glass", h.setBreakGlass, requireLead)
 	app.GET("/audit", h.auditPage, requireLead)
 	app.GET("/audit.csv", h.auditCSV, requireLead)
 	app.GET("/insights", h.insightsPage, requireLead)

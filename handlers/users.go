@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,6 +29,9 @@ func (h *Handlers) renderUsers(c echo.Context, status int, f views.UsersForm) er
 	c.Set(navKey, "users")
 	var err error
 	if f.Logins, err = h.Store.Logins(c.Request().Context()); err != nil {
+		return err
+	}
+	if f.BreakGlass, err = h.Store.BreakGlassSignIns(c.Request().Context(), h.Store.Now().AddDate(0, 0, -30)); err != nil {
 		return err
 	}
 	return h.render(c, status, views.Users(f))
@@ -145,8 +149,16 @@ func (h *Handlers) resetPassword(c echo.Context) error {
 // confirmPassword checks the signed-in login's own password, typed again in
 // the form field field, before a change that could take over a login. A
 // wrong one counts against the sign-in throttle as a failed sign-in does, so
-// a stolen session cannot guess it any faster. A refusal names field.
+// a stolen session cannot guess it any faster. A refusal names field. A
+// session the identity provider signed in has no password to type: its
+// sign-in must be recent instead.
 func (h *Handlers) confirmPassword(c echo.Context, field string) error {
+	if sso, recent, err := h.recentSSO(c); err != nil || recent {
+		return err
+	} else if sso {
+		return &db.Error{Code: db.ErrInvalid, Field: field, Message: fmt.Sprintf(
+			"For this change, sign out and in again through your company account: your sign-in must be less than %d minutes old.", int(ssoRecent/time.Minute))}
+	}
 	_, wait, err := h.checkPassword(c, login(c).Email, c.FormValue(field))
 	switch {
 	case wait > 0:
@@ -160,12 +172,20 @@ func (h *Handlers) confirmPassword(c echo.Context, field string) error {
 }
 
 // passwordPage is where a login changes its password: the one it signed in
-// with, when a team lead set it, before anything else.
+// with, when a team lead set it, before anything else. A session the
+// identity provider signed in has none here: a password it set would
+// outlast the person's removal from the provider's groups.
 func (h *Handlers) passwordPage(c echo.Context) error {
+	if err := h.refuseSSOPassword(c); err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, views.ChangePassword(views.PasswordForm{Next: safeNext(c.QueryParam("next")), Temporary: login(c).PasswordTemporary}))
 }
 
 func (h *Handlers) changePassword(c echo.Context) error {
+	if err := h.refuseSSOPassword(c); err != nil {
+		return err
+	}
 	me := login(c)
 	f := views.PasswordForm{Next: safeNext(c.FormValue("next")), Temporary: me.PasswordTemporary}
 	current, password := c.FormValue("current_password"), c.FormValue("password")
@@ -200,6 +220,11 @@ func (h *Handlers) changePassword(c echo.Context) error {
 // startSession gives the browser a new session for the login, under a new
 // id: whatever id it had before is worthless from now on.
 func (h *Handlers) startSession(ctx context.Context, c echo.Context, loginID int64) error {
+	return h.startSessionWith(ctx, c, loginID, map[any]any{})
+}
+
+// startSessionWith is startSession keeping values in the new session too.
+func (h *Handlers) startSessionWith(ctx context.Context, c echo.Context, loginID int64, values map[any]any) error {
 	session, err := h.Sessions.Get(c.Request(), h.CookieName)
 	if err != nil {
 		return err
@@ -207,7 +232,8 @@ func (h *Handlers) startSession(ctx context.Context, c echo.Context, loginID int
 	if err := h.Sessions.Renew(ctx, session); err != nil {
 		return err
 	}
-	session.Values = map[any]any{sessionLoginKey: loginID}
+	values[sessionLoginKey] = loginID
+	session.Values = values
 	return session.Save(c.Request(), c.Response())
 }
 

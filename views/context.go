@@ -15,6 +15,12 @@ type Page struct {
 	Flash string
 	Nav   string // the navigation entry to mark as current
 	Demo  bool
+	// SSOName is the text of the button that signs in through the identity
+	// provider; "" when single sign-on is not configured.
+	SSOName string
+	// SignedInWithSSO is set when the identity provider signed this
+	// session in: it has no password to confirm changes with.
+	SignedInWithSSO bool
 }
 
 type pageKey struct{}

@@ -31,6 +31,7 @@ import (
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/signin"
 	"github.com/carrier/esim-admin/smdp"
 	"github.com/carrier/esim-admin/smdp/smdptest"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	SMDP *smdptest.Server
 	// SMDPTimeout bounds one ES2+ call; 5 seconds when zero.
 	SMDPTimeout time.Duration
+	// SignIn, when set, makes the single sign-on of the portal served at
+	// baseURL, whose callback the provider must know.
+	SignIn func(baseURL string) *signin.Provider
 }
 
 // Portal is the portal serving a test.
@@ -156,6 +160,14 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	if opts.SMDP != nil {
 		p.startSMDP(t, opts, &h, log)
 	}
+	// The listener comes first: single sign-on needs the portal's address.
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	p.URL = "http://" + srv.Listener.Addr().String()
+	if opts.SignIn != nil {
+		h.SSO = opts.SignIn(p.URL)
+		h.SSOName = "Sign in with Test IdP"
+	}
 	if opts.Configure != nil {
 		opts.Configure(&h)
 	}
@@ -164,9 +176,8 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	t.Cleanup(func() { CheckLog(t, p.Raw, logs.String(), h.APIToken) })
 	e := handlers.New(h).Routes()
 	p.Routes = e.Routes()
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	p.URL = srv.URL
+	srv.Config.Handler = e
+	srv.Start()
 	if opts.SMDP != nil {
 		p.serveES2(t, opts.SMDP.PKI, h)
 	}
