@@ -75,6 +75,9 @@ type ListRow struct {
 	CurrentPlanState string // its state now (see LinePlan.StateAt); "" with no plan
 	// CurrentPlanUsed and CurrentPlanData are its data used and allowance.
 	CurrentPlanUsed, CurrentPlanData int64
+	// SMDPState is where the eSIM's order at the SM-DP+ stands (an SMDP…
+	// constant); "" when it has none (no SM-DP+ configured, or never allocated).
+	SMDPState string
 }
 
 // listColumns are a ListRow's columns; they need listJoins and :now.
@@ -82,7 +85,7 @@ const listColumns = `e.iccid, e.imsi_profile, e.state, e.stocked_at, coalesce(e.
 	coalesce(s.account_number, ''), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	(SELECT count(*) FROM esim_plans ep WHERE ep.iccid = e.iccid), coalesce(p.name, ''),
 	coalesce(CASE WHEN cp.state = 'active' AND cp.expires_at <= :now THEN 'expired' ELSE cp.state END, ''),
-	coalesce(cp.used_bytes, 0), coalesce(cp.data_bytes, 0)`
+	coalesce(cp.used_bytes, 0), coalesce(cp.data_bytes, 0), coalesce((SELECT o.state FROM smdp_orders o WHERE o.iccid = e.iccid), '')`
 
 // listJoins find the subscriber, the allocating login and the current plan:
 // the first active one not past its end, else the first queued one, else
@@ -102,7 +105,7 @@ func scanListRow(row interface{ Scan(...any) error }) (ListRow, error) {
 	var allocated nullTime
 	err := row.Scan(&r.ICCID, &r.IMSIProfile, &r.State, dbTime{&r.StockedAt}, &r.SubscriberID, &r.SubscriberName,
 		&r.AccountNumber, &r.LineName, &allocated, &r.AllocatedBy, &r.Plans, &r.CurrentPlan, &r.CurrentPlanState,
-		&r.CurrentPlanUsed, &r.CurrentPlanData)
+		&r.CurrentPlanUsed, &r.CurrentPlanData, &r.SMDPState)
 	r.AllocatedAt = allocated.Time
 	return r, err
 }

@@ -220,6 +220,9 @@ func TestSMDPRefused(t *testing.T) {
 	p.fake.Fail(smdp.FuncDownloadOrder, smdptest.Fault{Kind: smdptest.FaultStatus, Code: smdp.ProfileInUse})
 	daniel, iccid := p.addLine(t, "Japan")
 	p.waitESIM(t, iccid, "refused", func(e db.ESIM) bool { return e.SMDP.State == db.SMDPRefused })
+	if got := p.agent.Page(t, "/esims?q="+iccid).Find(`[data-iccid="` + iccid + `"] [data-testid=smdp-state]`).Text(); got != "SM-DP+: refused" {
+		t.Errorf("the List's row says %q, want the SM-DP+'s refusal", got)
+	}
 
 	install, why := lineStatus(t, p.agent, daniel, iccid)
 	if !strings.Contains(install, "the SM-DP+ says this profile is already in use — Replace eSIM") {

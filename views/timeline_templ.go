@@ -577,6 +577,24 @@ func smdpState(o db.SMDPOrder) string {
 	return o.State
 }
 
+// listSMDPState is where an eSIM's order at the SM-DP+ stands, in the few
+// words a row of the List has room for; its page says the whole of it.
+func listSMDPState(state string) string {
+	switch state {
+	case db.SMDPQueued:
+		return "SM-DP+: waiting"
+	case db.SMDPReleased:
+		return "SM-DP+: released"
+	case db.SMDPRefused:
+		return "SM-DP+: refused"
+	case db.SMDPCancelling:
+		return "SM-DP+: cancelling"
+	case db.SMDPCancelled:
+		return "SM-DP+: cancelled"
+	}
+	return "SM-DP+: " + state
+}
+
 // smdpText says what the SM-DP+ did or reported.
 func smdpText(ev db.TimelineEvent) string {
 	switch ev.Subject {
