@@ -811,8 +811,11 @@ func grantClipboard(t *testing.T, ctx context.Context, origin string) {
 }
 
 // press sends keys to the page, as typed on the keyboard.
+// press sends keys once the page's shortcuts listen: portal.js is deferred,
+// and a key pressed before it runs is lost.
 func press(t *testing.T, ctx context.Context, what, keys string) {
 	t.Helper()
+	waitUntil(t, ctx, what+": the page's keys listen", `document.documentElement.hasAttribute('data-keys-ready')`)
 	do(t, ctx, what, chromedp.KeyEvent(keys))
 }
 
