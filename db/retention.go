@@ -36,7 +36,9 @@ import (
 //     the same change. The line keeps its latest state: the profile state
 //     is the eSIM's own (esims.profile_state) and where the phone last
 //     connected reads the rollups too (lastAttachment); its timeline shows
-//     a rolled-up day as one line.
+//     a rolled-up day as one line. An ES2+ progress report records its
+//     event whatever its age: its notification, kept whole, already tells
+//     one sent again (provisioning.go).
 //  4. A sent email's text and HTML are removed Retention.EmailDays after it
 //     was sent; what was sent (kind and subject), to whom, when and its state
 //     stay, and its preview says how long it was kept. Failed and held
