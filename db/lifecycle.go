@@ -106,7 +106,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 			return refusal
 		}
 		if refusal := keep.checkKept("attached_at", keptAttachment, a.AttachedAt, tx.now); refusal != nil {
-			return refusal // the window may have moved since checkAttach
+			return refusal
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (iccid, country, mcc, attached_at, received_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (iccid, country, attached_at) DO NOTHING`,
@@ -190,13 +190,7 @@ func (s *Store) checkAttach(req Attach) (Attachment, error) {
 	a.Country = country
 	at, err := s.checkReportTime("attached_at", req.AttachedAt)
 	a.AttachedAt = at
-	if err != nil {
-		return a, err
-	}
-	if refusal := s.Retention.checkKept("attached_at", keptAttachment, at, s.Now()); refusal != nil {
-		return a, refusal
-	}
-	return a, nil
+	return a, err
 }
 
 // EarliestReport is the oldest time a network report may carry: no eSIM of
@@ -322,9 +316,6 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ Prof
 	}
 	ev.At = at
 	keep := s.Retention
-	if refusal := keep.checkKept("at", keptProfile, at, s.Now()); refusal != nil {
-		return ProfileEventResult{}, refusal
-	}
 	var out ProfileEventResult
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		e, err := reportedESIM(ctx, tx, ev.ICCID)
@@ -335,7 +326,7 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ Prof
 			return refusal
 		}
 		if refusal := keep.checkKept("at", keptProfile, ev.At, tx.now); refusal != nil {
-			return refusal // the window may have moved since the check above
+			return refusal
 		}
 		out, err = recordProfileEvent(ctx, tx, ev)
 		return err
@@ -434,11 +425,11 @@ const TimelineLimit = 300
 
 // Timeline returns what happened to an eSIM, oldest first: its allocation,
 // its plans added, started and ended (used up, or at their 30-day end), the
-// emails about it, what the phone did with the profile, where it attached
-// (a day each past the usage window, once rolled up),
-// and its data use per day and country (at the day's last record: a record
-// per quarter hour would drown the rest), from the records kept whole and
-// the rolled-up days alike (retention.go). A plan's 30-day end is an event
+// emails about it, what the phone did with the profile and where it
+// attached (a rolled-up day of several as one event), and its data use per
+// day and country (at the day's last record: a record per quarter hour
+// would drown the rest), from the reports kept whole and the rolled-up days
+// alike (retention.go). A plan's 30-day end is an event
 // once its expires_at has passed, whether or not its state says so yet. At
 // the same instant, an end comes first and an activation after the
 // attachment that caused it, and a notice after what it tells of.
