@@ -51,20 +51,19 @@ func TestRollUpReports(t *testing.T) {
 	window := time.Duration(DefaultRetention.UsageDays) * day
 	// The reports in the order received, each a minute after its time.
 	type report struct {
-		attach        bool
-		what, mcc     string // the country or the event
-		at            time.Time
-		wantDuplicate bool
+		attach    bool
+		what, mcc string // the country or the event
+		at        time.Time
 	}
 	reports := []report{
-		{true, "FR", "208", d1, false},
-		{false, ProfileDownloaded, "", d1.Add(5 * time.Minute), false},
-		{false, ProfileInstalled, "", d1.Add(6 * time.Minute), false},
-		{false, ProfileEnabled, "", d1.Add(7 * time.Minute), false},
-		{true, "FR", "", d1.Add(3 * time.Hour), false},
-		{true, "DE", "262", d2, false},
-		{false, ProfileDisabled, "", d2.Add(time.Hour), false},
-		{false, ProfileEnabled, "", d2.Add(2 * time.Hour), false},
+		{true, "FR", "208", d1},
+		{false, ProfileDownloaded, "", d1.Add(5 * time.Minute)},
+		{false, ProfileInstalled, "", d1.Add(6 * time.Minute)},
+		{false, ProfileEnabled, "", d1.Add(7 * time.Minute)},
+		{true, "FR", "", d1.Add(3 * time.Hour)},
+		{true, "DE", "262", d2},
+		{false, ProfileDisabled, "", d2.Add(time.Hour)},
+		{false, ProfileEnabled, "", d2.Add(2 * time.Hour)},
 	}
 	received := func(i int) time.Time { return reports[i].at.Add(time.Minute) }
 	const whole = "attached FR/208 01T10:00, profile downloaded 01T10:05, profile installed 01T10:06, profile enabled 01T10:07, " +
@@ -121,20 +120,8 @@ func TestRollUpReports(t *testing.T) {
 			if beforeReports != whole {
 				t.Fatalf("the timeline before the pass: %s\n want %s", beforeReports, whole)
 			}
-			for _, roll := range []func(context.Context, int) (RetentionStep, error){l.s.RollUpAttachments, l.s.RollUpProfileEvents} {
-				for {
-					st, err := roll(ctx, tc.batch)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if st.Done > int64(tc.batch) {
-						t.Fatalf("a batch of %d rolled up %d", tc.batch, st.Done)
-					}
-					if st.Done == 0 {
-						break
-					}
-				}
-			}
+			rollUpAll(t, l.s.RollUpAttachments, tc.batch, func() {})
+			rollUpAll(t, l.s.RollUpProfileEvents, tc.batch, func() {})
 			if err := l.s.Retain(ctx, nil); err != nil {
 				t.Fatal(err)
 			}

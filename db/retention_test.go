@@ -98,19 +98,7 @@ func TestRollUpUsage(t *testing.T) {
 			audits := count(t, l.s, `SELECT count(*) FROM audit_log`)
 			l.now = tc.at
 			before := l.view(t)
-			for {
-				st, err := l.s.RollUpUsage(ctx, tc.batch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if st.Done > int64(tc.batch) {
-					t.Fatalf("a batch of %d rolled up %d records", tc.batch, st.Done)
-				}
-				if st.Done == 0 {
-					break
-				}
-				checkUsage(t, l.s)
-			}
+			rollUpAll(t, l.s.RollUpUsage, tc.batch, func() { checkUsage(t, l.s) })
 			if err := l.s.Retain(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -159,6 +147,25 @@ func TestRollUpUsage(t *testing.T) {
 			}
 			checkUsage(t, l.s)
 		})
+	}
+}
+
+// rollUpAll runs roll in batches of batch until nothing is left, checking
+// that no batch is larger, and calls each after every batch.
+func rollUpAll(t *testing.T, roll func(context.Context, int) (RetentionStep, error), batch int, each func()) {
+	t.Helper()
+	for {
+		st, err := roll(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Done > int64(batch) {
+			t.Fatalf("a batch of %d rolled up %d", batch, st.Done)
+		}
+		if st.Done == 0 {
+			return
+		}
+		each()
 	}
 }
 
