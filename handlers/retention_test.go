@@ -108,6 +108,12 @@ func TestPagesAfterRollUp(t *testing.T) {
 		t.Fatal("the pages differ between two renders with nothing changed: the comparison below would mean nothing")
 	}
 	raw := app.Count(t, `SELECT count(*) FROM usage_records`)
+	backlog := scrape(t, app.NewClient())
+	for _, kind := range []string{"usage", "attachment", "profile_event"} {
+		if v := value(backlog, "esim_retention_behind_seconds", "kind", kind); v <= 0 {
+			t.Errorf("%s backlog %vs a hundred days on, before the pass", kind, v)
+		}
+	}
 	var longest time.Duration
 	if err := app.Store.Retain(ctx, func(st db.RetentionStep) {
 		longest = max(longest, st.Took)
@@ -151,8 +157,10 @@ func TestPagesAfterRollUp(t *testing.T) {
 	}
 	t.Logf("%d records rolled up; the longest change of the pass took %s", raw, longest)
 	m := scrape(t, app.NewClient())
-	if v := value(m, "esim_retention_behind_seconds", "kind", "usage"); v != 0 {
-		t.Errorf("usage backlog %vs after the pass, want 0", v)
+	for _, kind := range []string{"usage", "attachment", "profile_event"} {
+		if v := value(m, "esim_retention_behind_seconds", "kind", kind); v != 0 {
+			t.Errorf("%s backlog %vs after the pass, want 0", kind, v)
+		}
 	}
 }
 
