@@ -128,7 +128,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	dur(&cfg.BackupEvery, "backup-every", "ESIM_BACKUP_EVERY", 24*time.Hour, "6h", "time between two backups into -backup-dir")
 	num(&cfg.BackupKeep, "backup-keep", "ESIM_BACKUP_KEEP", 7, "", "backups kept in -backup-dir, the newest")
 	num(&cfg.Retention.UsageDays, "keep-usage-days", "ESIM_KEEP_USAGE_DAYS", db.DefaultRetention.UsageDays, " of days",
-		"days usage records are kept whole, then rolled up per eSIM, day and country; older records are refused")
+		"days usage records, attachments and profile events are kept whole, then rolled up per eSIM and day; older ones are refused")
 	num(&cfg.Retention.EmailDays, "keep-email-days", "ESIM_KEEP_EMAIL_DAYS", db.DefaultRetention.EmailDays, " of days",
 		"days a sent email's text is kept; then only what was sent, to whom, when and its state stay")
 	str(&cfg.SMDPURL, "smdp-url", "ESIM_SMDP_URL", "", "the SM-DP+'s ES2+ base URL (https); empty uses the inventory's activation codes as delivered")

@@ -94,6 +94,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		return AttachResult{}, err
 	}
 	var out AttachResult
+	keep := s.Retention
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		a.ReceivedAt = tx.now
 		out = AttachResult{Attachment: a}
@@ -102,6 +103,9 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 			return err
 		}
 		if refusal := checkStocked("attached_at", a.AttachedAt, e); refusal != nil {
+			return refusal
+		}
+		if refusal := keep.checkKept("attached_at", keptAttachment, a.AttachedAt, tx.now); refusal != nil {
 			return refusal
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (iccid, country, mcc, attached_at, received_at) VALUES (?, ?, ?, ?, ?)
@@ -241,8 +245,9 @@ func reportedESIM(ctx context.Context, q queryer, iccid string) (ESIM, error) {
 
 // lastAttachment returns where the eSIM's phone last connected, nil if it
 // never did: its latest attachment or usage record, whichever is later (a
-// phone using data is connected there), the rolled-up records included
-// (retention.go: a day keeps its country, last end and that record's MCC).
+// phone using data is connected there), the rolled-up records and
+// attachments included (retention.go: a day keeps its country, last time
+// and that report's MCC).
 func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, error) {
 	a := Attachment{ICCID: iccid}
 	// Each side is read from its end through its index, not whole: a line
@@ -258,6 +263,8 @@ func lastAttachment(ctx context.Context, q queryer, iccid string) (*Attachment, 
 				ORDER BY end_at DESC, id DESC LIMIT 1)
 			UNION ALL
 			SELECT * FROM (SELECT country, coalesce(last_mcc, ''), last_at, last_at, 0 FROM usage_days WHERE iccid = ?1 ORDER BY last_at DESC LIMIT 1)
+			UNION ALL
+			SELECT * FROM (SELECT country, coalesce(last_mcc, ''), last_at, last_at, 0 FROM attachment_days WHERE iccid = ?1 ORDER BY last_at DESC LIMIT 1)
 		) ORDER BY at DESC, id DESC LIMIT 1`, iccid, fmt.Sprintf("-%d seconds", int(MaxUsageWindow/time.Second))).
 		Scan(&a.Country, &a.MCC, dbTime{&a.AttachedAt}, dbTime{&a.ReceivedAt})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -308,6 +315,7 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ Prof
 		return ProfileEventResult{}, err
 	}
 	ev.At = at
+	keep := s.Retention
 	var out ProfileEventResult
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		e, err := reportedESIM(ctx, tx, ev.ICCID)
@@ -315,6 +323,9 @@ func (s *Store) RecordProfileEvent(ctx context.Context, ev ProfileEvent) (_ Prof
 			return err
 		}
 		if refusal := checkStocked("at", ev.At, e); refusal != nil {
+			return refusal
+		}
+		if refusal := keep.checkKept("at", keptProfile, ev.At, tx.now); refusal != nil {
 			return refusal
 		}
 		out, err = recordProfileEvent(ctx, tx, ev)
@@ -374,6 +385,12 @@ const (
 	TimelineExpired     = "expired"
 	TimelineUsedUp      = "used_up"
 	TimelineUsage       = "usage" // one day's data in one country
+	// TimelineAttachedDay and TimelineProfileDay are a rolled-up day of
+	// attachments in one country, or of one profile event (retention.go):
+	// At is the day's last, Since its first, Count how many (more than
+	// one: a day of one reads as that report).
+	TimelineAttachedDay = "attached_day"
+	TimelineProfileDay  = "profile_day"
 	TimelineReplaced    = "replaced"
 	TimelineCancelled   = "cancelled"
 	// TimelineSMDP is the SM-DP+'s: Subject "released" (Detail the
@@ -381,6 +398,9 @@ const (
 	// ("notification point 4: Executed-Success", Detail the failure).
 	TimelineSMDP = "smdp"
 )
+
+// rolledUpKind is the kind of the one report of a rolled-up day.
+var rolledUpKind = map[string]string{TimelineAttachedDay: TimelineAttached, TimelineProfileDay: TimelineProfile}
 
 // TimelineEvent is one thing that happened to a line.
 type TimelineEvent struct {
@@ -394,6 +414,9 @@ type TimelineEvent struct {
 	By     string // the login's name, for what a person did
 	// Bytes and Uncovered are a day's usage and what of it no plan took.
 	Bytes, Uncovered int64
+	// Count and Since are a rolled-up day's number of reports and its first.
+	Count int64
+	Since time.Time
 }
 
 // TimelineLimit is how many of its latest events a line's timeline shows:
@@ -402,63 +425,68 @@ const TimelineLimit = 300
 
 // Timeline returns what happened to an eSIM, oldest first: its allocation,
 // its plans added, started and ended (used up, or at their 30-day end), the
-// emails about it, what the phone did with the profile, where it attached,
-// and its data use per day and country (at the day's last record: a record
-// per quarter hour would drown the rest), from the records kept whole and
-// the rolled-up days alike (retention.go). A plan's 30-day end is an event
+// emails about it, what the phone did with the profile and where it
+// attached (a rolled-up day of several as one event), and its data use per
+// day and country (at the day's last record: a record per quarter hour
+// would drown the rest), from the reports kept whole and the rolled-up days
+// alike (retention.go). A plan's 30-day end is an event
 // once its expires_at has passed, whether or not its state says so yet. At
 // the same instant, an end comes first and an activation after the
 // attachment that caused it, and a notice after what it tells of.
 func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, err error) {
 	defer func() { err = failed("timeline", err) }()
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT at, kind, subject, detail, who, n, uncovered FROM (
+		SELECT at, kind, subject, detail, who, n, uncovered, since FROM (
 			SELECT e.allocated_at AS at, 1 AS rank, 0 AS seq, 'allocated' AS kind, e.line_name AS subject, '' AS detail,
-				coalesce(l.name, '') AS who, 0 AS n, 0 AS uncovered
+				coalesce(l.name, '') AS who, 0 AS n, 0 AS uncovered, NULL AS since
 			FROM esims e LEFT JOIN logins l ON l.id = e.allocated_by WHERE e.iccid = ?1 AND e.allocated_at IS NOT NULL
 			UNION ALL
-			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, ''), 0, 0
+			SELECT ep.added_at, 2, ep.id, 'plan_added', p.name, ep.order_number, coalesce(l.name, ''), 0, 0, NULL
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id LEFT JOIN logins l ON l.id = ep.added_by WHERE ep.iccid = ?1
 			UNION ALL
-			SELECT o.queued_at, CASE WHEN o.kind IN ('qr', 'confirmation') THEN 3 ELSE 8 END, o.id, 'email_queued', o.kind, o.to_address, '', 0, 0
+			SELECT o.queued_at, CASE WHEN o.kind IN ('qr', 'confirmation') THEN 3 ELSE 8 END, o.id, 'email_queued', o.kind, o.to_address, '', 0, 0, NULL
 			FROM outbox o WHERE o.iccid = ?1
 			UNION ALL
-			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
+			SELECT o.sent_at, 4, o.id, 'email_sent', o.kind, o.to_address, '', 0, 0, NULL FROM outbox o WHERE o.iccid = ?1 AND o.sent_at IS NOT NULL
 			UNION ALL
-			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '', 0, 0 FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
+			SELECT o.next_attempt_at, 4, o.id, 'email_failed', o.kind, coalesce(o.last_error, ''), '', 0, 0, NULL FROM outbox o WHERE o.iccid = ?1 AND o.state = 'failed'
 			UNION ALL
-			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '', 0, 0 FROM profile_events pe WHERE pe.iccid = ?1
+			SELECT pe.at, 5, pe.id, 'profile', pe.event, '', '', 0, 0, NULL FROM profile_events pe WHERE pe.iccid = ?1
 			UNION ALL
-			SELECT so.released_at, 3, 0, 'smdp', 'released', so.matching_id, '', 0, 0 FROM smdp_orders so WHERE so.iccid = ?1 AND so.released_at IS NOT NULL
+			SELECT d.last_at, 5, 0, 'profile_day', d.event, '', '', d.events, 0, d.first_at FROM profile_event_days d WHERE d.iccid = ?1
 			UNION ALL
-			SELECT al.at, 3, al.id, 'smdp', 'refused', al.detail, '', 0, 0 FROM audit_log al WHERE al.iccid = ?1 AND al.action = 'smdp_refused'
+			SELECT so.released_at, 3, 0, 'smdp', 'released', so.matching_id, '', 0, 0, NULL FROM smdp_orders so WHERE so.iccid = ?1 AND so.released_at IS NOT NULL
+			UNION ALL
+			SELECT al.at, 3, al.id, 'smdp', 'refused', al.detail, '', 0, 0, NULL FROM audit_log al WHERE al.iccid = ?1 AND al.action = 'smdp_refused'
 			UNION ALL
 			SELECT n.at, 5, n.id, 'smdp', 'notification point ' || n.point || ': ' || n.status || CASE WHEN n.status_code <> '' THEN ' ' || n.status_code ELSE '' END,
-				n.message, '', 0, 0 FROM smdp_notifications n WHERE n.iccid = ?1
+				n.message, '', 0, 0, NULL FROM smdp_notifications n WHERE n.iccid = ?1
 			UNION ALL
-			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '', 0, 0 FROM attachments a WHERE a.iccid = ?1
+			SELECT a.attached_at, 6, a.id, 'attached', a.country, coalesce(a.mcc, ''), '', 0, 0, NULL FROM attachments a WHERE a.iccid = ?1
 			UNION ALL
-			SELECT max(at), 6, 0, 'usage', country, '', '', sum(n), sum(uncovered) FROM (
+			SELECT d.last_at, 6, 0, 'attached_day', d.country, coalesce(d.last_mcc, ''), '', d.attachments, 0, d.first_at FROM attachment_days d WHERE d.iccid = ?1
+			UNION ALL
+			SELECT max(at), 6, 0, 'usage', country, '', '', sum(n), sum(uncovered), NULL FROM (
 				SELECT substr(u.start_at, 1, 10) AS day, u.country, u.end_at AS at, u.bytes AS n, u.uncovered_bytes AS uncovered
 				FROM usage_records u WHERE u.iccid = ?1
 				UNION ALL
 				SELECT d.day, d.country, d.last_at, d.bytes, d.uncovered_bytes FROM usage_days d WHERE d.iccid = ?1
 			) GROUP BY day, country
 			UNION ALL
-			SELECT al.at, 1, al.id, 'replaced', al.iccid, al.detail, coalesce(l.name, ''), 0, 0
+			SELECT al.at, 1, al.id, 'replaced', al.iccid, al.detail, coalesce(l.name, ''), 0, 0, NULL
 			FROM audit_log al LEFT JOIN logins l ON l.id = al.login_id
 			WHERE al.action = 'replace_esim' AND al.iccid IN (?1, (SELECT replaced_by FROM esims WHERE iccid = ?1))
 			UNION ALL
-			SELECT ep.ended_at, 0, ep.id, 'cancelled', p.name, ep.order_number, '', 0, 0
+			SELECT ep.ended_at, 0, ep.id, 'cancelled', p.name, ep.order_number, '', 0, 0, NULL
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.state = 'cancelled'
 			UNION ALL
-			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, '', 0, 0
+			SELECT ep.activated_at, 7, ep.id, 'activated', p.name, ep.order_number, '', 0, 0, NULL
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.activated_at IS NOT NULL
 			UNION ALL
-			SELECT ep.ended_at, 0, ep.id, 'used_up', p.name, ep.order_number, '', ep.data_bytes, 0
+			SELECT ep.ended_at, 0, ep.id, 'used_up', p.name, ep.order_number, '', ep.data_bytes, 0, NULL
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id WHERE ep.iccid = ?1 AND ep.state = 'used_up'
 			UNION ALL
-			SELECT ep.expires_at, 0, ep.id, 'expired', p.name, ep.order_number, '', ep.data_bytes - ep.used_bytes, 0
+			SELECT ep.expires_at, 0, ep.id, 'expired', p.name, ep.order_number, '', ep.data_bytes - ep.used_bytes, 0, NULL
 			FROM esim_plans ep JOIN plans p ON p.id = ep.plan_id
 			WHERE ep.iccid = ?1 AND ep.expires_at <= ?2 AND ep.state NOT IN ('used_up', 'cancelled')
 		) ORDER BY at DESC, rank DESC, seq DESC LIMIT ?3`, iccid, formatTime(s.Now()), TimelineLimit)
@@ -469,8 +497,19 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 	var out []TimelineEvent
 	for rows.Next() {
 		var ev TimelineEvent
-		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By, &ev.Bytes, &ev.Uncovered); err != nil {
+		var n int64
+		var since nullTime
+		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By, &n, &ev.Uncovered, &since); err != nil {
 			return nil, err
+		}
+		if since.Valid { // a rolled-up day: of one report, it reads as that report
+			if n == 1 {
+				ev.Kind = rolledUpKind[ev.Kind]
+			} else {
+				ev.Count, ev.Since = n, since.Time
+			}
+		} else {
+			ev.Bytes = n
 		}
 		out = append(out, ev)
 	}

@@ -25,11 +25,25 @@ import (
 //     they charged each plan is added to the plan's usage_plan_rollups row.
 //     The records and their charges are deleted in the same change, so a
 //     byte is always counted once: in a record or in a rollup.
-//  3. A sent email's text and HTML are removed Retention.EmailDays after it
+//  3. Attachments and profile events have the same window, for the same
+//     reason: one reported again is known by its ICCID, country (or event)
+//     and time while it is kept, and one whose time is more than UsageDays
+//     before the clock is refused. Once received before now − UsageDays −
+//     MaxClockSkew they are rolled up, in the order received, into one row
+//     per eSIM, UTC day of their time and country (attachment_days: how
+//     many, the first and last time, the last one's MCC) or event
+//     (profile_event_days: how many, first and last time), and deleted in
+//     the same change. The line keeps its latest state: the profile state
+//     is the eSIM's own (esims.profile_state) and where the phone last
+//     connected reads the rollups too (lastAttachment); its timeline shows
+//     a rolled-up day as one line. An ES2+ progress report records its
+//     event whatever its age: its notification, kept whole, already tells
+//     one sent again (provisioning.go).
+//  4. A sent email's text and HTML are removed Retention.EmailDays after it
 //     was sent; what was sent (kind and subject), to whom, when and its state
 //     stay, and its preview says how long it was kept. Failed and held
 //     emails are never thinned: an agent may still retry them.
-//  4. The audit log is kept whole; sessions and form tokens are pruned as
+//  5. The audit log is kept whole; sessions and form tokens are pruned as
 //     before (prune.go).
 //
 // The work is done by a background pass in small batches, each its own short
@@ -40,7 +54,7 @@ import (
 
 // RetentionSettings are how long the portal keeps what it is sent.
 type RetentionSettings struct {
-	UsageDays int // usage records, whole
+	UsageDays int // usage records, attachments and profile events, whole
 	EmailDays int // a sent email's text
 }
 
@@ -55,11 +69,19 @@ func (r RetentionSettings) usageKept() time.Duration {
 // usageKeptSince is the oldest start a usage record may have at now.
 func (r RetentionSettings) usageKeptSince(now time.Time) time.Time { return now.Add(-r.usageKept()) }
 
-// checkUsageKept refuses a record older than the usage window (rule 1).
-func (r RetentionSettings) checkUsageKept(field string, start, now time.Time) *Error {
-	if since := r.usageKeptSince(now); start.Before(since) {
-		return refuse(ErrInvalid, field, fmt.Sprintf("%s is more than %d days ago (before %s): usage records are kept that long, so it can no longer be checked for duplicates and was not recorded",
-			field, r.UsageDays, formatTime(since)))
+// Reports the usage window applies to, as its refusals name them.
+const (
+	keptUsage      = "usage records"
+	keptAttachment = "attachments"
+	keptProfile    = "profile events"
+)
+
+// checkKept refuses a report (what: a kept… constant) whose time is older
+// than the usage window (rules 1 and 3).
+func (r RetentionSettings) checkKept(field, what string, at, now time.Time) *Error {
+	if since := r.usageKeptSince(now); at.Before(since) {
+		return refuse(ErrInvalid, field, fmt.Sprintf("%s is more than %d days ago (before %s): %s are kept that long, so it can no longer be checked for duplicates and was not recorded",
+			field, r.UsageDays, formatTime(since), what))
 	}
 	return nil
 }
@@ -75,8 +97,8 @@ const (
 // RetentionStep is what one change of the retention pass did, and how long
 // it held the writer, from its start to its commit.
 type RetentionStep struct {
-	Kind string // "usage", "email" or "vacuum"
-	Done int64  // records rolled up, email texts removed, pages freed
+	Kind string // "usage", "attachment", "profile_event", "email" or "vacuum"
+	Done int64  // records, attachments or events rolled up, email texts removed, pages freed
 	Took time.Duration
 }
 
@@ -97,34 +119,45 @@ func (s *Store) retentionChange(ctx context.Context, kind string, fn func(ctx co
 	return st, err
 }
 
+// rollUpBefore is the time before which a report received can no longer be
+// resent acceptably, and is rolled up (rules 1 and 3).
+func (r RetentionSettings) rollUpBefore(now time.Time) time.Time {
+	return r.usageKeptSince(now).Add(-MaxClockSkew)
+}
+
+// rollUpBatch finds the batch of table to roll up: reports are numbered as
+// they are received, so it is the oldest ids, at most limit of them, up to
+// the first one received at or after before. It returns the last id of the
+// batch and its size.
+func rollUpBatch(ctx context.Context, tx *change, table string, before time.Time, limit int) (last, n int64, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, received_at FROM `+table+` ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	cutoff := formatTime(before)
+	for rows.Next() {
+		var id int64
+		var received string
+		if err := rows.Scan(&id, &received); err != nil {
+			return 0, 0, err
+		}
+		if received >= cutoff {
+			break
+		}
+		last, n = id, n+1
+	}
+	return last, n, rows.Err()
+}
+
 // RollUpUsage rolls up at most limit of the oldest usage records that are
 // past the usage window (rules 1 and 2) in one change.
 func (s *Store) RollUpUsage(ctx context.Context, limit int) (_ RetentionStep, err error) {
 	defer func() { err = failed("roll up usage", err) }()
 	keep := s.Retention
 	return s.retentionChange(ctx, "usage", func(ctx context.Context, tx *change) (int64, error) {
-		cutoff := formatTime(keep.usageKeptSince(tx.now).Add(-MaxClockSkew))
-		// Records are numbered as they are received: the batch is the
-		// oldest ids, up to the first one received after the cutoff.
-		rows, err := tx.QueryContext(ctx, `SELECT id, received_at FROM usage_records ORDER BY id LIMIT ?`, limit)
-		if err != nil {
-			return 0, err
-		}
-		var last, n int64
-		for rows.Next() {
-			var id int64
-			var received string
-			if err := rows.Scan(&id, &received); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			if received >= cutoff {
-				break
-			}
-			last, n = id, n+1
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || n == 0 {
+		last, n, err := rollUpBatch(ctx, tx, "usage_records", keep.rollUpBefore(tx.now), limit)
+		if err != nil || n == 0 {
 			return 0, err
 		}
 		// The batch is read from the start of the records and charges, by
@@ -155,6 +188,59 @@ func (s *Store) RollUpUsage(ctx context.Context, limit int) (_ RetentionStep, er
 			}
 		}
 		return n, nil
+	})
+}
+
+// RollUpAttachments rolls up at most limit of the oldest attachments past
+// the window (rule 3) in one change.
+func (s *Store) RollUpAttachments(ctx context.Context, limit int) (_ RetentionStep, err error) {
+	defer func() { err = failed("roll up attachments", err) }()
+	return s.rollUpReports(ctx, "attachment", "attachments", limit,
+		`INSERT INTO attachment_days (iccid, day, country, attachments, first_at, last_at, last_mcc)
+			SELECT g.*, (SELECT a.mcc FROM attachments a NOT INDEXED
+				WHERE a.id <= ?1 AND a.iccid = g.iccid AND substr(a.attached_at, 1, 10) = g.day AND a.country = g.country
+				ORDER BY a.attached_at DESC, a.id DESC LIMIT 1)
+			FROM (SELECT iccid, substr(attached_at, 1, 10) AS day, country, count(*), min(attached_at), max(attached_at)
+				FROM attachments NOT INDEXED WHERE id <= ?1 GROUP BY iccid, substr(attached_at, 1, 10), country) g
+			WHERE true
+			ON CONFLICT (iccid, day, country) DO UPDATE SET
+				attachments = attachments + excluded.attachments,
+				first_at = min(first_at, excluded.first_at),
+				last_mcc = CASE WHEN excluded.last_at >= last_at THEN excluded.last_mcc ELSE last_mcc END,
+				last_at = max(last_at, excluded.last_at)`)
+}
+
+// RollUpProfileEvents rolls up at most limit of the oldest profile events
+// past the window (rule 3) in one change. The eSIM's profile state is its
+// own column, which the rollup leaves as it is.
+func (s *Store) RollUpProfileEvents(ctx context.Context, limit int) (_ RetentionStep, err error) {
+	defer func() { err = failed("roll up profile events", err) }()
+	return s.rollUpReports(ctx, "profile_event", "profile_events", limit,
+		`INSERT INTO profile_event_days (iccid, day, event, events, first_at, last_at)
+			SELECT * FROM (SELECT iccid, substr(at, 1, 10), event, count(*), min(at), max(at)
+				FROM profile_events NOT INDEXED WHERE id <= ?1 GROUP BY iccid, substr(at, 1, 10), event)
+			WHERE true
+			ON CONFLICT (iccid, day, event) DO UPDATE SET
+				events = events + excluded.events,
+				first_at = min(first_at, excluded.first_at),
+				last_at = max(last_at, excluded.last_at)`)
+}
+
+// rollUpReports adds a batch of table's oldest rows past the window to
+// their day rows with rollUp (whose ?1 is the batch's last id) and deletes
+// them, in one change.
+func (s *Store) rollUpReports(ctx context.Context, kind, table string, limit int, rollUp string) (RetentionStep, error) {
+	keep := s.Retention
+	return s.retentionChange(ctx, kind, func(ctx context.Context, tx *change) (int64, error) {
+		last, n, err := rollUpBatch(ctx, tx, table, keep.rollUpBefore(tx.now), limit)
+		if err != nil || n == 0 {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, rollUp, last); err != nil {
+			return 0, err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id <= ?`, last)
+		return n, err
 	})
 }
 
@@ -195,13 +281,16 @@ func (s *Store) ReturnSpace(ctx context.Context, pages int) (_ RetentionStep, er
 }
 
 // Retain runs the retention pass until nothing is left to do or ctx ends:
-// usage, then emails, then the free pages, batch by batch. Between two
+// usage, attachments, profile events, then emails, then the free pages,
+// batch by batch. Between two
 // batches it waits as long as the last one took, so the writer is free at
 // least half the time for the agents' changes. step, when set, hears of
 // every batch.
 func (s *Store) Retain(ctx context.Context, step func(RetentionStep)) error {
 	for _, run := range []func() (RetentionStep, error){
 		func() (RetentionStep, error) { return s.RollUpUsage(ctx, RollUpBatch) },
+		func() (RetentionStep, error) { return s.RollUpAttachments(ctx, RollUpBatch) },
+		func() (RetentionStep, error) { return s.RollUpProfileEvents(ctx, RollUpBatch) },
 		func() (RetentionStep, error) { return s.ThinEmails(ctx, ThinEmailsBatch) },
 		func() (RetentionStep, error) { return s.ReturnSpace(ctx, VacuumPages) },
 	} {
@@ -243,26 +332,38 @@ func (s *Store) RetainEvery(ctx context.Context, every time.Duration, log *slog.
 	}
 }
 
-// RetentionBacklog is how far the retention pass is behind: for usage and
-// for emails, how long ago the oldest thing still kept whole passed its
-// window; zero when nothing waits.
+// RetentionBacklog is how far the retention pass is behind: for each kind
+// of report and for emails, how long ago the oldest thing still kept whole
+// passed its window; zero when nothing waits.
 type RetentionBacklog struct {
-	Usage, Email time.Duration
+	Usage, Attachment, ProfileEvent, Email time.Duration
 }
 
-// RetentionBacklog reads the backlog of the retention pass: two index reads.
+// Worst is the largest of the backlogs.
+func (b RetentionBacklog) Worst() time.Duration {
+	return max(b.Usage, b.Attachment, b.ProfileEvent, b.Email)
+}
+
+// RetentionBacklog reads the backlog of the retention pass: four index reads.
 func (s *Store) RetentionBacklog(ctx context.Context) (_ RetentionBacklog, err error) {
 	defer func() { err = failed("retention backlog", err) }()
 	var b RetentionBacklog
 	now := s.Now()
-	var received, sent nullTime
+	var received, attached, evented, sent nullTime
 	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT received_at FROM usage_records ORDER BY id LIMIT 1),
+		(SELECT received_at FROM attachments ORDER BY id LIMIT 1),
+		(SELECT received_at FROM profile_events ORDER BY id LIMIT 1),
 		(SELECT min(sent_at) FROM outbox INDEXED BY outbox_body_kept WHERE state = 'sent' AND body_kept_days IS NULL)`).
-		Scan(&received, &sent); err != nil {
+		Scan(&received, &attached, &evented, &sent); err != nil {
 		return b, err
 	}
-	if received.Valid {
-		b.Usage = max(s.Retention.usageKeptSince(now).Add(-MaxClockSkew).Sub(received.Time), 0)
+	for _, r := range []struct {
+		at  nullTime
+		out *time.Duration
+	}{{received, &b.Usage}, {attached, &b.Attachment}, {evented, &b.ProfileEvent}} {
+		if r.at.Valid {
+			*r.out = max(s.Retention.rollUpBefore(now).Sub(r.at.Time), 0)
+		}
 	}
 	if sent.Valid {
 		b.Email = max(now.AddDate(0, 0, -s.Retention.EmailDays).Sub(sent.Time), 0)

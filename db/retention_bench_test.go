@@ -170,3 +170,76 @@ func benchRollUp(b *testing.B, batch int) {
 		b.Error(err)
 	}
 }
+
+// BenchmarkRollUpReports rolls up the attachments of 100 eSIMs attaching
+// every two hours for 100 days (120,000), and a profile event a day each,
+// RollUpBatch a change, 200 days later, on a real file: reports/s, the
+// longest change and the 95th percentile (target: under 50 ms), and what an
+// attachment and a rollup row cost on disk, indexes included.
+//
+//	go test ./db -run '^$' -bench RollUpReports -benchtime 1x
+func BenchmarkRollUpReports(b *testing.B) {
+	f := newFixture(b, 1, 100)
+	ctx := context.Background()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.s.Now = func() time.Time { return start.Add(300 * 24 * time.Hour) }
+	pages, size := pragma(f.s, "page_count"), pragma(f.s, "page_size")
+	// Inserted as received: time order, so ids are too.
+	if _, err := f.s.write.ExecContext(ctx, `WITH RECURSIVE h(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM h WHERE n < 1199)
+		INSERT INTO attachments (iccid, country, mcc, attached_at, received_at)
+		SELECT e.iccid, 'FR', '208', strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '+' || (h.n * 2) || ' hours'),
+			strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '+' || (h.n * 2) || ' hours', '+1 minutes')
+		FROM h, (SELECT iccid FROM esims ORDER BY iccid LIMIT 100) e ORDER BY h.n, e.iccid`, formatTime(start)); err != nil {
+		b.Fatal(err)
+	}
+	withAttachments := pragma(f.s, "page_count")
+	if _, err := f.s.write.ExecContext(ctx, `WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 99)
+		INSERT INTO profile_events (iccid, event, at, received_at)
+		SELECT e.iccid, CASE d.n % 2 WHEN 0 THEN 'enabled' ELSE 'disabled' END, strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '+' || d.n || ' days'),
+			strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '+' || d.n || ' days', '+1 minutes')
+		FROM d, (SELECT iccid FROM esims ORDER BY iccid LIMIT 100) e ORDER BY d.n, e.iccid`, formatTime(start)); err != nil {
+		b.Fatal(err)
+	}
+	scalar := func(q string) int {
+		var n int
+		if err := f.s.read.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	reports := scalar(`SELECT (SELECT count(*) FROM attachments) + (SELECT count(*) FROM profile_events)`)
+	var took []time.Duration
+	var rolled int64
+	b.ResetTimer()
+	for range b.N {
+		for _, roll := range []func(context.Context, int) (RetentionStep, error){f.s.RollUpAttachments, f.s.RollUpProfileEvents} {
+			for {
+				st, err := roll(ctx, RollUpBatch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st.Done == 0 {
+					break
+				}
+				rolled += st.Done
+				took = append(took, st.Took)
+			}
+		}
+	}
+	elapsed := b.Elapsed()
+	b.StopTimer()
+	if rolled != int64(reports) {
+		b.Fatalf("%d of %d reports rolled up", rolled, reports)
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(rolled)/elapsed.Seconds(), "reports/s")
+	b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "max-ms")
+	b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64((withAttachments-pages)*size)/120_000, "B/attachment")
+	if err := f.s.Retain(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	days := scalar(`SELECT (SELECT count(*) FROM attachment_days) + (SELECT count(*) FROM profile_event_days)`)
+	b.ReportMetric(float64((pragma(f.s, "page_count")-pages)*size)/float64(days), "B/rollup-row")
+}

@@ -10,14 +10,17 @@ import (
 	"time"
 )
 
-// lineView is what the pages show of a line that usage shapes: its plans'
-// data, its uncovered bytes, where it last connected, its timeline.
+// lineView is what the pages show of a line that the networks' reports
+// shape: its plans' data, its uncovered bytes, where it last connected, its
+// profile state, its timeline.
 type lineView struct {
 	Plans          []LinePlan
 	UncoveredBytes int64
 	LastCountry    string
 	LastMCC        string
 	LastAt         time.Time
+	ProfileState   string
+	ProfileStateAt time.Time
 	Timeline       []TimelineEvent
 }
 
@@ -32,7 +35,7 @@ func (l *lifecycle) view(t *testing.T) lineView {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := lineView{Plans: e.Plans, UncoveredBytes: e.UncoveredBytes, Timeline: tl}
+	v := lineView{Plans: e.Plans, UncoveredBytes: e.UncoveredBytes, ProfileState: e.ProfileState, ProfileStateAt: e.ProfileStateAt, Timeline: tl}
 	if e.LastAttachment != nil {
 		v.LastCountry, v.LastMCC, v.LastAt = e.LastAttachment.Country, e.LastAttachment.MCC, e.LastAttachment.AttachedAt
 	}
@@ -95,19 +98,7 @@ func TestRollUpUsage(t *testing.T) {
 			audits := count(t, l.s, `SELECT count(*) FROM audit_log`)
 			l.now = tc.at
 			before := l.view(t)
-			for {
-				st, err := l.s.RollUpUsage(ctx, tc.batch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if st.Done > int64(tc.batch) {
-					t.Fatalf("a batch of %d rolled up %d records", tc.batch, st.Done)
-				}
-				if st.Done == 0 {
-					break
-				}
-				checkUsage(t, l.s)
-			}
+			rollUpAll(t, l.s.RollUpUsage, tc.batch, func() { checkUsage(t, l.s) })
 			if err := l.s.Retain(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -159,6 +150,25 @@ func TestRollUpUsage(t *testing.T) {
 	}
 }
 
+// rollUpAll runs roll in batches of batch until nothing is left, checking
+// that no batch is larger, and calls each after every batch.
+func rollUpAll(t *testing.T, roll func(context.Context, int) (RetentionStep, error), batch int, each func()) {
+	t.Helper()
+	for {
+		st, err := roll(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Done > int64(batch) {
+			t.Fatalf("a batch of %d rolled up %d", batch, st.Done)
+		}
+		if st.Done == 0 {
+			return
+		}
+		each()
+	}
+}
+
 // rollups reads the usage_days rows as "day country bytes/uncovered MB ×records".
 func rollups(t *testing.T, s *Store) string {
 	t.Helper()
@@ -177,48 +187,6 @@ func rollups(t *testing.T, s *Store) string {
 		out = append(out, day+" "+country+" "+itoa(bytes/mb)+"/"+itoa(uncovered/mb)+" ×"+itoa(n))
 	}
 	return strings.Join(out, ", ")
-}
-
-// TestUsageWindowRefusal: a record whose start is older than the window is
-// refused with its reason, whatever else its batch holds, and nothing of the
-// batch is recorded.
-func TestUsageWindowRefusal(t *testing.T) {
-	day := 24 * time.Hour
-	for _, tc := range []struct {
-		name  string
-		age   time.Duration // of the record's start at the clock
-		field string        // refused, or "" when recorded
-	}{
-		{"Yesterday", day, ""},
-		{"AtTheEdgeOfTheWindow", 90 * day, ""},
-		{"JustPastTheWindow", 90*day + time.Millisecond, "records[1].start"},
-		{"FiveMonthsAgo", 150 * day, "records[1].start"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			l := newLifecycle(t, "EURO1")
-			l.now = lifecycleBase.Add(200 * day)
-			start := l.now.Add(-tc.age)
-			_, err := l.s.RecordUsage(context.Background(), []UsageReport{
-				{ID: "fresh", ICCID: l.iccid, Country: "FR", Bytes: mb, Start: l.now.Add(-time.Hour), End: l.now},
-				{ID: "old", ICCID: l.iccid, Country: "FR", Bytes: mb, Start: start, End: start.Add(time.Minute)},
-			}, Login{})
-			refusals := Refusals(err)
-			switch {
-			case tc.field == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.field != "" && (len(refusals) != 1 || refusals[0].Field != tc.field ||
-				!strings.Contains(refusals[0].Message, "more than 90 days ago")):
-				t.Fatalf("got %v, want %s refused as older than the window", err, tc.field)
-			}
-			want := 2
-			if tc.field != "" {
-				want = 0
-			}
-			if n := count(t, l.s, `SELECT count(*) FROM usage_records`); n != want {
-				t.Errorf("%d records recorded, want %d", n, want)
-			}
-		})
-	}
 }
 
 // TestThinEmails: a sent email's text goes after the email window, and what

@@ -385,7 +385,7 @@ func (s *Store) checkUsage(reports []UsageReport, known map[string]usageLine) ([
 			}
 		}
 		if startErr == nil {
-			if refusal := s.Retention.checkUsageKept("start", u.Start, s.Now()); refusal != nil {
+			if refusal := s.Retention.checkKept("start", keptUsage, u.Start, s.Now()); refusal != nil {
 				bad("start", refusal.Message)
 			}
 		}
@@ -466,7 +466,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].iccid", "no eSIM with ICCID "+r.ICCID))
 		} else if refusal := checkStocked("start", r.Start, ESIM{ICCID: r.ICCID, StockedAt: l.stockedAt}); refusal != nil {
 			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].start", refusal.Message))
-		} else if refusal := keep.checkUsageKept("start", r.Start, tx.now); refusal != nil {
+		} else if refusal := keep.checkKept("start", keptUsage, r.Start, tx.now); refusal != nil {
 			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].start", refusal.Message))
 		}
 	}

@@ -86,8 +86,8 @@ func (h *Handlers) readyz(c echo.Context) error {
 		}
 	}
 	if b, err := h.Store.RetentionBacklog(ctx); err == nil {
-		if behind := max(b.Usage, b.Email); behind > retentionLate {
-			checks["retention"] = fmt.Sprintf("behind by %s: records or emails past their period wait (esim_retention_behind_seconds)", behind.Round(time.Hour))
+		if behind := b.Worst(); behind > retentionLate {
+			checks["retention"] = fmt.Sprintf("behind by %s: records, attachments, profile events or emails past their period wait (esim_retention_behind_seconds)", behind.Round(time.Hour))
 		}
 	}
 	status, answer := http.StatusOK, healthAnswer{Status: "ready"}

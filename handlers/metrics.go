@@ -94,7 +94,7 @@ func NewMetrics(store metricsStore) *Metrics {
 		}),
 		retained: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "esim_retention_done_total",
-			Help: "What the retention pass did: usage records rolled up (usage), email texts removed (email), pages given back to the file system (vacuum).",
+			Help: "What the retention pass did: usage records (usage), attachments (attachment) and profile events (profile_event) rolled up, email texts removed (email), pages given back to the file system (vacuum).",
 		}, []string{"kind"}),
 		retentionTook: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "esim_retention_change_seconds",
@@ -111,7 +111,7 @@ func NewMetrics(store metricsStore) *Metrics {
 			Name: "esim_es2_notifications_total", Help: "handleDownloadProgressInfo received from the SM-DP+, by result: recorded, duplicate, rejected, error.",
 		}, []string{"result"}),
 	}
-	for _, kind := range []string{"usage", "email", "vacuum"} {
+	for _, kind := range []string{"usage", "attachment", "profile_event", "email", "vacuum"} {
 		m.retained.WithLabelValues(kind)
 	}
 	m.usageRecords.WithLabelValues("applied")
@@ -183,7 +183,7 @@ var (
 		"Age of the oldest email waiting in the outbox; 0 when none waits.", nil, nil)
 	outboxFailedDesc    = prometheus.NewDesc("esim_outbox_failed", "Emails that failed for good.", nil, nil)
 	retentionBehindDesc = prometheus.NewDesc("esim_retention_behind_seconds",
-		"How long ago the oldest usage record (usage) or sent email (email) still kept whole passed its retention period: the pass's backlog; 0 when none waits.",
+		"How long ago the oldest usage record (usage), attachment (attachment), profile event (profile_event) or sent email (email) still kept whole passed its retention period: the pass's backlog; 0 when none waits.",
 		[]string{"kind"}, nil)
 	smdpWaitingDesc = prometheus.NewDesc("esim_smdp_orders_waiting", "eSIMs whose order waits for the SM-DP+ (to release or cancel).", nil, nil)
 	smdpAgeDesc     = prometheus.NewDesc("esim_smdp_oldest_waiting_age_seconds",
@@ -231,6 +231,8 @@ func (sc storeCollector) Collect(ch chan<- prometheus.Metric) {
 		failed = 1
 	} else {
 		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.Usage.Seconds(), "usage")
+		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.Attachment.Seconds(), "attachment")
+		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.ProfileEvent.Seconds(), "profile_event")
 		ch <- prometheus.MustNewConstMetric(retentionBehindDesc, prometheus.GaugeValue, b.Email.Seconds(), "email")
 	}
 	if st, err := sc.store.SMDPOrderStats(ctx); err != nil {

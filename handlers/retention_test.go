@@ -16,15 +16,49 @@ import (
 // formTokens are the values a page draws anew at each request.
 var formTokens = regexp.MustCompile(`(name="(csrf|_csrf|form_token|token)"[^>]*value=")[^"]*"|(value=")[^"]*("[^>]*name="(csrf|_csrf|form_token|token)")`)
 
-// TestPagesAfterRollUp renders the pages that read usage — every profile and
-// eSIM page with usage on it (where the phone last connected, data with no
-// plan, the timeline) — and Insights' figures, on the demo data a hundred
-// days on, then forces the retention pass over every record and renders them
-// again: they say the same.
+// TestPagesAfterRollUp renders the pages that read usage, attachments and
+// profile events — every profile and eSIM page with usage on it (where the
+// phone last connected, its install status, data with no plan, the
+// timeline) — and Insights' figures, on the demo data a hundred days on,
+// then forces the retention pass over every report and renders them again:
+// they say the same, except that the timeline sums up a day of several
+// attachments in a country, or of one profile event, in one line.
 func TestPagesAfterRollUp(t *testing.T) {
 	t.Parallel()
 	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.MetricsToken = testMetricsToken }})
 	ctx := context.Background()
+	// A line of the demo whose phone connected in France three times one
+	// day and was disabled twice: the timeline will sum each up in a line.
+	var busy string
+	if err := app.Raw.QueryRow(`SELECT min(iccid) FROM usage_records`).Scan(&busy); err != nil {
+		t.Fatal(err)
+	}
+	day := app.Clock.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	var reported []string // their times, as the timeline's markup has them
+	for _, r := range []struct {
+		country, event string
+		at             time.Duration
+	}{
+		{"FR", "", 9*time.Hour + 7*time.Second},
+		{"", db.ProfileDisabled, 9*time.Hour + 10*time.Minute + 7*time.Second},
+		{"FR", "", 9*time.Hour + 30*time.Minute + 7*time.Second},
+		{"", db.ProfileDisabled, 9*time.Hour + 40*time.Minute + 7*time.Second},
+		{"FR", "", 10*time.Hour + 7*time.Second},
+	} {
+		var err error
+		if r.event == "" {
+			_, err = app.Store.Attach(ctx, db.Attach{ICCID: busy, Country: r.country, AttachedAt: day.Add(r.at)})
+		} else {
+			_, err = app.Store.RecordProfileEvent(ctx, db.ProfileEvent{ICCID: busy, Event: r.event, At: day.Add(r.at)})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		reported = append(reported, day.Add(r.at).Format(time.RFC3339))
+	}
+	// Their lines in the timeline, one each before the rollup, a line a
+	// day and kind after.
+	reportLines := regexp.MustCompile(`<li class="tl-[a-z_]+" data-kind="(attached|profile)(_day)?"><time datetime="(` + strings.Join(reported, "|") + `)">.*?</li>`)
 	at := app.Clock.Now().Add(100 * 24 * time.Hour)
 	app.Store.Now = func() time.Time { return at }
 	lead := app.Lead(t)
@@ -74,6 +108,12 @@ func TestPagesAfterRollUp(t *testing.T) {
 		t.Fatal("the pages differ between two renders with nothing changed: the comparison below would mean nothing")
 	}
 	raw := app.Count(t, `SELECT count(*) FROM usage_records`)
+	backlog := scrape(t, app.NewClient())
+	for _, kind := range []string{"usage", "attachment", "profile_event"} {
+		if v := value(backlog, "esim_retention_behind_seconds", "kind", kind); v <= 0 {
+			t.Errorf("%s backlog %vs a hundred days on, before the pass", kind, v)
+		}
+	}
 	var longest time.Duration
 	if err := app.Store.Retain(ctx, func(st db.RetentionStep) {
 		longest = max(longest, st.Took)
@@ -89,13 +129,27 @@ func TestPagesAfterRollUp(t *testing.T) {
 	if n := app.Count(t, `SELECT count(*) FROM usage_records`); n != 0 {
 		t.Fatalf("%d of %d records left after the pass a hundred days on", n, raw)
 	}
+	if n := app.Count(t, `SELECT (SELECT count(*) FROM attachments) + (SELECT count(*) FROM profile_events)`); n != 0 {
+		t.Fatalf("%d attachments and profile events left after the pass a hundred days on", n)
+	}
 	if err := app.Store.CheckUsage(ctx); err != nil {
 		t.Error(err)
 	}
 	after, inAfter := render(), insights()
+	busyPage := "/esims/" + busy
+	if n := len(reportLines.FindAllString(before[busyPage], -1)); n != 5 {
+		t.Errorf("the timeline showed %d of the 5 reports before the rollup", n)
+	}
+	summed := reportLines.FindAllString(after[busyPage], -1)
+	if len(summed) != 2 || !strings.Contains(summed[0], "Disabled on the phone 2 times that day, 09:10–09:40 UTC") ||
+		!strings.Contains(summed[1], "Connected in France 3 times that day, 09:00–10:00 UTC") {
+		t.Errorf("the timeline's rolled-up day:\n%s", strings.Join(summed, "\n"))
+	}
 	for _, p := range pages {
-		if before[p] != after[p] {
-			t.Errorf("%s reads differently after the rollup:\n%s", p, firstDiff(before[p], after[p]))
+		// Apart from the summed-up day, the same.
+		b, a := reportLines.ReplaceAllString(before[p], ""), reportLines.ReplaceAllString(after[p], "")
+		if b != a {
+			t.Errorf("%s reads differently after the rollup:\n%s", p, firstDiff(b, a))
 		}
 	}
 	if !reflect.DeepEqual(inBefore, inAfter) {
@@ -103,8 +157,10 @@ func TestPagesAfterRollUp(t *testing.T) {
 	}
 	t.Logf("%d records rolled up; the longest change of the pass took %s", raw, longest)
 	m := scrape(t, app.NewClient())
-	if v := value(m, "esim_retention_behind_seconds", "kind", "usage"); v != 0 {
-		t.Errorf("usage backlog %vs after the pass, want 0", v)
+	for _, kind := range []string{"usage", "attachment", "profile_event"} {
+		if v := value(m, "esim_retention_behind_seconds", "kind", kind); v != 0 {
+			t.Errorf("%s backlog %vs after the pass, want 0", kind, v)
+		}
 	}
 }
 

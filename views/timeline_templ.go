@@ -522,6 +522,14 @@ func timelineText(ev db.TimelineEvent) string {
 			return fmt.Sprintf("Connected in %s (MCC %s)", db.CountryName(ev.Subject), ev.Detail)
 		}
 		return "Connected in " + db.CountryName(ev.Subject)
+	case db.TimelineAttachedDay:
+		text := fmt.Sprintf("Connected in %s %d times that day, %s", db.CountryName(ev.Subject), ev.Count, hoursBetween(ev.Since, ev.At))
+		if ev.Detail != "" {
+			text += " (last MCC " + ev.Detail + ")"
+		}
+		return text
+	case db.TimelineProfileDay:
+		return fmt.Sprintf("%s %d times that day, %s", profileText(ev.Subject), ev.Count, hoursBetween(ev.Since, ev.At))
 	case db.TimelineActivated:
 		return fmt.Sprintf("%s started, order %s", ev.Subject, ev.Detail)
 	case db.TimelineExpired:
@@ -543,6 +551,11 @@ func timelineText(ev db.TimelineEvent) string {
 		return text
 	}
 	return ev.Kind
+}
+
+// hoursBetween is the span of a rolled-up day: its first and last time.
+func hoursBetween(first, last time.Time) string {
+	return first.UTC().Format("15:04") + "–" + last.UTC().Format("15:04 UTC")
 }
 
 func emailName(kind string) string {
