@@ -150,3 +150,40 @@ func (s *Store) InStock(ctx context.Context) (_ map[int]bool, err error) {
 	}
 	return out, nil
 }
+
+// heldBy follows eSIMs to the line that holds them now: seed selects (key,
+// iccid, subscriber_id, replaced_by) of eSIMs, and m has, for each key, the
+// eSIMs that replaced its eSIM one after the other, the last (at, owner) of
+// the subscriber whose line it is now. Each step reads one eSIM by its key,
+// and a replacement is always a new eSIM, so the chain ends.
+func heldBy(seed string) string {
+	return `WITH RECURSIVE m(key, at, owner, next) AS (` + seed + `
+		UNION ALL
+		SELECT m.key, e.iccid, e.subscriber_id, e.replaced_by FROM m JOIN esims e ON e.iccid = m.next WHERE m.owner IS NULL) `
+}
+
+// FormerLine is the line a replaced eSIM was, as it is now.
+type FormerLine struct {
+	Subscriber Subscriber
+	LineName   string
+	ICCID      string // the eSIM that holds the line now
+}
+
+// FormerLine is whose line a retired eSIM was: Replace eSIM took it off the
+// line, and the eSIMs that replaced it lead to the subscriber who holds the
+// line now. ok is false for an eSIM that was never on a line, or is on one.
+func (s *Store) FormerLine(ctx context.Context, iccid string) (_ FormerLine, ok bool, err error) {
+	defer func() { err = failed("former line", err) }()
+	var l FormerLine
+	var id int64
+	err = s.read.QueryRowContext(ctx, heldBy(`SELECT iccid, iccid, NULL, replaced_by FROM esims WHERE iccid = ? AND replaced_by IS NOT NULL`)+
+		`SELECT m.owner, e.line_name, e.iccid FROM m JOIN esims e ON e.iccid = m.at WHERE m.owner IS NOT NULL`, iccid).Scan(&id, &l.LineName, &l.ICCID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, err
+	}
+	l.Subscriber, err = subscriber(ctx, s.read, id)
+	return l, err == nil, err
+}

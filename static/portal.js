@@ -155,7 +155,16 @@
   });
 
   document.addEventListener("keydown", function (e) {
-    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    // In the search box too, `/` goes to the search rather than typing a
+    // slash (nothing the search finds has one): it selects what is there,
+    // so the next search replaces it.
+    if (e.key === "/" && e.target.matches && e.target.matches("[data-search-box]")) {
+      e.preventDefault();
+      e.target.select();
+      return;
+    }
+    if (typing(e.target)) return;
     switch (e.key) {
       case "/": {
         e.preventDefault();
