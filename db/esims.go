@@ -151,15 +151,57 @@ func (s *Store) InStock(ctx context.Context) (_ map[int]bool, err error) {
 	return out, nil
 }
 
-// heldBy follows eSIMs to the line that holds them now: seed selects (key,
-// iccid, subscriber_id, replaced_by) of eSIMs, and m has, for each key, the
-// eSIMs that replaced its eSIM one after the other, the last (at, owner) of
-// the subscriber whose line it is now. Each step reads one eSIM by its key,
-// and a replacement is always a new eSIM, so the chain ends.
-func heldBy(seed string) string {
-	return `WITH RECURSIVE m(key, at, owner, next) AS (` + seed + `
-		UNION ALL
-		SELECT m.key, e.iccid, e.subscriber_id, e.replaced_by FROM m JOIN esims e ON e.iccid = m.next WHERE m.owner IS NULL) `
+// heldESIM is an eSIM a query found (key: what it was found by) and the line
+// that holds it now: the eSIM at, of subscriber owner.
+type heldESIM struct {
+	key, at string
+	owner   int64
+}
+
+// heldBy follows the eSIMs seed reads (key, iccid, subscriber_id or 0,
+// replaced_by or "") to the lines that hold them now: an eSIM that Replace
+// eSIM took off a line leads, by the eSIMs that replaced it one after the
+// other, to the one on the line. Few eSIMs are replaced, so the chain is
+// followed one eSIM at a time, each by its key. eSIMs on no line (free, or
+// retired from stock) are left out.
+func heldBy(ctx context.Context, q queryer, seed string, args ...any) ([]heldESIM, error) {
+	rows, err := q.QueryContext(ctx, seed, args...)
+	if err != nil {
+		return nil, err
+	}
+	type found struct {
+		heldESIM
+		next string
+	}
+	var all []found
+	for rows.Next() {
+		var f found
+		if err := rows.Scan(&f.key, &f.at, &f.owner, &f.next); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		all = append(all, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []heldESIM
+	for _, f := range all {
+		// A replacement is always a new eSIM, so the chain ends; the bound
+		// only guards against data that says otherwise.
+		for steps := 0; f.owner == 0 && f.next != "" && steps < 100; steps++ {
+			f.at = f.next
+			if err := q.QueryRowContext(ctx, `SELECT coalesce(subscriber_id, 0), coalesce(replaced_by, '') FROM esims WHERE iccid = ?`,
+				f.at).Scan(&f.owner, &f.next); err != nil {
+				return nil, err
+			}
+		}
+		if f.owner != 0 {
+			out = append(out, f.heldESIM)
+		}
+	}
+	return out, nil
 }
 
 // FormerLine is the line a replaced eSIM was, as it is now.
@@ -174,16 +216,14 @@ type FormerLine struct {
 // line now. ok is false for an eSIM that was never on a line, or is on one.
 func (s *Store) FormerLine(ctx context.Context, iccid string) (_ FormerLine, ok bool, err error) {
 	defer func() { err = failed("former line", err) }()
-	var l FormerLine
-	var id int64
-	err = s.read.QueryRowContext(ctx, heldBy(`SELECT iccid, iccid, NULL, replaced_by FROM esims WHERE iccid = ? AND replaced_by IS NOT NULL`)+
-		`SELECT m.owner, e.line_name, e.iccid FROM m JOIN esims e ON e.iccid = m.at WHERE m.owner IS NOT NULL`, iccid).Scan(&id, &l.LineName, &l.ICCID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, false, nil
+	held, err := heldBy(ctx, s.read, `SELECT iccid, iccid, 0, replaced_by FROM esims WHERE iccid = ? AND replaced_by IS NOT NULL`, iccid)
+	if err != nil || len(held) == 0 {
+		return FormerLine{}, false, err
 	}
-	if err != nil {
+	l := FormerLine{ICCID: held[0].at}
+	if err := s.read.QueryRowContext(ctx, `SELECT line_name FROM esims WHERE iccid = ?`, l.ICCID).Scan(&l.LineName); err != nil {
 		return l, false, err
 	}
-	l.Subscriber, err = subscriber(ctx, s.read, id)
+	l.Subscriber, err = subscriber(ctx, s.read, held[0].owner)
 	return l, err == nil, err
 }

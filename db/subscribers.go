@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -62,44 +63,47 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 		query   string
 		args    []any  // before the limit, which is the last
 		matched string // what matched, when the query says; else worked out per subscriber
+		// held: the query reads eSIMs (key, iccid, subscriber_id,
+		// replaced_by), found are the subscribers who hold them now.
+		held bool
 	}
 	var tiers []tier
 	// What only one line or one order has: an ICCID, whole or its last four
 	// or more digits, and an order number, as a customer reads them out.
 	// Each also returns the ICCID or order number that matched.
 	if digits := onlyDigits(query); len(digits) >= 4 && strings.Trim(query, "0123456789 -") == "" {
-		tiers = append(tiers, tier{heldBy(`SELECT iccid, iccid, subscriber_id, replaced_by FROM esims INDEXED BY esims_list_iccid_last4
-			WHERE substr(iccid, -4) = ? AND iccid GLOB ? AND (subscriber_id IS NOT NULL OR replaced_by IS NOT NULL)`) +
-			`SELECT ` + subscriberColumns + `, min(m.key) FROM m JOIN subscribers ON id = m.owner GROUP BY id ORDER BY id LIMIT ?`,
-			[]any{digits[len(digits)-4:], "*" + digits}, MatchICCID})
+		tiers = append(tiers, tier{`SELECT iccid, iccid, coalesce(subscriber_id, 0), coalesce(replaced_by, '')
+			FROM esims INDEXED BY esims_list_iccid_last4
+			WHERE substr(iccid, -4) = ? AND iccid GLOB ? AND (subscriber_id IS NOT NULL OR replaced_by IS NOT NULL)`,
+			[]any{digits[len(digits)-4:], "*" + digits}, MatchICCID, true})
 	}
 	if numbers := s.orderNumbersOf(ctx, query); len(numbers) > 0 {
-		tiers = append(tiers, tier{heldBy(`SELECT ep.order_number, e.iccid, e.subscriber_id, e.replaced_by FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
-			WHERE ep.order_number IN (SELECT value FROM json_each(?))`) +
-			`SELECT ` + subscriberColumns + `, min(m.key) FROM m JOIN subscribers ON id = m.owner GROUP BY id ORDER BY id LIMIT ?`,
-			[]any{jsonList(numbers)}, MatchOrder})
+		tiers = append(tiers, tier{`SELECT ep.order_number, e.iccid, coalesce(e.subscriber_id, 0), coalesce(e.replaced_by, '')
+			FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
+			WHERE ep.order_number IN (?` + strings.Repeat(", ?", len(numbers)-1) + `)`,
+			anys(numbers), MatchOrder, true})
 	}
 	tiers = append(tiers, []tier{
 		{`SELECT ` + subscriberColumns + `, account_number FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
-			[]any{escapeGlob(strings.ToUpper(query)) + "*"}, MatchAccount},
+			[]any{escapeGlob(strings.ToUpper(query)) + "*"}, MatchAccount, false},
 		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_name
-			WHERE name LIKE ? ESCAPE '\' ORDER BY name COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchName},
+			WHERE name LIKE ? ESCAPE '\' ORDER BY name COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchName, false},
 		// SQLite makes a LIKE a range of the index by itself on a column,
 		// but on this expression not for a query that starts with a digit:
 		// the range is spelled out, and the LIKE keeps it exact.
 		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_surname
 			WHERE substr(name, instr(name, ' ') + 1) COLLATE NOCASE >= ? AND substr(name, instr(name, ' ') + 1) COLLATE NOCASE < ?
 			AND substr(name, instr(name, ' ') + 1) LIKE ? ESCAPE '\'
-			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}, MatchName},
+			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}, MatchName, false},
 		{`SELECT ` + subscriberColumns + `, email FROM subscribers INDEXED BY subscribers_email
-			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchEmail},
+			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchEmail, false},
 	}...)
 	if match := searchMatch(query); match != "" {
 		// The trigram index hands out its matches in rowid order, so the
 		// limit ends the read early. It also finds those of the kinds above,
 		// which are skipped: it reads as many more as were found there.
 		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, '' FROM subscribers WHERE id IN
-			(SELECT rowid FROM subscriber_search WHERE subscriber_search MATCH ? ORDER BY rowid LIMIT ?) ORDER BY id`, []any{match}, ""})
+			(SELECT rowid FROM subscriber_search WHERE subscriber_search MATCH ? ORDER BY rowid LIMIT ?) ORDER BY id`, []any{match}, "", false})
 	}
 	var out []Found
 	seen := map[int64]bool{}
@@ -107,7 +111,12 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 		if len(out) == limit {
 			break
 		}
-		found, err := queryFound(ctx, s.read, t.query, append(t.args, limit-len(out)+len(seen))...)
+		var found []Found
+		if t.held {
+			found, err = s.holdersOf(ctx, limit-len(out)+len(seen), t.query, t.args...)
+		} else {
+			found, err = queryFound(ctx, s.read, t.query, append(t.args, limit-len(out)+len(seen))...)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +146,43 @@ func ExactMatch(results []Found) (Found, bool) {
 		return exact[0], true
 	}
 	return Found{}, false
+}
+
+// holdersOf is the subscribers who hold the eSIMs seed reads (key, iccid,
+// subscriber_id or 0, replaced_by or ""), now, the first limit by id, each
+// with the least key of theirs as the Value: an eSIM that Replace eSIM took
+// off a line is its holder's by the eSIMs that replaced it (heldBy).
+func (s *Store) holdersOf(ctx context.Context, limit int, seed string, args ...any) ([]Found, error) {
+	held, err := heldBy(ctx, s.read, seed, args...)
+	if err != nil || len(held) == 0 {
+		return nil, err
+	}
+	key := map[int64]string{}
+	var ids []any
+	for _, h := range held {
+		if k, ok := key[h.owner]; !ok || h.key < k {
+			if !ok {
+				ids = append(ids, h.owner)
+			}
+			key[h.owner] = h.key
+		}
+	}
+	slices.SortFunc(ids, func(a, b any) int { return cmp.Compare(a.(int64), b.(int64)) })
+	ids = ids[:min(limit, len(ids))]
+	found, err := queryFound(ctx, s.read, `SELECT `+subscriberColumns+`, '' FROM subscribers WHERE id IN (?`+
+		strings.Repeat(", ?", len(ids)-1)+`) ORDER BY id`, ids...)
+	for i := range found {
+		found[i].Value = key[found[i].ID]
+	}
+	return found, err
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // describeMatch says what of the subscriber the query matched, and whether
