@@ -151,57 +151,21 @@ func (s *Store) InStock(ctx context.Context) (_ map[int]bool, err error) {
 	return out, nil
 }
 
-// heldESIM is an eSIM a query found (key: what it was found by) and the line
-// that holds it now: the eSIM at, of subscriber owner.
-type heldESIM struct {
-	key, at string
-	owner   int64
-}
-
-// heldBy follows the eSIMs seed reads (key, iccid, subscriber_id or 0,
-// replaced_by or "") to the lines that hold them now: an eSIM that Replace
-// eSIM took off a line leads, by the eSIMs that replaced it one after the
-// other, to the one on the line. Few eSIMs are replaced, so the chain is
-// followed one eSIM at a time, each by its key. eSIMs on no line (free, or
-// retired from stock) are left out.
-func heldBy(ctx context.Context, q queryer, seed string, args ...any) ([]heldESIM, error) {
-	rows, err := q.QueryContext(ctx, seed, args...)
-	if err != nil {
-		return nil, err
-	}
-	type found struct {
-		heldESIM
-		next string
-	}
-	var all []found
-	for rows.Next() {
-		var f found
-		if err := rows.Scan(&f.key, &f.at, &f.owner, &f.next); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		all = append(all, f)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	var out []heldESIM
-	for _, f := range all {
-		// A replacement is always a new eSIM, so the chain ends; the bound
-		// only guards against data that says otherwise.
-		for steps := 0; f.owner == 0 && f.next != "" && steps < 100; steps++ {
-			f.at = f.next
-			if err := q.QueryRowContext(ctx, `SELECT coalesce(subscriber_id, 0), coalesce(replaced_by, '') FROM esims WHERE iccid = ?`,
-				f.at).Scan(&f.owner, &f.next); err != nil {
-				return nil, err
-			}
-		}
-		if f.owner != 0 {
-			out = append(out, f.heldESIM)
+// lineHolder follows eSIMs from the one that replaced an eSIM, next, to the
+// one on the line now: its subscriber (0 if the chain ends on no line) and
+// its ICCID. Few eSIMs are replaced, so it reads one eSIM at a time, each by
+// its key.
+func lineHolder(ctx context.Context, q queryer, next string) (owner int64, at string, err error) {
+	// A replacement is always a new eSIM, so the chain ends; the bound only
+	// guards against data that says otherwise.
+	for steps := 0; owner == 0 && next != "" && steps < 100; steps++ {
+		at = next
+		if err := q.QueryRowContext(ctx, `SELECT coalesce(subscriber_id, 0), coalesce(replaced_by, '') FROM esims WHERE iccid = ?`,
+			at).Scan(&owner, &next); err != nil {
+			return 0, "", err
 		}
 	}
-	return out, nil
+	return owner, at, nil
 }
 
 // FormerLine is the line a replaced eSIM was, as it is now.
@@ -216,14 +180,22 @@ type FormerLine struct {
 // line now. ok is false for an eSIM that was never on a line, or is on one.
 func (s *Store) FormerLine(ctx context.Context, iccid string) (_ FormerLine, ok bool, err error) {
 	defer func() { err = failed("former line", err) }()
-	held, err := heldBy(ctx, s.read, `SELECT iccid, iccid, 0, replaced_by FROM esims WHERE iccid = ? AND replaced_by IS NOT NULL`, iccid)
-	if err != nil || len(held) == 0 {
+	var next string
+	err = s.read.QueryRowContext(ctx, `SELECT coalesce(replaced_by, '') FROM esims WHERE iccid = ?`, iccid).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && next == "" {
+		return FormerLine{}, false, nil
+	}
+	if err != nil {
 		return FormerLine{}, false, err
 	}
-	l := FormerLine{ICCID: held[0].at}
+	var l FormerLine
+	var owner int64
+	if owner, l.ICCID, err = lineHolder(ctx, s.read, next); err != nil || owner == 0 {
+		return l, false, err
+	}
 	if err := s.read.QueryRowContext(ctx, `SELECT line_name FROM esims WHERE iccid = ?`, l.ICCID).Scan(&l.LineName); err != nil {
 		return l, false, err
 	}
-	l.Subscriber, err = subscriber(ctx, s.read, held[0].owner)
+	l.Subscriber, err = subscriber(ctx, s.read, owner)
 	return l, err == nil, err
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,8 +64,8 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 		query   string
 		args    []any  // before the limit, which is the last
 		matched string // what matched, when the query says; else worked out per subscriber
-		// held: the query reads eSIMs (key, iccid, subscriber_id,
-		// replaced_by), found are the subscribers who hold them now.
+		// held: the query is a heldSQL, found are the subscribers who
+		// hold its eSIMs now.
 		held bool
 	}
 	var tiers []tier
@@ -72,16 +73,15 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 	// or more digits, and an order number, as a customer reads them out.
 	// Each also returns the ICCID or order number that matched.
 	if digits := onlyDigits(query); len(digits) >= 4 && strings.Trim(query, "0123456789 -") == "" {
-		tiers = append(tiers, tier{`SELECT iccid, iccid, coalesce(subscriber_id, 0), coalesce(replaced_by, '')
-			FROM esims INDEXED BY esims_list_iccid_last4
-			WHERE substr(iccid, -4) = ? AND iccid GLOB ? AND (subscriber_id IS NOT NULL OR replaced_by IS NOT NULL)`,
-			[]any{digits[len(digits)-4:], "*" + digits}, MatchICCID, true})
+		args := []any{digits[len(digits)-4:], "*" + digits}
+		tiers = append(tiers, tier{heldSQL("e.iccid", `esims e INDEXED BY esims_list_iccid_last4`,
+			`substr(e.iccid, -4) = ? AND e.iccid GLOB ?`),
+			append(args, args...), MatchICCID, true})
 	}
 	if numbers := s.orderNumbersOf(ctx, query); len(numbers) > 0 {
-		tiers = append(tiers, tier{`SELECT ep.order_number, e.iccid, coalesce(e.subscriber_id, 0), coalesce(e.replaced_by, '')
-			FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid
-			WHERE ep.order_number IN (?` + strings.Repeat(", ?", len(numbers)-1) + `)`,
-			anys(numbers), MatchOrder, true})
+		tiers = append(tiers, tier{heldSQL("ep.order_number", `esim_plans ep JOIN esims e ON e.iccid = ep.iccid`,
+			`ep.order_number IN (?`+strings.Repeat(", ?", len(numbers)-1)+`)`),
+			anys(append(numbers, numbers...)), MatchOrder, true})
 	}
 	tiers = append(tiers, []tier{
 		{`SELECT ` + subscriberColumns + `, account_number FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
@@ -148,33 +148,64 @@ func ExactMatch(results []Found) (Found, bool) {
 	return Found{}, false
 }
 
-// holdersOf is the subscribers who hold the eSIMs seed reads (key, iccid,
-// subscriber_id or 0, replaced_by or ""), now, the first limit by id, each
-// with the least key of theirs as the Value: an eSIM that Replace eSIM took
-// off a line is its holder's by the eSIMs that replaced it (heldBy).
-func (s *Store) holdersOf(ctx context.Context, limit int, seed string, args ...any) ([]Found, error) {
-	held, err := heldBy(ctx, s.read, seed, args...)
-	if err != nil || len(held) == 0 {
+// heldSQL reads the eSIMs e that from and where find, each with what it
+// was found by (key): those on a line with their subscriber, read in one
+// pass of the index where uses as before; then, with no subscriber, those
+// Replace eSIM took off a line, with the eSIM that replaced them. Its
+// arguments are where's, twice.
+func heldSQL(key, from, where string) string {
+	return `SELECT s.` + strings.ReplaceAll(subscriberColumns, ", ", ", s.") + `, ` + key + `, ''
+		FROM ` + from + ` JOIN subscribers s ON s.id = e.subscriber_id WHERE ` + where + `
+		UNION ALL
+		SELECT 0, '', '', '', '', 0, '', NULL, NULL, ` + key + `, e.replaced_by FROM ` + from + `
+		WHERE ` + where + ` AND e.replaced_by IS NOT NULL`
+}
+
+// holdersOf is the subscribers who hold the eSIMs a heldSQL query reads,
+// now, the first limit by id, each with the least key of theirs as the
+// Value: an eSIM that Replace eSIM took off a line is its holder's by the
+// eSIMs that replaced it (lineHolder).
+func (s *Store) holdersOf(ctx context.Context, limit int, query string, args ...any) ([]Found, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
 		return nil, err
 	}
-	key := map[int64]string{}
-	var ids []any
-	for _, h := range held {
-		if k, ok := key[h.owner]; !ok || h.key < k {
-			if !ok {
-				ids = append(ids, h.owner)
+	var all []Found
+	var replaced []string // the eSIM that replaced each of all's without a subscriber
+	for rows.Next() {
+		var f Found
+		var next string
+		if f.Subscriber, err = scanSubscriber(rows, &f.Value, &next); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		all = append(all, f)
+		replaced = append(replaced, next)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	byID := map[int64]Found{}
+	for i, f := range all {
+		if replaced[i] != "" {
+			owner, _, err := lineHolder(ctx, s.read, replaced[i])
+			if err != nil {
+				return nil, err
 			}
-			key[h.owner] = h.key
+			if owner == 0 {
+				continue
+			}
+			if f.Subscriber, err = subscriber(ctx, s.read, owner); err != nil {
+				return nil, err
+			}
+		}
+		if had, ok := byID[f.ID]; !ok || f.Value < had.Value {
+			byID[f.ID] = f
 		}
 	}
-	slices.SortFunc(ids, func(a, b any) int { return cmp.Compare(a.(int64), b.(int64)) })
-	ids = ids[:min(limit, len(ids))]
-	found, err := queryFound(ctx, s.read, `SELECT `+subscriberColumns+`, '' FROM subscribers WHERE id IN (?`+
-		strings.Repeat(", ?", len(ids)-1)+`) ORDER BY id`, ids...)
-	for i := range found {
-		found[i].Value = key[found[i].ID]
-	}
-	return found, err
+	out := slices.SortedFunc(maps.Values(byID), func(a, b Found) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(limit, len(out))], nil
 }
 
 func anys(ss []string) []any {
