@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -57,4 +58,17 @@ func TestBrowserSearchKeysAndExactMatch(t *testing.T) {
 	if u := location(t, ctx); u.Path != "/subscribers/"+strconv.FormatInt(kenji.ID, 10) {
 		t.Errorf("Enter on a whole ICCID went to %s, want %s's profile", u, kenji.Name)
 	}
+
+	// Sofia Rossi's line was replaced: the retired eSIM's page says whose
+	// line it was.
+	sofia := p.Subscriber(t, "AC-100644")
+	old := p.Lines(t, sofia.ID)[0].Replaces
+	if old == "" {
+		t.Fatal("Sofia Rossi's line replaces no eSIM in the demo data")
+	}
+	do(t, ctx, "open the retired eSIM", chromedp.Navigate(p.URL+"/esims/"+old), chromedp.WaitVisible(chromedp.CSS(`[data-testid=former-line]`)))
+	if got := text(t, ctx, `[data-testid=former-line]`); !strings.Contains(got, sofia.Name) {
+		t.Errorf("the retired eSIM's page says %q, want Sofia Rossi's line", got)
+	}
+	checkPage(t, ctx, "retired-esim")
 }
