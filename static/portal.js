@@ -167,10 +167,10 @@
 
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
-    // In the search box too, `/` goes to the search rather than typing a
-    // slash (nothing the search finds has one): it selects what is there,
-    // so the next search replaces it.
-    if (e.key === "/" && e.target.matches && e.target.matches("[data-search-box]")) {
+    // In the subscriber search box too, `/` goes to the search rather than
+    // typing a slash (nothing it finds has one; line names on the eSIM List
+    // may): it selects what is there, so the next search replaces it.
+    if (e.key === "/" && e.target.matches && e.target.matches("[data-slash-selects]")) {
       e.preventDefault();
       slashTaken = true;
       e.target.select();

@@ -70,7 +70,7 @@ func SubscriberSearch(query string, results []db.Found) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" placeholder=\"Name, email, phone, account, ICCID or its last digits, order number\" autocomplete=\"off\" autofocus data-search-box> <button class=\"button\" type=\"submit\" name=\"go\" value=\"1\">Search</button></form><p id=\"searching\" class=\"searching small muted\" data-testid=\"searching\">Searching…</p></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" placeholder=\"Name, email, phone, account, ICCID or its last digits, order number\" autocomplete=\"off\" autofocus data-search-box data-slash-selects> <button class=\"button\" type=\"submit\" name=\"go\" value=\"1\">Search</button></form><p id=\"searching\" class=\"searching small muted\" data-testid=\"searching\">Searching…</p></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
