@@ -150,3 +150,52 @@ func (s *Store) InStock(ctx context.Context) (_ map[int]bool, err error) {
 	}
 	return out, nil
 }
+
+// lineHolder follows eSIMs from the one that replaced an eSIM, next, to the
+// one on the line now: its subscriber (0 if the chain ends on no line) and
+// its ICCID. Few eSIMs are replaced, so it reads one eSIM at a time, each by
+// its key.
+func lineHolder(ctx context.Context, q queryer, next string) (owner int64, at string, err error) {
+	// A replacement is always a new eSIM, so the chain ends; the bound only
+	// guards against data that says otherwise.
+	for steps := 0; owner == 0 && next != "" && steps < 100; steps++ {
+		at = next
+		if err := q.QueryRowContext(ctx, `SELECT coalesce(subscriber_id, 0), coalesce(replaced_by, '') FROM esims WHERE iccid = ?`,
+			at).Scan(&owner, &next); err != nil {
+			return 0, "", err
+		}
+	}
+	return owner, at, nil
+}
+
+// FormerLine is the line a replaced eSIM was, as it is now.
+type FormerLine struct {
+	Subscriber Subscriber
+	LineName   string
+	ICCID      string // the eSIM that holds the line now
+}
+
+// FormerLine is whose line a retired eSIM was: Replace eSIM took it off the
+// line, and the eSIMs that replaced it lead to the subscriber who holds the
+// line now. ok is false for an eSIM that was never on a line, or is on one.
+func (s *Store) FormerLine(ctx context.Context, iccid string) (_ FormerLine, ok bool, err error) {
+	defer func() { err = failed("former line", err) }()
+	var next string
+	err = s.read.QueryRowContext(ctx, `SELECT coalesce(replaced_by, '') FROM esims WHERE iccid = ?`, iccid).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && next == "" {
+		return FormerLine{}, false, nil
+	}
+	if err != nil {
+		return FormerLine{}, false, err
+	}
+	var l FormerLine
+	var owner int64
+	if owner, l.ICCID, err = lineHolder(ctx, s.read, next); err != nil || owner == 0 {
+		return l, false, err
+	}
+	if err := s.read.QueryRowContext(ctx, `SELECT line_name FROM esims WHERE iccid = ?`, l.ICCID).Scan(&l.LineName); err != nil {
+		return l, false, err
+	}
+	l.Subscriber, err = subscriber(ctx, s.read, owner)
+	return l, err == nil, err
+}

@@ -1,10 +1,12 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,15 +15,44 @@ import (
 	"unicode/utf8"
 )
 
+// Found is a subscriber a search found, and what of theirs matched.
+type Found struct {
+	Subscriber
+	// Matched names what matched: one of MatchICCID, MatchOrder,
+	// MatchAccount, MatchName, MatchEmail, MatchPhone.
+	Matched string
+	// Value is what matched in full (the ICCID, the order number, the
+	// account number, …) and Part the part of it the query matched.
+	Value, Part string
+	// Exact: a whole ICCID, order number or account number, which is only
+	// ever one customer's.
+	Exact bool
+}
+
+// What a search matched.
+const (
+	MatchICCID   = "iccid"
+	MatchOrder   = "order"
+	MatchAccount = "account"
+	MatchName    = "name"
+	MatchEmail   = "email"
+	MatchPhone   = "phone"
+)
+
 // SearchSubscribers finds subscribers by the start of their account number,
 // name, surname or email, or by any part of these or of their phone
-// number's digits, best matches first: the account numbers that start with
+// number's digits, best matches first: the ICCIDs that end in the query's
+// digits and the orders it numbers; then the account numbers that start with
 // the query, in their order; then the names, the surnames and the email
 // addresses that do, each in alphabetical order; then every other match, the
 // oldest subscriber first. Each kind is read in the order of its own index
 // and stops at limit, so a search costs about the same whether it matches
 // ten subscribers or ten thousand: none sorts its matches.
-func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) (_ []Subscriber, err error) {
+//
+// An eSIM and its orders stay the customer's after Replace eSIM took the
+// eSIM off their line: a retired eSIM's ICCID and its orders find whoever
+// holds the line now, by the eSIMs that replaced it.
+func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) (_ []Found, err error) {
 	defer func() { err = failed("search subscribers", err) }()
 	query = cleanSearch(query)
 	if query == "" || limit <= 0 {
@@ -30,63 +61,234 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 	prefix := escapeLike(query) + "%"
 	lo, hi := nocaseRange(query)
 	type tier struct {
-		query string
-		args  []any // before the limit, which is the last
+		query   string
+		args    []any  // before the limit, which is the last
+		matched string // what matched, when the query says; else worked out per subscriber
+		// held: the query is a heldSQL, found are the subscribers who
+		// hold its eSIMs now.
+		held bool
 	}
 	var tiers []tier
 	// What only one line or one order has: an ICCID, whole or its last four
 	// or more digits, and an order number, as a customer reads them out.
+	// Each also returns the ICCID or order number that matched.
 	if digits := onlyDigits(query); len(digits) >= 4 && strings.Trim(query, "0123456789 -") == "" {
-		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE id IN
-			(SELECT subscriber_id FROM esims INDEXED BY esims_list_iccid_last4
-			 WHERE substr(iccid, -4) = ? AND iccid GLOB ? AND subscriber_id IS NOT NULL) ORDER BY id LIMIT ?`,
-			[]any{digits[len(digits)-4:], "*" + digits}})
+		args := []any{digits[len(digits)-4:], "*" + digits}
+		tiers = append(tiers, tier{heldSQL("e.iccid", `esims e INDEXED BY esims_list_iccid_last4`,
+			`substr(e.iccid, -4) = ? AND e.iccid GLOB ?`),
+			append(args, args...), MatchICCID, true})
 	}
-	if number, ok := orderNumberOf(query); ok {
-		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE id IN
-			(SELECT e.subscriber_id FROM esim_plans ep JOIN esims e ON e.iccid = ep.iccid WHERE ep.order_number = ?) LIMIT ?`,
-			[]any{number}})
+	if numbers := s.orderNumbersOf(ctx, query); len(numbers) > 0 {
+		tiers = append(tiers, tier{heldSQL("ep.order_number", `esim_plans ep JOIN esims e ON e.iccid = ep.iccid`,
+			`ep.order_number IN (?`+strings.Repeat(", ?", len(numbers)-1)+`)`),
+			anys(append(numbers, numbers...)), MatchOrder, true})
 	}
 	tiers = append(tiers, []tier{
-		{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
-			[]any{escapeGlob(strings.ToUpper(query)) + "*"}},
-		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_name
-			WHERE name LIKE ? ESCAPE '\' ORDER BY name COLLATE NOCASE, id LIMIT ?`, []any{prefix}},
+		{`SELECT ` + subscriberColumns + `, account_number FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
+			[]any{escapeGlob(strings.ToUpper(query)) + "*"}, MatchAccount, false},
+		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_name
+			WHERE name LIKE ? ESCAPE '\' ORDER BY name COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchName, false},
 		// SQLite makes a LIKE a range of the index by itself on a column,
 		// but on this expression not for a query that starts with a digit:
 		// the range is spelled out, and the LIKE keeps it exact.
-		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_surname
+		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_surname
 			WHERE substr(name, instr(name, ' ') + 1) COLLATE NOCASE >= ? AND substr(name, instr(name, ' ') + 1) COLLATE NOCASE < ?
 			AND substr(name, instr(name, ' ') + 1) LIKE ? ESCAPE '\'
-			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}},
-		{`SELECT ` + subscriberColumns + ` FROM subscribers INDEXED BY subscribers_email
-			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}},
+			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}, MatchName, false},
+		{`SELECT ` + subscriberColumns + `, email FROM subscribers INDEXED BY subscribers_email
+			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchEmail, false},
 	}...)
 	if match := searchMatch(query); match != "" {
 		// The trigram index hands out its matches in rowid order, so the
 		// limit ends the read early. It also finds those of the kinds above,
 		// which are skipped: it reads as many more as were found there.
-		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + ` FROM subscribers WHERE id IN
-			(SELECT rowid FROM subscriber_search WHERE subscriber_search MATCH ? ORDER BY rowid LIMIT ?) ORDER BY id`, []any{match}})
+		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, '' FROM subscribers WHERE id IN
+			(SELECT rowid FROM subscriber_search WHERE subscriber_search MATCH ? ORDER BY rowid LIMIT ?) ORDER BY id`, []any{match}, "", false})
 	}
-	var out []Subscriber
+	var out []Found
 	seen := map[int64]bool{}
 	for _, t := range tiers {
 		if len(out) == limit {
 			break
 		}
-		found, err := querySubscribers(ctx, s.read, t.query, append(t.args, limit-len(out)+len(seen))...)
+		var found []Found
+		if t.held {
+			found, err = s.holdersOf(ctx, limit-len(out)+len(seen), t.query, t.args...)
+		} else {
+			found, err = queryFound(ctx, s.read, t.query, append(t.args, limit-len(out)+len(seen))...)
+		}
 		if err != nil {
 			return nil, err
 		}
-		for _, sub := range found {
-			if !seen[sub.ID] && len(out) < limit {
-				seen[sub.ID] = true
-				out = append(out, sub)
+		for _, f := range found {
+			if seen[f.ID] || len(out) == limit {
+				continue
 			}
+			seen[f.ID] = true
+			f.Matched = t.matched
+			f.describeMatch(query)
+			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// ExactMatch is the one subscriber a whole ICCID, order number or account
+// number matched, if the search found exactly one such.
+func ExactMatch(results []Found) (Found, bool) {
+	var exact []Found
+	for _, f := range results {
+		if f.Exact {
+			exact = append(exact, f)
+		}
+	}
+	if len(exact) == 1 {
+		return exact[0], true
+	}
+	return Found{}, false
+}
+
+// heldSQL reads the eSIMs e that from and where find, each with what it
+// was found by (key): those on a line with their subscriber, read in one
+// pass of the index where uses as before; then, with no subscriber, those
+// Replace eSIM took off a line, with the eSIM that replaced them. Its
+// arguments are where's, twice.
+func heldSQL(key, from, where string) string {
+	return `SELECT s.` + strings.ReplaceAll(subscriberColumns, ", ", ", s.") + `, ` + key + `, ''
+		FROM ` + from + ` JOIN subscribers s ON s.id = e.subscriber_id WHERE ` + where + `
+		UNION ALL
+		SELECT 0, '', '', '', '', 0, '', NULL, NULL, ` + key + `, e.replaced_by FROM ` + from + `
+		WHERE ` + where + ` AND e.replaced_by IS NOT NULL`
+}
+
+// holdersOf is the subscribers who hold the eSIMs a heldSQL query reads,
+// now, the first limit by id, each with the least key of theirs as the
+// Value: an eSIM that Replace eSIM took off a line is its holder's by the
+// eSIMs that replaced it (lineHolder).
+func (s *Store) holdersOf(ctx context.Context, limit int, query string, args ...any) ([]Found, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var all []Found
+	var replaced []string // the eSIM that replaced each of all's without a subscriber
+	for rows.Next() {
+		var f Found
+		var next string
+		if f.Subscriber, err = scanSubscriber(rows, &f.Value, &next); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		all = append(all, f)
+		replaced = append(replaced, next)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	byID := map[int64]Found{}
+	for i, f := range all {
+		if replaced[i] != "" {
+			owner, _, err := lineHolder(ctx, s.read, replaced[i])
+			if err != nil {
+				return nil, err
+			}
+			if owner == 0 {
+				continue
+			}
+			if f.Subscriber, err = subscriber(ctx, s.read, owner); err != nil {
+				return nil, err
+			}
+		}
+		if had, ok := byID[f.ID]; !ok || f.Value < had.Value {
+			byID[f.ID] = f
+		}
+	}
+	out := slices.SortedFunc(maps.Values(byID), func(a, b Found) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(limit, len(out))], nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// describeMatch says what of the subscriber the query matched, and whether
+// it is a whole ICCID, order number or account number.
+func (f *Found) describeMatch(query string) {
+	switch f.Matched {
+	case MatchICCID:
+		digits := onlyDigits(query)
+		f.Part, f.Exact = digits, digits == f.Value
+		return
+	case MatchOrder:
+		// A serial alone matched the serial; anything else the whole number.
+		f.Part, f.Exact = f.Value, true
+		if _, whole := orderNumberOf(query); !whole {
+			f.Part = f.Value[strings.LastIndexByte(f.Value, '-')+1:]
+		}
+		return
+	}
+	// The text kinds, and the trigram index's matches, which may be any of
+	// them: the first field that holds the query.
+	for _, c := range []struct{ matched, value string }{
+		{MatchAccount, f.AccountNumber}, {MatchName, f.Name}, {MatchEmail, f.Email},
+	} {
+		if f.Matched != "" && f.Matched != c.matched {
+			continue
+		}
+		if i := indexFold(c.value, query); i >= 0 {
+			f.Matched, f.Value, f.Part = c.matched, c.value, c.value[i:i+len(query)]
+			f.Exact = c.matched == MatchAccount && len(query) == len(c.value)
+			return
+		}
+	}
+	if f.Matched == "" {
+		f.Matched, f.Value, f.Part = MatchPhone, f.Phone, ""
+	}
+}
+
+// indexFold is where needle first is in s, ignoring the case of ASCII
+// letters (as the search does); -1 if it is not.
+func indexFold(s, needle string) int {
+	for i := 0; i+len(needle) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(needle)], needle) {
+			return i
+		}
+	}
+	return -1
+}
+
+// orderNumbersOf reads the order numbers a query may be, as a customer
+// reads one out: "ORD-2026-000123", "ord 2026 123" or "2026-000123" is one;
+// a serial alone, "000123" as printed, is that serial in each year the
+// portal has taken orders in, oldest first.
+func (s *Store) orderNumbersOf(ctx context.Context, query string) []string {
+	if number, ok := orderNumberOf(query); ok {
+		return []string{number}
+	}
+	if len(query) < 6 || len(query) > 9 || onlyDigits(query) != query {
+		return nil
+	}
+	n, _ := strconv.Atoi(query)
+	// The first and the last order number are the ends of its index.
+	var first, last string
+	if err := s.read.QueryRowContext(ctx, `SELECT coalesce((SELECT min(order_number) FROM esim_plans), ''),
+		coalesce((SELECT max(order_number) FROM esim_plans), '')`).Scan(&first, &last); err != nil || first == "" {
+		return nil
+	}
+	year := func(number string) int {
+		y, _ := strconv.Atoi(strings.TrimPrefix(number, "ORD-")[:min(4, len(number))])
+		return y
+	}
+	var out []string
+	for year, to := year(first), year(last); year <= to && year > 0; year++ {
+		out = append(out, fmt.Sprintf("ORD-%04d-%06d", year, n))
+	}
+	return out
 }
 
 // orderNumberOf reads an order number as a customer reads it out:
@@ -116,19 +318,19 @@ func scanSubscriber(row interface{ Scan(...any) error }, extra ...any) (Subscrib
 	return sub, err
 }
 
-func querySubscribers(ctx context.Context, q queryer, query string, args ...any) ([]Subscriber, error) {
+func queryFound(ctx context.Context, q queryer, query string, args ...any) ([]Found, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Subscriber
+	var out []Found
 	for rows.Next() {
-		sub, err := scanSubscriber(rows)
-		if err != nil {
+		var f Found
+		if f.Subscriber, err = scanSubscriber(rows, &f.Value); err != nil {
 			return nil, err
 		}
-		out = append(out, sub)
+		out = append(out, f)
 	}
 	return out, rows.Err()
 }

@@ -116,3 +116,54 @@ func TestCleanSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchSaysWhatMatched: each query finds Kenji Watanabe by what it
+// names, with the part it matched and whether it is a whole ICCID, order
+// number or account number.
+func TestSearchSaysWhatMatched(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	seedDemo(t, s)
+	var iccid, order, account string
+	if err := s.read.QueryRow(`SELECT e.iccid, ep.order_number, sb.account_number FROM subscribers sb
+		JOIN esims e ON e.subscriber_id = sb.id JOIN esim_plans ep ON ep.iccid = e.iccid
+		WHERE sb.name = 'Kenji Watanabe' ORDER BY ep.id LIMIT 1`).Scan(&iccid, &order, &account); err != nil {
+		t.Fatal(err)
+	}
+	serial := order[strings.LastIndexByte(order, '-')+1:]
+	for _, tc := range []struct {
+		q, matched, value, part string
+		exact                   bool
+	}{
+		{iccid, MatchICCID, iccid, iccid, true},
+		{iccid[len(iccid)-5:], MatchICCID, iccid, iccid[len(iccid)-5:], false},
+		{order, MatchOrder, order, order, true},
+		{strings.ToLower(order), MatchOrder, order, order, true},
+		{serial, MatchOrder, order, serial, true},
+		{account, MatchAccount, account, account, true},
+		{strings.ToLower(account[:5]), MatchAccount, account, account[:5], false},
+		{"kenji", MatchName, "Kenji Watanabe", "Kenji", false},
+		{"watanabe", MatchName, "Kenji Watanabe", "Watanabe", false},
+		{"kenji.wat", MatchEmail, "kenji.watanabe@example.com", "kenji.wat", false},
+	} {
+		found, err := s.SearchSubscribers(ctx, tc.q, 50)
+		if err != nil {
+			t.Fatalf("search %q: %v", tc.q, err)
+		}
+		var got *Found
+		for i := range found {
+			if found[i].Name == "Kenji Watanabe" {
+				got = &found[i]
+				break
+			}
+		}
+		if got == nil {
+			t.Errorf("search %q does not find Kenji Watanabe", tc.q)
+			continue
+		}
+		if got.Matched != tc.matched || got.Value != tc.value || got.Part != tc.part || got.Exact != tc.exact {
+			t.Errorf("search %q: matched %s %q, part %q, exact %v; want %s %q, part %q, exact %v",
+				tc.q, got.Matched, got.Value, got.Part, got.Exact, tc.matched, tc.value, tc.part, tc.exact)
+		}
+	}
+}

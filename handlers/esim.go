@@ -50,6 +50,15 @@ func (h *Handlers) renderESIMPage(c echo.Context, showCode bool) error {
 		sub = &s
 		d.Subscriber = sub
 	}
+	if e.ReplacedBy != "" {
+		// A replaced eSIM stays the customer's history: the page says whose
+		// line it was.
+		if l, ok, err := h.Store.FormerLine(ctx, e.ICCID); err != nil {
+			return err
+		} else if ok {
+			d.FormerLine = &l
+		}
+	}
 	if e.State == db.StateAllocated || e.ReplacedBy != "" {
 		if d.Emails, err = h.Store.EmailsForESIM(ctx, e.ICCID); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -19,15 +20,22 @@ func (h *Handlers) searchSubscribers(c echo.Context) error {
 		return err
 	}
 	// A search the agent submitted (not one typed live) that finds one
-	// customer opens their profile.
-	if len(results) == 1 && c.QueryParam("go") != "" {
-		return redirect(c, fmt.Sprintf("/subscribers/%d", results[0].ID), http.StatusOK)
+	// customer, or a whole ICCID, order number or account number of one
+	// customer's, opens their profile. The live search shows that customer
+	// above the list instead: it does not navigate away as the agent types.
+	if c.QueryParam("go") != "" {
+		if exact, ok := db.ExactMatch(results); ok {
+			return redirect(c, fmt.Sprintf("/subscribers/%d", exact.ID), http.StatusOK)
+		}
+		if len(results) == 1 {
+			return redirect(c, fmt.Sprintf("/subscribers/%d", results[0].ID), http.StatusOK)
+		}
 	}
 	if strings.TrimSpace(q) == "" {
 		// Nothing typed: the customers this agent opened last.
 		for _, id := range h.recent.of(login(c).ID) {
 			if sub, err := h.Store.Subscriber(c.Request().Context(), id); err == nil {
-				results = append(results, sub)
+				results = append(results, db.Found{Subscriber: sub})
 			}
 		}
 	}

@@ -154,11 +154,33 @@
     if (e.target.closest("[data-shortcuts-open]")) openShortcuts();
   });
 
+  // A `/` the shortcut took types nothing. Cancelling its keydown is not
+  // always enough: a keypress may still follow (as from a remote keyboard),
+  // and would type the slash into the box the shortcut just focused.
+  let slashTaken = false;
+  document.addEventListener("keypress", function (e) {
+    if (slashTaken && e.key === "/") e.preventDefault();
+  }, true);
+  document.addEventListener("keyup", function (e) {
+    if (e.key === "/") slashTaken = false;
+  }, true);
+
   document.addEventListener("keydown", function (e) {
-    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    // In the subscriber search box too, `/` goes to the search rather than
+    // typing a slash (nothing it finds has one; line names on the eSIM List
+    // may): it selects what is there, so the next search replaces it.
+    if (e.key === "/" && e.target.matches && e.target.matches("[data-slash-selects]")) {
+      e.preventDefault();
+      slashTaken = true;
+      e.target.select();
+      return;
+    }
+    if (typing(e.target)) return;
     switch (e.key) {
       case "/": {
         e.preventDefault();
+        slashTaken = true;
         const box = document.querySelector("[data-search-box]");
         if (box) {
           box.focus();

@@ -397,7 +397,7 @@ func (p *Portal) Subscriber(t testing.TB, account string) db.Subscriber {
 	}
 	for _, s := range found {
 		if s.AccountNumber == account {
-			return s
+			return s.Subscriber
 		}
 	}
 	t.Fatalf("no demo subscriber %s", account)
