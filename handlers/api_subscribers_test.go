@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,10 +89,10 @@ func TestSubscriberAPI(t *testing.T) {
 		if r.Status != http.StatusBadRequest {
 			t.Fatalf("bad PUT: %d %v", r.Status, r.JSON)
 		}
-		got := fieldsOf(r)
+		got := errorFields(r)
 		for _, want := range []string{"as_of", "name", "email", "status", "home_plans[0].kind"} {
-			if !strings.Contains(got, want+";") {
-				t.Errorf("refused fields %s, want %s among them", got, want)
+			if !slices.Contains(got, want) {
+				t.Errorf("refused fields %q, want %s among them", got, want)
 			}
 		}
 		if r := apiDo(t, nil, http.MethodPut, app.URL, "/api/v1/subscribers/BX-2", auth, `{"name": "A", "Email": "a@b.c"}`); r.Status != 400 ||
@@ -106,8 +107,8 @@ func TestSubscriberAPI(t *testing.T) {
 		}
 		bad := `{"subscribers": [` + rec("BB-1", "b1@example.com") + `, ` + rec("BB-2", "no-at") + `, ` + rec("BB-3", "b3@example.com") + `, 7]}`
 		r := apiPost(t, nil, app.URL, "/api/v1/subscribers", auth, bad)
-		if r.Status != http.StatusBadRequest || fieldsOf(r) != "subscribers[3];subscribers[1].email;" {
-			t.Errorf("a batch with two bad records: %d %v (fields %s)", r.Status, r.JSON, fieldsOf(r))
+		if got := errorFields(r); r.Status != http.StatusBadRequest || !slices.Equal(got, []string{"subscribers[3]", "subscribers[1].email"}) {
+			t.Errorf("a batch with two bad records: %d %v (fields %q)", r.Status, r.JSON, got)
 		}
 		if n := app.Count(t, `SELECT count(*) FROM subscribers WHERE account_number LIKE 'BB-%'`); n != 0 {
 			t.Errorf("a refused batch wrote %d subscribers", n)
@@ -135,7 +136,7 @@ func TestSubscriberAPI(t *testing.T) {
 			t.Errorf("a billing key on the usage API: %d %v, want 403 naming network", r.Status, r.JSON)
 		}
 		r = apiPost(t, nil, app.URL, "/api/v1/usage", "Bearer "+network, `{"records": []}`)
-		if r.Status != http.StatusBadRequest || fieldsOf(r) != "records;" {
+		if r.Status != http.StatusBadRequest || !slices.Equal(errorFields(r), []string{"records"}) {
 			t.Errorf("a network key on the usage API: %d %v, want it let through to the records' check", r.Status, r.JSON)
 		}
 		r = apiDo(t, nil, http.MethodDelete, app.URL, "/api/v1/subscribers/BX-1001", auth, "")
@@ -186,15 +187,6 @@ func TestSubscriberAPI(t *testing.T) {
 // demoAccountWithLine is a demo subscriber who holds a line.
 const demoAccountWithLine = "AC-100644"
 
-// fieldsOf lists the fields an API refusal names, each followed by ";".
-func fieldsOf(r apiCall) string {
-	var b strings.Builder
-	errs, _ := r.JSON["errors"].([]any)
-	for _, e := range errs {
-		b.WriteString(e.(map[string]any)["field"].(string) + ";")
-	}
-	return b.String()
-}
 
 // The demo's billing states as agents and leads see them: a suspended
 // account, a closed one, and one over its allowance after a downgrade.

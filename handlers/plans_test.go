@@ -2,8 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -248,28 +246,10 @@ func catalogKey(t *testing.T, app *portaltest.Portal) string {
 // apiSend sends a JSON body (or none) to the catalog API with a key of the catalog scope.
 func apiSend(t *testing.T, app *portaltest.Portal, method, path, body string) apiCall {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, app.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+catalogKey(t, app))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out := apiCall{Status: resp.StatusCode, Header: resp.Header}
-	if err := json.NewDecoder(resp.Body).Decode(&out.JSON); err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return out
+	return apiDo(t, nil, method, app.URL, path, "Bearer "+catalogKey(t, app), body)
 }
 
+// errorFields lists the fields an API refusal names, in its order.
 func errorFields(c apiCall) []string {
 	var out []string
 	list, _ := c.JSON["errors"].([]any)
