@@ -187,7 +187,6 @@ func TestSubscriberAPI(t *testing.T) {
 // demoAccountWithLine is a demo subscriber who holds a line.
 const demoAccountWithLine = "AC-100644"
 
-
 // The demo's billing states as agents and leads see them: a suspended
 // account, a closed one, and one over its allowance after a downgrade.
 func TestBillingStatesOnProfiles(t *testing.T) {
