@@ -115,14 +115,18 @@ func (s *Store) AddAPIClient(ctx context.Context, name string, scopes []string, 
 	return c, key, nil
 }
 
-const apiClientColumns = `c.id, c.name, c.scopes, c.key_last4, c.created_at, coalesce(cb.name, ''), c.last_used_at, c.revoked_at, coalesce(rb.name, '')
-	FROM api_clients c LEFT JOIN logins cb ON cb.id = c.created_by LEFT JOIN logins rb ON rb.id = c.revoked_by`
+// apiClientColumns are an APIClient's columns, read from apiClientFrom.
+const (
+	apiClientColumns = `c.id, c.name, c.scopes, c.key_last4, c.created_at, coalesce(cb.name, ''), c.last_used_at, c.revoked_at, coalesce(rb.name, '')`
+	apiClientFrom    = ` FROM api_clients c LEFT JOIN logins cb ON cb.id = c.created_by LEFT JOIN logins rb ON rb.id = c.revoked_by`
+)
 
-func scanAPIClient(row interface{ Scan(...any) error }) (APIClient, error) {
+// scanAPIClient reads apiClientColumns, and then extra.
+func scanAPIClient(row interface{ Scan(...any) error }, extra ...any) (APIClient, error) {
 	var c APIClient
 	var scopes string
 	var used, revoked nullTime
-	if err := row.Scan(&c.ID, &c.Name, &scopes, &c.KeyLast4, dbTime{&c.CreatedAt}, &c.CreatedBy, &used, &revoked, &c.RevokedBy); err != nil {
+	if err := row.Scan(append([]any{&c.ID, &c.Name, &scopes, &c.KeyLast4, dbTime{&c.CreatedAt}, &c.CreatedBy, &used, &revoked, &c.RevokedBy}, extra...)...); err != nil {
 		return c, err
 	}
 	c.Scopes = strings.Fields(scopes)
@@ -133,7 +137,7 @@ func scanAPIClient(row interface{ Scan(...any) error }) (APIClient, error) {
 // APIClients lists every client, those that can still call first, then by name.
 func (s *Store) APIClients(ctx context.Context) (_ []APIClient, err error) {
 	defer func() { err = failed("list API clients", err) }()
-	rows, err := s.read.QueryContext(ctx, `SELECT `+apiClientColumns+` ORDER BY c.revoked_at IS NOT NULL, c.name COLLATE NOCASE, c.id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+apiClientColumns+apiClientFrom+` ORDER BY c.revoked_at IS NOT NULL, c.name COLLATE NOCASE, c.id`)
 	if err != nil {
 		return nil, err
 	}
@@ -156,16 +160,10 @@ func (s *Store) APIClientByKey(ctx context.Context, key string) (_ APIClient, er
 	defer func() { err = failed("look up API key", err) }()
 	want := hashAPIKey(key)
 	var got []byte
-	row := s.read.QueryRowContext(ctx, `SELECT c.key_hash, `+apiClientColumns+` WHERE c.key_hash = ?`, want)
-	var c APIClient
-	var scopes string
-	var used, revoked nullTime
-	err = row.Scan(&got, &c.ID, &c.Name, &scopes, &c.KeyLast4, dbTime{&c.CreatedAt}, &c.CreatedBy, &used, &revoked, &c.RevokedBy)
+	c, err := scanAPIClient(s.read.QueryRowContext(ctx, `SELECT `+apiClientColumns+`, c.key_hash`+apiClientFrom+` WHERE c.key_hash = ?`, want), &got)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && subtle.ConstantTimeCompare(got, want) != 1) {
 		return APIClient{}, refuse(ErrNotFound, "", "no API client has this key")
 	}
-	c.Scopes = strings.Fields(scopes)
-	c.LastUsedAt, c.RevokedAt = used.Time, revoked.Time
 	return c, err
 }
 
@@ -196,7 +194,7 @@ func (s *Store) RevokeAPIClient(ctx context.Context, id int64, by Login) (_ APIC
 		if err != nil {
 			return err
 		}
-		if c, err = scanAPIClient(tx.QueryRowContext(ctx, `SELECT `+apiClientColumns+` WHERE c.id = ?`, id)); errors.Is(err, sql.ErrNoRows) {
+		if c, err = scanAPIClient(tx.QueryRowContext(ctx, `SELECT `+apiClientColumns+apiClientFrom+` WHERE c.id = ?`, id)); errors.Is(err, sql.ErrNoRows) {
 			return refuse(ErrNotFound, "", "No API client with that id.")
 		} else if err != nil {
 			return err
