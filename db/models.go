@@ -23,9 +23,6 @@ type Subscriber struct {
 	BillingAsOf, BillingChangedAt time.Time
 }
 
-// Closed reports whether billing closed the account: the profile is history.
-func (s Subscriber) Closed() bool { return s.Status == StatusClosed }
-
 // DomesticPlan is one of the subscriber's home plans. Qualifies marks an
 // Unlimited All plan or Unlimited bundle: each one entitles the subscriber to
 // one complimentary travel eSIM.

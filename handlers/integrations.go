@@ -59,15 +59,3 @@ func (h *Handlers) revokeAPIClient(c echo.Context) error {
 	}
 	return h.redirectWithFlash(c, "/integrations", fmt.Sprintf("Revoked the key of %s (…%s): its calls are refused from now on.", client.Name, client.KeyLast4))
 }
-
-// overAllowanceLimit is how many subscribers over their allowance one page lists.
-const overAllowanceLimit = 500
-
-func (h *Handlers) overAllowancePage(c echo.Context) error {
-	c.Set(navKey, "subscribers")
-	list, err := h.Store.OverAllowance(c.Request().Context(), overAllowanceLimit)
-	if err != nil {
-		return err
-	}
-	return h.render(c, http.StatusOK, views.OverAllowance(list, overAllowanceLimit))
-}

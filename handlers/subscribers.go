@@ -110,3 +110,15 @@ func (h *Handlers) setPlanNotices(c echo.Context) error {
 	}
 	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", id), msg)
 }
+
+// overAllowanceLimit is how many subscribers over their allowance one page lists.
+const overAllowanceLimit = 500
+
+func (h *Handlers) overAllowancePage(c echo.Context) error {
+	c.Set(navKey, "subscribers")
+	list, err := h.Store.OverAllowance(c.Request().Context(), overAllowanceLimit)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.OverAllowance(list, overAllowanceLimit))
+}
