@@ -12,12 +12,7 @@ import (
 )
 
 // listInput reads the List's filter from the URL query.
-func listInput(c echo.Context) db.ListFilterInput {
-	return db.ListFilterInput{
-		State: c.QueryParam("state"), Profile: c.QueryParam("profile"), From: c.QueryParam("from"), To: c.QueryParam("to"),
-		By: c.QueryParam("by"), Installed: c.QueryParam("installed"), Retired: c.QueryParam("retired"), Q: c.QueryParam("q"), Sort: c.QueryParam("sort"),
-	}
-}
+func listInput(c echo.Context) db.ListFilterInput { return db.ReadListFilter(c.QueryParam) }
 
 // esimList is the eSIM List. The filter form and the page links swap only
 // the results (HX-Target esim-results); any other request, a shared link or
