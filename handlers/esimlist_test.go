@@ -294,7 +294,7 @@ func TestESIMListCSV(t *testing.T) {
 			t.Errorf("allocated_at %q: %v", rec[7], err)
 		}
 	}
-	if r := lead.Get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity {
+	if r := lead.Get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.Doc(t).Find("#list-profile-error")), "2, 7 or 10") {
 		t.Errorf("invalid filter: status %d, want 422", r.Status)
 	}
 }

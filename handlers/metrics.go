@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -280,11 +279,11 @@ func (h *Handlers) measureRequests() echo.MiddlewareFunc {
 // token is set, 401 without the right one.
 func (h *Handlers) serveMetrics(c echo.Context) error {
 	if h.MetricsToken == "" {
-		return echo.NewHTTPError(http.StatusNotFound)
+		return refuse(db.ErrNotFound, "")
 	}
 	if !h.hasMetricsToken(c) {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
-		return echo.NewHTTPError(http.StatusUnauthorized)
+		return refuse(db.ErrUnauthenticated, "")
 	}
 	promhttp.HandlerFor(h.Metrics.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
 	return nil

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/db"
 	"github.com/labstack/echo/v4/middleware"
 )
 
@@ -68,12 +70,12 @@ func (h *Handlers) csrf() echo.MiddlewareFunc {
 		CookieSameSite: http.SameSiteLaxMode,
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
 			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
-				return false, echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
+				return false, refuse(db.ErrForbidden, csrfRefusal)
 			}
 			return false, nil // same-site: the token decides
 		},
 		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
+			return refuse(db.ErrForbidden, csrfRefusal)
 		},
 	})
 }
