@@ -15,14 +15,11 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,20 +64,12 @@ func TestCrashDuringAddLines(t *testing.T) {
 		t.Skip("builds and kills the real program; skipped with -short")
 	}
 	started := time.Now()
-	bin := buildPortal(t)
-	dbPath := filepath.Join(t.TempDir(), "crash.db")
-	addr := freeAddr(t)
-
-	// A first start creates the database and loads the demo data; the
-	// stream's subscribers and stock are added while it is stopped.
-	startCrashPortal(t, bin, addr, dbPath, "").stop(t)
-	stream := prepareCrashStream(t, dbPath)
-	check := openCrashCheck(t, dbPath)
+	bin, addr, dbPath, stream, check := prepareCrash(t)
 	freeBefore := check.free(t, stream)
 
 	mailServer := smtptest.Start(t)
 	relay := startSlowRelay(t, mailServer.Addr, crashSMTPDelay)
-	run1 := startCrashPortal(t, bin, addr, dbPath, relay.Addr)
+	run1 := portaltest.StartProgram(t, bin, addr, dbPath, relay.Addr)
 	transport := &http.Transport{MaxIdleConnsPerHost: crashAgents}
 	t.Cleanup(transport.CloseIdleConnections)
 	agents := make([]*portaltest.Client, crashAgents)
@@ -128,7 +117,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 		}
 		killed.Store(true)
 		inflightAtKill = inflight.Load()
-		if err := run1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := run1.Kill(); err != nil {
 			t.Errorf("SIGKILL: %v", err)
 		}
 	})
@@ -173,7 +162,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 	if !killed.Load() {
 		t.Fatalf("the stream of %d subscribers ended before the kill", len(stream.subscribers))
 	}
-	run1.waitKilled(t)
+	run1.WaitKilled(t)
 	relay.Close()
 	transport.CloseIdleConnections()
 
@@ -219,7 +208,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 	// answer the kill swallowed are submitted again, with their one-time
 	// token, as an agent reloading the form would: the committed ones must
 	// come back as they were, the others happen now.
-	run2 := startCrashPortal(t, bin, addr, dbPath, mailServer.Addr)
+	run2 := portaltest.StartProgram(t, bin, addr, dbPath, mailServer.Addr)
 	for _, at := range unanswered {
 		if err := crashAddLine(agents[0], at.subscriber, stream.planID, at.token); err != nil {
 			t.Fatalf("after the restart, submitting again: %v", err)
@@ -271,7 +260,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 		stream.first(), stream.last()); n != 0 {
 		t.Errorf("%d of the stream's emails are not marked sent", n)
 	}
-	run2.stop(t)
+	run2.Stop(t)
 
 	// Each email went out once, but for the one the worker had in hand at
 	// the kill: accepted by the server, not yet marked sent.
@@ -301,7 +290,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 		t.Errorf("%d emails delivered twice; at most the %d in hand at the kill may be", duplicates, emails.DefaultConcurrency)
 	}
 	// Neither run of the program logged customer data.
-	portaltest.CheckLog(t, check.db, run1.out.String()+run2.out.String())
+	portaltest.CheckLog(t, check.db, run1.Out.String()+run2.Out.String())
 
 	t.Logf("%d Add lines answered before SIGKILL (%d in flight at the kill, %d of them committed without an answer); "+
 		"%d lines allocated at the kill, %d after resubmitting; emails: %d sent before the kill, %d queued at it, "+
@@ -310,101 +299,17 @@ func TestCrashDuringAddLines(t *testing.T) {
 		len(sentAtKill), len(queuedAtKill), len(mailServer.Messages()), duplicates, time.Since(started).Round(time.Millisecond))
 }
 
-// buildPortal builds the program into a temporary directory.
-func buildPortal(t *testing.T) string {
+// prepareCrash builds the program and has its first start, on a free
+// address, create the database and load the demo data; the stream's
+// subscribers and stock are added while it is stopped.
+func prepareCrash(t *testing.T) (bin, addr, dbPath string, stream crashStream, check *crashCheck) {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	bin := filepath.Join(t.TempDir(), "esim-admin")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// crashProcess is the program running as a process of its own, so that it
-// can be killed.
-type crashProcess struct {
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	exited chan struct{} // closed when the process has ended
-	err    error         // Wait's result, once exited is closed
-}
-
-// startCrashPortal runs the program on addr and dbPath, sending mail to
-// smtpAddr (none when empty), with the extra flags, and waits until it
-// serves. Whatever the test leaves running is killed at its end.
-func startCrashPortal(t *testing.T, bin, addr, dbPath, smtpAddr string, extra ...string) *crashProcess {
-	t.Helper()
-	args := []string{"-addr", addr, "-db", dbPath}
-	if smtpAddr != "" {
-		args = append(args, "-smtp", smtpAddr)
-	}
-	args = append(args, extra...)
-	p := &crashProcess{cmd: exec.Command(bin, args...), out: &lockedBuffer{}, exited: make(chan struct{})}
-	// The developer's own ESIM_* settings must not reach the program.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ESIM_") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-		done <- p.err
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("output of %s:\n%s", strings.Join(args, " "), p.out.String())
-		}
-	})
-	if err := waitUntilServing("http://"+addr+"/login", done, 20*time.Second); err != nil {
-		t.Fatalf("start the portal: %v\noutput:\n%s", err, p.out.String())
-	}
-	return p
-}
-
-// stop ends the program as a service manager does, and expects a clean exit.
-func (p *crashProcess) stop(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the portal did not stop within 15s of SIGTERM")
-	}
-	if p.err != nil {
-		t.Fatalf("the portal stopped with %v; output:\n%s", p.err, p.out.String())
-	}
-}
-
-// waitKilled waits for the end of a process sent SIGKILL.
-func (p *crashProcess) waitKilled(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the portal still runs 10s after SIGKILL")
-	}
-	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("the portal ended with %v, not by SIGKILL", p.cmd.ProcessState)
-	}
+	bin = portaltest.BuildProgram(t)
+	dbPath = filepath.Join(t.TempDir(), "crash.db")
+	addr = portaltest.FreeAddr(t)
+	portaltest.StartProgram(t, bin, addr, dbPath, "").Stop(t)
+	stream = prepareCrashStream(t, dbPath)
+	return bin, addr, dbPath, stream, openCrashCheck(t, dbPath)
 }
 
 // crashStream is what the stream of Add lines works on.
@@ -811,65 +716,4 @@ func (r *slowRelay) Close() {
 	r.conns = nil
 	r.mu.Unlock()
 	r.wg.Wait()
-}
-
-// freeAddr finds a port nobody listens on. Another process could take it
-// before the portal does, which is rare enough on a test machine.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("free the port: %v", err)
-	}
-	return addr
-}
-
-// waitUntilServing polls the sign-in page until it answers 200, or until
-// the program ends early, with the reason it could not start.
-func waitUntilServing(loginURL string, done <-chan error, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			return fmt.Errorf("the program ended before serving: %v", err)
-		case <-tick.C:
-		}
-		res, err := client.Get(loginURL)
-		if err != nil {
-			last = err
-			continue
-		}
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
-			return nil
-		}
-		last = fmt.Errorf("GET %s: %s", loginURL, res.Status)
-	}
-	return fmt.Errorf("not serving after %s: %v", timeout, last)
-}
-
-// lockedBuffer collects the program's output, written as it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
+	"github.com/carrier/esim-admin/logtest"
 )
 
 // outbox keeps emails in memory the way the store's outbox table does; the
@@ -446,28 +447,17 @@ func TestWorkerStore(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	var _ emails.Outbox = store
 
-	var logs strings.Builder
+	var logs logtest.Buffer
 	srv := smtptest.Start(t)
 	w := fastWorker(nil, newSender(t, emails.SMTPConfig{Addr: srv.Addr}))
 	w.Store = store
-	w.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelError}))
+	w.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	runCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	w.Run(runCtx)
 	if logs.Len() > 0 {
 		t.Errorf("worker logged errors:\n%s", logs.String())
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func TestWorkerLastRun(t *testing.T) {

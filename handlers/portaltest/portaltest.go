@@ -5,7 +5,6 @@
 package portaltest
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +29,7 @@ import (
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/logtest"
 	"github.com/carrier/esim-admin/signin"
 	"github.com/carrier/esim-admin/smdp"
 	"github.com/carrier/esim-admin/smdp/smdptest"
@@ -60,7 +59,7 @@ type Options struct {
 // Portal is the portal serving a test.
 type Portal struct {
 	URL   string // base URL, e.g. http://127.0.0.1:54321
-	log   *lockedBuffer
+	log   *logtest.Buffer
 	Store *db.Store
 	Clock *Clock
 	// Routes is the route table the portal serves.
@@ -119,8 +118,7 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	}
 	// The portal's log, at the level it logs at in production, is shown if
 	// the test fails, and checked for customer data when the test ends.
-	logs := &lockedBuffer{}
-	logs.written = sync.NewCond(&logs.mu)
+	logs := &logtest.Buffer{}
 	p.log = logs
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
@@ -311,55 +309,11 @@ func (p *Portal) Log() string { return p.log.String() }
 // comes within a minute.
 func (p *Portal) WaitForLog(t testing.TB, match func(line string) bool) string {
 	t.Helper()
-	deadline := time.AfterFunc(time.Minute, p.log.wake)
-	defer deadline.Stop()
-	start := time.Now()
-	p.log.mu.Lock()
-	defer p.log.mu.Unlock()
-	for {
-		for line := range strings.Lines(p.log.buf.String()) {
-			if match(line) {
-				return line
-			}
-		}
-		if time.Since(start) >= time.Minute {
-			t.Fatalf("portaltest: no such line logged within a minute")
-		}
-		p.log.written.Wait()
+	line, ok := p.log.WaitFor(match, time.Minute)
+	if !ok {
+		t.Fatalf("portaltest: no such line logged within a minute")
 	}
-}
-
-// lockedBuffer collects the log the server's goroutines write, and tells
-// those waiting for a line of each write.
-type lockedBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written *sync.Cond // on mu
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	defer b.written.Broadcast()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) wake() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.written.Broadcast()
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return line
 }
 
 // Clock is the portal's clock: the real time, moved forward by tests. The
