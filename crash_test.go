@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
@@ -326,10 +327,7 @@ func (s crashStream) last() int64  { return s.subscribers[len(s.subscribers)-1] 
 // free eSIMs of the Euro 1 plan's profile for all of them.
 func prepareCrashStream(t *testing.T, dbPath string) crashStream {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := dbtest.Raw(t, dbPath)
 	defer raw.Close()
 	var s crashStream
 	if err := raw.QueryRow(`SELECT id, imsi_profile FROM plans WHERE code = 'EURO1'`).Scan(&s.planID, &s.profile); err != nil {
@@ -424,21 +422,12 @@ type crashCheck struct{ db *sql.DB }
 
 func openCrashCheck(t *testing.T, dbPath string) *crashCheck {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return &crashCheck{db: raw}
+	return &crashCheck{db: dbtest.ReadOnly(t, dbPath)}
 }
 
 func (c *crashCheck) count(t *testing.T, query string, args ...any) int {
 	t.Helper()
-	var n int
-	if err := c.db.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	return dbtest.Count(t, c.db, query, args...)
 }
 
 // free counts the free eSIMs of the stream's profile.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -216,10 +216,7 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 // recountRaw makes the stock counts again after eSIMs went in with raw SQL.
 func recountRaw(t *testing.T, path string) {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := dbtest.Raw(t, path)
 	defer raw.Close()
 	for _, q := range []string{`DELETE FROM esim_stock`,
 		`INSERT INTO esim_stock (imsi_profile, state, count) SELECT imsi_profile, state, count(*) FROM esims GROUP BY imsi_profile, state`} {

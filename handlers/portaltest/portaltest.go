@@ -24,6 +24,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/emails"
@@ -96,21 +97,10 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	} else if err := copyDemo(path); err != nil {
 		t.Fatalf("portaltest: %v", err)
 	}
-	store, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("portaltest: open store: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
-	// Tests sign in all the time: the lowest cost keeps a hash at well under
-	// a millisecond instead of a quarter second.
-	store.PasswordCost = bcrypt.MinCost
-	p := &Portal{Store: store, Clock: &Clock{}}
+	store := dbtest.OpenFile(t, path)
+	p := &Portal{Store: store, Clock: &Clock{}, Raw: dbtest.Raw(t, path)}
 	store.Now = p.Clock.Now
 	store.Mail = emails.Renderer{Brand: brand}
-	if p.Raw, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"); err != nil {
-		t.Fatalf("portaltest: open raw connection: %v", err)
-	}
-	t.Cleanup(func() { p.Raw.Close() })
 
 	key, err := store.SessionKey(ctx)
 	if err != nil {
@@ -335,11 +325,7 @@ func (c *Clock) Reset() { c.offset.Store(0) }
 // Count runs a counting query on the portal's database.
 func (p *Portal) Count(t testing.TB, query string, args ...any) int {
 	t.Helper()
-	var n int
-	if err := p.Raw.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	return dbtest.Count(t, p.Raw, query, args...)
 }
 
 // Subscriber finds a demo subscriber by account number.
