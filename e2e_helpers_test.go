@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/mail"
-	"net/url"
 	"sync/atomic"
 	"testing"
 
@@ -57,144 +56,65 @@ func readMail(t *testing.T, r smtptest.Received) mailTo {
 	return mailTo{To: r.To, Subject: subject, QR: bytes.Contains(r.Data, []byte(`filename="qr-code.png"`))}
 }
 
-const (
-	browserTestTimeout = browsertest.Timeout
-	viewHeight         = browsertest.ViewHeight
-	axeVersion         = browsertest.AxeVersion
-	staleAttr          = browsertest.StaleAttr
-	sidewaysJS         = browsertest.SidewaysJS
-)
-
-var (
-	desktopWidth = browsertest.DesktopWidth
-	phoneWidth   = browsertest.PhoneWidth
-	axeSource    = browsertest.AxeSource
-)
-
 type (
 	axeViolation = browsertest.AxeViolation
 	cutProxy     = browsertest.Proxy
 )
 
-func browserPath() (string, bool) { return browsertest.Path() }
+var (
+	desktopWidth = browsertest.DesktopWidth
+	phoneWidth   = browsertest.PhoneWidth
 
-func newBrowser(t *testing.T) context.Context { t.Helper(); return browsertest.New(t) }
+	browserPath         = browsertest.Path
+	newBrowser          = browsertest.New
+	expectConsoleErrors = browsertest.ExpectConsoleErrors
+	screenshotDir       = browsertest.ScreenshotDir
+	shot                = browsertest.Shot
+	shotOnFailure       = browsertest.ShotOnFailure
+	location            = browsertest.Location
+	text                = browsertest.Text
+	do                  = browsertest.Do
+	signOut             = browsertest.SignOut
+	waitUntil           = browsertest.WaitUntil
+	markPage            = browsertest.MarkPage
+	samePage            = browsertest.SamePage
+	markStale           = browsertest.MarkStale
+	fresh               = browsertest.Fresh
+	freshJS             = browsertest.FreshJS
+	planRadio           = browsertest.PlanRadio
+	choosePlan          = browsertest.ChoosePlan
+	waitSettled         = browsertest.WaitSettled
+	flash               = browsertest.Flash
+	xpathString         = browsertest.XPathString
+	setWidth            = browsertest.SetWidth
+	runAxe              = browsertest.RunAxe
+	checkPage           = browsertest.CheckPage
+	assertBeside        = browsertest.AssertBeside
+	waitAnnounced       = browsertest.WaitAnnounced
+	waitFocus           = browsertest.WaitFocus
+	startProxy          = browsertest.StartProxy
+	grantClipboard      = browsertest.GrantClipboard
+	press               = browsertest.Press
+	typeInto            = browsertest.TypeInto
+)
 
-func expectConsoleErrors(ctx context.Context, substrings ...string) {
-	browsertest.ExpectConsoleErrors(ctx, substrings...)
-}
-
-func screenshotDir() (string, error) { return browsertest.ScreenshotDir() }
-
-func shot(t *testing.T, ctx context.Context, name string) { t.Helper(); browsertest.Shot(t, ctx, name) }
-
-func shotOnFailure(t *testing.T, ctx context.Context, what string) {
-	t.Helper()
-	browsertest.ShotOnFailure(t, ctx, what)
-}
-
-func location(t *testing.T, ctx context.Context) *url.URL {
-	t.Helper()
-	return browsertest.Location(t, ctx)
-}
-
-func text(t *testing.T, ctx context.Context, sel chromedp.CSS) string {
-	t.Helper()
-	return browsertest.Text(t, ctx, sel)
-}
-
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	browsertest.Do(t, ctx, what, steps...)
-}
-
+// signIn signs in to the portal p from its sign-in page and waits for the
+// subscriber search.
 func signIn(t *testing.T, ctx context.Context, p *portaltest.Portal, email, password string) {
 	t.Helper()
 	browsertest.SignIn(t, ctx, p.URL, email, password)
 }
 
-func signOut(t *testing.T, ctx context.Context) { t.Helper(); browsertest.SignOut(t, ctx) }
-
-func waitUntil(t *testing.T, ctx context.Context, what, expr string) {
-	t.Helper()
-	browsertest.WaitUntil(t, ctx, what, expr)
-}
-
+// eval evaluates a JavaScript expression and returns its value.
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
 	return browsertest.Eval[T](t, ctx, expr)
 }
 
-func markPage(t *testing.T, ctx context.Context) { t.Helper(); browsertest.MarkPage(t, ctx) }
-
-func samePage(t *testing.T, ctx context.Context, what string) {
-	t.Helper()
-	browsertest.SamePage(t, ctx, what)
-}
-
-func markStale(t *testing.T, ctx context.Context, sel string) {
-	t.Helper()
-	browsertest.MarkStale(t, ctx, sel)
-}
-
-func fresh(sel string) string { return browsertest.Fresh(sel) }
-
-func freshJS(sel, inner string) string { return browsertest.FreshJS(sel, inner) }
-
-func planRadio(formID, name string) chromedp.Search { return browsertest.PlanRadio(formID, name) }
-
-func choosePlan(t *testing.T, ctx context.Context, formID, name string) {
-	t.Helper()
-	browsertest.ChoosePlan(t, ctx, formID, name)
-}
-
-func waitSettled(t *testing.T, ctx context.Context, sel string) {
-	t.Helper()
-	browsertest.WaitSettled(t, ctx, sel)
-}
-
+// waitVisible waits at most waitTimeout for sel to show.
 func waitVisible[S chromedp.Selectable](t *testing.T, ctx context.Context, what string, sel S) {
 	t.Helper()
 	browsertest.WaitVisible(t, ctx, what, sel)
-}
-
-func flash(want string) chromedp.Search { return browsertest.Flash(want) }
-
-func xpathString(s string) string { return browsertest.XPathString(s) }
-
-func setWidth(t *testing.T, ctx context.Context, width int64) {
-	t.Helper()
-	browsertest.SetWidth(t, ctx, width)
-}
-
-func runAxe(t *testing.T, ctx context.Context) []axeViolation {
-	t.Helper()
-	return browsertest.RunAxe(t, ctx)
-}
-
-func checkPage(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	browsertest.CheckPage(t, ctx, name)
-}
-
-func assertBeside(t *testing.T, ctx context.Context, what, sel, next string) {
-	t.Helper()
-	browsertest.AssertBeside(t, ctx, what, sel, next)
-}
-
-func waitAnnounced(t *testing.T, ctx context.Context, kind, want string) {
-	t.Helper()
-	browsertest.WaitAnnounced(t, ctx, kind, want)
-}
-
-func waitFocus(t *testing.T, ctx context.Context, what, sel string) {
-	t.Helper()
-	browsertest.WaitFocus(t, ctx, what, sel)
-}
-
-func startProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	return browsertest.StartProxy(t, target)
 }
 
 // dialogs answers the page's confirm() dialogs: accept or dismiss, as set
@@ -210,19 +130,7 @@ func answerDialogs(t *testing.T, ctx context.Context) *dialogs {
 	return &dialogs{Dialogs: d, accept: &d.Accept}
 }
 
-func (d *dialogs) next(t *testing.T, what string) string { t.Helper(); return d.Next(t, what) }
-
-func grantClipboard(t *testing.T, ctx context.Context, origin string) {
+func (d *dialogs) next(t *testing.T, what string) string {
 	t.Helper()
-	browsertest.GrantClipboard(t, ctx, origin)
-}
-
-func press(t *testing.T, ctx context.Context, what, keys string) {
-	t.Helper()
-	browsertest.Press(t, ctx, what, keys)
-}
-
-func typeInto(t *testing.T, ctx context.Context, id, typed string) {
-	t.Helper()
-	browsertest.TypeInto(t, ctx, id, typed)
+	return d.Next(t, what)
 }
