@@ -1,7 +1,9 @@
 // Package portaltest runs the portal for tests: the real store on a fresh
 // SQLite file with the demo data, the real router behind a real listener,
 // the outbox worker when a test mail server is given, a clock tests can move,
-// and browsers without JavaScript signed in as the demo agent or team lead.
+// and browsers without JavaScript signed in as the demo agent or team lead;
+// or the built program as a process of its own (program.go), for the tests
+// that stop or kill it.
 package portaltest
 
 import (
