@@ -5,8 +5,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -60,7 +58,8 @@ func TestCrashDuringAddLines(t *testing.T) {
 	freeBefore := check.free(t, stream)
 
 	mailServer := smtptest.Start(t)
-	relay := startSlowRelay(t, mailServer.Addr, crashSMTPDelay)
+	relay := portaltest.StartProxy(t, mailServer.Addr)
+	relay.Slow(crashSMTPDelay)
 	run1 := portaltest.StartProgram(t, bin, addr, dbPath, relay.Addr)
 	transport := &http.Transport{MaxIdleConnsPerHost: crashAgents}
 	t.Cleanup(transport.CloseIdleConnections)
@@ -155,7 +154,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 		t.Fatalf("the stream of %d subscribers ended before the kill", len(stream.subscribers))
 	}
 	run1.WaitKilled(t)
-	relay.Close()
+	relay.Stop()
 	transport.CloseIdleConnections()
 
 	// What the crash left on disk.
@@ -312,103 +311,4 @@ func messageID(t *testing.T, data []byte) string {
 		t.Fatalf("a received email has no Message-Id")
 	}
 	return id
-}
-
-// slowRelay forwards SMTP connections to a mail server, holding each of the
-// server's replies for a while, as a mail server under load answers.
-type slowRelay struct {
-	Addr string
-
-	ln    net.Listener
-	delay time.Duration
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func startSlowRelay(t *testing.T, target string, delay time.Duration) *slowRelay {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &slowRelay{Addr: ln.Addr().String(), ln: ln, delay: delay, conns: map[net.Conn]bool{}}
-	r.wg.Go(func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			r.wg.Go(func() { r.relay(client, target) })
-		}
-	})
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *slowRelay) relay(client net.Conn, target string) {
-	server, err := net.DialTimeout("tcp", target, 5*time.Second)
-	if err != nil {
-		client.Close()
-		return
-	}
-	if !r.track(client, server) {
-		return
-	}
-	defer r.untrack(client, server)
-	go func() {
-		io.Copy(server, client)
-		server.Close()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := server.Read(buf)
-		if n > 0 {
-			time.Sleep(r.delay)
-			if _, werr := client.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// track registers a relayed connection's two ends, or closes them if the
-// relay is already closed.
-func (r *slowRelay) track(conns ...net.Conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.conns == nil {
-		for _, c := range conns {
-			c.Close()
-		}
-		return false
-	}
-	for _, c := range conns {
-		r.conns[c] = true
-	}
-	return true
-}
-
-func (r *slowRelay) untrack(conns ...net.Conn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-		delete(r.conns, c)
-	}
-}
-
-// Close stops relaying and cuts every relayed connection.
-func (r *slowRelay) Close() {
-	r.ln.Close()
-	r.mu.Lock()
-	for c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-	r.mu.Unlock()
-	r.wg.Wait()
 }

@@ -58,7 +58,7 @@ func readMail(t *testing.T, r smtptest.Received) mailTo {
 
 type (
 	axeViolation = browsertest.AxeViolation
-	cutProxy     = browsertest.Proxy
+	cutProxy     = portaltest.Proxy
 )
 
 var (
@@ -92,7 +92,7 @@ var (
 	assertBeside        = browsertest.AssertBeside
 	waitAnnounced       = browsertest.WaitAnnounced
 	waitFocus           = browsertest.WaitFocus
-	startProxy          = browsertest.StartProxy
+	startProxy          = portaltest.StartProxy
 	grantClipboard      = browsertest.GrantClipboard
 	press               = browsertest.Press
 	typeInto            = browsertest.TypeInto
