@@ -20,6 +20,12 @@ import (
 // The browser tests' harness lives in handlers/portaltest/browsertest; the
 // names below are the ones this package's tests call it by.
 
+const (
+	browserTestTimeout = browsertest.Timeout
+	viewHeight         = browsertest.ViewHeight
+	staleAttr          = browsertest.StaleAttr
+)
+
 // startPortal serves the portal with the program's default settings, the
 // demo-only controls included, sending the emails to mail when it is not nil.
 // The portal stops when the test ends.
