@@ -384,8 +384,8 @@ func demoYear(ctx context.Context, store *db.Store, args []string, stdout, stder
 	fmt.Fprintf(stdout, "\nA year of %d travellers in %s: %d trips, %d lines, %d plans added to a line held, %d usage records, %d emails sent.\n",
 		*travellers, r.Elapsed.Round(time.Second), r.Trips, r.Lines, r.TopUps, r.Records, r.Emails)
 	if r.RollUpTime > 0 {
-		fmt.Fprintf(stdout, "Retention pass: %d records rolled up at %.0f records/s of its changes' time; its longest change %s.\n",
-			r.RolledUp, float64(r.RolledUp)/r.RollUpTime.Seconds(), r.Longest.Round(time.Millisecond/10))
+		fmt.Fprintf(stdout, "Retention pass: %d records rolled up at %.0f records/s of its changes' time; its longest change %s (%s).\n",
+			r.RolledUp, float64(r.RolledUp)/r.RollUpTime.Seconds(), r.Longest.Round(time.Millisecond/10), r.LongestKind)
 	}
 	fmt.Fprintf(stdout, "File: %.1f MB (%d free pages). By table, with its indexes:\n", mb(f.Bytes()), f.FreePages)
 	for _, t := range f.Tables {

@@ -47,10 +47,11 @@ type YearProgress struct {
 	// RolledUp and RollUpTime are the usage records the retention pass
 	// rolled up so far and the time its usage changes took; Longest is its
 	// longest change of any kind.
-	RolledUp   int64
-	RollUpTime time.Duration
-	Longest    time.Duration
-	Elapsed    time.Duration // wall time since the walk began
+	RolledUp    int64
+	RollUpTime  time.Duration
+	Longest     time.Duration
+	LongestKind string        // the kind of change it was (db.RetentionStep.Kind)
+	Elapsed     time.Duration // wall time since the walk began
 }
 
 // yearICCIDPrefix keeps the year's eSIMs apart from the demo's and the
@@ -452,7 +453,9 @@ func (y *year) retain(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			y.progress.Longest = max(y.progress.Longest, st.Took)
+			if st.Took > y.progress.Longest {
+				y.progress.Longest, y.progress.LongestKind = st.Took, st.Kind
+			}
 			if st.Kind == "usage" {
 				y.progress.RolledUp += st.Done
 				y.progress.RollUpTime += st.Took
