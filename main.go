@@ -239,12 +239,14 @@ func command(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 		return importPlans(ctx, store, args[2:], stdout, stderr)
 	case "demo scale":
 		return demoScale(ctx, store, args[2:], stdout, stderr)
+	case "demo year":
+		return demoYear(ctx, store, args[2:], stdout, stderr)
 	case "api-clients add":
 		return addAPIClient(ctx, store, args[2:], stdout, stderr)
 	case "subscribers import":
 		return importSubscribers(ctx, store, args[2:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, plans import, inventory import, demo scale, backup, restore, smdp-fake",
+	return fmt.Errorf("unknown command %q; commands: users add, api-clients add, subscribers import, plans import, inventory import, demo scale, demo year, backup, restore, smdp-fake",
 		strings.Join(args, " "))
 }
 
@@ -348,3 +350,50 @@ func demoScale(ctx context.Context, store *db.Store, args []string, stdout, stde
 		r.Subscribers, r.Logins, r.Free+r.Allocated+r.Retired, r.Free, r.Allocated, r.Retired, r.LinePlans, time.Since(start).Round(time.Second/10))
 	return nil
 }
+
+// demoYear lays down a simulated year of travellers into a new database,
+// with the retention pass run every night, and says how big the file grew.
+func demoYear(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo year", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	travellers := fs.Int("travellers", 100_000, "subscribers abroad at any time, each with an hourly usage record")
+	days := fs.Int("days", 365, "days the clock walks through")
+	seed := fs.Uint64("seed", 1, "seed of the made-up data: the same seed and sizes give the same year")
+	batch := fs.Int("rollup-batch", db.RollUpBatch, "records a change of the retention pass rolls up")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Simulating %d days of %d travellers abroad, usage records kept whole %d days…\n", *days, *travellers, store.Retention.UsageDays)
+	fmt.Fprintln(stdout, "day  date        file MB  +MB/30d  records whole  usage days  attachments  emails (with text)  trips  elapsed")
+	var last int64
+	r, err := demo.SeedYear(ctx, store, demo.YearOptions{Travellers: *travellers, Days: *days, Seed: *seed, RollUpBatch: *batch,
+		Progress: func(p demo.YearProgress) {
+			f := p.Footprint
+			fmt.Fprintf(stdout, "%3d  %s  %7.1f  %7.1f  %13d  %10d  %11d  %7d (%7d)  %5d  %s\n", p.Day, p.At.Format("2006-01-02"),
+				mb(f.Bytes()), mb(f.Bytes()-last), f.UsageRecords, f.UsageDays, f.Attachments+f.AttachmentDays, f.Emails, f.EmailTexts,
+				p.Trips, p.Elapsed.Round(time.Second))
+			last = f.Bytes()
+		}})
+	if err != nil {
+		return err
+	}
+	f, err := store.Footprint(ctx, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nA year of %d travellers in %s: %d trips, %d lines, %d plans added to a line held, %d usage records, %d emails sent.\n",
+		*travellers, r.Elapsed.Round(time.Second), r.Trips, r.Lines, r.TopUps, r.Records, r.Emails)
+	if r.RollUpTime > 0 {
+		fmt.Fprintf(stdout, "Retention pass: %d records rolled up at %.0f records/s of its changes' time; its longest change %s (%s).\n",
+			r.RolledUp, float64(r.RolledUp)/r.RollUpTime.Seconds(), r.Longest.Round(time.Millisecond/10), r.LongestKind)
+	}
+	fmt.Fprintf(stdout, "File: %.1f MB (%d free pages). By table, with its indexes:\n", mb(f.Bytes()), f.FreePages)
+	for _, t := range f.Tables {
+		if t.Bytes+t.Indexes >= f.Bytes()/100 {
+			fmt.Fprintf(stdout, "  %-22s %8.1f MB  (indexes %.1f MB)\n", t.Table, mb(t.Bytes+t.Indexes), mb(t.Indexes))
+		}
+	}
+	return nil
+}
+
+func mb(n int64) float64 { return float64(n) / 1e6 }

@@ -417,6 +417,11 @@ type TimelineEvent struct {
 	// Count and Since are a rolled-up day's number of reports and its first.
 	Count int64
 	Since time.Time
+	// Days is set when the event sums up several consecutive rolled-up
+	// days of its kind in its country, or of its event (retention.go,
+	// mergeDays): how many. Since is then the first one's first report,
+	// or its start for usage.
+	Days int
 }
 
 // TimelineLimit is how many of its latest events a line's timeline shows:
@@ -466,11 +471,11 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 			UNION ALL
 			SELECT d.last_at, 6, 0, 'attached_day', d.country, coalesce(d.last_mcc, ''), '', d.attachments, 0, d.first_at FROM attachment_days d WHERE d.iccid = ?1
 			UNION ALL
-			SELECT max(at), 6, 0, 'usage', country, '', '', sum(n), sum(uncovered), NULL FROM (
-				SELECT substr(u.start_at, 1, 10) AS day, u.country, u.end_at AS at, u.bytes AS n, u.uncovered_bytes AS uncovered
+			SELECT max(at), 6, 0, 'usage', country, CASE WHEN min(rolled) THEN day ELSE '' END, '', sum(n), sum(uncovered), NULL FROM (
+				SELECT substr(u.start_at, 1, 10) AS day, u.country, u.end_at AS at, u.bytes AS n, u.uncovered_bytes AS uncovered, 0 AS rolled
 				FROM usage_records u WHERE u.iccid = ?1
 				UNION ALL
-				SELECT d.day, d.country, d.last_at, d.bytes, d.uncovered_bytes FROM usage_days d WHERE d.iccid = ?1
+				SELECT d.day, d.country, d.last_at, d.bytes, d.uncovered_bytes, 1 FROM usage_days d WHERE d.iccid = ?1
 			) GROUP BY day, country
 			UNION ALL
 			SELECT al.at, 1, al.id, 'replaced', al.iccid, al.detail, coalesce(l.name, ''), 0, 0, NULL
@@ -495,6 +500,7 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 	}
 	defer rows.Close()
 	var out []TimelineEvent
+	var days []string // by event: the day of a rolled-up day, "" for the rest
 	for rows.Next() {
 		var ev TimelineEvent
 		var n int64
@@ -502,20 +508,76 @@ func (s *Store) Timeline(ctx context.Context, iccid string) (_ []TimelineEvent, 
 		if err := rows.Scan(dbTime{&ev.At}, &ev.Kind, &ev.Subject, &ev.Detail, &ev.By, &n, &ev.Uncovered, &since); err != nil {
 			return nil, err
 		}
-		if since.Valid { // a rolled-up day: of one report, it reads as that report
-			if n == 1 {
-				ev.Kind = rolledUpKind[ev.Kind]
-			} else {
-				ev.Count, ev.Since = n, since.Time
-			}
-		} else {
+		day := ""
+		switch {
+		case since.Valid: // a rolled-up day of attachments or profile events
+			ev.Count, ev.Since, ev.Days = n, since.Time, 1
+			day = since.Time.UTC().Format(time.DateOnly)
+		case ev.Kind == TimelineUsage && ev.Detail != "": // a day of usage all rolled up
+			ev.Bytes, ev.Days = n, 1
+			day, ev.Detail = ev.Detail, ""
+		default:
 			ev.Bytes = n
 		}
-		out = append(out, ev)
+		out, days = append(out, ev), append(days, day)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	slices.Reverse(out)
+	slices.Reverse(days)
+	out = mergeDays(out, days)
+	for i, ev := range out {
+		if ev.Days != 1 {
+			continue
+		}
+		out[i].Days = 0    // a day alone reads as before
+		if ev.Count == 1 { // and a day of one report as that report
+			out[i].Kind, out[i].Count, out[i].Since = rolledUpKind[ev.Kind], 0, time.Time{}
+		}
+	}
 	return out, nil
+}
+
+// mergeDays shows a run of consecutive rolled-up days of one kind (usage,
+// attachments or a profile event) in one country (or of one event) as one
+// event in the place of its last day, Days long: once the records are
+// rolled up, a fortnight abroad is one line, "12–18 Mar, Spain: 3.2 GB",
+// rather than a line a day. A day of that kind in another country, or one
+// with records still whole, ends the run; other events in between stay
+// where they are, before it. evs are in time order, days says which are
+// rolled-up days and which day each is.
+func mergeDays(evs []TimelineEvent, days []string) []TimelineEvent {
+	last := map[string]int{} // by kind: its latest event, while that is a rolled-up day
+	merged := make([]bool, len(evs))
+	for i, ev := range evs {
+		j, ok := last[ev.Kind]
+		switch {
+		case days[i] == "":
+			delete(last, ev.Kind)
+			continue
+		case ok && evs[j].Subject == ev.Subject && followingDay(days[j], days[i]):
+			run := evs[j]
+			if run.Days == 1 && ev.Kind == TimelineUsage { // a day of usage says when it began only as a run
+				run.Since, _ = time.Parse(time.DateOnly, days[j])
+			}
+			run.At, run.Detail, run.Days = ev.At, ev.Detail, run.Days+1
+			run.Bytes, run.Uncovered, run.Count = run.Bytes+ev.Bytes, run.Uncovered+ev.Uncovered, run.Count+ev.Count
+			evs[i], merged[j] = run, true
+		}
+		last[ev.Kind] = i
+	}
+	out := evs[:0]
+	for i, ev := range evs {
+		if !merged[i] {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// followingDay reports whether day b (YYYY-MM-DD) is the day after a.
+func followingDay(a, b string) bool {
+	t, err := time.Parse(time.DateOnly, a)
+	return err == nil && t.AddDate(0, 0, 1).Format(time.DateOnly) == b
 }

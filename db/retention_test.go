@@ -350,3 +350,86 @@ func TestBackupIsIncremental(t *testing.T) {
 		t.Errorf("ReturnSpace on an older file: %+v, %v", st, err)
 	}
 }
+
+// TestTimelineMergesRolledUpDays: once rolled up, consecutive days of usage
+// in one country read as one event in the timeline, and so do consecutive
+// days of attachments; a day in another country, a day missed or a day
+// still whole ends the run, and the bytes add up to the days'.
+func TestTimelineMergesRolledUpDays(t *testing.T) {
+	day := 24 * time.Hour
+	window := time.Duration(DefaultRetention.UsageDays) * day
+	// One record a day at 10:00, received 15 minutes after its end.
+	type rec struct {
+		day     int
+		country string
+		mbs     int64
+	}
+	recs := []rec{{0, "FR", 100}, {1, "FR", 200}, {2, "FR", 300}, {3, "DE", 50}, {4, "FR", 10}, {6, "FR", 20}}
+	start := func(d int) time.Time { return lifecycleBase.Add(time.Duration(d)*day + 2*time.Hour) }
+	received := func(d int) time.Time { return start(d).Add(75 * time.Minute) }
+	for _, tc := range []struct {
+		name string
+		at   time.Time // when the pass runs
+		want string    // the usage and attachment events: "kind country ×days bytes-or-count"
+	}{
+		{"RecordsWithinTheWindow", received(0).Add(window), "attached_day FR 2 times, usage FR 100MB, attached FR, usage FR 200MB, " +
+			"usage FR 300MB, usage DE 50MB, usage FR 10MB, usage FR 20MB"},
+		{"TwoDaysRolledUp", received(1).Add(window + MaxClockSkew + time.Millisecond),
+			"attached_day FR ×2 3 times, usage FR ×2 300MB, usage FR 300MB, usage DE 50MB, usage FR 10MB, usage FR 20MB"},
+		{"AllRolledUp", received(6).Add(window + day),
+			"attached_day FR ×2 3 times, usage FR ×3 600MB, usage DE 50MB, usage FR 10MB, usage FR 20MB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := newLifecycle(t, "EURO1")
+			// The phone connects twice on the first day and once on the second.
+			for _, at := range []time.Time{start(0).Add(-time.Hour), start(0).Add(-30 * time.Minute), start(1).Add(-time.Hour)} {
+				l.now = at
+				if _, err := l.s.Attach(ctx, Attach{ICCID: l.iccid, Country: "FR", AttachedAt: at}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, r := range recs {
+				l.now = received(r.day)
+				if _, err := l.s.RecordUsage(ctx, []UsageReport{{ID: "m" + itoa(int64(i)), ICCID: l.iccid, Country: r.country, Bytes: r.mbs * mb,
+					Start: start(r.day), End: start(r.day).Add(time.Hour)}}, Login{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l.now = tc.at
+			if err := l.s.Retain(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			checkUsage(t, l.s)
+			var got []string
+			for _, ev := range l.view(t).Timeline {
+				var s string
+				switch ev.Kind {
+				case TimelineUsage:
+					s = ev.Kind + " " + ev.Subject + days(ev) + " " + itoa(ev.Bytes/mb) + "MB"
+				case TimelineAttached, TimelineAttachedDay:
+					s = ev.Kind + " " + ev.Subject + days(ev)
+					if ev.Count > 0 {
+						s += " " + itoa(ev.Count) + " times"
+					}
+				default:
+					continue
+				}
+				if ev.Days > 1 && !ev.Since.Equal(start(0).Truncate(day)) && !ev.Since.Equal(start(0).Add(-time.Hour)) {
+					t.Errorf("%s: since %s, want the run's first day", s, ev.Since)
+				}
+				got = append(got, s)
+			}
+			if g := strings.Join(got, ", "); g != tc.want {
+				t.Errorf("timeline:\n got %s\nwant %s", g, tc.want)
+			}
+		})
+	}
+}
+
+func days(ev TimelineEvent) string {
+	if ev.Days == 0 {
+		return ""
+	}
+	return " ×" + itoa(int64(ev.Days))
+}

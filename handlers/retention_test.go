@@ -2,8 +2,11 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +25,9 @@ var formTokens = regexp.MustCompile(`(name="(csrf|_csrf|form_token|token)"[^>]*v
 // timeline) — and Insights' figures, on the demo data a hundred days on,
 // then forces the retention pass over every report and renders them again:
 // they say the same, except that the timeline sums up a day of several
-// attachments in a country, or of one profile event, in one line.
+// attachments in a country, or of one profile event, in one line, and
+// consecutive days of usage in one country in one line, whose bytes are the
+// days' sum.
 func TestPagesAfterRollUp(t *testing.T) {
 	t.Parallel()
 	app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) { h.MetricsToken = testMetricsToken }})
@@ -59,6 +64,12 @@ func TestPagesAfterRollUp(t *testing.T) {
 	// Their lines in the timeline, one each before the rollup, a line a
 	// day and kind after.
 	reportLines := regexp.MustCompile(`<li class="tl-[a-z_]+" data-kind="(attached|profile)(_day)?"><time datetime="(` + strings.Join(reported, "|") + `)">.*?</li>`)
+	// Usage lines, compared by their sums per country instead: after the
+	// rollup, consecutive days in a country are one line.
+	usageLines := regexp.MustCompile(`<li class="tl-usage" data-kind="usage">.*?</li>`)
+	same := func(page string) string {
+		return usageLines.ReplaceAllString(reportLines.ReplaceAllString(page, ""), "")
+	}
 	at := app.Clock.Now().Add(100 * 24 * time.Hour)
 	app.Store.Now = func() time.Time { return at }
 	lead := app.Lead(t)
@@ -103,7 +114,31 @@ func TestPagesAfterRollUp(t *testing.T) {
 		}
 		return in
 	}
-	before, inBefore := render(), insights()
+	// What each line's timeline says of its usage: per country, the bytes,
+	// those with no plan, and the days.
+	usage := func() map[string]string {
+		out := map[string]string{}
+		for _, p := range pages {
+			iccid, ok := strings.CutPrefix(p, "/esims/")
+			if !ok {
+				continue
+			}
+			tl, err := app.Store.Timeline(ctx, iccid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sums := map[string][3]int64{}
+			for _, ev := range tl {
+				if ev.Kind == db.TimelineUsage {
+					s := sums[ev.Subject]
+					sums[ev.Subject] = [3]int64{s[0] + ev.Bytes, s[1] + ev.Uncovered, s[2] + int64(max(ev.Days, 1))}
+				}
+			}
+			out[iccid] = fmt.Sprint(sums)
+		}
+		return out
+	}
+	before, inBefore, usageBefore := render(), insights(), usage()
 	if again := render(); !reflect.DeepEqual(before, again) {
 		t.Fatal("the pages differ between two renders with nothing changed: the comparison below would mean nothing")
 	}
@@ -119,7 +154,7 @@ func TestPagesAfterRollUp(t *testing.T) {
 		longest = max(longest, st.Took)
 		if st.Kind == "usage" && st.Done > 0 {
 			// The pass runs beside the portal: a page mid-way reads the same too.
-			if p := pages[0]; formTokens.ReplaceAllString(string(lead.Get(t, p).Body), "$1$3…$4") != before[p] {
+			if p := pages[0]; same(formTokens.ReplaceAllString(string(lead.Get(t, p).Body), "$1$3…$4")) != same(before[p]) {
 				t.Errorf("%s reads differently in the middle of the pass", p)
 			}
 		}
@@ -135,7 +170,14 @@ func TestPagesAfterRollUp(t *testing.T) {
 	if err := app.Store.CheckUsage(ctx); err != nil {
 		t.Error(err)
 	}
-	after, inAfter := render(), insights()
+	after, inAfter, usageAfter := render(), insights(), usage()
+	if !reflect.DeepEqual(usageBefore, usageAfter) {
+		t.Errorf("the timelines' usage per country (bytes, with no plan, days):\nbefore %v\nafter  %v", usageBefore, usageAfter)
+	}
+	// Sofia Rossi's four days in the United States before her eSIM was replaced.
+	if !strings.Contains(strings.Join(slices.Collect(maps.Values(after)), ""), ", United States: 1.2 GB") {
+		t.Error("no run of rolled-up days reads as one line")
+	}
 	busyPage := "/esims/" + busy
 	if n := len(reportLines.FindAllString(before[busyPage], -1)); n != 5 {
 		t.Errorf("the timeline showed %d of the 5 reports before the rollup", n)
@@ -146,8 +188,8 @@ func TestPagesAfterRollUp(t *testing.T) {
 		t.Errorf("the timeline's rolled-up day:\n%s", strings.Join(summed, "\n"))
 	}
 	for _, p := range pages {
-		// Apart from the summed-up day, the same.
-		b, a := reportLines.ReplaceAllString(before[p], ""), reportLines.ReplaceAllString(after[p], "")
+		// Apart from the summed-up days, the same.
+		b, a := same(before[p]), same(after[p])
 		if b != a {
 			t.Errorf("%s reads differently after the rollup:\n%s", p, firstDiff(b, a))
 		}

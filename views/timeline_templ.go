@@ -524,11 +524,17 @@ func timelineText(ev db.TimelineEvent) string {
 		return "Connected in " + db.CountryName(ev.Subject)
 	case db.TimelineAttachedDay:
 		text := fmt.Sprintf("Connected in %s %d times that day, %s", db.CountryName(ev.Subject), ev.Count, hoursBetween(ev.Since, ev.At))
+		if ev.Days > 1 {
+			text = fmt.Sprintf("%s: connected in %s %d times", dayRange(ev), db.CountryName(ev.Subject), ev.Count)
+		}
 		if ev.Detail != "" {
 			text += " (last MCC " + ev.Detail + ")"
 		}
 		return text
 	case db.TimelineProfileDay:
+		if ev.Days > 1 {
+			return fmt.Sprintf("%s: %s %d times", dayRange(ev), profileText(ev.Subject), ev.Count)
+		}
 		return fmt.Sprintf("%s %d times that day, %s", profileText(ev.Subject), ev.Count, hoursBetween(ev.Since, ev.At))
 	case db.TimelineActivated:
 		return fmt.Sprintf("%s started, order %s", ev.Subject, ev.Detail)
@@ -545,12 +551,29 @@ func timelineText(ev db.TimelineEvent) string {
 		return fmt.Sprintf("%s used up its %s, order %s", ev.Subject, db.FormatBytes(ev.Bytes), ev.Detail)
 	case db.TimelineUsage:
 		text := fmt.Sprintf("%s used in %s that day", db.FormatBytes(ev.Bytes), db.CountryName(ev.Subject))
+		if ev.Days > 1 {
+			text = fmt.Sprintf("%s, %s: %s", dayRange(ev), db.CountryName(ev.Subject), db.FormatBytes(ev.Bytes))
+		}
 		if ev.Uncovered > 0 {
 			text += fmt.Sprintf(", %s of it with no plan", db.FormatBytes(ev.Uncovered))
 		}
 		return text
 	}
 	return ev.Kind
+}
+
+// dayRange is the span of a run of rolled-up days (UTC): "12–18 Mar",
+// "28 Feb–3 Mar", "30 Dec 2025–2 Jan 2026".
+func dayRange(ev db.TimelineEvent) string {
+	first := ev.Since.UTC()
+	last := first.AddDate(0, 0, ev.Days-1)
+	switch {
+	case first.Year() != last.Year():
+		return first.Format("2 Jan 2006") + "–" + last.Format("2 Jan 2006")
+	case first.Month() != last.Month():
+		return first.Format("2 Jan") + "–" + last.Format("2 Jan")
+	}
+	return first.Format("2") + "–" + last.Format("2 Jan")
 }
 
 // hoursBetween is the span of a rolled-up day: its first and last time.

@@ -60,18 +60,50 @@ var scaleOnce sync.Map // path → *sync.Once
 func ScaleDB(tb testing.TB, esims int) string {
 	tb.Helper()
 	esims, subs := ScaleSize(tb, esims)
+	return built(tb, fmt.Sprintf("scale-%d-%d", esims, subs), "scale.go", func(s *db.Store) (any, error) {
+		return demo.SeedScale(context.Background(), s, demo.ScaleOptions{ESIMs: esims, Subscribers: subs})
+	})
+}
+
+// YearTravellers is the size of the simulated year the benchmarks read:
+// travellers unless ESIM_BENCH_YEAR_TRAVELLERS says how many.
+func YearTravellers(tb testing.TB, travellers int) int {
+	if v := os.Getenv("ESIM_BENCH_YEAR_TRAVELLERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			tb.Fatalf("ESIM_BENCH_YEAR_TRAVELLERS=%q: want a number of travellers", v)
+		}
+		travellers = n
+	}
+	return travellers
+}
+
+// YearDB returns the path of a `demo year` database of travellers abroad
+// over days, built the first time and kept in the system's temporary
+// folder as ScaleDB's is. Open a copy (CopyFile) to change it.
+func YearDB(tb testing.TB, travellers, days int) string {
+	tb.Helper()
+	return built(tb, fmt.Sprintf("year-%d-%d", travellers, days), "year.go", func(s *db.Store) (any, error) {
+		return demo.SeedYear(context.Background(), s, demo.YearOptions{Travellers: travellers, Days: days, Seed: 1})
+	})
+}
+
+// built returns the path of a data set made by fill into a new database,
+// named by name and a hash of the schema and the generator (demo.go and
+// the file of package demo named), built the first time and kept.
+func built(tb testing.TB, name, generator string, fill func(*db.Store) (any, error)) string {
 	_, here, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(here), "..", "..", "..")
 	h := sha256.New()
 	files, _ := filepath.Glob(filepath.Join(root, "db", "migrations", "*.sql"))
-	for _, f := range append(files, filepath.Join(root, "db", "demo", "scale.go"), filepath.Join(root, "db", "demo", "demo.go")) {
+	for _, f := range append(files, filepath.Join(root, "db", "demo", generator), filepath.Join(root, "db", "demo", "demo.go")) {
 		body, err := os.ReadFile(f)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		h.Write(body)
 	}
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("esim-admin-scale-%d-%d-%s.db", esims, subs, hex.EncodeToString(h.Sum(nil))[:12]))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("esim-admin-%s-%s.db", name, hex.EncodeToString(h.Sum(nil))[:12]))
 	once, _ := scaleOnce.LoadOrStore(path, new(sync.Once))
 	once.(*sync.Once).Do(func() {
 		if _, err := os.Stat(path); err == nil {
@@ -85,11 +117,11 @@ func ScaleDB(tb testing.TB, esims int) string {
 		}
 		s.Mail = emails.Renderer{Brand: "Test Carrier"}
 		start := time.Now()
-		r, err := demo.SeedScale(context.Background(), s, demo.ScaleOptions{ESIMs: esims, Subscribers: subs})
+		r, err := fill(s)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		tb.Logf("scale data set built in %s: %+v", time.Since(start).Round(time.Millisecond), r)
+		tb.Logf("%s data set built in %s: %+v", name, time.Since(start).Round(time.Millisecond), r)
 		if err := s.Close(); err != nil { // the last close checkpoints the WAL into the file
 			tb.Fatal(err)
 		}
