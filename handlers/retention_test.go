@@ -58,7 +58,7 @@ func TestPagesAfterRollUp(t *testing.T) {
 	}
 	// Their lines in the timeline, one each before the rollup, a line a
 	// day and kind after.
-	reportLines := regexp.MustCompile(`<li class="tl-[a-z_]+" data-kind="(attached|profile)(_day)?"><time datetime="(` + strings.Join(reported, "|") + `)">.*?</li>`)
+	reportLines := regexp.MustCompile(`<li class="tl-[a-z_]+" data-kind="(attached|profile)(_day)?"><time datetime="(` + strings.Join(reported, "|") + `)"[^>]*>.*?</li>`)
 	at := app.Clock.Now().Add(100 * 24 * time.Hour)
 	app.Store.Now = func() time.Time { return at }
 	lead := app.Lead(t)
