@@ -33,7 +33,7 @@ import (
 
 // browserTestTimeout bounds a whole browser test, so a page that never
 // shows what a test waits for fails the test instead of hanging the run.
-const browserTestTimeout = 90 * time.Second
+const browserTestTimeout = 150 * time.Second
 
 // startPortal serves the portal with the program's default settings, the
 // demo-only controls included, sending the emails to mail when it is not nil.
@@ -437,6 +437,17 @@ func choosePlan(t *testing.T, ctx context.Context, formID, name string) {
 	waitSettled(t, ctx, "#"+formID)
 }
 
+// narrowTo types the country into a form's country box and waits for the
+// plans that cover it: Add line lists none before.
+func narrowTo(t *testing.T, ctx context.Context, formID, country string) {
+	t.Helper()
+	waitSettled(t, ctx, "#"+formID)
+	markStale(t, ctx, "#"+formID+"-plans")
+	typeInto(t, ctx, formID+"-country", country)
+	waitUntil(t, ctx, "the plans narrow to "+country, freshJS("#"+formID+"-plans", "[data-testid=plan-summary]"))
+	waitSettled(t, ctx, "#"+formID)
+}
+
 // waitSettled waits until htmx has taken over the element sel and nothing is
 // in flight or settling: a click before that would go out as a plain form
 // post, not through htmx.
@@ -576,8 +587,32 @@ const sidewaysJS = `(() => {
 	return wide.slice(0, 6).map(e => name(e) + ' to ' + Math.round(Math.max(e.getBoundingClientRect().right, e.getBoundingClientRect().left + e.scrollWidth)) + ' px');
 })()`
 
+// widerJS lists what is wider than the box it is in, or sticks out of it
+// to either side: a box that clips its content (or scrolls it) hides that
+// from the sideways-scroll check. Only a table's own scrolling wrapper, a
+// preformatted block and what is positioned out of the flow may do so.
+const widerJS = `(() => {
+	const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+	const out = [];
+	for (const e of document.querySelectorAll('main *, header *, footer *, dialog[open] *')) {
+		if (e.closest('.table-wrap, pre, svg')) continue;
+		const cs = getComputedStyle(e);
+		if (cs.position === 'absolute' || cs.position === 'fixed' || cs.display === 'none' || cs.display === 'contents') continue;
+		let p = e.parentElement;
+		while (p && getComputedStyle(p).display === 'contents') p = p.parentElement;
+		if (!p || getComputedStyle(p).display === 'inline') continue;
+		const r = e.getBoundingClientRect(), pr = p.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0) continue;
+		if (r.right > pr.right + 1 || r.left < pr.left - 1) {
+			out.push(name(e) + ' (' + Math.round(r.left) + '–' + Math.round(r.right) + ' px) in ' + name(p) + ' (' + Math.round(pr.left) + '–' + Math.round(pr.right) + ' px)');
+		}
+	}
+	return out.slice(0, 6);
+})()`
+
 // checkPage checks the page state the browser shows at each width: no
-// axe-core violation, and on the phone no sideways scroll. It saves a
+// axe-core violation, and on the phone no sideways scroll and nothing
+// wider than the box it is in. It saves a
 // screenshot at each width, and leaves the page at the desktop width.
 func checkPage(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -590,6 +625,9 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 			if wide := eval[[]string](t, ctx, sidewaysJS); len(wide) > 0 {
 				width := eval[int](t, ctx, `document.documentElement.scrollWidth`)
 				t.Errorf("%s at %d px scrolls sideways, %d px wide: %s", name, w, width, strings.Join(wide, ", "))
+			}
+			if wider := eval[[]string](t, ctx, widerJS); len(wider) > 0 {
+				t.Errorf("%s at %d px: wider than its box: %s", name, w, strings.Join(wider, "; "))
 			}
 		}
 		shot(t, ctx, fmt.Sprintf("%s-%d", name, w))

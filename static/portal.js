@@ -101,6 +101,7 @@
     const elt = e.detail.elt;
     if (!elt || !elt.isConnected) return;
     fillLineName(elt);
+    pickFirstPlan(elt);
     // Out-of-band swaps bring times elsewhere on the page too.
     localTimes(document.body);
     announceIn(elt);
@@ -117,6 +118,60 @@
       if (next) next.focus();
     }
   });
+
+  // A chart's bar opens what it counts, for the mouse: a chart is one
+  // image to assistive technology, and the table under it has the same
+  // numbers as links.
+  document.addEventListener("click", function (e) {
+    const bar = e.target.closest && e.target.closest("svg.chart [data-href]");
+    if (bar) window.location.assign(bar.dataset.href);
+  });
+
+  // An email opens beside the list it is in, on the same page: its
+  // preview goes into the slot above the list, and Close (or Esc in it)
+  // takes it away and gives the focus back to the email's link.
+  let previewOpener = null;
+  document.addEventListener("click", function (e) {
+    const link = e.target.closest && e.target.closest("a[data-preview]");
+    const slot = document.getElementById("email-preview-slot");
+    if (!link || !slot || typeof htmx === "undefined" || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    previewOpener = link;
+    htmx.ajax("GET", link.getAttribute("href"), { target: slot, select: "#email-preview", swap: "innerHTML" }).then(function () {
+      const head = slot.querySelector(".preview-head h3");
+      if (head) {
+        head.tabIndex = -1;
+        head.focus({ preventScroll: true });
+        slot.scrollIntoView({ block: "start" });
+      }
+    });
+  });
+  function closePreview() {
+    const slot = document.getElementById("email-preview-slot");
+    if (!slot || !slot.firstElementChild) return false;
+    slot.textContent = "";
+    if (previewOpener && previewOpener.isConnected) previewOpener.focus();
+    return true;
+  }
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-preview-close]")) {
+      if (!closePreview()) window.history.back();
+    }
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && e.target.closest && e.target.closest("#email-preview-slot") && closePreview()) e.preventDefault();
+  });
+  // The preview frame is as tall as the email in it.
+  function fitFrame(frame) {
+    try {
+      const doc = frame.contentDocument;
+      if (doc && doc.documentElement) frame.style.height = (doc.documentElement.scrollHeight + 4) + "px";
+    } catch (err) { /* a frame of another origin keeps its height */ }
+  }
+  document.addEventListener("load", function (e) {
+    if (e.target.matches && e.target.matches("iframe.email-frame")) fitFrame(e.target);
+  }, true);
+  window.addEventListener("resize", function () { document.querySelectorAll("iframe.email-frame").forEach(fitFrame); });
 
   // Copy buttons: hidden until the clipboard can be written.
   function showCopyButtons(root) {
@@ -137,10 +192,26 @@
     });
   });
 
-  // Enter in a country box looks the country up; it does not submit the form.
+  // Enter in a country box looks the country up and chooses the first
+  // plan of the answer, the cheapest that covers it; it does not submit
+  // the form. The keyboard goes to that plan: Enter again adds it.
+  let pickFirstIn = "";
   document.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" && e.target.matches && e.target.matches("[data-country-box]")) e.preventDefault();
+    if (e.key !== "Enter" || !e.target.matches || !e.target.matches("[data-country-box]")) return;
+    e.preventDefault();
+    if (!e.target.value.trim() || typeof htmx === "undefined") return;
+    pickFirstIn = e.target.getAttribute("hx-target") || "";
+    htmx.trigger(e.target, "search");
   }, true);
+  function pickFirstPlan(elt) {
+    if (!pickFirstIn || !elt.matches(pickFirstIn)) return;
+    pickFirstIn = "";
+    if (!elt.querySelector("[data-testid=plan-summary]")) return;
+    const first = elt.querySelector("input[name=plan]");
+    if (!first) return;
+    first.focus();
+    if (!first.checked) first.click();
+  }
 
   // Keyboard shortcuts, not while typing in a field.
   function typing(target) {
@@ -219,7 +290,7 @@
   // customer (through the subscriber search) by typing.
   const palette = {
     dialog: null, box: null, list: null, status: null,
-    items: [], active: -1, timer: 0, seq: 0, opener: null,
+    items: [], active: -1, timer: 0, seq: 0, opener: null, enter: undefined,
   };
   function paletteActions() {
     const out = [];
@@ -337,6 +408,7 @@
     palette.list = document.getElementById("palette-list");
     palette.status = document.getElementById("palette-status");
     palette.opener = document.activeElement;
+    palette.enter = undefined;
     palette.box.value = "";
     palette.active = 0;
     palette.dialog.showModal();
@@ -354,9 +426,17 @@
       palette.active = (palette.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
       markActive();
     } else if (e.key === "Enter") {
+      // Run on the key's release: the action may open a dialog of its own,
+      // which must not take this Enter as its answer.
       e.preventDefault();
-      runPaletteItem(palette.active);
+      palette.enter = palette.active;
     }
+  });
+  document.addEventListener("keyup", function (e) {
+    if (e.key !== "Enter" || e.target.id !== "palette-q" || palette.enter === undefined) return;
+    const i = palette.enter;
+    palette.enter = undefined;
+    runPaletteItem(i);
   });
   document.addEventListener("close", function (e) {
     if (e.target.id !== "palette") return;

@@ -178,11 +178,17 @@ func stateLabel(state string) string {
 	return strings.ToUpper(state[:1]) + state[1:]
 }
 
+// destinations names a plan's first destinations, by name: agents know
+// countries by name, not by ISO code.
 func destinations(p db.Plan) string {
-	if len(p.Destinations) > 8 {
-		return strings.Join(p.Destinations[:8], ", ") + fmt.Sprintf(" and %d more", len(p.Destinations)-8)
+	names := make([]string, 0, min(len(p.Destinations), 8))
+	for _, c := range p.Destinations[:min(len(p.Destinations), 8)] {
+		names = append(names, db.CountryName(c))
 	}
-	return strings.Join(p.Destinations, ", ")
+	if len(p.Destinations) > 8 {
+		return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(p.Destinations)-8)
+	}
+	return strings.Join(names, ", ")
 }
 
 func profileLabel(p int) string { return fmt.Sprintf("Profile %d", p) }
