@@ -52,7 +52,10 @@ func answerConfirm(t *testing.T, ctx context.Context, what string, yes bool) (qu
 	question = text(t, ctx, `#confirm-question`)
 	recent = eval[string](t, ctx, `(e => e.hidden ? '' : e.textContent.trim())(document.getElementById('confirm-recent'))`)
 	if yes {
-		do(t, ctx, what+": yes", chromedp.Click(chromedp.CSS(`#confirm-yes`)))
+		// By keyboard: from No back to Yes, and Enter.
+		do(t, ctx, what+": Shift-Tab to yes", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+		waitFocus(t, ctx, what+": yes has the focus", `#confirm-yes`)
+		press(t, ctx, what+": Enter", kb.Enter)
 	} else {
 		press(t, ctx, what+": Esc", kb.Escape)
 	}
@@ -197,6 +200,14 @@ func TestBrowserWorkspaceKeys(t *testing.T) {
 	if got := emails(); got != before+1 {
 		t.Errorf("after Resend the Emails panel lists %d emails; want %d", got, before+1)
 	}
+	// With no mail server the new email is Held, which explains itself.
+	do(t, ctx, "ask what Held means", chromedp.Click(chromedp.CSS(`#emails [data-testid=term-held]`)))
+	waitUntil(t, ctx, "Held explains itself", `document.getElementById('term-held').matches(':popover-open')`)
+	if got := text(t, ctx, chromedp.CSS(`#term-held`)); !strings.Contains(got, "no mail server is configured") {
+		t.Errorf("Held is explained as %q", got)
+	}
+	press(t, ctx, "Esc", kb.Escape)
+	waitUntil(t, ctx, "Esc closes it", `!document.getElementById('term-held').matches(':popover-open')`)
 	waitSettled(t, ctx, "[data-testid=line]:first-of-type form")
 	press(t, ctx, "press r again", "r")
 	_, recent = answerConfirm(t, ctx, "Resend again", false)
@@ -223,6 +234,16 @@ func TestBrowserWorkspaceKeys(t *testing.T) {
 	}
 	pressCtrl(t, ctx, "open the palette", "k")
 	waitFocus(t, ctx, "the palette opened", `#palette-q`)
+	// The palette is a modal dialog: Tab stays in it.
+	if role := eval[string](t, ctx, `(d => d.matches(':modal') ? 'dialog' : '')(document.getElementById('palette'))`); role != "dialog" {
+		t.Errorf("the palette is not a modal dialog")
+	}
+	for range 3 {
+		press(t, ctx, "Tab", kb.Tab)
+		if !eval[bool](t, ctx, `document.getElementById('palette').contains(document.activeElement) || document.activeElement === document.body`) {
+			t.Errorf("Tab left the palette for %s", eval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 80)`))
+		}
+	}
 	press(t, ctx, "Esc", kb.Escape)
 	waitUntil(t, ctx, "Esc closes the palette", `!document.getElementById('palette').open`)
 
@@ -289,7 +310,9 @@ func TestBrowserWorkspacePages(t *testing.T) {
 	if hidden[0].(float64) != 0 || hidden[1] != "QR code hidden — Show the activation code to see it" {
 		t.Errorf("with the code hidden the email shows %v images and says %q; want no image and the placeholder", hidden[0], hidden[1])
 	}
-	fits := `(f => Math.abs(f.getBoundingClientRect().height - f.contentDocument.documentElement.scrollHeight) < 12)(document.querySelector('#email-preview-slot iframe.email-frame'))`
+	// As tall as the email: its last element ends near the frame's bottom.
+	fits := `(f => { const d = f.contentDocument, end = Math.max(...[...d.body.querySelectorAll('*')].map(e => e.getBoundingClientRect().bottom));
+		const h = f.getBoundingClientRect().height; return end <= h && h - end < 80; })(document.querySelector('#email-preview-slot iframe.email-frame'))`
 	waitUntil(t, ctx, "the frame is as tall as its email", fits)
 	samePage(t, ctx, "opening an email")
 	checkPage(t, ctx, "email-beside-profile")
@@ -303,6 +326,8 @@ func TestBrowserWorkspacePages(t *testing.T) {
 	}
 	waitUntil(t, ctx, "the frame fits the email with its QR code", fits)
 	checkPage(t, ctx, "email-code-shown")
+	// After the phone's width and back, the frame fits again.
+	waitUntil(t, ctx, "the frame fits the email after a change of width", fits)
 	press(t, ctx, "Esc closes the preview", kb.Escape)
 	waitUntil(t, ctx, "the preview is gone", `!document.querySelector('#email-preview-slot').firstElementChild`)
 	waitFocus(t, ctx, "the preview closed", qr)

@@ -165,7 +165,11 @@
   function fitFrame(frame) {
     try {
       const doc = frame.contentDocument;
-      if (doc && doc.documentElement) frame.style.height = (doc.documentElement.scrollHeight + 4) + "px";
+      if (!doc || !doc.documentElement) return;
+      // Measured with no room to spare, so a frame made tall before (at
+      // another width) can become short again.
+      frame.style.height = "0";
+      frame.style.height = (doc.documentElement.scrollHeight + 4) + "px";
     } catch (err) { /* a frame of another origin keeps its height */ }
   }
   document.addEventListener("load", function (e) {
