@@ -221,6 +221,12 @@ func TestBrowserWorkspaceKeys(t *testing.T) {
 		t.Errorf("an email's time reads %q with %q on hover; want Berlin's time, with UTC on hover", tm[0], tm[1])
 	}
 
+	// So do the times in the line's sentences, UTC on hover.
+	ended := eval[[]string](t, ctx, `(t => t ? [t.textContent, t.title] : [])(document.querySelector('[data-testid=line]:first-of-type [data-testid=plan-status] time'))`)
+	if len(ended) != 2 || !strings.HasSuffix(ended[0], "CET") || !strings.HasSuffix(ended[1], "UTC") {
+		t.Errorf("the ended plan's time reads %q; want Berlin's time, with UTC on hover", ended)
+	}
+
 	// The palette finds an action of the page too.
 	pressCtrl(t, ctx, "open the palette", "k")
 	waitFocus(t, ctx, "the palette opened", `#palette-q`)

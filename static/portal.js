@@ -511,6 +511,41 @@
   // zone, with the UTC time on hover.
   const localFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
   function localTime(d) { return localFormat.format(d).replace(/ at /, ", "); }
+  // A time inside a sentence the server wrote ("Ended 1 Nov 2026, 01:50
+  // UTC") reads in the agent's zone too, except where UTC is the point
+  // (data-utc: the audit log's details, a day's span of reports).
+  const utcInText = /\b(\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d) UTC\b/g;
+  function localTimesInText(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+      acceptNode: function (n) {
+        if (!n.nodeValue.includes(" UTC")) return NodeFilter.FILTER_REJECT;
+        const p = n.parentElement;
+        if (!p || p.closest("time, pre, script, style, textarea, [data-utc], dialog")) return NodeFilter.FILTER_REJECT;
+        return NodeFilter.FILTER_ACCEPT;
+      },
+    });
+    const found = [];
+    while (walker.nextNode()) found.push(walker.currentNode);
+    for (const node of found) {
+      const text = node.nodeValue;
+      const parts = document.createDocumentFragment();
+      let at = 0;
+      for (const m of text.matchAll(utcInText)) {
+        const d = new Date(m[1].replace(",", "") + " UTC");
+        if (isNaN(d)) continue;
+        parts.append(text.slice(at, m.index));
+        const t = document.createElement("time");
+        t.setAttribute("datetime", d.toISOString());
+        t.title = m[0];
+        t.textContent = localTime(d);
+        parts.append(t);
+        at = m.index + m[0].length;
+      }
+      if (at === 0) continue;
+      parts.append(text.slice(at));
+      node.replaceWith(parts);
+    }
+  }
   function localTimes(root) {
     root.querySelectorAll("time[data-local]").forEach(function (t) {
       const d = new Date(t.getAttribute("datetime"));
@@ -518,6 +553,8 @@
       if (!t.title) t.title = t.textContent.trim();
       t.textContent = localTime(d);
     });
+    const main = document.getElementById("main");
+    if (main) localTimesInText(main);
   }
 
   document.addEventListener("keydown", function (e) {
