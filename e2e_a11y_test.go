@@ -29,7 +29,6 @@ func TestBrowserAgentDay(t *testing.T) {
 	}
 	proxy := startProxy(t, u.Host)
 	ctx := newBrowser(t)
-	confirm := answerDialogs(t, ctx)
 	grantClipboard(t, ctx, proxy.URL)
 	// The browser reaches the portal through the proxy only.
 	p := *portal
@@ -189,21 +188,18 @@ func TestBrowserAgentDay(t *testing.T) {
 	samePage(t, ctx, "Add plan")
 	checkPage(t, ctx, "add-plan-done")
 
-	// Resend QR email asks first; no is no.
+	// Resend QR email asks first, in the portal's own dialog; no is no.
 	resend := chromedp.CSS(lineSel + ` [data-testid=resend-qr]`)
 	emailsBefore = emails()
-	confirm.accept.Store(false)
 	do(t, ctx, "click Resend QR email", chromedp.Click(resend))
-	if got := confirm.next(t, "Resend QR email"); !strings.Contains(got, "Send the QR code email of line “Europe” to the customer again?") {
+	if got, _ := answerConfirm(t, ctx, "Resend QR email", false); !strings.Contains(got, "Send the QR code email of line “Europe” to the customer again?") {
 		t.Errorf("Resend QR email asks %q; want it to name the line", got)
 	}
-	time.Sleep(300 * time.Millisecond)
 	if got := emails(); got != emailsBefore {
 		t.Errorf("a dismissed Resend sent an email: %d emails, want %d", got, emailsBefore)
 	}
-	confirm.accept.Store(true)
-	do(t, ctx, "click Resend QR email and confirm", chromedp.Click(resend))
-	confirm.next(t, "Resend QR email")
+	do(t, ctx, "click Resend QR email", chromedp.Click(resend))
+	answerConfirm(t, ctx, "Resend QR email", true)
 	waitUntil(t, ctx, "the line says the QR email was queued", `document.querySelector('`+lineSel+` [data-testid=line-note]')?.textContent.includes('QR code email for line “Europe” queued again')`)
 	waitFocus(t, ctx, "after Resend", lineSel+` [data-testid=line-note]`)
 	waitAnnounced(t, ctx, "status", "QR code email for line “Europe” queued again")

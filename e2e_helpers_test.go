@@ -89,6 +89,7 @@ var (
 	freshJS             = browsertest.FreshJS
 	planRadio           = browsertest.PlanRadio
 	choosePlan          = browsertest.ChoosePlan
+	narrowTo            = browsertest.NarrowTo
 	waitSettled         = browsertest.WaitSettled
 	flash               = browsertest.Flash
 	xpathString         = browsertest.XPathString

@@ -38,7 +38,7 @@ func TestBrowserInsights(t *testing.T) {
 	if fill := eval[string](t, ctx, `getComputedStyle(document.querySelector('rect.seg')).fill`); !strings.Contains(fill, "url(") {
 		t.Errorf("the allocations bars are filled with %q, not their profile's pattern", fill)
 	}
-	shot(t, ctx, "insights-1280")
+	checkPage(t, ctx, "insights")
 
 	// A table of a chart's numbers opens and shows them.
 	do(t, ctx, "open the funnel's table", chromedp.Click(chromedp.CSS(`#funnel details.chart-table summary`)))

@@ -3,7 +3,21 @@ package db
 import (
 	"context"
 	"strconv"
+	"time"
 )
+
+// An entry's detail is read by team leads: plans and countries by name, people
+// by name, times as a person writes them, in UTC like the rest of the log
+// and its export.
+func auditTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
+
+// auditPerson names a login in an entry's detail.
+func auditPerson(l Login) string {
+	if l.Name == "" {
+		return l.Email
+	}
+	return l.Name + " (" + l.Email + ")"
+}
 
 // audit writes one entry of the audit log inside tx: who did what, to which
 // subscriber or eSIM.

@@ -102,7 +102,7 @@ func (s *Store) CancelPlan(ctx context.Context, req CancelPlan) (_ LinePlan, err
 			return err
 		}
 		out = lp
-		return audit(ctx, tx, req.By, "cancel_plan", l.sub.ID, e.ICCID, fmt.Sprintf("plan %s, order %s: %s", lp.Plan.Code, lp.OrderNumber, why))
+		return audit(ctx, tx, req.By, "cancel_plan", l.sub.ID, e.ICCID, fmt.Sprintf("plan %s, order %s: %s", lp.Plan.Name, lp.OrderNumber, why))
 	})
 	return out, err
 }

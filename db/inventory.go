@@ -407,7 +407,7 @@ func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (_ ESIM,
 			return err
 		}
 		e.State = StateRetired
-		return audit(ctx, tx, by, "retire", 0, e.ICCID, fmt.Sprintf("profile %d, in stock since %s", e.IMSIProfile, formatTime(e.StockedAt)))
+		return audit(ctx, tx, by, "retire", 0, e.ICCID, fmt.Sprintf("profile %d, in stock since %s", e.IMSIProfile, auditTime(e.StockedAt)))
 	})
 	return e, err
 }

@@ -568,7 +568,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
 			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, key,
 				fmt.Sprintf("plan %s, order %s: data used in %s at %s; active until %s",
-					lp.Plan.Code, lp.OrderNumber, r.Country, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt))); err != nil {
+					lp.Plan.Name, lp.OrderNumber, CountryName(r.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
 				return nil, err
 			}
 		}
@@ -576,13 +576,13 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 			lp := ps[i]
 			res.UsedUp = append(res.UsedUp, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.EndedAt})
 			if err := audit(ctx, tx, by, "plan_used_up", line.subscriberID, key,
-				fmt.Sprintf("plan %s, order %s: its %s used up at %s", lp.Plan.Code, lp.OrderNumber, lp.Plan.Data(), formatTime(lp.EndedAt))); err != nil {
+				fmt.Sprintf("plan %s, order %s: its %s used up at %s", lp.Plan.Name, lp.OrderNumber, lp.Plan.Data(), auditTime(lp.EndedAt))); err != nil {
 				return nil, err
 			}
 		}
 		if by.ID != 0 {
 			if err := audit(ctx, tx, by, "simulate_usage", line.subscriberID, r.ICCID,
-				fmt.Sprintf("%s used in %s at %s", FormatBytes(r.Bytes), r.Country, formatTime(r.End))); err != nil {
+				fmt.Sprintf("%s used in %s at %s", FormatBytes(r.Bytes), CountryName(r.Country), auditTime(r.End))); err != nil {
 				return nil, err
 			}
 		}

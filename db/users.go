@@ -102,7 +102,7 @@ func (s *Store) SetLoginDisabled(ctx context.Context, id int64, disabled bool, b
 		} else if _, err := tx.ExecContext(ctx, `UPDATE logins SET disabled_at = NULL WHERE id = ?`, id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, by, action, 0, "", l.Email)
+		return audit(ctx, tx, by, action, 0, "", auditPerson(l))
 	})
 }
 
@@ -177,6 +177,6 @@ func (s *Store) ChangePassword(ctx context.Context, l Login, password string) (e
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE login_id = ?`, l.ID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, l, "change_password", 0, "", l.Email)
+		return audit(ctx, tx, l, "change_password", 0, "", auditPerson(l))
 	})
 }

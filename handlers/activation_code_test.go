@@ -59,6 +59,15 @@ func TestQREmailCodeIsAudited(t *testing.T) {
 				t.Errorf("GET %s links the QR image", p)
 			}
 		}
+		// The frame says where the QR code is, rather than showing a
+		// broken image.
+		frame := agent.Page(t, path+"/body")
+		if n := frame.Find("img").Length(); n != 0 {
+			t.Errorf("the frame with the code hidden has %d images; want none", n)
+		}
+		if got := text(frame.Find("[data-testid=qr-hidden]")); got != "QR code hidden — Show the activation code to see it" {
+			t.Errorf("the frame with the code hidden says %q where the QR code was", got)
+		}
 		for _, p := range []string{path + "/qr.png", path + "/qr.png?code=made-up"} {
 			if r := agent.Get(t, p); r.Status != http.StatusNotFound {
 				t.Errorf("GET %s: status %d, want 404", p, r.Status)
@@ -71,9 +80,15 @@ func TestQREmailCodeIsAudited(t *testing.T) {
 
 	var frame string
 	t.Run("Shown", func(t *testing.T) {
+		// Post, redirect, get: the agent is not left on a POST address.
 		r := agent.Post(t, path+"/activation-code", url.Values{"_csrf": {agent.CSRF}})
+		shown := r.Header.Get("Location")
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(shown, path+"?code=") {
+			t.Fatalf("show the code: status %d to %q; want 303 to %s?code=…", r.Status, shown, path)
+		}
+		r = agent.Get(t, shown)
 		if r.Status != http.StatusOK {
-			t.Fatalf("show the code: status %d", r.Status)
+			t.Fatalf("GET %s: status %d", shown, r.Status)
 		}
 		doc := r.Doc(t)
 		if got := text(doc.Find("pre.email-text")); !strings.Contains(got, matchingID) {
@@ -125,6 +140,9 @@ func TestQREmailCodeIsAudited(t *testing.T) {
 		}
 		if r := lead.Get(t, frame); strings.Contains(string(r.Body), matchingID) {
 			t.Errorf("another login's frame with the agent's token shows the matching ID")
+		}
+		if r := lead.Get(t, fmt.Sprintf("/emails/%d?code=%s", id, token)); strings.Contains(string(r.Body), matchingID) {
+			t.Errorf("another login's page with the agent's token shows the matching ID")
 		}
 		app.Clock.Advance(11 * time.Minute)
 		defer app.Clock.Reset()

@@ -69,6 +69,7 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 	f := views.AddLineForm{LineName: c.FormValue("line_name"), LineNameAuto: c.FormValue("line_name_auto"), Token: c.Request().PostFormValue("token"),
 		Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
+	f.Country.All = c.FormValue("all") != ""
 	// The line is named after the country the customer goes to, unless the
 	// agent typed a name of their own; a submit shows what was sent.
 	if name := f.Country.Name(); name != "" && c.Request().Method == http.MethodGet && (f.LineName == "" || f.LineName == f.LineNameAuto) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -51,11 +52,18 @@ func (h *Handlers) emailPreview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderEmailPreview(c, e, "")
+	// After Show the activation code: the token lets the page show it
+	// while it lasts; an expired one shows the email with the code hidden.
+	token := c.QueryParam("code")
+	if e.ActivationCode == "" || !h.codeTokenValid(c, e, token) {
+		token = ""
+	}
+	return h.renderEmailPreview(c, e, token)
 }
 
 // showEmailCode records that the agent opened the activation code of a QR
-// email, and shows the email with it.
+// email, and sends the browser to the email with it (POST, redirect, GET:
+// reloading the page or going back never posts again).
 func (h *Handlers) showEmailCode(c echo.Context) error {
 	e, err := h.email(c)
 	if err != nil {
@@ -71,7 +79,7 @@ func (h *Handlers) showEmailCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderEmailPreview(c, e, token)
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/emails/%d?code=%s", e.ID, url.QueryEscape(token)))
 }
 
 // renderEmailPreview shows the email; a QR email's activation code only
@@ -107,7 +115,7 @@ func (h *Handlers) emailBody(c echo.Context) error {
 		if token := c.QueryParam("code"); e.ActivationCode != "" && h.codeTokenValid(c, e, token) {
 			body = strings.ReplaceAll(body, qr, "/emails/"+strconv.FormatInt(e.ID, 10)+"/qr.png?code="+url.QueryEscape(token))
 		} else {
-			body = strings.ReplaceAll(hideCode(body, e.ActivationCode), qr, "")
+			body = qrImage(e.ICCID).ReplaceAllLiteralString(hideCode(body, e.ActivationCode), qrHidden)
 		}
 	}
 	// Email HTML is styled inline, as mail clients require; it runs no script
@@ -116,6 +124,17 @@ func (h *Handlers) emailBody(c echo.Context) error {
 	c.Response().Header().Set("X-Frame-Options", "SAMEORIGIN")
 	return c.HTML(http.StatusOK, body)
 }
+
+// qrImage matches the QR image of the QR email of iccid in its HTML.
+func qrImage(iccid string) *regexp.Regexp {
+	return regexp.MustCompile(`<img[^>]*src="cid:` + regexp.QuoteMeta(emails.QRContentID(iccid)) + `"[^>]*>`)
+}
+
+// qrHidden stands in the preview for a QR image not shown: the size of the
+// image, saying why it is not there rather than showing a broken one.
+const qrHidden = `<span data-testid="qr-hidden" style="display:inline-block;box-sizing:border-box;width:300px;max-width:100%;padding:110px 16px;` +
+	`border:2px dashed #8a94a3;border-radius:8px;background:#f4f6f9;color:#2d3643;font:600 16px/1.4 Arial,sans-serif;text-align:center;">` +
+	`QR code hidden — Show the activation code to see it</span>`
 
 // emailQR serves the QR image of a QR email to the preview frame that holds
 // the token for it; to anything else it is not there.

@@ -123,7 +123,7 @@ func TestInsightsPage(t *testing.T) {
 		}
 		// The last column with allocations opens them in the List.
 		seg := svg.Find("rect.seg").Last()
-		href, _ := seg.Parent().Attr("href")
+		href, _ := seg.Parent().Attr("data-href")
 		if got, want := listCount(t, lead, href), number(t, seg.AttrOr("data-value", "")); got != want {
 			t.Errorf("%s lists %d eSIMs, the bar says %d", href, got, want)
 		}
@@ -171,7 +171,7 @@ func TestInsightsPage(t *testing.T) {
 			t.Errorf("%s lists %d lines, the funnel says %d never installed", never, got, f.NeverInstalled())
 		}
 		doc.Find(`svg[data-testid="funnel-chart"] g.hbar-row`).Each(func(_ int, g *goquery.Selection) {
-			href := g.Find("a").AttrOr("href", "")
+			href := g.Find("[data-href]").AttrOr("data-href", "")
 			switch g.AttrOr("data-label", "") {
 			case "Lines allocated", "Installed on the phone":
 				if got, want := listCount(t, lead, href), number(t, g.AttrOr("data-value", "")); got != want {

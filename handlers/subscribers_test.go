@@ -138,6 +138,11 @@ func TestSubscriberProfile(t *testing.T) {
 		if rows.Length() != 1 {
 			t.Fatalf("got %d plan rows, want 1", rows.Length())
 		}
+		// A queued plan says what Queued means, in a popover beside it.
+		if n := rows.Find("button[data-testid=term-queued][popovertarget=term-queued]").Length(); n != 1 {
+			t.Errorf("the queued plan has %d explanations of Queued; want 1", n)
+		}
+		rows.Find(".term-hint").Remove()
 		cells := texts(rows.Find("td"))
 		if len(cells) != 6 {
 			t.Fatalf("plan row cells = %q, want 6", cells)

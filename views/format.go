@@ -6,10 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/carrier/esim-admin/db"
 )
 
-// Dates are shown in UTC, the carrier's operations time, with the zone said.
+// Dates are written in UTC, the carrier's operations time, with the zone
+// said; a time the page shows on its own (when) reads in the agent's zone.
 func date(t time.Time) string {
 	if t.IsZero() {
 		return "—"
@@ -175,11 +178,17 @@ func stateLabel(state string) string {
 	return strings.ToUpper(state[:1]) + state[1:]
 }
 
+// destinations names a plan's first destinations, by name: agents know
+// countries by name, not by ISO code.
 func destinations(p db.Plan) string {
-	if len(p.Destinations) > 8 {
-		return strings.Join(p.Destinations[:8], ", ") + fmt.Sprintf(" and %d more", len(p.Destinations)-8)
+	names := make([]string, 0, min(len(p.Destinations), 8))
+	for _, c := range p.Destinations[:min(len(p.Destinations), 8)] {
+		names = append(names, db.CountryName(c))
 	}
-	return strings.Join(p.Destinations, ", ")
+	if len(p.Destinations) > 8 {
+		return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(p.Destinations)-8)
+	}
+	return strings.Join(names, ", ")
 }
 
 func profileLabel(p int) string { return fmt.Sprintf("Profile %d", p) }
@@ -196,4 +205,22 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// LineKey is a key that runs a tool of a line on the profile.
+type LineKey struct{ Key, Action string }
+
+// LineKeys are the keys of a line's tools, in the order the shortcuts list
+// shows them; each tool's control carries its key (data-line-key).
+var LineKeys = []LineKey{
+	{"p", "Add plan"},
+	{"w", "Why no data?"},
+	{"r", "Resend QR email"},
+	{"e", "Replace eSIM"},
+	{"n", "Rename the line"},
+}
+
+// lineKey marks the control of a line's tool with its key.
+func lineKey(key string) templ.Attributes {
+	return templ.Attributes{"data-line-key": key, "aria-keyshortcuts": key}
 }

@@ -32,7 +32,7 @@ import (
 
 // Timeout bounds a whole browser test, so a page that never shows what a
 // test waits for fails the test instead of hanging the run.
-const Timeout = 90 * time.Second
+const Timeout = 150 * time.Second
 
 // WaitTimeout bounds each wait for something to appear; far above what the
 // pages need, far below the test's own timeout so a failure says where.
@@ -425,6 +425,17 @@ func ChoosePlan(t testing.TB, ctx context.Context, formID, name string) {
 	WaitSettled(t, ctx, "#"+formID)
 }
 
+// NarrowTo types the country into a form's country box and waits for the
+// plans that cover it: Add line lists none before.
+func NarrowTo(t testing.TB, ctx context.Context, formID, country string) {
+	t.Helper()
+	WaitSettled(t, ctx, "#"+formID)
+	MarkStale(t, ctx, "#"+formID+"-plans")
+	TypeInto(t, ctx, formID+"-country", country)
+	WaitUntil(t, ctx, "the plans narrow to "+country, FreshJS("#"+formID+"-plans", "[data-testid=plan-summary]"))
+	WaitSettled(t, ctx, "#"+formID)
+}
+
 // WaitSettled waits until htmx has taken over the element sel and nothing is
 // in flight or settling: a click before that would go out as a plain form
 // post, not through htmx.
@@ -546,9 +557,33 @@ const SidewaysJS = `(() => {
 	return wide.slice(0, 6).map(e => name(e) + ' to ' + Math.round(Math.max(e.getBoundingClientRect().right, e.getBoundingClientRect().left + e.scrollWidth)) + ' px');
 })()`
 
+// WiderJS lists what is wider than the box it is in, or sticks out of it
+// to either side: a box that clips its content (or scrolls it) hides that
+// from the sideways-scroll check. Only a table's own scrolling wrapper, a
+// preformatted block and what is positioned out of the flow may do so.
+const WiderJS = `(() => {
+	const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+	const out = [];
+	for (const e of document.querySelectorAll('main *, header *, footer *, dialog[open] *')) {
+		if (e.closest('.table-wrap, pre, svg')) continue;
+		const cs = getComputedStyle(e);
+		if (cs.position === 'absolute' || cs.position === 'fixed' || cs.display === 'none' || cs.display === 'contents') continue;
+		let p = e.parentElement;
+		while (p && getComputedStyle(p).display === 'contents') p = p.parentElement;
+		if (!p || getComputedStyle(p).display === 'inline') continue;
+		const r = e.getBoundingClientRect(), pr = p.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0) continue;
+		if (r.right > pr.right + 1 || r.left < pr.left - 1) {
+			out.push(name(e) + ' (' + Math.round(r.left) + '–' + Math.round(r.right) + ' px) in ' + name(p) + ' (' + Math.round(pr.left) + '–' + Math.round(pr.right) + ' px)');
+		}
+	}
+	return out.slice(0, 6);
+})()`
+
 // CheckPage checks the page state the browser shows at each width: no
-// axe-core violation, and on the phone no sideways scroll. It saves a
-// screenshot at each width, and leaves the page at the desktop width.
+// axe-core violation, and on the phone no sideways scroll and nothing wider
+// than the box it is in. It saves a screenshot at each width, and leaves
+// the page at the desktop width.
 func CheckPage(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	for _, w := range []int64{DesktopWidth, PhoneWidth} {
@@ -560,6 +595,9 @@ func CheckPage(t testing.TB, ctx context.Context, name string) {
 			if wide := Eval[[]string](t, ctx, SidewaysJS); len(wide) > 0 {
 				width := Eval[int](t, ctx, `document.documentElement.scrollWidth`)
 				t.Errorf("%s at %d px scrolls sideways, %d px wide: %s", name, w, width, strings.Join(wide, ", "))
+			}
+			if wider := Eval[[]string](t, ctx, WiderJS); len(wider) > 0 {
+				t.Errorf("%s at %d px: wider than its box: %s", name, w, strings.Join(wider, "; "))
 			}
 		}
 		Shot(t, ctx, fmt.Sprintf("%s-%d", name, w))
