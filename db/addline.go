@@ -211,13 +211,19 @@ func (s *Store) checkAddLine(ctx context.Context, req AddLine) (string, error) {
 	return "", errs
 }
 
+// heldLinesQuery reads a subscriber's lines but one. SQLite, with no
+// statistics, would rather walk every allocated eSIM in the List's covering
+// index (esims_list_iccid, state first) than the subscriber's few: at a
+// million eSIMs, a hundred times longer.
+const heldLinesQuery = `SELECT line_name, imsi_profile FROM esims INDEXED BY esims_line_name
+	WHERE subscriber_id = ? AND state = 'allocated' AND iccid <> ?`
+
 // heldLine finds the subscriber's line, other than the eSIM except, whose
 // name is the same as name to an agent's eye, and returns its IMSI profile.
 // The unique index on line names compares them in SQLite's NOCASE, which
 // folds ASCII letters only: the comparison that counts is sameLineName.
 func heldLine(ctx context.Context, q queryer, subscriberID int64, name, except string) (profile int, found bool, err error) {
-	rows, err := q.QueryContext(ctx, `SELECT line_name, imsi_profile FROM esims WHERE subscriber_id = ? AND state = 'allocated' AND iccid <> ?`,
-		subscriberID, except)
+	rows, err := q.QueryContext(ctx, heldLinesQuery, subscriberID, except)
 	if err != nil {
 		return 0, false, err
 	}

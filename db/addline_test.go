@@ -365,3 +365,31 @@ func TestLineNamesLookAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestAddLineReadsTheSubscribersLinesOnly checks that the allowance and the
+// line names an Add line checks are read from the subscriber's own eSIMs,
+// not by walking every allocated one (a million in a carrier's inventory).
+func TestAddLineReadsTheSubscribersLinesOnly(t *testing.T) {
+	s := openTestStore(t)
+	for name, query := range map[string]string{"held lines": heldLinesQuery, "allowance": allowanceQuery} {
+		rows, err := s.read.Query(`EXPLAIN QUERY PLAN `+query, 1, "8900000000000000000")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(detail, "esims") {
+				plan = append(plan, detail)
+			}
+		}
+		rows.Close()
+		if len(plan) != 1 || !strings.Contains(plan[0], "esims_line_name (subscriber_id=?)") {
+			t.Errorf("%s reads the eSIMs by %q, want the subscriber's lines in esims_line_name", name, plan)
+		}
+	}
+}
