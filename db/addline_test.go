@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"golang.org/x/crypto/bcrypt"
 	"strings"
@@ -13,8 +14,8 @@ import (
 // testMail renders plain stand-ins: the real emails are tested in emails/.
 type testMail struct{}
 
-func (testMail) QRCode(m QRMail) (Message, error) {
-	return Message{Subject: "QR for " + m.LineName, Text: m.ActivationCode(), HTML: "<p>" + m.ActivationCode() + "</p>"}, nil
+func (t testMail) QRCode(m QRMail) (Message, error) {
+	return Message{Subject: t.QRSubject(m), Text: m.ActivationCode(), HTML: "<p>" + m.ActivationCode() + "</p>"}, nil
 }
 
 func (testMail) PlanNotice(m PlanMail) (Message, error) {
@@ -25,9 +26,13 @@ func (testMail) LowStock(m LowStockMail) (Message, error) {
 	return Message{Subject: fmt.Sprintf("Low stock: profile %d", m.Forecast.IMSIProfile), Text: m.Lead.Name, HTML: "<p>low stock</p>"}, nil
 }
 
-func (testMail) OrderConfirmation(m OrderMail) (Message, error) {
-	return Message{Subject: "Order " + m.OrderNumber, Text: m.Plan.Name + " for " + m.Plan.Price(), HTML: "<p>" + m.Plan.Name + "</p>"}, nil
+func (t testMail) OrderConfirmation(m OrderMail) (Message, error) {
+	return Message{Subject: t.OrderSubject(m), Text: m.Plan.Name + " for " + m.Plan.Price(), HTML: "<p>" + m.Plan.Name + "</p>"}, nil
 }
+
+func (testMail) QRSubject(m QRMail) string { return "QR for " + m.LineName }
+
+func (testMail) OrderSubject(m OrderMail) string { return "Order " + m.OrderNumber }
 
 type fixture struct {
 	s     *Store
@@ -363,5 +368,102 @@ func TestLineNamesLookAlike(t *testing.T) {
 		if e := Refusals(err); len(e) != 1 || e[0].Field != "line_name" || !strings.Contains(e[0].Message, "already has a line named") {
 			t.Errorf("Add line %q next to France, Écosse and Sp\\u200bain: %v, want it refused as a name already held", name, err)
 		}
+	}
+}
+
+// TestAddLineReadsTheSubscribersLinesOnly checks that the allowance and the
+// line names an Add line checks are read from the subscriber's own eSIMs,
+// not by walking every allocated one (a million in a carrier's inventory).
+func TestAddLineReadsTheSubscribersLinesOnly(t *testing.T) {
+	s := openTestStore(t)
+	for name, query := range map[string]string{"held lines": heldLinesQuery, "allowance": allowanceQuery} {
+		rows, err := s.read.Query(`EXPLAIN QUERY PLAN `+query, 1, "8900000000000000000")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(detail, "esims") {
+				plan = append(plan, detail)
+			}
+		}
+		rows.Close()
+		if len(plan) != 1 || !strings.Contains(plan[0], "esims_line_name (subscriber_id=?)") {
+			t.Errorf("%s reads the eSIMs by %q, want the subscriber's lines in esims_line_name", name, plan)
+		}
+	}
+}
+
+// TestAddLineDraftsItsEmails checks that Add line's change writes its two
+// emails as drafts, with their subjects, and no text or HTML rendered by
+// the single writer; that they read whole as the renderer makes them; and
+// that once sent they keep the text and HTML they were sent with.
+func TestAddLineDraftsItsEmails(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 1)
+	order, err := f.addLine(f.subs[0], "France", "EURO1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := f.s.ESIM(ctx, order.ICCID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Message{}
+	want[EmailQR], _ = testMail{}.QRCode(QRMail{Subscriber: Subscriber{Name: "Subscriber 1"}, LineName: "France", ICCID: e.ICCID,
+		SMDPAddress: e.SMDPAddress, MatchingID: e.MatchingID})
+	want[EmailConfirmation], _ = testMail{}.OrderConfirmation(OrderMail{OrderNumber: order.OrderNumber, Plan: f.plans["EURO1"]})
+	listed, err := f.s.EmailsForESIM(ctx, order.ICCID)
+	if err != nil || len(listed) != 2 {
+		t.Fatalf("emails = %+v, %v; want two", listed, err)
+	}
+	for _, m := range listed {
+		var subject, text, html string
+		var draft sql.NullString
+		if err := f.s.read.QueryRow(`SELECT subject, text_body, html_body, draft FROM outbox WHERE id = ?`, m.ID).Scan(&subject, &text, &html, &draft); err != nil {
+			t.Fatal(err)
+		}
+		if subject != want[m.Kind].Subject || text != "" || html != "" || !draft.Valid {
+			t.Errorf("%s email queued with subject %q, text %q, HTML %q, draft %v; want the subject %q and a draft only",
+				m.Kind, subject, text, html, draft.Valid, want[m.Kind].Subject)
+		}
+		if m.Message.Subject != want[m.Kind].Subject {
+			t.Errorf("%s email listed with subject %q, want %q", m.Kind, m.Message.Subject, want[m.Kind].Subject)
+		}
+		whole, err := f.s.EmailByID(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.Message != want[m.Kind] {
+			t.Errorf("%s email reads %+v, want %+v", m.Kind, whole.Message, want[m.Kind])
+		}
+	}
+	due, err := f.s.DueEmails(ctx, f.s.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range due {
+		if m.Message != want[m.Kind] {
+			t.Errorf("%s email due as %+v, want %+v", m.Kind, m.Message, want[m.Kind])
+		}
+		if err := f.s.MarkEmailSent(ctx, m, f.s.Now()); err != nil {
+			t.Fatal(err)
+		}
+		var text, html string
+		var draft sql.NullString
+		if err := f.s.read.QueryRow(`SELECT text_body, html_body, draft FROM outbox WHERE id = ?`, m.ID).Scan(&text, &html, &draft); err != nil {
+			t.Fatal(err)
+		}
+		if text != want[m.Kind].Text || html != want[m.Kind].HTML || draft.Valid {
+			t.Errorf("%s email sent keeps text %q, HTML %q, draft %v; want what was sent and no draft", m.Kind, text, html, draft.Valid)
+		}
+	}
+	if len(due) != 2 {
+		t.Errorf("%d emails due, want 2", len(due))
 	}
 }

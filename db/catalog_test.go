@@ -122,12 +122,16 @@ func TestPriceChangeLeavesSoldOrders(t *testing.T) {
 		if got := e.Plans[0].Plan.Price(); got != tc.price {
 			t.Errorf("order %s reads %s, want the price paid, %s", tc.order.OrderNumber, got, tc.price)
 		}
-		var text string
-		if err := f.s.read.QueryRowContext(ctx, `SELECT text_body FROM outbox WHERE kind = 'confirmation' AND iccid = ?`, tc.order.ICCID).Scan(&text); err != nil {
+		var id int64
+		if err := f.s.read.QueryRowContext(ctx, `SELECT id FROM outbox WHERE kind = 'confirmation' AND iccid = ?`, tc.order.ICCID).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(text, tc.price) {
-			t.Errorf("confirmation of %s says %q, want %s", tc.order.OrderNumber, text, tc.price)
+		m, err := f.s.EmailByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := m.Message.Text; !strings.Contains(text, tc.price) {
+			t.Errorf("confirmation of %s says %q, want %s", tc.order.OrderNumber, m.Message.Text, tc.price)
 		}
 	}
 }

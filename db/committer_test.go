@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -158,5 +159,62 @@ func TestOneTimePerChange(t *testing.T) {
 	}
 	if got := count(t, s, `SELECT count(*) FROM logins l JOIN audit_log a ON a.at = l.created_at WHERE l.email = 'b@example.com'`); got != 1 {
 		t.Errorf("the login and its audit entry have different times")
+	}
+}
+
+// TestWriterKeepsItsStatements: a statement a change runs is prepared once
+// its batch has committed, and kept for the next batches; however many
+// statements changes make up, the writer keeps at most maxStatements, and
+// those still run.
+func TestWriterKeepsItsStatements(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	const put = `INSERT INTO settings (key, value) VALUES (?, ?)`
+	kept := func() (n int, hasPut bool) {
+		t.Helper()
+		err := s.inTx(ctx, func(ctx context.Context, c *change) error {
+			_, hasPut = c.stmts.kept[put]
+			n = len(c.stmts.kept)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, hasPut
+	}
+	for i := range 2 {
+		if err := s.inTx(ctx, func(ctx context.Context, c *change) error {
+			_, err := c.ExecContext(ctx, put, fmt.Sprintf("key-%d", i), i)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, hasPut := kept(); !hasPut {
+			t.Fatalf("after batch %d the writer does not keep %q", i+1, put)
+		}
+	}
+	// Statements made up per change, as a VALUES list of a batch's rows is.
+	if err := s.inTx(ctx, func(ctx context.Context, c *change) error {
+		for i := range maxStatements + 10 {
+			var n int
+			if err := c.QueryRowContext(ctx, fmt.Sprintf(`SELECT %d + ?`, i), 1).Scan(&n); err != nil || n != i+1 {
+				return fmt.Errorf("statement %d: %d, %v", i, n, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := kept(); n > maxStatements {
+		t.Errorf("the writer keeps %d statements, want at most %d", n, maxStatements)
+	}
+	if err := s.inTx(ctx, func(ctx context.Context, c *change) error {
+		_, err := c.ExecContext(ctx, put, "key-after", 3)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM settings WHERE key LIKE 'key-%'`); n != 3 {
+		t.Errorf("%d settings written, want 3", n)
 	}
 }

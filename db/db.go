@@ -84,6 +84,7 @@ type Store struct {
 	// library.
 	Observe func(Batch)
 
+	stmts  *writeStmts    // the committer's statements
 	txs    chan txRequest // changes waiting for the committer
 	closed chan struct{}
 	done   chan struct{} // closed when the committer has stopped
@@ -109,7 +110,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
 	s := &Store{write: write, Now: func() time.Time { return time.Now().UTC() },
-		txs: make(chan txRequest), closed: make(chan struct{}), done: make(chan struct{})}
+		stmts: newWriteStmts(), txs: make(chan txRequest), closed: make(chan struct{}), done: make(chan struct{})}
 	s.PasswordCost = DefaultPasswordCost
 	s.Notices = DefaultNotices
 	s.Retention = DefaultRetention
@@ -150,6 +151,7 @@ func dsn(path string, extra ...string) string {
 func (s *Store) Close() (err error) {
 	defer func() { err = failed("close store", err) }()
 	s.stopCommitter()
+	s.stmts.close()
 	return errors.Join(s.read.close(), s.write.Close())
 }
 
@@ -260,6 +262,7 @@ var (
 // in, the one time it writes down, and what renders the emails it queues.
 type change struct {
 	*sql.Tx
+	stmts   *txStmts // its batch's statements, prepared once
 	now     time.Time
 	mail    MailRenderer
 	notices NoticeSettings
@@ -341,6 +344,7 @@ func (s *Store) commitLoop() {
 			}
 			req.result <- errs[i]
 		}
+		s.stmts.prepare(s.write)
 	}
 }
 
@@ -363,22 +367,24 @@ func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 		}
 		return errs, false
 	}
+	stmts := s.stmts.forTx(tx)
+	ctx := context.Background()
 	for i, req := range batch {
 		if waited != nil {
 			waited[i] = time.Since(req.queued)
 		}
-		if _, err := tx.Exec(`SAVEPOINT change`); err != nil {
+		if _, err := stmts.exec(ctx, `SAVEPOINT change`); err != nil {
 			errs[i] = err
 			continue
 		}
-		errs[i] = s.runChange(req, tx)
+		errs[i] = s.runChange(req, stmts)
 		if errs[i] != nil {
-			if _, err := tx.Exec(`ROLLBACK TO change`); err != nil {
+			if _, err := stmts.exec(ctx, `ROLLBACK TO change`); err != nil {
 				tx.Rollback()
 				return errs, true
 			}
 		}
-		if _, err := tx.Exec(`RELEASE change`); err != nil && errs[i] == nil {
+		if _, err := stmts.exec(ctx, `RELEASE change`); err != nil && errs[i] == nil {
 			errs[i] = err
 		}
 	}
@@ -396,7 +402,7 @@ func (s *Store) commitBatch(batch []txRequest) (errs []error, lost bool) {
 
 // runChange runs one change under its caller's values and deadline but not
 // its cancellation (rule 2); a panic in it fails the change, not the committer.
-func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
+func (s *Store) runChange(req txRequest, stmts *txStmts) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("db: change panicked: %v", p)
@@ -408,7 +414,7 @@ func (s *Store) runChange(req txRequest, tx *sql.Tx) (err error) {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	return req.fn(ctx, &change{Tx: tx, now: s.Now(), mail: s.Mail, notices: s.Notices, smdp: s.SMDP})
+	return req.fn(ctx, &change{Tx: stmts.tx, stmts: stmts, now: s.Now(), mail: s.Mail, notices: s.Notices, smdp: s.SMDP})
 }
 
 // migrate applies the embedded migrations that the database has not seen,

@@ -108,10 +108,10 @@ func newInsightsSet(t *testing.T) *insightsSet {
 			t.Fatal(err)
 		}
 	}
-	must(f.s.MarkEmailSent(ctx, email("E", EmailQR).ID, at("2026-10-01T09:01:00.000Z")))
-	must(f.s.MarkEmailSent(ctx, email("A", EmailQR).ID, at("2026-12-09T00:10:00.000Z")))
+	must(f.s.MarkEmailSent(ctx, email("E", EmailQR), at("2026-10-01T09:01:00.000Z")))
+	must(f.s.MarkEmailSent(ctx, email("A", EmailQR), at("2026-12-09T00:10:00.000Z")))
 	must(f.s.MarkEmailAttemptFailed(ctx, email("B", EmailQR).ID, "421 try later", at("2026-12-09T00:30:00.000Z")))
-	must(f.s.MarkEmailSent(ctx, email("B", EmailQR).ID, at("2026-12-09T00:31:00.000Z")))
+	must(f.s.MarkEmailSent(ctx, email("B", EmailQR), at("2026-12-09T00:31:00.000Z")))
 	must(f.s.MarkEmailAttemptFailed(ctx, email("C", EmailQR).ID, "550 no such user", time.Time{}))
 	must(f.s.MarkEmailAttemptFailed(ctx, email("A", EmailConfirmation).ID, "421 try later", at("2026-12-10T13:00:00.000Z")))
 	for _, ev := range []ProfileEvent{

@@ -476,7 +476,7 @@ func TestESIMLifecycleFields(t *testing.T) {
 	}
 	sent := lifecycleBase.Add(30 * time.Second)
 	for _, m := range emails {
-		l.s.MarkEmailSent(ctx, m.ID, sent)
+		l.s.MarkEmailSent(ctx, m, sent)
 	}
 	l.now = lifecycleBase.Add(time.Hour)
 	if _, err := l.s.RecordProfileEvent(ctx, ProfileEvent{ICCID: l.iccid, Event: "installed", At: lifecycleBase.Add(5 * time.Minute)}); err != nil {
@@ -508,7 +508,7 @@ func TestTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range emails {
-		l.s.MarkEmailSent(ctx, m.ID, lifecycleBase.Add(time.Minute))
+		l.s.MarkEmailSent(ctx, m, lifecycleBase.Add(time.Minute))
 	}
 	l.now = lifecycleBase.Add(time.Hour)
 	l.s.RecordProfileEvent(ctx, ProfileEvent{ICCID: l.iccid, Event: "installed", At: lifecycleBase.Add(10 * time.Minute)})

@@ -20,7 +20,7 @@ func TestNotifyLowStock(t *testing.T) {
 	}
 	lowStock := func() []Email {
 		t.Helper()
-		es, err := s.queryEmails(ctx, `WHERE o.kind = 'low_stock' ORDER BY o.id`)
+		es, err := s.queryEmails(ctx, true, `WHERE o.kind = 'low_stock' ORDER BY o.id`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestNotifyLowStock(t *testing.T) {
 		if len(mine) != 3 {
 			t.Fatalf("%d low-stock emails due, want 3", len(mine))
 		}
-		if err := s.MarkEmailSent(ctx, mine[0].ID, set.now); err != nil {
+		if err := s.MarkEmailSent(ctx, mine[0], set.now); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.MarkEmailAttemptFailed(ctx, mine[1].ID, "550 mailbox full", time.Time{}); err != nil {

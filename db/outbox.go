@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -55,11 +56,17 @@ type OrderMail struct {
 	OrderedAt   time.Time
 }
 
-// MailRenderer renders the emails a change of state sends, so they are
-// written to the outbox in the transaction that makes the change.
+// MailRenderer renders the emails a change of state sends. The notices are
+// written to the outbox whole in the transaction that makes the change. The
+// QR emails and order confirmations, which every Add line sends, are written
+// as drafts with their subjects only, so the single writer does not wait for
+// their templates: the store renders them when one is read whole (EmailByID,
+// DueEmails), and keeps the text and HTML that were sent.
 type MailRenderer interface {
 	QRCode(QRMail) (Message, error)
 	OrderConfirmation(OrderMail) (Message, error)
+	QRSubject(QRMail) string
+	OrderSubject(OrderMail) string
 	PlanNotice(PlanMail) (Message, error)
 	LowStock(LowStockMail) (Message, error)
 }
@@ -87,6 +94,9 @@ type Email struct {
 	// BodyKeptDays is set when the email's text and HTML were removed, after
 	// being kept that many days (retention.go); 0 while they are whole.
 	BodyKeptDays int
+	// draft is what a QR email or order confirmation says, as JSON, until
+	// it is sent: its text and HTML are rendered from it (MailRenderer).
+	draft string
 }
 
 // enqueueEmail writes an email to the outbox inside tx. Its Message-ID is
@@ -97,12 +107,47 @@ func enqueueEmail(ctx context.Context, tx *change, e Email) error {
 	now := formatTime(tx.now)
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO outbox (kind, subscriber_id, iccid, esim_plan_id, to_address, subject, text_body, html_body,
-			message_id, next_attempt_at, queued_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			message_id, next_attempt_at, queued_at, draft)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (esim_plan_id, kind) WHERE `+noticeKinds+` DO NOTHING`,
 		e.Kind, e.SubscriberID, nullString(e.ICCID), nullID(e.LinePlanID), e.To, e.Message.Subject, e.Message.Text, e.Message.HTML,
-		newMessageID(), now, now)
+		newMessageID(), now, now, nullString(e.draft))
 	return err
+}
+
+// draftEmail is an email of kind whose subject is rendered now and whose
+// text and HTML will be rendered from what when it is read (MailRenderer).
+func draftEmail(kind string, subject string, what any) (Email, error) {
+	draft, err := json.Marshal(what)
+	return Email{Kind: kind, Message: Message{Subject: subject}, draft: string(draft)}, err
+}
+
+// render fills in the text and HTML of a drafted email. It runs outside any
+// change, on the reader's goroutine.
+func (s *Store) render(e *Email) (err error) {
+	if e.draft == "" {
+		return nil
+	}
+	var msg Message
+	switch e.Kind {
+	case EmailQR:
+		var m QRMail
+		if err = json.Unmarshal([]byte(e.draft), &m); err == nil {
+			msg, err = s.Mail.QRCode(m)
+		}
+	case EmailConfirmation:
+		var m OrderMail
+		if err = json.Unmarshal([]byte(e.draft), &m); err == nil {
+			msg, err = s.Mail.OrderConfirmation(m)
+		}
+	default:
+		err = fmt.Errorf("a draft of a %s email", e.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("email #%d: %w", e.ID, err)
+	}
+	e.Message = msg
+	return nil
 }
 
 func newMessageID() string {
@@ -127,7 +172,8 @@ func nullString(s string) any {
 
 const emailColumns = `o.id, o.kind, coalesce(o.subscriber_id, 0), coalesce(o.login_id, 0), coalesce(o.iccid, ''), o.to_address, o.subject, o.text_body, o.html_body,
 	o.message_id, o.state, o.attempts, o.next_attempt_at, coalesce(o.last_error, ''), o.queued_at, o.sent_at,
-	CASE WHEN o.kind = 'qr' THEN 'LPA:1$' || e.smdp_address || '$' || e.matching_id ELSE '' END, coalesce(o.body_kept_days, 0)`
+	CASE WHEN o.kind = 'qr' THEN 'LPA:1$' || e.smdp_address || '$' || e.matching_id ELSE '' END, coalesce(o.body_kept_days, 0),
+	coalesce(o.draft, '')`
 
 const emailFrom = ` FROM outbox o LEFT JOIN esims e ON e.iccid = o.iccid `
 
@@ -135,12 +181,14 @@ func scanEmail(row interface{ Scan(...any) error }) (Email, error) {
 	var e Email
 	var sent nullTime
 	err := row.Scan(&e.ID, &e.Kind, &e.SubscriberID, &e.LoginID, &e.ICCID, &e.To, &e.Message.Subject, &e.Message.Text, &e.Message.HTML,
-		&e.MessageID, &e.State, &e.Attempts, dbTime{&e.NextAttemptAt}, &e.LastError, dbTime{&e.QueuedAt}, &sent, &e.ActivationCode, &e.BodyKeptDays)
+		&e.MessageID, &e.State, &e.Attempts, dbTime{&e.NextAttemptAt}, &e.LastError, dbTime{&e.QueuedAt}, &sent, &e.ActivationCode, &e.BodyKeptDays, &e.draft)
 	e.SentAt = sent.Time
 	return e, err
 }
 
-func (s *Store) queryEmails(ctx context.Context, where string, args ...any) ([]Email, error) {
+// queryEmails reads emails as lists show them: a drafted email has its
+// subject, and its text and HTML only when whole is set.
+func (s *Store) queryEmails(ctx context.Context, whole bool, where string, args ...any) ([]Email, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+emailColumns+emailFrom+where, args...)
 	if err != nil {
 		return nil, err
@@ -154,14 +202,24 @@ func (s *Store) queryEmails(ctx context.Context, where string, args ...any) ([]E
 		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if whole {
+		for i := range out {
+			if err := s.render(&out[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // DueEmails returns up to limit queued emails whose next attempt is due at now,
 // oldest first.
 func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) (_ []Email, err error) {
 	defer func() { err = failed("due emails", err) }()
-	return s.queryEmails(ctx, `WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`,
+	return s.queryEmails(ctx, true, `WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`,
 		formatTime(now), limit)
 }
 
@@ -173,16 +231,19 @@ func (s *Store) NextEmailDue(ctx context.Context) (_ time.Time, _ bool, err erro
 	return next.Time, next.Valid, err
 }
 
-// EmailsForSubscriber returns the subscriber's emails, newest first.
+// EmailsForSubscriber returns the subscriber's emails, newest first, as a
+// list shows them: an email not sent yet may have its subject only
+// (EmailByID reads one whole).
 func (s *Store) EmailsForSubscriber(ctx context.Context, subscriberID int64) (_ []Email, err error) {
 	defer func() { err = failed("emails of subscriber", err) }()
-	return s.queryEmails(ctx, `WHERE o.subscriber_id = ? ORDER BY o.id DESC`, subscriberID)
+	return s.queryEmails(ctx, false, `WHERE o.subscriber_id = ? ORDER BY o.id DESC`, subscriberID)
 }
 
-// EmailsForESIM returns the emails sent about an eSIM, newest first.
+// EmailsForESIM returns the emails sent about an eSIM, newest first, as a
+// list shows them (EmailsForSubscriber).
 func (s *Store) EmailsForESIM(ctx context.Context, iccid string) (_ []Email, err error) {
 	defer func() { err = failed("emails of eSIM", err) }()
-	return s.queryEmails(ctx, `WHERE o.iccid = ? ORDER BY o.id DESC`, iccid)
+	return s.queryEmails(ctx, false, `WHERE o.iccid = ? ORDER BY o.id DESC`, iccid)
 }
 
 // EmailByID returns one email of the outbox.
@@ -192,16 +253,29 @@ func (s *Store) EmailByID(ctx context.Context, id int64) (_ Email, err error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return Email{}, refuse(ErrNotFound, "", "No such email.")
 	}
-	return e, err
+	if err != nil {
+		return Email{}, err
+	}
+	return e, s.render(&e)
 }
 
-// MarkEmailSent records a delivered email.
-func (s *Store) MarkEmailSent(ctx context.Context, id int64, at time.Time) (err error) {
+// MarkEmailSent records a delivered email, e as DueEmails read it (or only
+// its ID): a drafted email keeps the text and HTML it was sent with from
+// then on.
+func (s *Store) MarkEmailSent(ctx context.Context, e Email, at time.Time) (err error) {
 	defer func() { err = failed("mark email sent", err) }()
+	if e.Message.Text == "" && e.Message.HTML == "" {
+		// Not read whole: a draft is rendered here, not in the change.
+		if e, err = s.EmailByID(ctx, e.ID); err != nil {
+			return err
+		}
+	}
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		_, err := tx.ExecContext(ctx,
-			`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ? AND state = 'queued'`,
-			formatTime(at), id)
+			`UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL,
+				text_body = iif(draft IS NULL, text_body, ?), html_body = iif(draft IS NULL, html_body, ?), draft = NULL
+			WHERE id = ? AND state = 'queued'`,
+			formatTime(at), e.Message.Text, e.Message.HTML, e.ID)
 		return err
 	})
 }

@@ -218,8 +218,8 @@ func TestThinEmails(t *testing.T) {
 		mark    func(id int64) error
 		thinned bool
 	}{
-		{"SentOverAYearAgo", func(id int64) error { return f.s.MarkEmailSent(ctx, id, now.Add(-366*day)) }, true},
-		{"SentWithinTheYear", func(id int64) error { return f.s.MarkEmailSent(ctx, id, now.Add(-364*day)) }, false},
+		{"SentOverAYearAgo", func(id int64) error { return f.s.MarkEmailSent(ctx, Email{ID: id}, now.Add(-366*day)) }, true},
+		{"SentWithinTheYear", func(id int64) error { return f.s.MarkEmailSent(ctx, Email{ID: id}, now.Add(-364*day)) }, false},
 		{"Failed", func(id int64) error { return f.s.MarkEmailAttemptFailed(ctx, id, "550 no such user", time.Time{}) }, false},
 		{"Held", func(int64) error { return nil }, false},
 	}

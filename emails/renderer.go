@@ -98,10 +98,7 @@ func (r Renderer) QRCode(m db.QRMail) (db.Message, error) {
 		Brand:    r.brand(),
 		Replaces: m.Replaces,
 	}
-	subject := fmt.Sprintf("Your travel eSIM for %s is ready to install", m.LineName)
-	if m.Replaces != "" {
-		subject = fmt.Sprintf("Your replacement travel eSIM for %s is ready to install", m.LineName)
-	}
+	subject := r.QRSubject(m)
 	html, err := renderHTML(qrHTML(subject, v))
 	if err != nil {
 		return db.Message{}, err
@@ -131,12 +128,25 @@ func (r Renderer) OrderConfirmation(m db.OrderMail) (db.Message, error) {
 		ValidityDays: m.Plan.ValidityDays,
 		Brand:        r.brand(),
 	}
-	subject := fmt.Sprintf("Order %s confirmed: %s on line %s", m.OrderNumber, m.Plan.Name, m.LineName)
+	subject := r.OrderSubject(m)
 	html, err := renderHTML(confirmationHTML(subject, v))
 	if err != nil {
 		return db.Message{}, err
 	}
 	return db.Message{Subject: subject, Text: confirmationText(v), HTML: html}, nil
+}
+
+// QRSubject is the subject of the QR email.
+func (r Renderer) QRSubject(m db.QRMail) string {
+	if m.Replaces != "" {
+		return fmt.Sprintf("Your replacement travel eSIM for %s is ready to install", m.LineName)
+	}
+	return fmt.Sprintf("Your travel eSIM for %s is ready to install", m.LineName)
+}
+
+// OrderSubject is the subject of the order confirmation.
+func (r Renderer) OrderSubject(m db.OrderMail) string {
+	return fmt.Sprintf("Order %s confirmed: %s on line %s", m.OrderNumber, m.Plan.Name, m.LineName)
 }
 
 func (r Renderer) brand() string {
@@ -153,8 +163,9 @@ func greetingName(name string) string {
 	return name
 }
 
-// renderHTML renders outside any request: the emails are rendered inside the
-// store's transaction, which has no request context to pass on.
+// renderHTML renders outside any request: the emails are rendered by the
+// store, inside its transaction or when it reads a drafted one, with no
+// request context to pass on.
 func renderHTML(c templ.Component) (string, error) {
 	var b bytes.Buffer
 	if err := c.Render(context.Background(), &b); err != nil {

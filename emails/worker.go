@@ -17,7 +17,7 @@ import (
 type Outbox interface {
 	DueEmails(ctx context.Context, now time.Time, limit int) ([]db.Email, error)
 	NextEmailDue(ctx context.Context) (time.Time, bool, error)
-	MarkEmailSent(ctx context.Context, id int64, at time.Time) error
+	MarkEmailSent(ctx context.Context, e db.Email, at time.Time) error
 	MarkEmailAttemptFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error
 }
 
@@ -235,7 +235,7 @@ func (w *Worker) attempt(ctx context.Context, e db.Email) bool {
 	defer cancel()
 	now := w.now()
 	if err == nil {
-		if err := w.Store.MarkEmailSent(rctx, e.ID, now); err != nil {
+		if err := w.Store.MarkEmailSent(rctx, e, now); err != nil {
 			log.Error("outbox: mark sent", "err", err)
 			return false
 		}

@@ -86,8 +86,8 @@ func (o *outbox) update(id int64, f func(*db.Email)) error {
 	return errors.New("no such email")
 }
 
-func (o *outbox) MarkEmailSent(_ context.Context, id int64, at time.Time) error {
-	return o.update(id, func(e *db.Email) {
+func (o *outbox) MarkEmailSent(_ context.Context, sent db.Email, at time.Time) error {
+	return o.update(sent.ID, func(e *db.Email) {
 		e.State, e.SentAt, e.LastError = db.EmailSent, at, ""
 		e.Attempts++
 	})

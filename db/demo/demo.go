@@ -1072,7 +1072,7 @@ func (d *seeder) recordSends(ctx context.Context) error {
 	errs := make([]error, len(d.sends))
 	var wg sync.WaitGroup
 	for i, m := range d.sends {
-		wg.Go(func() { errs[i] = d.s.MarkEmailSent(ctx, m.id, m.at) })
+		wg.Go(func() { errs[i] = d.s.MarkEmailSent(ctx, db.Email{ID: m.id}, m.at) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -430,7 +430,7 @@ func (y *year) deliver(ctx context.Context) error {
 			return err
 		}
 		at := y.now()
-		if err := y.together(len(due), func(i int) error { return y.s.MarkEmailSent(ctx, due[i].ID, at) }); err != nil {
+		if err := y.together(len(due), func(i int) error { return y.s.MarkEmailSent(ctx, due[i], at) }); err != nil {
 			return err
 		}
 		y.progress.Emails += int64(len(due))
