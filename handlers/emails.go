@@ -186,6 +186,12 @@ func (h *Handlers) resendQR(c echo.Context) error {
 // emails of the eSIM on its own page, else the subscriber's, and the
 // eSIM page's timeline.
 func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
+	return h.lineShownAs(c, iccid, iccid, note)
+}
+
+// lineShownAs is lineChanged for a line shown as the eSIM was: after
+// Replace eSIM the line's card of the old eSIM makes way for the new one's.
+func (h *Handlers) lineShownAs(c echo.Context, was, iccid, note string) error {
 	ctx := c.Request().Context()
 	line, err := h.Store.ESIM(ctx, iccid)
 	if err != nil {
@@ -195,10 +201,7 @@ func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
 		emails   []db.Email
 		timeline []db.TimelineEvent
 	)
-	onESIMPage := false
-	if u, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && u.Path == "/esims/"+iccid {
-		onESIMPage = true
-	}
+	onESIMPage := onESIMPage(c, iccid)
 	if onESIMPage {
 		if emails, err = h.Store.EmailsForESIM(ctx, iccid); err != nil {
 			return err
@@ -209,9 +212,18 @@ func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
 	} else if emails, err = h.Store.EmailsForSubscriber(ctx, line.SubscriberID); err != nil {
 		return err
 	}
-	c.Response().Header().Set("HX-Retarget", "#line-"+iccid)
+	c.Response().Header().Set("HX-Retarget", "#line-"+was)
 	c.Response().Header().Set("HX-Reswap", "outerHTML")
 	return h.render(c, http.StatusOK, views.LineUpdate(line, h.Store.Now(), note, emails, h.MailHeld, timeline, onESIMPage))
+}
+
+// onESIMPage reports whether an HTMX request comes from the eSIM's own page.
+func onESIMPage(c echo.Context, iccid string) bool { return onPage(c, "/esims/"+iccid) }
+
+// onPage reports whether an HTMX request comes from the page at path.
+func onPage(c echo.Context, path string) bool {
+	u, err := url.Parse(c.Request().Header.Get("HX-Current-URL"))
+	return err == nil && u.Path == path
 }
 
 func (h *Handlers) retryEmail(c echo.Context) error {

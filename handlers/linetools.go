@@ -122,8 +122,15 @@ func (h *Handlers) replaceESIM(c echo.Context) error {
 	h.MailQueued()
 	msg := fmt.Sprintf("Line “%s” now has eSIM %s, with its plans. The QR code of the new eSIM is on its way to the customer; eSIM %s no longer works.",
 		fresh.LineName, fresh.ICCID, f.Line.ICCID)
-	// The line is another eSIM now: its page shows it afresh.
-	return h.redirectWithFlash(c, "/esims/"+fresh.ICCID, msg)
+	// On the profile the line shows its new eSIM in place. The old eSIM's
+	// own page is history now: the new eSIM's page takes over.
+	if isHTMX(c) && !onESIMPage(c, f.Line.ICCID) {
+		return h.lineShownAs(c, f.Line.ICCID, fresh.ICCID, msg)
+	}
+	if isHTMX(c) {
+		return h.redirectWithFlash(c, "/esims/"+fresh.ICCID, msg)
+	}
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", fresh.SubscriberID), msg)
 }
 
 func (h *Handlers) renameLineForm(c echo.Context) error {

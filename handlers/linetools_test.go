@@ -68,11 +68,15 @@ func TestReplaceESIMFlow(t *testing.T) {
 		t.Fatal("no Replace eSIM form")
 	}
 	r := agent.Post(t, path, url.Values{"_csrf": {agent.CSRF}, "reason": {"Deleted from the phone"}})
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/esims/") || r.Location() == "/esims/"+old.ICCID {
-		t.Fatalf("status %d to %q, want the new eSIM's page", r.Status, r.Location())
+	// Without script the agent is back on the profile, where the line is.
+	if want := fmt.Sprintf("/subscribers/%d", kenji.ID); r.Status != http.StatusSeeOther || r.Location() != want {
+		t.Fatalf("status %d to %q, want the profile %s", r.Status, r.Location(), want)
 	}
-	fresh := strings.TrimPrefix(r.Location(), "/esims/")
-	doc := agent.Page(t, r.Location())
+	fresh := app.Lines(t, kenji.ID)[0].ICCID
+	if fresh == old.ICCID {
+		t.Fatal("the line still has the old eSIM")
+	}
+	doc := agent.Page(t, "/esims/"+fresh)
 	if got := text(doc.Find("[data-testid=replaces]")); got != old.ICCID {
 		t.Errorf("the new eSIM replaces %q, want %s", got, old.ICCID)
 	}
@@ -253,5 +257,35 @@ func TestEmptySearchShowsRecentlyOpened(t *testing.T) {
 	}
 	if other := texts(app.Lead(t).Page(t, "/subscribers").Find("[data-testid=search-results] tbody td:first-child")); len(other) != 0 {
 		t.Errorf("another login sees %q, want none of the agent's", other)
+	}
+}
+
+// TestReplaceESIMInPlace: Replace eSIM from the profile answers with the
+// line, now on its new eSIM, in the old one's place, and the Emails panel out
+// of band; from the old eSIM's own page it goes to the new eSIM's.
+func TestReplaceESIMInPlace(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	priya := app.Subscriber(t, "AC-100358")
+	profile := fmt.Sprintf("%s/subscribers/%d", app.URL, priya.ID)
+	old := app.Lines(t, priya.ID)[0]
+	r := agent.Post(t, "/esims/"+old.ICCID+"/replace", url.Values{"_csrf": {agent.CSRF}, "reason": {"New or lost phone"}},
+		"HX-Request", "true", "HX-Current-URL", profile)
+	if r.Status != http.StatusOK || r.Header.Get("HX-Retarget") != "#line-"+old.ICCID || r.Header.Get("HX-Redirect") != "" {
+		t.Fatalf("status %d, retarget %q, redirect %q; want the line swapped in place", r.Status, r.Header.Get("HX-Retarget"), r.Header.Get("HX-Redirect"))
+	}
+	fresh := app.Lines(t, priya.ID)[0]
+	doc := r.Doc(t)
+	if got := text(doc.Find("#line-" + fresh.ICCID + " [data-testid=line-note]")); !strings.Contains(got, "now has eSIM "+fresh.ICCID) {
+		t.Errorf("the line's note %q", got)
+	}
+	if doc.Find("#emails[hx-swap-oob=true]").Length() != 1 || doc.Find("#line-"+fresh.ICCID+" #emails").Length() != 0 {
+		t.Error("the Emails panel is not swapped out of band")
+	}
+
+	r = agent.Post(t, "/esims/"+fresh.ICCID+"/replace", url.Values{"_csrf": {agent.CSRF}, "reason": {"New or lost phone"}},
+		"HX-Request", "true", "HX-Current-URL", app.URL+"/esims/"+fresh.ICCID)
+	if next := app.Lines(t, priya.ID)[0]; r.Header.Get("HX-Redirect") != "/esims/"+next.ICCID {
+		t.Errorf("from the eSIM's page: redirect %q, want the new eSIM's page", r.Header.Get("HX-Redirect"))
 	}
 }
