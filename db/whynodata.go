@@ -96,8 +96,13 @@ func (d Diagnosis) Lead() Check {
 			}
 		}
 	}
+	return d.check(CheckPlan)
+}
+
+// check is the check of key.
+func (d Diagnosis) check(key string) Check {
 	for _, c := range d.Checks {
-		if c.Key == CheckPlan {
+		if c.Key == key {
 			return c
 		}
 	}
@@ -106,11 +111,13 @@ func (d Diagnosis) Lead() Check {
 
 // Headline is the line's headline before its time and fix: "Using now:
 // Euro 1 — 620 MB left, 27 days left", "No data: Turned off on the phone".
+// It says "Using now" when the first five checks pass: data with no plan
+// is the network's fault, and the phone has data.
 func (d Diagnosis) Headline() string {
 	lead := d.Lead()
 	switch {
-	case lead.Key == CheckUncovered:
-		return "Data with no plan: " + lead.Says
+	case lead.Key == CheckUncovered: // the phone has data; the network let some through that no plan took
+		return "Using now: " + d.check(CheckPlan).Says + ", but " + lead.Says
 	case lead.Result == CheckFailed:
 		return "No data: " + lead.Says
 	case lead.Result == CheckWaiting:
@@ -184,7 +191,7 @@ func checkOn(l ESIM, installed Check) Check {
 		c.Result, c.Says, c.At = CheckFailed, "Turned off on the phone", l.ProfileStateAt
 		c.Advice = "Ask the customer to turn the eSIM on in Settings (Cellular or SIMs)."
 	case l.ProfileState == ProfileEnabled:
-		c.Result, c.Says, c.At = CheckPassed, "Turned on on the phone", l.ProfileStateAt
+		c.Result, c.Says, c.At = CheckPassed, "Enabled on the phone", l.ProfileStateAt
 	case l.LastAttachment != nil:
 		c.Result, c.Says, c.At = CheckPassed, "The phone connected in "+CountryName(l.LastAttachment.Country), l.LastAttachment.AttachedAt
 	default:

@@ -97,7 +97,7 @@ func TestDiagnose(t *testing.T) {
 			return e
 		}(), "pppppf",
 			Check{Key: CheckUncovered, Result: CheckFailed, Says: "12 MB used with no plan to take it"},
-			"Data with no plan: 12 MB used with no plan to take it"},
+			"Using now: Euro 1 — 620 MB left, 27 days left, but 12 MB used with no plan to take it"},
 		{"AllGood", in(profile(installed(active), ProfileEnabled, sent), "FR"), "pppppp",
 			Check{Key: CheckPlan, Result: CheckPassed, Says: "Euro 1 — 620 MB left, 27 days left", At: active.ActivatedAt},
 			"Using now: Euro 1 — 620 MB left, 27 days left"},

@@ -186,12 +186,6 @@ func (h *Handlers) resendQR(c echo.Context) error {
 // emails of the eSIM on its own page, else the subscriber's, and the
 // eSIM page's timeline.
 func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
-	return h.lineShownAs(c, iccid, iccid, note)
-}
-
-// lineShownAs is lineChanged for a line shown as the eSIM was: after
-// Replace eSIM the line's card of the old eSIM makes way for the new one's.
-func (h *Handlers) lineShownAs(c echo.Context, was, iccid, note string) error {
 	ctx := c.Request().Context()
 	line, err := h.Store.ESIM(ctx, iccid)
 	if err != nil {
@@ -212,7 +206,7 @@ func (h *Handlers) lineShownAs(c echo.Context, was, iccid, note string) error {
 	} else if emails, err = h.Store.EmailsForSubscriber(ctx, line.SubscriberID); err != nil {
 		return err
 	}
-	c.Response().Header().Set("HX-Retarget", "#line-"+was)
+	c.Response().Header().Set("HX-Retarget", "#line-"+iccid)
 	c.Response().Header().Set("HX-Reswap", "outerHTML")
 	return h.render(c, http.StatusOK, views.LineUpdate(line, h.Store.Now(), note, emails, h.MailHeld, timeline, onESIMPage))
 }

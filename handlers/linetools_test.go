@@ -162,7 +162,7 @@ func TestWhyNoDataOnTheProfile(t *testing.T) {
 // TestHeadlineAndChecklistAgree: on every line of the demo data, the line's
 // headline says what the top of its checklist says, the top is the first
 // failure (else the first check that waits), and the headline says "Using
-// now" only when every check passed.
+// now" only when every check of the phone's data passed.
 func TestHeadlineAndChecklistAgree(t *testing.T) {
 	app := portaltest.Start(t)
 	agent := app.Agent(t)
@@ -200,8 +200,9 @@ func TestHeadlineAndChecklistAgree(t *testing.T) {
 			if first != "" && first != key {
 				t.Errorf("subscriber %d, %s: the first failure is %s, the top %s", id, name, first, key)
 			}
+			// Data with no plan (the last check) is the network's fault: the phone has data.
 			usingNow := strings.HasPrefix(text(head), "Using now: ")
-			allPassed := !slices.ContainsFunc(results, func(r string) bool { return r != db.CheckPassed })
+			allPassed := !slices.ContainsFunc(results[:min(5, len(results))], func(r string) bool { return r != db.CheckPassed })
 			if usingNow != allPassed {
 				t.Errorf("subscriber %d, %s: the headline %q, checks %v", id, name, text(head), results)
 			}
@@ -261,8 +262,8 @@ func TestEmptySearchShowsRecentlyOpened(t *testing.T) {
 }
 
 // TestReplaceESIMInPlace: Replace eSIM from the profile answers with the
-// line, now on its new eSIM, in the old one's place, and the Emails panel out
-// of band; from the old eSIM's own page it goes to the new eSIM's.
+// eSIMs panel, the line now on its new eSIM with a note, and the Emails
+// panel out of band; from the old eSIM's own page it goes to the new eSIM's.
 func TestReplaceESIMInPlace(t *testing.T) {
 	app := portaltest.Start(t)
 	agent := app.Agent(t)
@@ -271,7 +272,7 @@ func TestReplaceESIMInPlace(t *testing.T) {
 	old := app.Lines(t, priya.ID)[0]
 	r := agent.Post(t, "/esims/"+old.ICCID+"/replace", url.Values{"_csrf": {agent.CSRF}, "reason": {"New or lost phone"}},
 		"HX-Request", "true", "HX-Current-URL", profile)
-	if r.Status != http.StatusOK || r.Header.Get("HX-Retarget") != "#line-"+old.ICCID || r.Header.Get("HX-Redirect") != "" {
+	if r.Status != http.StatusOK || r.Header.Get("HX-Retarget") != "#esims" || r.Header.Get("HX-Redirect") != "" {
 		t.Fatalf("status %d, retarget %q, redirect %q; want the line swapped in place", r.Status, r.Header.Get("HX-Retarget"), r.Header.Get("HX-Redirect"))
 	}
 	fresh := app.Lines(t, priya.ID)[0]
@@ -279,7 +280,10 @@ func TestReplaceESIMInPlace(t *testing.T) {
 	if got := text(doc.Find("#line-" + fresh.ICCID + " [data-testid=line-note]")); !strings.Contains(got, "now has eSIM "+fresh.ICCID) {
 		t.Errorf("the line's note %q", got)
 	}
-	if doc.Find("#emails[hx-swap-oob=true]").Length() != 1 || doc.Find("#line-"+fresh.ICCID+" #emails").Length() != 0 {
+	if doc.Find("#line-"+old.ICCID).Length() != 0 {
+		t.Error("the old eSIM is still a line")
+	}
+	if doc.Find("#emails[hx-swap-oob=true]").Length() != 1 || doc.Find("#esims #emails").Length() != 0 {
 		t.Error("the Emails panel is not swapped out of band")
 	}
 

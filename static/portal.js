@@ -167,11 +167,14 @@
     closeTool(slot);
   });
 
-  // Copy buttons: hidden until the clipboard can be written.
+  // Copy buttons: hidden until the clipboard can be written. Each piece of
+  // a swap is shown as htmx loads it, out-of-band pieces and the content
+  // that took the place of its target too.
   function showCopyButtons(root) {
     if (!navigator.clipboard) return;
     root.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
   }
+  document.addEventListener("htmx:load", function (e) { if (e.detail.elt) showCopyButtons(e.detail.elt); });
 
   document.addEventListener("click", function (e) {
     const button = e.target.closest("button[data-copy]");

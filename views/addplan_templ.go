@@ -399,7 +399,7 @@ func AddPlan(f AddPlanForm) templ.Component {
 			}
 		}
 		templ_7745c5c3_Err = countryField(f.id(), f.action()+"/new", f.Country, f.Plans, f.Opening,
-			"#"+f.id()+" [name=plan]:checked").Render(ctx, templ_7745c5c3_Buffer)
+			"#"+f.id()+" [name=plan]:checked, #"+f.id()+" [name=subscriber]").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

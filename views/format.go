@@ -125,7 +125,7 @@ func usedPercent(lp db.LinePlan) int {
 func lineHeadline(d db.Diagnosis) string {
 	lead := d.Lead()
 	h := d.Headline()
-	if lead.Result == db.CheckPassed {
+	if lead.Result == db.CheckPassed || lead.Key == db.CheckUncovered { // the line's own alert says what to do
 		return h
 	}
 	if !lead.At.IsZero() {
@@ -134,7 +134,8 @@ func lineHeadline(d db.Diagnosis) string {
 	if fix := fixLabel(lead); fix != "" {
 		h += " — " + fix
 	} else if lead.Advice != "" {
-		h += " — " + strings.TrimSuffix(lead.Advice, ".")
+		// Mid-sentence: "… — ask the customer to turn the eSIM on …".
+		h += " — " + strings.ToLower(lead.Advice[:1]) + strings.TrimSuffix(lead.Advice[1:], ".")
 	}
 	return h
 }
