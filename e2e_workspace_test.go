@@ -367,6 +367,16 @@ func TestBrowserLineToolsInPlace(t *testing.T) {
 		closed(tool.keep)
 	}
 
+	// Resend asks first (the browser's confirmation, which Esc dismisses):
+	// no is no, and the keyboard stays on Resend.
+	confirm := answerDialogs(t, ctx)
+	resend := line + ` [data-testid=resend-qr]`
+	eval[chromedp.Void](t, ctx, `document.querySelector('`+resend+`').focus()`)
+	press(t, ctx, "Enter on Resend QR email", kb.Enter)
+	confirm.next(t, "Resend QR email")
+	waitFocus(t, ctx, "Resend dismissed", resend)
+	samePage(t, ctx, "Resend dismissed")
+
 	// Replace eSIM, by keyboard, ends on the profile with the new eSIM on
 	// the line.
 	var s steps

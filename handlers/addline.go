@@ -84,9 +84,9 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 	if f.Plans, err = h.Store.Plans(ctx, false); err != nil {
 		return f, err
 	}
-	// With no country, a plan chosen on the way in (Add plan's way out)
-	// names the line: its one country, or its region.
-	if c.Request().Method == http.MethodGet && f.LineName == "" {
+	// With no country, the plan Add plan's way out comes with names the
+	// line: its one country, or its region.
+	if c.QueryParam("ready") != "" && f.LineName == "" {
 		f.LineName = f.PlanLineName()
 		f.LineNameAuto = f.LineName
 	}
