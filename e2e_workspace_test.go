@@ -360,6 +360,19 @@ func TestBrowserLineToolsInPlace(t *testing.T) {
 		}
 		open()
 		checkPage(t, ctx, "tool-"+tool.opener)
+		if tool.opener == "add-plan" {
+			// Esc in the country box with text clears it, as in any search
+			// field, and leaves the form open.
+			box := "add-plan-" + canada.ICCID + "-country"
+			typeInto(t, ctx, box, "Ja")
+			press(t, ctx, "Esc in the country box", kb.Escape)
+			if got := eval[string](t, ctx, `document.getElementById('`+box+`').value`); got != "" {
+				t.Errorf("Esc left %q in the country box", got)
+			}
+			if eval[bool](t, ctx, `!document.querySelector('`+slot+` `+tool.form+`')`) {
+				t.Fatal("Esc in a country box with text closed Add plan")
+			}
+		}
 		press(t, ctx, "Esc in "+tool.name, kb.Escape)
 		closed("Esc")
 		open()

@@ -161,6 +161,9 @@
 
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape" || e.defaultPrevented) return;
+    // In a country box with text, Esc clears the box first, as it does in
+    // any search field; the next Esc closes the tool.
+    if (e.target.matches && e.target.matches("input[type=search]") && e.target.value) return;
     const slot = e.target.closest && e.target.closest("[data-tool-slot]");
     if (!slot || !slot.firstElementChild) return;
     e.preventDefault();
