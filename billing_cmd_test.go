@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 )
 
 // importSubscribersFile runs subscribers import on the database at path.
@@ -45,16 +46,6 @@ func countRows(t *testing.T, path, query string) int {
 	return n
 }
 
-func openStore(t *testing.T, path string) *db.Store {
-	t.Helper()
-	s, err := db.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 const csvHeader = "account_number,name,email,phone,status,as_of,home_plan_id,home_plan_name,home_plan_kind,home_plan_lines,home_plan_since\n"
 
 func TestSubscribersImportCSV(t *testing.T) {
@@ -72,7 +63,7 @@ func TestSubscribersImportCSV(t *testing.T) {
 	if err != nil || !strings.Contains(out, "0 created, 0 updated, 2 unchanged") {
 		t.Fatalf("the same file again: %v\n%s", err, out)
 	}
-	s := openStore(t, dbPath)
+	s := dbtest.OpenFile(t, dbPath)
 	if after := countRows(t, dbPath, `SELECT count(*) FROM audit_log`); after != before {
 		t.Errorf("the same file again wrote %d audit entries", after-before)
 	}
@@ -110,7 +101,7 @@ func TestSubscribersImportReportsBadLinesAndWritesNothingOfTheirBatch(t *testing
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
 	}
-	s := openStore(t, dbPath)
+	s := dbtest.OpenFile(t, dbPath)
 	if _, err := s.SubscriberByAccount(context.Background(), "AC-0"); db.ErrorCode(err) != db.ErrNotFound {
 		t.Errorf("a subscriber of the refused batch was written: %v", err)
 	}
@@ -157,7 +148,7 @@ func TestAPIClientsAdd(t *testing.T) {
 		t.Fatalf("api-clients add: %v %s", err, errOut.String())
 	}
 	key := strings.TrimSpace(out.String())
-	s := openStore(t, dbPath)
+	s := dbtest.OpenFile(t, dbPath)
 	c, err := s.APIClientByKey(context.Background(), key)
 	if err != nil || c.Name != "Billing" || !c.Can(db.ScopeCatalog) || !c.Can(db.ScopeSubscribers) || c.Can(db.ScopeNetwork) {
 		t.Errorf("the client of the printed key: %+v, %v", c, err)

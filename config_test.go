@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -163,11 +164,7 @@ func TestUsersAdd(t *testing.T) {
 	if err := run(context.Background(), args, env(nil), strings.NewReader("correct horse battery\n"), &out, &errOut); err != nil {
 		t.Fatalf("users add: %v", err)
 	}
-	store, err := db.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := dbtest.OpenFile(t, path)
 	l, err := store.Authenticate(context.Background(), "ana@carrier.example", "correct horse battery")
 	if err != nil || l.Role != db.RoleLead || l.Name != "Ana Silva" {
 		t.Errorf("the new login = %+v, %v", l, err)
@@ -209,11 +206,7 @@ func TestPlansImport(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "Added 2 plans to the catalog, 1 of them on sale." {
 		t.Errorf("import: %q, %v", out, err)
 	}
-	store, err := db.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := dbtest.OpenFile(t, path)
 	if plans, err := store.Plans(context.Background(), true); err != nil || len(plans) != 2 {
 		t.Errorf("catalog = %+v, %v; want the 2 plans of the file", plans, err)
 	}

@@ -3,10 +3,8 @@ package main
 import (
 	"errors"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,12 +28,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real program; skipped with -short")
 	}
-	bin := buildPortal(t)
-	dbPath := filepath.Join(t.TempDir(), "crash.db")
-	addr := freeAddr(t)
-	startCrashPortal(t, bin, addr, dbPath, "").stop(t)
-	stream := prepareCrashStream(t, dbPath)
-	check := openCrashCheck(t, dbPath)
+	bin, addr, dbPath, stream, check := prepareCrash(t)
 
 	fake := smdptest.StartTB(t)
 	pki := fake.PKI
@@ -45,7 +38,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 	}
 	flags := []string{"-smdp-url", fake.URL, "-smdp-requester-id", "carrier", "-smdp-cert", pki.PortalClientCert,
 		"-smdp-key", pki.PortalClientKey, "-smdp-ca", pki.CAFile}
-	run1 := startCrashPortal(t, bin, addr, dbPath, "", flags...)
+	run1 := portaltest.StartProgram(t, bin, addr, dbPath, "", flags...)
 	transport := &http.Transport{}
 	t.Cleanup(transport.CloseIdleConnections)
 	agent, err := portaltest.SignedIn("http://"+addr, transport, demo.AgentEmail, demo.AgentPassword)
@@ -57,7 +50,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 	wg.Go(func() {
 		<-fake.WaitCalls(smdp.FuncConfirmOrder, crashSMDPKillAfter)
 		killed.Store(true)
-		if err := run1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := run1.Kill(); err != nil {
 			t.Errorf("SIGKILL: %v", err)
 		}
 	})
@@ -72,7 +65,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	run1.waitKilled(t)
+	run1.WaitKilled(t)
 	transport.CloseIdleConnections()
 
 	lines := check.lines(t, stream)
@@ -83,7 +76,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 	}
 	checkProvisioned(t, check, fake, stream, false)
 
-	run2 := startCrashPortal(t, bin, addr, dbPath, "", flags...)
+	run2 := portaltest.StartProgram(t, bin, addr, dbPath, "", flags...)
 	deadline := time.Now().Add(crashDrainTimeout)
 	for check.count(t, `SELECT count(*) FROM smdp_orders WHERE state = 'queued'`) > 0 {
 		if time.Now().After(deadline) {
@@ -91,12 +84,12 @@ func TestCrashDuringProvisioning(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	run2.stop(t)
+	run2.Stop(t)
 	if n := check.count(t, `SELECT count(*) FROM smdp_orders`); n != len(lines) {
 		t.Errorf("%d SM-DP+ orders for %d lines", n, len(lines))
 	}
 	checkProvisioned(t, check, fake, stream, true)
-	portaltest.CheckLog(t, check.db, run1.out.String()+run2.out.String())
+	portaltest.CheckLog(t, check.db, run1.Out.String()+run2.Out.String())
 	t.Logf("%d lines at the kill, %d of them released; %d downloadOrders and %d confirmOrders in all",
 		len(lines), releasedAtKill, fake.CallsOf(smdp.FuncDownloadOrder), fake.CallsOf(smdp.FuncConfirmOrder))
 }

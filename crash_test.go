@@ -4,25 +4,12 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/mail"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,20 +54,13 @@ func TestCrashDuringAddLines(t *testing.T) {
 		t.Skip("builds and kills the real program; skipped with -short")
 	}
 	started := time.Now()
-	bin := buildPortal(t)
-	dbPath := filepath.Join(t.TempDir(), "crash.db")
-	addr := freeAddr(t)
-
-	// A first start creates the database and loads the demo data; the
-	// stream's subscribers and stock are added while it is stopped.
-	startCrashPortal(t, bin, addr, dbPath, "").stop(t)
-	stream := prepareCrashStream(t, dbPath)
-	check := openCrashCheck(t, dbPath)
+	bin, addr, dbPath, stream, check := prepareCrash(t)
 	freeBefore := check.free(t, stream)
 
 	mailServer := smtptest.Start(t)
-	relay := startSlowRelay(t, mailServer.Addr, crashSMTPDelay)
-	run1 := startCrashPortal(t, bin, addr, dbPath, relay.Addr)
+	relay := portaltest.StartProxy(t, mailServer.Addr)
+	relay.Slow(crashSMTPDelay)
+	run1 := portaltest.StartProgram(t, bin, addr, dbPath, relay.Addr)
 	transport := &http.Transport{MaxIdleConnsPerHost: crashAgents}
 	t.Cleanup(transport.CloseIdleConnections)
 	agents := make([]*portaltest.Client, crashAgents)
@@ -128,7 +108,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 		}
 		killed.Store(true)
 		inflightAtKill = inflight.Load()
-		if err := run1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := run1.Kill(); err != nil {
 			t.Errorf("SIGKILL: %v", err)
 		}
 	})
@@ -173,8 +153,8 @@ func TestCrashDuringAddLines(t *testing.T) {
 	if !killed.Load() {
 		t.Fatalf("the stream of %d subscribers ended before the kill", len(stream.subscribers))
 	}
-	run1.waitKilled(t)
-	relay.Close()
+	run1.WaitKilled(t)
+	relay.Stop()
 	transport.CloseIdleConnections()
 
 	// What the crash left on disk.
@@ -219,7 +199,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 	// answer the kill swallowed are submitted again, with their one-time
 	// token, as an agent reloading the form would: the committed ones must
 	// come back as they were, the others happen now.
-	run2 := startCrashPortal(t, bin, addr, dbPath, mailServer.Addr)
+	run2 := portaltest.StartProgram(t, bin, addr, dbPath, mailServer.Addr)
 	for _, at := range unanswered {
 		if err := crashAddLine(agents[0], at.subscriber, stream.planID, at.token); err != nil {
 			t.Fatalf("after the restart, submitting again: %v", err)
@@ -271,7 +251,7 @@ func TestCrashDuringAddLines(t *testing.T) {
 		stream.first(), stream.last()); n != 0 {
 		t.Errorf("%d of the stream's emails are not marked sent", n)
 	}
-	run2.stop(t)
+	run2.Stop(t)
 
 	// Each email went out once, but for the one the worker had in hand at
 	// the kill: accepted by the server, not yet marked sent.
@@ -301,394 +281,13 @@ func TestCrashDuringAddLines(t *testing.T) {
 		t.Errorf("%d emails delivered twice; at most the %d in hand at the kill may be", duplicates, emails.DefaultConcurrency)
 	}
 	// Neither run of the program logged customer data.
-	portaltest.CheckLog(t, check.db, run1.out.String()+run2.out.String())
+	portaltest.CheckLog(t, check.db, run1.Out.String()+run2.Out.String())
 
 	t.Logf("%d Add lines answered before SIGKILL (%d in flight at the kill, %d of them committed without an answer); "+
 		"%d lines allocated at the kill, %d after resubmitting; emails: %d sent before the kill, %d queued at it, "+
 		"%d delivered in all, %d duplicate(s); %v in all",
 		len(answered), inflightAtKill, committedUnanswered, len(linesAtKill), len(linesAfter),
 		len(sentAtKill), len(queuedAtKill), len(mailServer.Messages()), duplicates, time.Since(started).Round(time.Millisecond))
-}
-
-// buildPortal builds the program into a temporary directory.
-func buildPortal(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	bin := filepath.Join(t.TempDir(), "esim-admin")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// crashProcess is the program running as a process of its own, so that it
-// can be killed.
-type crashProcess struct {
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	exited chan struct{} // closed when the process has ended
-	err    error         // Wait's result, once exited is closed
-}
-
-// startCrashPortal runs the program on addr and dbPath, sending mail to
-// smtpAddr (none when empty), with the extra flags, and waits until it
-// serves. Whatever the test leaves running is killed at its end.
-func startCrashPortal(t *testing.T, bin, addr, dbPath, smtpAddr string, extra ...string) *crashProcess {
-	t.Helper()
-	args := []string{"-addr", addr, "-db", dbPath}
-	if smtpAddr != "" {
-		args = append(args, "-smtp", smtpAddr)
-	}
-	args = append(args, extra...)
-	p := &crashProcess{cmd: exec.Command(bin, args...), out: &lockedBuffer{}, exited: make(chan struct{})}
-	// The developer's own ESIM_* settings must not reach the program.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ESIM_") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-		done <- p.err
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("output of %s:\n%s", strings.Join(args, " "), p.out.String())
-		}
-	})
-	if err := waitUntilServing("http://"+addr+"/login", done, 20*time.Second); err != nil {
-		t.Fatalf("start the portal: %v\noutput:\n%s", err, p.out.String())
-	}
-	return p
-}
-
-// stop ends the program as a service manager does, and expects a clean exit.
-func (p *crashProcess) stop(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the portal did not stop within 15s of SIGTERM")
-	}
-	if p.err != nil {
-		t.Fatalf("the portal stopped with %v; output:\n%s", p.err, p.out.String())
-	}
-}
-
-// waitKilled waits for the end of a process sent SIGKILL.
-func (p *crashProcess) waitKilled(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the portal still runs 10s after SIGKILL")
-	}
-	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("the portal ended with %v, not by SIGKILL", p.cmd.ProcessState)
-	}
-}
-
-// crashStream is what the stream of Add lines works on.
-type crashStream struct {
-	subscribers []int64 // eligible, in id order
-	planID      int64
-	profile     int
-}
-
-func (s crashStream) first() int64 { return s.subscribers[0] }
-func (s crashStream) last() int64  { return s.subscribers[len(s.subscribers)-1] }
-
-// prepareCrashStream adds subscribers with an Unlimited All plan each, and
-// free eSIMs of the Euro 1 plan's profile for all of them.
-func prepareCrashStream(t *testing.T, dbPath string) crashStream {
-	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var s crashStream
-	if err := raw.QueryRow(`SELECT id, imsi_profile FROM plans WHERE code = 'EURO1'`).Scan(&s.planID, &s.profile); err != nil {
-		t.Fatalf("the demo catalog's Euro 1 plan: %v", err)
-	}
-	tx, err := raw.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	now := time.Now().UTC()
-	created := now.Format("2006-01-02T15:04:05.000Z")
-	// Newer than the demo's free stock, so the stream hands that out first
-	// and then moves on to this delivery.
-	stocked := now.Add(-24 * time.Hour).Format("2006-01-02T15:04:05.000Z")
-	for i := range crashSubscribers {
-		res, err := tx.Exec(`INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES (?, ?, ?, ?, ?)`,
-			fmt.Sprintf("CR-%06d", i), fmt.Sprintf("Crash Subscriber %d", i), fmt.Sprintf("crash%d@example.com", i),
-			fmt.Sprintf("+1555%07d", i), created)
-		if err != nil {
-			t.Fatalf("add subscriber: %v", err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(`INSERT INTO domestic_plans (subscriber_id, name, kind, lines, since)
-			VALUES (?, 'Unlimited All', 'unlimited_all', 1, ?)`, id, created); err != nil {
-			t.Fatalf("add domestic plan: %v", err)
-		}
-		body := fmt.Sprintf("89990%013d", i)
-		if _, err := tx.Exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, state, stocked_at)
-			VALUES (?, ?, 'smdp-eu.crash.example.com', ?, 'free', ?)`,
-			body+string(db.LuhnDigit(body)), s.profile, fmt.Sprintf("CR-%08d", i), stocked); err != nil {
-			t.Fatalf("stock an eSIM: %v", err)
-		}
-		s.subscribers = append(s.subscribers, id)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// crashAttempt is one Add line of the stream.
-type crashAttempt struct {
-	subscriber int64
-	token      string // the form's one-time token
-	answered   bool   // the portal answered 303; else the kill cut the request off
-}
-
-func newCrashToken() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// crashRefusal is an answer of the portal other than the redirect to the
-// profile: unlike a cut connection, never expected.
-type crashRefusal struct {
-	path   string
-	status int
-	body   string
-}
-
-func (e *crashRefusal) Error() string {
-	return fmt.Sprintf("POST %s: status %d; body: %.300s", e.path, e.status, e.body)
-}
-
-// crashAddLine submits the Add line form. A *crashRefusal is an answer
-// other than the redirect to the profile; any other error means no answer
-// came.
-func crashAddLine(a *portaltest.Client, subscriberID, planID int64, token string) error {
-	path := fmt.Sprintf("/subscribers/%d/lines", subscriberID)
-	r, err := a.Send(http.MethodPost, path, url.Values{
-		"_csrf":     {a.CSRF},
-		"token":     {token},
-		"line_name": {"France"},
-		"plan":      {strconv.FormatInt(planID, 10)},
-	})
-	if err != nil {
-		return err
-	}
-	if r.Status != http.StatusSeeOther || r.Location() != fmt.Sprintf("/subscribers/%d", subscriberID) {
-		return &crashRefusal{path: path, status: r.Status, body: string(r.Body)}
-	}
-	return nil
-}
-
-// crashCheck reads the database behind the program's back.
-type crashCheck struct{ db *sql.DB }
-
-func openCrashCheck(t *testing.T, dbPath string) *crashCheck {
-	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return &crashCheck{db: raw}
-}
-
-func (c *crashCheck) count(t *testing.T, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := c.db.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
-// free counts the free eSIMs of the stream's profile.
-func (c *crashCheck) free(t *testing.T, s crashStream) int {
-	t.Helper()
-	return c.count(t, `SELECT count(*) FROM esims WHERE state = 'free' AND imsi_profile = ?`, s.profile)
-}
-
-// stockTaken checks that the free stock shrank by the lines allocated: no
-// eSIM left it without going to a subscriber.
-func (c *crashCheck) stockTaken(t *testing.T, s crashStream, freeBefore, lines int) {
-	t.Helper()
-	if taken := freeBefore - c.free(t, s); taken != lines {
-		t.Errorf("%d eSIMs left the free stock, but %d lines were allocated", taken, lines)
-	}
-}
-
-// lines maps each of the stream's subscribers who holds a line to its ICCID;
-// one holding two is an error.
-func (c *crashCheck) lines(t *testing.T, s crashStream) map[int64]string {
-	t.Helper()
-	rows, err := c.db.Query(`SELECT subscriber_id, iccid FROM esims WHERE state = 'allocated' AND subscriber_id BETWEEN ? AND ?`,
-		s.first(), s.last())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	lines := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var iccid string
-		if err := rows.Scan(&id, &iccid); err != nil {
-			t.Fatal(err)
-		}
-		if other, ok := lines[id]; ok {
-			t.Errorf("subscriber %d, entitled to one eSIM, holds two: %s and %s", id, other, iccid)
-		}
-		lines[id] = iccid
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
-}
-
-// invariants checks that no Add line is half done: the database is sound,
-// every allocated eSIM has its plan and its two emails, and nothing points
-// at an eSIM that is not allocated but the emails a replaced eSIM keeps.
-func (c *crashCheck) invariants(t *testing.T, s crashStream, attempts []crashAttempt, lines map[int64]string) {
-	t.Helper()
-	var integrity string
-	if err := c.db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
-		t.Errorf("integrity_check: %q, %v", integrity, err)
-	}
-	if n := c.count(t, `SELECT count(*) FROM pragma_foreign_key_check`); n != 0 {
-		t.Errorf("foreign_key_check: %d rows point at nothing", n)
-	}
-	for what, query := range map[string]string{
-		"allocated eSIMs without a plan": `SELECT count(*) FROM esims e WHERE state = 'allocated'
-			AND NOT EXISTS (SELECT 1 FROM esim_plans p WHERE p.iccid = e.iccid)`,
-		"plans on eSIMs not allocated": `SELECT count(*) FROM esim_plans p JOIN esims e USING (iccid) WHERE e.state <> 'allocated'`,
-		// A replaced eSIM keeps the emails about it: they are about the
-		// line its replacement holds now.
-		"emails about eSIMs not allocated": `SELECT count(*) FROM outbox o JOIN esims e USING (iccid) LEFT JOIN esims r ON r.iccid = e.replaced_by
-			WHERE coalesce(r.state, e.state) <> 'allocated' OR coalesce(r.subscriber_id, e.subscriber_id) <> o.subscriber_id`,
-	} {
-		if n := c.count(t, query); n != 0 {
-			t.Errorf("%d %s", n, what)
-		}
-	}
-
-	rows, err := c.db.Query(`SELECT e.iccid, e.subscriber_id,
-			(SELECT count(*) FROM esim_plans p WHERE p.iccid = e.iccid AND p.plan_id = ?3),
-			(SELECT count(*) FROM esim_plans p WHERE p.iccid = e.iccid),
-			(SELECT count(*) FROM outbox o WHERE o.iccid = e.iccid AND o.kind = 'qr'),
-			(SELECT count(*) FROM outbox o JOIN esim_plans p ON p.id = o.esim_plan_id
-				WHERE o.iccid = e.iccid AND o.kind = 'confirmation' AND p.iccid = e.iccid),
-			(SELECT count(*) FROM outbox o WHERE o.iccid = e.iccid),
-			(SELECT count(*) FROM audit_log a WHERE a.iccid = e.iccid AND a.action = 'add_line')
-		FROM esims e WHERE e.state = 'allocated' AND e.subscriber_id BETWEEN ?1 AND ?2`, s.first(), s.last(), s.planID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var iccid string
-		var sub int64
-		var plan, plans, qr, confirmation, mails, audits int
-		if err := rows.Scan(&iccid, &sub, &plan, &plans, &qr, &confirmation, &mails, &audits); err != nil {
-			t.Fatal(err)
-		}
-		if plan != 1 || plans != 1 || qr != 1 || confirmation != 1 || mails != 2 || audits != 1 {
-			t.Errorf("eSIM %s of subscriber %d: %d plans (%d Euro 1), %d emails (%d QR, %d confirmation of its plan), %d add_line audit entries; want 1, 2 and 1",
-				iccid, sub, plans, plan, mails, qr, confirmation, audits)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if n := c.count(t, `SELECT count(*) FROM outbox WHERE subscriber_id BETWEEN ? AND ?`, s.first(), s.last()); n != 2*len(lines) {
-		t.Errorf("%d emails for the stream's %d lines, want 2 each", n, len(lines))
-	}
-
-	// The one-time token is remembered with the allocation it made, and
-	// only with it.
-	remembered := 0
-	for _, at := range attempts {
-		var result []byte
-		err := c.db.QueryRow(`SELECT result FROM form_submissions WHERE token = ?`, at.token).Scan(&result)
-		if errors.Is(err, sql.ErrNoRows) {
-			if iccid, ok := lines[at.subscriber]; ok {
-				t.Errorf("subscriber %d holds eSIM %s, but the form's token is not remembered", at.subscriber, iccid)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		remembered++
-		var order db.Order
-		if err := json.Unmarshal(result, &order); err != nil {
-			t.Fatalf("form_submissions result %s: %v", result, err)
-		}
-		if iccid := lines[at.subscriber]; order.ICCID != iccid || order.SubscriberID != at.subscriber {
-			t.Errorf("token of subscriber %d remembers eSIM %s of subscriber %d; the subscriber holds %q",
-				at.subscriber, order.ICCID, order.SubscriberID, iccid)
-		}
-	}
-	if remembered != len(lines) {
-		t.Errorf("%d form tokens remembered for %d lines", remembered, len(lines))
-	}
-}
-
-// messageIDs maps the Message-IDs of the stream's emails in state (any state
-// when empty) to their recipients.
-func (c *crashCheck) messageIDs(t *testing.T, s crashStream, state string) map[string]string {
-	t.Helper()
-	rows, err := c.db.Query(`SELECT message_id, to_address FROM outbox
-		WHERE subscriber_id BETWEEN ? AND ? AND (? = '' OR state = ?)`, s.first(), s.last(), state, state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	ids := map[string]string{}
-	for rows.Next() {
-		var id, to string
-		if err := rows.Scan(&id, &to); err != nil {
-			t.Fatal(err)
-		}
-		ids[id] = to
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return ids
 }
 
 // receivedByID counts the messages the mail server took by Message-ID.
@@ -712,164 +311,4 @@ func messageID(t *testing.T, data []byte) string {
 		t.Fatalf("a received email has no Message-Id")
 	}
 	return id
-}
-
-// slowRelay forwards SMTP connections to a mail server, holding each of the
-// server's replies for a while, as a mail server under load answers.
-type slowRelay struct {
-	Addr string
-
-	ln    net.Listener
-	delay time.Duration
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func startSlowRelay(t *testing.T, target string, delay time.Duration) *slowRelay {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &slowRelay{Addr: ln.Addr().String(), ln: ln, delay: delay, conns: map[net.Conn]bool{}}
-	r.wg.Go(func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			r.wg.Go(func() { r.relay(client, target) })
-		}
-	})
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *slowRelay) relay(client net.Conn, target string) {
-	server, err := net.DialTimeout("tcp", target, 5*time.Second)
-	if err != nil {
-		client.Close()
-		return
-	}
-	if !r.track(client, server) {
-		return
-	}
-	defer r.untrack(client, server)
-	go func() {
-		io.Copy(server, client)
-		server.Close()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := server.Read(buf)
-		if n > 0 {
-			time.Sleep(r.delay)
-			if _, werr := client.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// track registers a relayed connection's two ends, or closes them if the
-// relay is already closed.
-func (r *slowRelay) track(conns ...net.Conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.conns == nil {
-		for _, c := range conns {
-			c.Close()
-		}
-		return false
-	}
-	for _, c := range conns {
-		r.conns[c] = true
-	}
-	return true
-}
-
-func (r *slowRelay) untrack(conns ...net.Conn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-		delete(r.conns, c)
-	}
-}
-
-// Close stops relaying and cuts every relayed connection.
-func (r *slowRelay) Close() {
-	r.ln.Close()
-	r.mu.Lock()
-	for c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-	r.mu.Unlock()
-	r.wg.Wait()
-}
-
-// freeAddr finds a port nobody listens on. Another process could take it
-// before the portal does, which is rare enough on a test machine.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("free the port: %v", err)
-	}
-	return addr
-}
-
-// waitUntilServing polls the sign-in page until it answers 200, or until
-// the program ends early, with the reason it could not start.
-func waitUntilServing(loginURL string, done <-chan error, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			return fmt.Errorf("the program ended before serving: %v", err)
-		case <-tick.C:
-		}
-		res, err := client.Get(loginURL)
-		if err != nil {
-			last = err
-			continue
-		}
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
-			return nil
-		}
-		last = fmt.Errorf("GET %s: %s", loginURL, res.Status)
-	}
-	return fmt.Errorf("not serving after %s: %v", timeout, last)
-}
-
-// lockedBuffer collects the program's output, written as it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

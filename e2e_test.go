@@ -8,13 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/emails/smtptest"
+	"github.com/carrier/esim-admin/handlers/portaltest/browsertest"
 )
 
 // The subscriber the browser tests look up. In the demo data Grace Thompson
@@ -30,9 +30,8 @@ var demoLines = map[string][]string{
 	"Japan":          {"Japan"},
 }
 
-// waitTimeout bounds each wait for something to appear; far above what the
-// pages need, far below the test's own timeout so a failure says where.
-const waitTimeout = 15 * time.Second
+// waitTimeout bounds each wait for something to appear.
+const waitTimeout = browsertest.WaitTimeout
 
 func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 	t.Parallel()
@@ -130,13 +129,7 @@ func TestBrowserSignInSearchProfileSignOut(t *testing.T) {
 	}
 	checkPage(t, ctx, "profile")
 
-	do(t, ctx, "sign out",
-		chromedp.Click(chromedp.Search(`//header//button[normalize-space()="Sign out"]`)),
-		chromedp.WaitVisible(chromedp.ID("email")),
-	)
-	if u := location(t, ctx); u.Path != "/login" {
-		t.Fatalf("after signing out the browser is at %s; want /login", u)
-	}
+	signOut(t, ctx)
 	checkPage(t, ctx, "signed-out")
 
 	// The session is over: the search needs signing in again.

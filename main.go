@@ -278,7 +278,7 @@ func addUser(ctx context.Context, store *db.Store, args []string, stdin io.Reade
 // importInventory adds the eSIMs of a CSV file to the stock, all or nothing,
 // as the import page does; a refused file lists its lines to fix.
 func importInventory(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
-	return importFile(args, "inventory import", stdout, stderr, func(f io.Reader) (string, []db.RowError, error) {
+	return importFile(args, "inventory import", stdout, stderr, func(f io.Reader) (string, db.Errors, error) {
 		res, bad, err := store.ImportInventory(ctx, f, db.Login{})
 		return "Added " + res.Summary() + ".", bad, err
 	})
@@ -287,7 +287,7 @@ func importInventory(ctx context.Context, store *db.Store, args []string, stdout
 // importPlans loads the plans of a CSV file into the catalog, all or
 // nothing; a refused file lists its lines to fix.
 func importPlans(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
-	return importFile(args, "plans import", stdout, stderr, func(f io.Reader) (string, []db.RowError, error) {
+	return importFile(args, "plans import", stdout, stderr, func(f io.Reader) (string, db.Errors, error) {
 		plans, bad, err := store.ImportPlans(ctx, f, db.Login{})
 		onSale := 0
 		for _, p := range plans {
@@ -301,7 +301,7 @@ func importPlans(ctx context.Context, store *db.Store, args []string, stdout, st
 
 // importFile runs an import of the file named by args, and prints what it
 // added, or the lines to fix when it was refused.
-func importFile(args []string, command string, stdout, stderr io.Writer, load func(io.Reader) (string, []db.RowError, error)) error {
+func importFile(args []string, command string, stdout, stderr io.Writer, load func(io.Reader) (string, db.Errors, error)) error {
 	if len(args) != 1 {
 		return errors.New("usage: " + command + " FILE.csv")
 	}

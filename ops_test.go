@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -29,35 +29,23 @@ import (
 // developer's ESIM_* settings, and returns its output and exit error.
 func program(t *testing.T, bin string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = programEnv()
-	out, err := cmd.CombinedOutput()
+	out, err := portaltest.Command(bin, args...).CombinedOutput()
 	return string(out), err
-}
-
-func programEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ESIM_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 func TestSecondPortalRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real program; skipped with -short")
 	}
-	bin := buildPortal(t)
+	bin := portaltest.BuildProgram(t)
 	dbPath := filepath.Join(t.TempDir(), "one.db")
-	first := startCrashPortal(t, bin, freeAddr(t), dbPath, "")
-	out, err := program(t, bin, "-addr", freeAddr(t), "-db", dbPath)
+	first := portaltest.StartProgram(t, bin, portaltest.FreeAddr(t), dbPath, "")
+	out, err := program(t, bin, "-addr", portaltest.FreeAddr(t), "-db", dbPath)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("a second portal on the same database: %v\n%s", err, out)
 	}
-	pid := fmt.Sprintf("pid %d", first.cmd.Process.Pid)
+	pid := fmt.Sprintf("pid %d", first.Cmd.Process.Pid)
 	if !strings.Contains(out, "in use by another portal") || !strings.Contains(out, pid) || strings.Count(strings.TrimSpace(out), "\n") > 0 {
 		t.Errorf("the second portal says %q; want one line naming the first (%s)", out, pid)
 	}
@@ -65,8 +53,8 @@ func TestSecondPortalRefused(t *testing.T) {
 	if out, err := program(t, bin, "-db", dbPath, "backup", filepath.Join(t.TempDir(), "b.db")); err != nil {
 		t.Errorf("backup beside the portal: %v\n%s", err, out)
 	}
-	first.stop(t)
-	startCrashPortal(t, bin, freeAddr(t), dbPath, "").stop(t)
+	first.Stop(t)
+	portaltest.StartProgram(t, bin, portaltest.FreeAddr(t), dbPath, "").Stop(t)
 }
 
 // TestBackupWhileServing backs the database up with the backup command
@@ -78,14 +66,14 @@ func TestBackupWhileServing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real program; skipped with -short")
 	}
-	bin := buildPortal(t)
+	bin := portaltest.BuildProgram(t)
 	dir := t.TempDir()
 	live := filepath.Join(dir, "live.db")
-	addr := freeAddr(t)
-	startCrashPortal(t, bin, addr, live, "").stop(t)
+	addr := portaltest.FreeAddr(t)
+	portaltest.StartProgram(t, bin, addr, live, "").Stop(t)
 	stream := prepareCrashStream(t, live)
 	recountRaw(t, live) // the stream's stock went in behind the store's back
-	portal := startCrashPortal(t, bin, addr, live, "")
+	portal := portaltest.StartProgram(t, bin, addr, live, "")
 
 	transport := &http.Transport{MaxIdleConnsPerHost: crashAgents}
 	t.Cleanup(transport.CloseIdleConnections)
@@ -132,7 +120,7 @@ func TestBackupWhileServing(t *testing.T) {
 		t.Errorf("restore over the running portal's database: %v\n%s", err, out)
 	}
 	wg.Wait()
-	portal.stop(t)
+	portal.Stop(t)
 
 	restored := filepath.Join(dir, "restored.db")
 	if out, err := program(t, bin, "-db", restored, "restore", backup); err != nil || !strings.Contains(out, "Restored") {
@@ -162,7 +150,7 @@ func TestBackupWhileServing(t *testing.T) {
 		t.Errorf("%d rows whose foreign keys point nowhere", n)
 	}
 	// The restored database serves.
-	startCrashPortal(t, bin, freeAddr(t), restored, "").stop(t)
+	portaltest.StartProgram(t, bin, portaltest.FreeAddr(t), restored, "").Stop(t)
 }
 
 // TestReadyzOnReadOnlyDatabase serves a database the process cannot write
@@ -171,10 +159,10 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real program; skipped with -short")
 	}
-	bin := buildPortal(t)
+	bin := portaltest.BuildProgram(t)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "ro.db")
-	startCrashPortal(t, bin, freeAddr(t), dbPath, "").stop(t)
+	portaltest.StartProgram(t, bin, portaltest.FreeAddr(t), dbPath, "").Stop(t)
 	if err := os.Chmod(dbPath, 0o444); err != nil {
 		t.Fatal(err)
 	}
@@ -189,25 +177,12 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 			}
 		}
 	}
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbPath)
+	addr := portaltest.FreeAddr(t)
+	cmd := portaltest.Command(bin, "-addr", addr, "-db", dbPath)
 	const metricsToken = "read-only-metrics-token-0123456789abcdef"
-	cmd.Env = append(programEnv(), "ESIM_METRICS_TOKEN="+metricsToken)
+	cmd.Env = append(cmd.Env, "ESIM_METRICS_TOKEN="+metricsToken)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	if err := waitUntilServing("http://"+addr+"/login", exited, 20*time.Second); err != nil {
-		t.Fatalf("start on a read-only database: %v\n%s", err, out.String())
-	}
+	out := portaltest.StartCommand(t, cmd, addr).Out
 	get := func(path string, headers ...string) (int, map[string]any) {
 		req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
 		if err != nil {
@@ -241,10 +216,7 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 // recountRaw makes the stock counts again after eSIMs went in with raw SQL.
 func recountRaw(t *testing.T, path string) {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := dbtest.Raw(t, path)
 	defer raw.Close()
 	for _, q := range []string{`DELETE FROM esim_stock`,
 		`INSERT INTO esim_stock (imsi_profile, state, count) SELECT imsi_profile, state, count(*) FROM esims GROUP BY imsi_profile, state`} {

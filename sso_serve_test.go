@@ -20,7 +20,7 @@ func TestServeWithSingleSignOn(t *testing.T) {
 	t.Cleanup(op.Close)
 	op.AddUser(signintest.User{Username: "sam", Password: "pw", Subject: "sub-sam", Email: "sam@carrier.example", EmailVerified: true,
 		Name: "Sam Agent", Groups: []string{"ap-agents"}})
-	addr := freeAddr(t)
+	addr := portaltest.FreeAddr(t)
 	base := "http://" + addr
 	op.AddClient(signintest.Client{ID: "portal-id", Secret: "portal-secret", RedirectURIs: []string{base + "/login/oidc/callback"}})
 
@@ -37,7 +37,7 @@ func TestServeWithSingleSignOn(t *testing.T) {
 		cancel()
 		<-exited
 	})
-	if err := waitUntilServing(base+"/login", done, 20*time.Second); err != nil {
+	if err := portaltest.WaitServing(base+"/login", done, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 

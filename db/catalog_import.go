@@ -23,20 +23,20 @@ const MaxPlanRows = 10_000
 // as a first load: every line is checked (CleanPlan's rules, a code twice in
 // the file or already in the catalog), and one bad line means nothing is
 // added; bad lists every line to fix, in line order.
-func (s *Store) ImportPlans(ctx context.Context, r io.Reader, by Login) (_ []Plan, bad []RowError, err error) {
+func (s *Store) ImportPlans(ctx context.Context, r io.Reader, by Login) (_ []Plan, bad Errors, err error) {
 	defer func() { err = failed("import plans", err) }()
 	plans, lines, bad, err := parsePlansCSV(r)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(plans) == 0 && len(bad) == 0 {
-		return nil, []RowError{badLine(2, "The file has no plans: after the header line, put one plan a line.")}, nil
+		return nil, Errors{badLine(2, "The file has no plans: after the header line, put one plan a line.")}, nil
 	}
 	// Codes the catalog has are named with the other bad lines; they are
 	// looked for again in the change, which the catalog cannot escape.
-	listTaken := func(q queryer) ([]RowError, error) {
+	listTaken := func(q queryer) (Errors, error) {
 		taken, err := takenCodes(ctx, q, plans)
-		var out []RowError
+		var out Errors
 		for _, i := range taken {
 			out = append(out, badLine(lines[i], "plan "+plans[i].Code+" is already in the catalog"))
 		}
@@ -60,7 +60,7 @@ func (s *Store) ImportPlans(ctx context.Context, r io.Reader, by Login) (_ []Pla
 
 // parsePlansCSV reads a plans file: every plan that is right, with its
 // line, and every line that is not, with all that is wrong with it.
-func parsePlansCSV(r io.Reader) (plans []Plan, lines []int, bad []RowError, err error) {
+func parsePlansCSV(r io.Reader) (plans []Plan, lines []int, bad Errors, err error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // a wrong count is reported per line, below
 	header, err := cr.Read()
@@ -68,9 +68,9 @@ func parsePlansCSV(r io.Reader) (plans []Plan, lines []int, bad []RowError, err 
 	var pe *csv.ParseError
 	switch {
 	case errors.Is(err, io.EOF):
-		return nil, nil, []RowError{badLine(1, "The file is empty. "+wantHeader)}, nil
+		return nil, nil, Errors{badLine(1, "The file is empty. "+wantHeader)}, nil
 	case errors.As(err, &pe):
-		return nil, nil, []RowError{badLine(max(pe.Line, 1), "The header line is not valid CSV: "+pe.Err.Error())}, nil
+		return nil, nil, Errors{badLine(max(pe.Line, 1), "The header line is not valid CSV: "+pe.Err.Error())}, nil
 	case err != nil:
 		return nil, nil, nil, err
 	}
@@ -78,7 +78,7 @@ func parsePlansCSV(r io.Reader) (plans []Plan, lines []int, bad []RowError, err 
 		header[0] = strings.TrimPrefix(header[0], "\ufeff") // spreadsheets often save a byte order mark
 	}
 	if !slices.Equal(trimAll(header), PlansHeader) {
-		return nil, nil, []RowError{badLine(1, wantHeader)}, nil
+		return nil, nil, Errors{badLine(1, wantHeader)}, nil
 	}
 	first := map[string]int{}
 	for {

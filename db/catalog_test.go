@@ -317,7 +317,7 @@ func TestImportPlans(t *testing.T) {
 		}
 		var got []string
 		for _, e := range bad {
-			got = append(got, e.String())
+			got = append(got, e.Error())
 		}
 		want := []string{
 			"line 3: code ICE5 is also on line 2",

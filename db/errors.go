@@ -10,11 +10,17 @@ import (
 // said no. Its Message is written for them. Any other error is internal.
 type Error struct {
 	Code    Code
-	Field   string // the form field the message belongs next to, if any
+	Field   string // the form field, or the API body's field or record, the message belongs next to, if any
 	Message string
+	Line    int // the line of a file the refusal is about, from 1; 0 when it is not about a file's line
 }
 
-func (e *Error) Error() string { return e.Message }
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Message)
+	}
+	return e.Message
+}
 
 // Code names the kind of refusal; handlers map it to an HTTP status in one
 // table (handlers.statusOf).
@@ -29,7 +35,18 @@ const (
 	ErrProfileMismatch Code = "profile_mismatch"
 	ErrForbidden       Code = "forbidden"
 	ErrTooLarge        Code = "too_large"
+
+	// Refusals of a request before anything is asked of the store: no or a
+	// revoked API key, a body in a format the operation does not read, an
+	// address asked with a method it does not take.
+	ErrUnauthenticated Code = "unauthenticated"
+	ErrWrongFormat     Code = "wrong_format"
+	ErrWrongMethod     Code = "wrong_method"
 )
+
+// Refuse is a refusal with its code, for the layers above the store that
+// refuse a request before asking it (an API key, a body that cannot be read).
+func Refuse(code Code, field, message string) *Error { return refuse(code, field, message) }
 
 func refuse(code Code, field, message string) *Error {
 	return &Error{Code: code, Field: field, Message: message}

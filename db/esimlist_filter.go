@@ -2,6 +2,7 @@ package db
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,53 @@ const (
 // page's URL query: a team lead can share the link.
 type ListFilterInput struct {
 	State, Profile, From, To, By, Installed, Retired, Q, Sort string
+}
+
+// listFilterFields is the one list of the List's filters: each one's name
+// in the page's URL query and its form (and of the field its refusal is
+// shown beside), in the form's order, and where ListFilterInput keeps it.
+var listFilterFields = []struct {
+	name  string
+	value func(*ListFilterInput) *string
+}{
+	{"q", func(in *ListFilterInput) *string { return &in.Q }},
+	{"state", func(in *ListFilterInput) *string { return &in.State }},
+	{"profile", func(in *ListFilterInput) *string { return &in.Profile }},
+	{"sort", func(in *ListFilterInput) *string { return &in.Sort }},
+	{"from", func(in *ListFilterInput) *string { return &in.From }},
+	{"to", func(in *ListFilterInput) *string { return &in.To }},
+	{"installed", func(in *ListFilterInput) *string { return &in.Installed }},
+	{"retired", func(in *ListFilterInput) *string { return &in.Retired }},
+	{"by", func(in *ListFilterInput) *string { return &in.By }},
+}
+
+// ListFilterNames are the names of the List's filters, in the form's order.
+func ListFilterNames() []string {
+	names := make([]string, len(listFilterFields))
+	for i, f := range listFilterFields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// ReadListFilter reads the List's filter by its names, from a URL query.
+func ReadListFilter(get func(name string) string) ListFilterInput {
+	var in ListFilterInput
+	for _, f := range listFilterFields {
+		*f.value(&in) = get(f.name)
+	}
+	return in
+}
+
+// Query is the filter as a URL query, without its empty fields.
+func (in ListFilterInput) Query() url.Values {
+	q := url.Values{}
+	for _, f := range listFilterFields {
+		if v := *f.value(&in); v != "" {
+			q.Set(f.name, v)
+		}
+	}
+	return q
 }
 
 // The List's install filter: lines whose profile was installed on a phone,

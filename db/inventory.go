@@ -32,42 +32,34 @@ type InventoryRow struct {
 	MatchingID  string // upper case, as SGP.22 writes matching IDs: codes must not differ by case alone
 }
 
-// RowError is the refusal of one line of an inventory file: the refusal
+// badLine refuses a line of a file that is wrong in itself: the refusal
 // belongs to the form's field "file", and its Message says what is wrong
 // with the line.
-type RowError struct {
-	Line int // in the file, from 1
-	*Error
+func badLine(line int, reason string) *Error {
+	return &Error{Code: ErrInvalid, Field: "file", Message: reason, Line: line}
 }
-
-// badLine refuses a line that is wrong in itself.
-func badLine(line int, reason string) RowError {
-	return RowError{line, refuse(ErrInvalid, "file", reason)}
-}
-
-func (e RowError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message) }
 
 // ParseInventoryCSV reads an inventory file: the header line, then one eSIM
 // a line. Every line is checked, and every problem of every line is
 // reported, in line order; err is only for a file that cannot be read.
-func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad []RowError, err error) {
+func ParseInventoryCSV(r io.Reader) (rows []InventoryRow, bad Errors, err error) {
 	return parseInventoryCSV(r, false)
 }
 
 // parseInventoryCSV is ParseInventoryCSV; with an SM-DP+ (smdp) a line may
 // leave its matching ID empty: the eSIM's order assigns it (provisioning.go).
-func parseInventoryCSV(r io.Reader, smdp bool) (rows []InventoryRow, bad []RowError, err error) {
+func parseInventoryCSV(r io.Reader, smdp bool) (rows []InventoryRow, bad Errors, err error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // a wrong count is reported per line, below
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, []RowError{badLine(1, "The file is empty: it needs the header line "+strings.Join(InventoryHeader, ",")+" and one eSIM a line.")}, nil
+		return nil, Errors{badLine(1, "The file is empty: it needs the header line "+strings.Join(InventoryHeader, ",")+" and one eSIM a line.")}, nil
 	}
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, []RowError{badLine(max(pe.Line, 1), "The header line is not valid CSV: "+pe.Err.Error())}, nil
+			return nil, Errors{badLine(max(pe.Line, 1), "The header line is not valid CSV: "+pe.Err.Error())}, nil
 		}
 		return nil, nil, err
 	}
@@ -75,7 +67,7 @@ func parseInventoryCSV(r io.Reader, smdp bool) (rows []InventoryRow, bad []RowEr
 		header[0] = strings.TrimPrefix(header[0], "\ufeff") // spreadsheets often save a byte order mark
 	}
 	if !slices.Equal(trimAll(header), InventoryHeader) {
-		return nil, []RowError{badLine(1, "The first line must be exactly "+strings.Join(InventoryHeader, ",")+".")}, nil
+		return nil, Errors{badLine(1, "The first line must be exactly "+strings.Join(InventoryHeader, ",")+".")}, nil
 	}
 	seenICCID := map[string]int{}
 	seenCode := map[[2]string]int{}
@@ -250,7 +242,7 @@ const importCheckChunk = 5000
 // or activation code the inventory already has, nothing is added and every
 // such line is returned. Otherwise the eSIMs go in, free and stocked now, in
 // one transaction with its audit entry. A zero Login is the command line.
-func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ ImportResult, _ []RowError, err error) {
+func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ ImportResult, _ Errors, err error) {
 	defer func() { err = failed("import inventory", err) }()
 	if by.ID != 0 && by.Role != RoleLead {
 		return ImportResult{}, nil, refuse(ErrForbidden, "", "Only team leads can add eSIMs to the inventory.")
@@ -260,7 +252,7 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ I
 		return ImportResult{}, nil, err
 	}
 	if len(rows) == 0 && len(bad) == 0 {
-		return ImportResult{}, []RowError{badLine(2, "The file has no eSIMs: after the header line, put one eSIM a line.")}, nil
+		return ImportResult{}, Errors{badLine(2, "The file has no eSIMs: after the header line, put one eSIM a line.")}, nil
 	}
 	res := ImportResult{ByProfile: map[int]int{}}
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
@@ -314,8 +306,8 @@ func (s *Store) ImportInventory(ctx context.Context, r io.Reader, by Login) (_ I
 // inventory already holds. An eSIM imported before matching IDs were kept in
 // upper case may hold small letters in its own: a partial index of those
 // alone, by the upper-case ID (migration 15), finds them too.
-func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([]RowError, error) {
-	var out []RowError
+func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) (Errors, error) {
+	var out Errors
 	for start := 0; start < len(rows); start += importCheckChunk {
 		chunk := rows[start:min(start+importCheckChunk, len(rows))]
 		type probe struct {
@@ -360,7 +352,7 @@ func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([
 				}
 				reason = fmt.Sprintf("activation code (SM-DP+ address and matching ID) is already in the inventory, on eSIM %s", iccid)
 			}
-			out = append(out, RowError{chunk[i].Line, refuse(ErrConflict, "file", reason)})
+			out = append(out, &Error{Code: ErrConflict, Field: "file", Message: reason, Line: chunk[i].Line})
 		}
 		found.Close()
 		if err := found.Err(); err != nil {
@@ -372,13 +364,15 @@ func inventoryConflicts(ctx context.Context, tx *change, rows []InventoryRow) ([
 
 // mergeRowErrors puts two lists of row errors together in line order, with
 // one entry a line.
-func mergeRowErrors(a, b []RowError) []RowError {
+func mergeRowErrors(a, b Errors) Errors {
 	all := slices.Concat(a, b)
-	slices.SortStableFunc(all, func(x, y RowError) int { return x.Line - y.Line })
+	slices.SortStableFunc(all, func(x, y *Error) int { return x.Line - y.Line })
 	out := all[:0]
 	for _, e := range all {
 		if n := len(out); n > 0 && out[n-1].Line == e.Line {
-			out[n-1].Error = refuse(out[n-1].Code, out[n-1].Field, out[n-1].Message+"; "+e.Message)
+			merged := *out[n-1] // a copy: the refusals merged may be shared
+			merged.Message += "; " + e.Message
+			out[n-1] = &merged
 			continue
 		}
 		out = append(out, e)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -16,8 +15,10 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
+	"github.com/carrier/esim-admin/logtest"
 )
 
 // outbox keeps emails in memory the way the store's outbox table does; the
@@ -439,35 +440,20 @@ func TestWorkerBackoff(t *testing.T) {
 // error and the worker stops with its context.
 func TestWorkerStore(t *testing.T) {
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := dbtest.Open(t)
 	var _ emails.Outbox = store
 
-	var logs strings.Builder
+	var logs logtest.Buffer
 	srv := smtptest.Start(t)
 	w := fastWorker(nil, newSender(t, emails.SMTPConfig{Addr: srv.Addr}))
 	w.Store = store
-	w.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelError}))
+	w.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	runCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	w.Run(runCtx)
 	if logs.Len() > 0 {
 		t.Errorf("worker logged errors:\n%s", logs.String())
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func TestWorkerLastRun(t *testing.T) {

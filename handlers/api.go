@@ -23,19 +23,11 @@ import (
 // The network API: the networks report where an eSIM's phone attached, and
 // the SM-DP+ what the phone did with the profile. Machines call it with a
 // bearer token, not a session, and it answers in JSON, errors included: a
-// handler answers what it checks itself with apiFail and returns the store's
-// errors, which the error handler answers for every path under /api/.
+// handler returns its own refusals and the store's, which the error handler
+// answers in the one shape for every path under /api/ (errors.go).
 
 // apiBodyLimit is far more than a report needs.
 const apiBodyLimit = 64 << 10
-
-type apiError struct {
-	Error string `json:"error"`
-}
-
-func apiFail(c echo.Context, status int, msg string) error {
-	return c.JSON(status, apiError{Error: msg})
-}
 
 // requireScope lets through requests that carry the key of an API client
 // with scope: a revoked or unknown key is 401, a key without the scope 403
@@ -44,15 +36,15 @@ func apiFail(c echo.Context, status int, msg string) error {
 func (h *Handlers) requireScope(scope string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			client, status, msg := h.apiClient(c)
-			if status == http.StatusUnauthorized {
+			client, err := h.apiClient(c)
+			if db.ErrorCode(err) == db.ErrUnauthenticated {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="esim-admin"`)
 			}
-			if status != 0 {
-				return apiFail(c, status, msg)
+			if err != nil {
+				return err
 			}
 			if !client.Can(scope) {
-				return apiFail(c, http.StatusForbidden, fmt.Sprintf("this API key lacks the scope %q; a team lead gives a client its scopes on Integrations", scope))
+				return refuse(db.ErrForbidden, fmt.Sprintf("this API key lacks the scope %q; a team lead gives a client its scopes on Integrations", scope))
 			}
 			if client.ID != 0 {
 				if err := h.Store.MarkAPIClientUsed(c.Request().Context(), client); err != nil {
@@ -73,31 +65,32 @@ func apiClientOf(c echo.Context) db.APIClient {
 	return client
 }
 
-// apiClient is the client whose key the request carries, or the status and
-// message that refuse it.
-func (h *Handlers) apiClient(c echo.Context) (db.APIClient, int, string) {
+// apiClient is the client whose key the request carries, or the refusal of
+// the key.
+func (h *Handlers) apiClient(c echo.Context) (db.APIClient, error) {
 	const missing = "an API key is required, as the header Authorization: Bearer followed by the key"
 	scheme, key, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
 	key = strings.TrimSpace(key)
 	if !strings.EqualFold(scheme, "Bearer") || key == "" {
-		return db.APIClient{}, http.StatusUnauthorized, missing
+		return db.APIClient{}, refuse(db.ErrUnauthenticated, missing)
 	}
 	if h.APIToken != "" && sameToken(key, h.APIToken) {
-		return db.APIClient{Name: "ESIM_API_TOKEN", Scopes: []string{db.ScopeNetwork}}, 0, ""
+		return db.APIClient{Name: "ESIM_API_TOKEN", Scopes: []string{db.ScopeNetwork}}, nil
 	}
+	unknown := refuse(db.ErrUnauthenticated, "this API key is not known")
 	if len(key) > 200 { // no key is this long: not worth a lookup
-		return db.APIClient{}, http.StatusUnauthorized, "this API key is not known"
+		return db.APIClient{}, unknown
 	}
 	client, err := h.Store.APIClientByKey(c.Request().Context(), key)
 	switch {
 	case db.ErrorCode(err) == db.ErrNotFound:
-		return client, http.StatusUnauthorized, "this API key is not known"
+		return client, unknown
 	case err != nil:
-		return client, http.StatusInternalServerError, "the API key could not be checked; try again"
+		return client, fmt.Errorf("check API key: %w", err)
 	case client.Revoked():
-		return client, http.StatusUnauthorized, "this API key was revoked on " + apiTime(client.RevokedAt)
+		return client, refuse(db.ErrUnauthenticated, "this API key was revoked on "+apiTime(client.RevokedAt))
 	}
-	return client, 0, ""
+	return client, nil
 }
 
 // sameToken compares in constant time; hashing first hides the length too.
@@ -118,11 +111,11 @@ func (h *Handlers) apiNotFound(c echo.Context) error {
 		}
 	}
 	if len(allow) == 0 {
-		return echo.ErrNotFound
+		return refuse(db.ErrNotFound, "")
 	}
 	slices.Sort(allow)
 	c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
-	return echo.NewHTTPError(http.StatusMethodNotAllowed, "use "+strings.Join(allow, " or "))
+	return refuse(db.ErrWrongMethod, "use "+strings.Join(allow, " or "))
 }
 
 // samePath reports whether path is one of route's, whose :name segments
@@ -145,38 +138,38 @@ func samePath(route, path string) bool {
 // limit (413), and name each of v's fields at most once and exactly as
 // written, so a misspelt, miscased or repeated field is an error instead of
 // a silent zero or a silent choice.
-func decodeJSON(c echo.Context, v any, limit int64) (int, string) {
+func decodeJSON(c echo.Context, v any, limit int64) error {
 	if msg := checkJSONType(c.Request().Header.Get(echo.HeaderContentType)); msg != "" {
-		return http.StatusUnsupportedMediaType, msg
+		return refuse(db.ErrWrongFormat, msg)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, "the body is too large"
+		return refuse(db.ErrTooLarge, "the body is too large")
 	case err != nil:
-		return http.StatusBadRequest, "the body could not be read"
+		return refuse(db.ErrInvalid, "the body could not be read")
 	}
 	if msg := strictMembers(body, jsonNames(v)); msg != "" {
-		return http.StatusBadRequest, msg
+		return refuse(db.ErrInvalid, msg)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(v)
 	if err == nil {
 		if dec.Decode(&struct{}{}) != io.EOF {
-			return http.StatusBadRequest, "the body must be a single JSON object"
+			return refuse(db.ErrInvalid, "the body must be a single JSON object")
 		}
-		return 0, ""
+		return nil
 	}
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return http.StatusBadRequest, typeMessage(typeErr)
+		return refuse(db.ErrInvalid, typeMessage(typeErr))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "json: ")
+		return refuse(db.ErrInvalid, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return http.StatusBadRequest, "the body must be a JSON object"
+	return refuse(db.ErrInvalid, "the body must be a JSON object")
 }
 
 // decodeRecord reads one record of a batch strictly into v, as decodeJSON
@@ -432,12 +425,12 @@ type attachResponse struct {
 // start one of its plans.
 func (h *Handlers) apiAttach(c echo.Context) error {
 	var req attachRequest
-	if status, msg := decodeJSON(c, &req, apiBodyLimit); status != 0 {
-		return apiFail(c, status, msg)
+	if err := decodeJSON(c, &req, apiBodyLimit); err != nil {
+		return err
 	}
 	at, msg := parseAPITime("attached_at", req.AttachedAt)
 	if msg != "" {
-		return apiFail(c, http.StatusBadRequest, msg)
+		return refuse(db.ErrInvalid, msg)
 	}
 	r, err := h.Store.Attach(c.Request().Context(), db.Attach{ICCID: req.ICCID, MCC: req.MCC, Country: req.Country, AttachedAt: at})
 	if err != nil {
@@ -471,12 +464,12 @@ type profileEventResponse struct {
 // apiProfileEvent records what the phone did with the eSIM profile.
 func (h *Handlers) apiProfileEvent(c echo.Context) error {
 	var req profileEventRequest
-	if status, msg := decodeJSON(c, &req, apiBodyLimit); status != 0 {
-		return apiFail(c, status, msg)
+	if err := decodeJSON(c, &req, apiBodyLimit); err != nil {
+		return err
 	}
 	at, msg := parseAPITime("at", req.At)
 	if msg != "" {
-		return apiFail(c, http.StatusBadRequest, msg)
+		return refuse(db.ErrInvalid, msg)
 	}
 	r, err := h.Store.RecordProfileEvent(c.Request().Context(), db.ProfileEvent{ICCID: req.ICCID, Event: req.Event, At: at})
 	if err != nil {

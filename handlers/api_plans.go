@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -90,8 +88,8 @@ func (h *Handlers) apiPlan(c echo.Context) error {
 // will not do, 409 naming each field a sold plan keeps.
 func (h *Handlers) apiPutPlan(c echo.Context) error {
 	var req planRequest
-	if status, msg := decodeJSON(c, &req, apiBodyLimit); status != 0 {
-		return apiFail(c, status, msg)
+	if err := decodeJSON(c, &req, apiBodyLimit); err != nil {
+		return err
 	}
 	var missing db.Errors
 	need := func(field string, given bool) {
@@ -109,14 +107,11 @@ func (h *Handlers) apiPutPlan(c echo.Context) error {
 	need("destinations", req.Destinations != nil)
 	need("on_sale", req.OnSale != nil)
 	if len(missing) > 0 {
-		return apiPlanErrors(c, http.StatusBadRequest, missing)
+		return missing
 	}
 	p.Name, p.Region, p.DataMB, p.PriceCents, p.Currency, p.IMSIProfile, p.Active =
 		*req.Name, *req.Region, *req.DataMB, *req.PriceCents, *req.Currency, *req.IMSIProfile, *req.OnSale
 	res, err := h.Store.SavePlan(c.Request().Context(), p, db.Login{})
-	if refusals := db.Refusals(err); refusals != nil {
-		return apiPlanErrors(c, statusOf(refusals[0].Code), refusals)
-	}
 	if err != nil {
 		return err
 	}
@@ -129,19 +124,4 @@ func (h *Handlers) apiPutPlan(c echo.Context) error {
 		changes = []string{}
 	}
 	return c.JSON(status, putPlanResponse{Plan: planOut(res.Plan), Created: res.Created, Changes: changes})
-}
-
-// apiPlanErrors answers with every refused field of a plan; nothing was changed.
-func apiPlanErrors(c echo.Context, status int, refusals db.Errors) error {
-	list := make([]fieldError, len(refusals))
-	fields := make([]string, len(refusals))
-	for i, e := range refusals {
-		list[i] = fieldError{Field: e.Field, Message: e.Message}
-		fields[i] = e.Field
-	}
-	msg := fmt.Sprintf("%d problems in the plan; nothing was changed", len(list))
-	if status == http.StatusConflict {
-		msg = "the plan has been sold, so " + strings.Join(fields, ", ") + " cannot change; nothing was changed"
-	}
-	return c.JSON(status, apiErrors{Error: msg, Errors: list})
 }

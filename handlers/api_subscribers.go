@@ -100,12 +100,12 @@ func syncJSON(r db.SyncResult) syncResultJSON {
 // apiPutSubscriber creates or replaces one subscriber's state.
 func (h *Handlers) apiPutSubscriber(c echo.Context) error {
 	var st SubscriberState
-	if status, msg := decodeJSON(c, &st, 64<<10); status != 0 {
-		return apiFail(c, status, msg)
+	if err := decodeJSON(c, &st, 64<<10); err != nil {
+		return err
 	}
 	account := c.Param("account_number")
 	if st.AccountNumber != "" && db.NormalAccountNumber(st.AccountNumber) != db.NormalAccountNumber(account) {
-		return apiFail(c, http.StatusBadRequest, "account_number in the body is not the one in the address")
+		return refuse(db.ErrInvalid, "account_number in the body is not the one in the address")
 	}
 	st.AccountNumber = account
 	b, unread := st.billing(func(name string) string { return name })
@@ -115,7 +115,7 @@ func (h *Handlers) apiPutSubscriber(c echo.Context) error {
 		for _, e := range refusals {
 			e.Field = trimRecord(e.Field)
 		}
-		return apiFieldErrors(c, "subscriber", unread, refusals)
+		return bodyRefusals(unread, refusals)
 	}
 	if err != nil {
 		return err
@@ -142,11 +142,11 @@ type subscribersRequest struct {
 // apiPostSubscribers applies up to 1,000 states at once, all or nothing.
 func (h *Handlers) apiPostSubscribers(c echo.Context) error {
 	var req subscribersRequest
-	if status, msg := decodeJSON(c, &req, subscribersBodyLimit); status != 0 {
-		return apiFail(c, status, msg)
+	if err := decodeJSON(c, &req, subscribersBodyLimit); err != nil {
+		return err
 	}
 	if len(req.Subscribers) > db.MaxBillingBatch {
-		return apiFail(c, http.StatusRequestEntityTooLarge,
+		return refuse(db.ErrTooLarge,
 			fmt.Sprintf("%d subscribers: at most %d a request; split the batch", len(req.Subscribers), db.MaxBillingBatch))
 	}
 	states := make([]db.BillingSubscriber, len(req.Subscribers))
@@ -164,7 +164,7 @@ func (h *Handlers) apiPostSubscribers(c echo.Context) error {
 	}
 	results, err := h.Store.SyncSubscribers(c.Request().Context(), states, apiClientOf(c).ID)
 	if refusals := db.Refusals(err); len(unread) > 0 || len(refusals) > 0 {
-		return apiFieldErrors(c, "subscribers", unread, refusals)
+		return bodyRefusals(unread, refusals)
 	}
 	if err != nil {
 		return err

@@ -216,6 +216,9 @@ func TestAPIErrors(t *testing.T) {
 			if r.Status != tc.status || !strings.Contains(msg, tc.says) {
 				t.Errorf("answer = %d %v, want %d saying %q", r.Status, r.JSON, tc.status, tc.says)
 			}
+			if code, _ := r.JSON["code"].(string); statusOfCode[code] != r.Status {
+				t.Errorf("code %q with status %d: the code and the status disagree", code, r.Status)
+			}
 			if tc.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("401 without a Bearer challenge")
 			}
@@ -285,12 +288,15 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Fatalf("Content-Type %q, want JSON; body %s", ct, rec.Body)
 			}
-			var body struct{ Error string }
+			var body struct{ Error, Code string }
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatalf("%v in %s", err, rec.Body)
 			}
 			if rec.Code != tc.status || !strings.Contains(body.Error, tc.says) {
 				t.Errorf("answer = %d %q, want %d saying %q", rec.Code, body.Error, tc.status, tc.says)
+			}
+			if statusOfCode[body.Code] != rec.Code {
+				t.Errorf("code %q with status %d: the code and the status disagree", body.Code, rec.Code)
 			}
 			if strings.Contains(rec.Body.String(), "fire") {
 				t.Errorf("the answer shows the fault: %s", rec.Body)
@@ -598,4 +604,12 @@ func TestSignInBodyLimit(t *testing.T) {
 	if r := c.SignIn(t, demo.AgentEmail, demo.AgentPassword); r.Status != http.StatusSeeOther {
 		t.Errorf("an ordinary sign-in: status %d, want 303", r.Status)
 	}
+}
+
+// statusOfCode is the README's table of the API's error codes and their
+// statuses, which every error answer must keep to.
+var statusOfCode = map[string]int{
+	"invalid": 400, "unauthenticated": 401, "forbidden": 403, "not_found": 404, "wrong_method": 405,
+	"conflict": 409, "not_eligible": 409, "out_of_stock": 409, "profile_mismatch": 409,
+	"too_large": 413, "wrong_format": 415, "internal": 500,
 }

@@ -199,7 +199,7 @@ func (h *Handlers) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 func requireLead(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if login(c).Role != db.RoleLead {
-			return echo.NewHTTPError(http.StatusForbidden)
+			return refuse(db.ErrForbidden, "")
 		}
 		return next(c)
 	}

@@ -31,7 +31,7 @@ func (h *Handlers) email(c echo.Context) (db.Email, error) {
 		return db.Email{}, err
 	}
 	if e.SubscriberID == 0 && login(c).Role != db.RoleLead {
-		return db.Email{}, echo.NewHTTPError(http.StatusForbidden)
+		return db.Email{}, refuse(db.ErrForbidden, "")
 	}
 	return e, nil
 }
@@ -62,7 +62,7 @@ func (h *Handlers) showEmailCode(c echo.Context) error {
 		return err
 	}
 	if e.ActivationCode == "" {
-		return echo.NewHTTPError(http.StatusNotFound)
+		return refuse(db.ErrNotFound, "")
 	}
 	if _, err := h.Store.ShowActivationCode(c.Request().Context(), e.ICCID, login(c), fmt.Sprintf("in QR email #%d", e.ID)); err != nil {
 		return err
@@ -125,7 +125,7 @@ func (h *Handlers) emailQR(c echo.Context) error {
 		return err
 	}
 	if e.ActivationCode == "" || !h.codeTokenValid(c, e, c.QueryParam("code")) {
-		return echo.NewHTTPError(http.StatusNotFound)
+		return refuse(db.ErrNotFound, "")
 	}
 	png, err := emails.QRCodePNG(e.ActivationCode)
 	if err != nil {

@@ -39,8 +39,8 @@ func (h *Handlers) es2DownloadProgress(w http.ResponseWriter, r *http.Request) {
 		log = log.With("client", r.TLS.PeerCertificates[0].Subject.CommonName)
 	}
 	w.Header().Set(smdp.ProtocolHeader, smdp.Protocol)
-	reject := func(status int, msg string) {
-		result := "rejected"
+	reject := func(code db.Code, msg string) {
+		status, result := statusOf(code), "rejected"
 		if status >= 500 {
 			result = "error"
 		}
@@ -48,22 +48,22 @@ func (h *Handlers) es2DownloadProgress(w http.ResponseWriter, r *http.Request) {
 		log.Warn("es2: notification not recorded", "status", status, "why", msg)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"error": msg})
+		json.NewEncoder(w).Encode(apiError{Error: msg, Code: code})
 	}
 	// A peer names its own highest version: any v2 is answered. A missing
 	// header is let in; one naming another protocol is not ES2+.
 	if v := r.Header.Get(smdp.ProtocolHeader); v != "" && !smdp.ProtocolAccepted(v) {
-		reject(http.StatusBadRequest, "X-Admin-Protocol must be gsma/rsp/v2.x.y, not "+v)
+		reject(db.ErrInvalid, "X-Admin-Protocol must be gsma/rsp/v2.x.y, not "+v)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, es2BodyLimit))
 	if err != nil {
-		reject(http.StatusBadRequest, "the body could not be read: "+err.Error())
+		reject(db.ErrInvalid, "the body could not be read: "+err.Error())
 		return
 	}
 	p, err := smdp.ParseDownloadProgressInfo(body)
 	if err != nil {
-		reject(http.StatusBadRequest, err.Error())
+		reject(db.ErrInvalid, err.Error())
 		return
 	}
 	progress := db.DownloadProgress{ICCID: p.ICCID, Point: p.Point, Status: p.Status.Status, Failure: !p.Succeeded(), At: p.At}
@@ -75,11 +75,11 @@ func (h *Handlers) es2DownloadProgress(w http.ResponseWriter, r *http.Request) {
 	var refusal *db.Error
 	switch {
 	case errors.As(err, &refusal):
-		reject(http.StatusBadRequest, refusal.Message)
+		reject(db.ErrInvalid, refusal.Message)
 		return
 	case err != nil:
 		log.Error("es2: record notification", "err", err)
-		reject(http.StatusInternalServerError, "the notification could not be recorded; send it again")
+		reject(codeInternal, "the notification could not be recorded; send it again")
 		return
 	}
 	result := "recorded"

@@ -12,12 +12,7 @@ import (
 )
 
 // listInput reads the List's filter from the URL query.
-func listInput(c echo.Context) db.ListFilterInput {
-	return db.ListFilterInput{
-		State: c.QueryParam("state"), Profile: c.QueryParam("profile"), From: c.QueryParam("from"), To: c.QueryParam("to"),
-		By: c.QueryParam("by"), Installed: c.QueryParam("installed"), Retired: c.QueryParam("retired"), Q: c.QueryParam("q"), Sort: c.QueryParam("sort"),
-	}
-}
+func listInput(c echo.Context) db.ListFilterInput { return db.ReadListFilter(c.QueryParam) }
 
 // esimList is the eSIM List. The filter form and the page links swap only
 // the results (HX-Target esim-results); any other request, a shared link or
@@ -61,11 +56,13 @@ func (h *Handlers) esimList(c echo.Context) error {
 	return h.render(c, status, views.ESIMList(v))
 }
 
-// esimListCSV streams the eSIMs the filter matches, however many, as CSV.
+// esimListCSV streams the eSIMs the filter matches, however many, as CSV. A
+// filter it cannot use gets the List with the reason beside each field, as
+// the List's own form does.
 func (h *Handlers) esimListCSV(c echo.Context) error {
 	f, err := db.ParseListFilter(listInput(c))
-	if refused := db.Refusals(err); len(refused) > 0 {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "The filter of this link cannot be used: "+refused[0].Message)
+	if db.Refusals(err) != nil {
+		return h.esimList(c)
 	} else if err != nil {
 		return err
 	}

@@ -188,6 +188,11 @@ func TestESIMListPage(t *testing.T) {
 		if r.Doc(t).Find(`#list-from-error[hx-swap-oob="true"]`).Length() != 1 {
 			t.Error("a fixed field's old message is not cleared")
 		}
+		// Every filter's message travels, the last in the form included.
+		r = agent.Get(t, "/esims?state=free&retired=replaced", htmxResults...)
+		if oob := r.Doc(t).Find(`#list-retired-error[hx-swap-oob="true"]`); r.Status != http.StatusUnprocessableEntity || text(oob) == "" {
+			t.Errorf("status %d, retired filter's message %q: want 422 and the reason", r.Status, text(oob))
+		}
 	})
 
 	t.Run("OutOfDateLink", func(t *testing.T) {
@@ -289,7 +294,7 @@ func TestESIMListCSV(t *testing.T) {
 			t.Errorf("allocated_at %q: %v", rec[7], err)
 		}
 	}
-	if r := lead.Get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity {
+	if r := lead.Get(t, "/esims.csv?profile=3"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r.Doc(t).Find("#list-profile-error")), "2, 7 or 10") {
 		t.Errorf("invalid filter: status %d, want 422", r.Status)
 	}
 }

@@ -54,7 +54,7 @@ func readForm(limit func(c echo.Context) int64) echo.MiddlewareFunc {
 			r := c.Request()
 			n := limit(c)
 			if r.ContentLength > n {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge) // said in the headers: not read at all
+				return refuse(db.ErrTooLarge, "") // said in the headers: not read at all
 			}
 			// The server's own body goes back once the form is read: what is
 			// left of it, if anything, the server then skips or closes the
@@ -71,11 +71,11 @@ func readForm(limit func(c echo.Context) int64) echo.MiddlewareFunc {
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+				return refuse(db.ErrTooLarge, "")
 			case errors.Is(err, io.ErrUnexpectedEOF) || (err != nil && r.Context().Err() != nil):
 				return errBodyCut
 			case err != nil:
-				return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read. Reload the page and try again.")
+				return refuse(db.ErrInvalid, "The form could not be read. Reload the page and try again.")
 			}
 			for name, values := range r.Form {
 				bound, ok := fieldLimits[name]
@@ -85,7 +85,7 @@ func readForm(limit func(c echo.Context) int64) echo.MiddlewareFunc {
 				for _, v := range values {
 					if len(v) > bound {
 						// Refused as too large, and not shown again.
-						return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+						return refuse(db.ErrTooLarge, "")
 					}
 				}
 			}
@@ -101,7 +101,7 @@ func readForm(limit func(c echo.Context) int64) echo.MiddlewareFunc {
 func refuseLargerThanImport(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.Request().ContentLength > importBodyLimit {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+			return refuse(db.ErrTooLarge, "")
 		}
 		return next(c)
 	}

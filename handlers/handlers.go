@@ -4,7 +4,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -199,142 +198,10 @@ func formRefusals(err error) db.Errors {
 	return refusals
 }
 
-// statusOf is the one table from the code of a refusal of the store to an
-// HTTP status, for the error page and the API alike. 422 is not in it: htmx
-// swaps a 422 answer into the page (views.htmxConfig), so 422 is kept for a
-// form shown again with its refusals, which the form handlers answer with
-// whatever the refusals' codes.
-func statusOf(code db.Code) int {
-	switch code {
-	case "":
-		return http.StatusInternalServerError
-	case db.ErrNotFound:
-		return http.StatusNotFound
-	case db.ErrForbidden:
-		return http.StatusForbidden
-	case db.ErrTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case db.ErrConflict, db.ErrOutOfStock, db.ErrNotEligible, db.ErrProfileMismatch:
-		// What is asked is fine in itself; the state of the eSIM, the stock or
-		// the allowance refuses it.
-		return http.StatusConflict
-	}
-	return http.StatusBadRequest // db.ErrInvalid, and any refusal of a code not listed
-}
-
 // isAPI reports whether the request is for the network API, which answers
 // in JSON, errors included.
 func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
 
-// ErrorHandler answers every error: in JSON under /api/, elsewhere with a
-// designed page. Internal errors are logged with the request id and never
-// shown.
-func (h *Handlers) ErrorHandler(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
-	gone := c.Request().Context().Err() != nil
-	if errors.Is(err, errBodyCut) || (gone && errors.Is(err, context.Canceled)) {
-		// The browser went away before its answer was ready, or in the middle
-		// of sending its form: nothing failed that anyone can see, and no one
-		// is left to answer.
-		c.Response().WriteHeader(statusClientClosedRequest)
-		return
-	}
-	api := isAPI(c)
-	status := http.StatusInternalServerError
-	var message string
-	var he *echo.HTTPError
-	if refusals := db.Refusals(err); refusals != nil {
-		status, message = statusOf(refusals[0].Code), refusals.Error()
-	} else if errors.As(err, &he) {
-		status = he.Code
-		message = messageOf(status, he, api)
-	}
-	if gone && status < 500 {
-		// A refusal for a browser that has gone: no one is left to read it.
-		c.Response().WriteHeader(statusClientClosedRequest)
-		return
-	}
-	if status >= 500 {
-		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "route", c.Path(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-		message = messageOf(status, nil, api)
-	}
-	switch {
-	case c.Request().Method == http.MethodHead:
-		c.NoContent(status)
-	case api:
-		if jerr := c.JSON(status, apiError{Error: message}); jerr != nil {
-			h.Log.Error("write API error", "err", jerr)
-		}
-	default:
-		if rerr := h.render(c, status, views.ErrorPage(status, titleOf(status), message)); rerr != nil {
-			h.Log.Error("render error page", "err", rerr)
-			c.String(status, message)
-		}
-	}
-}
-
 // statusClientClosedRequest is what the request log records for a request
 // whose client hung up first (nginx's 499); it is never sent.
 const statusClientClosedRequest = 499
-
-func titleOf(status int) string {
-	switch status {
-	case http.StatusNotFound:
-		return "Not found"
-	case http.StatusForbidden:
-		return "Not allowed"
-	case http.StatusBadRequest:
-		return "Not accepted"
-	case http.StatusRequestEntityTooLarge:
-		return "Too large"
-	case http.StatusConflict:
-		return "Not possible"
-	case http.StatusUnprocessableEntity:
-		return "Refused"
-	}
-	if status >= 500 {
-		return "Something went wrong"
-	}
-	return http.StatusText(status)
-}
-
-// messageOf says what an HTTP error means, to a person or, for the API, to
-// the network's developers; he is nil for an internal error.
-func messageOf(status int, he *echo.HTTPError, api bool) string {
-	if api {
-		switch {
-		case status >= 500:
-			return "internal error; the report was not recorded, send it again"
-		case status == http.StatusNotFound:
-			return "no such API endpoint; the README's API section lists them"
-		case status == http.StatusRequestEntityTooLarge:
-			return "the body is too large"
-		}
-		if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
-			return m
-		}
-		return strings.ToLower(http.StatusText(status))
-	}
-	switch {
-	case status >= 500:
-		return "The portal hit a problem it could not handle. Try again; if it keeps happening, tell the portal team the time it happened."
-	case status == http.StatusNotFound:
-		return "There is nothing at this address. It may have been mistyped, or the link is out of date."
-	case status == http.StatusForbidden:
-		if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
-			return m
-		}
-		return "Your role does not allow this. Ask a team lead if you need it done."
-	case status == http.StatusMethodNotAllowed:
-		return "This address does not take that kind of request."
-	case status == http.StatusRequestEntityTooLarge:
-		return "What you sent is larger than the portal accepts."
-	}
-	if m, ok := he.Message.(string); ok {
-		return m
-	}
-	return http.StatusText(status)
-}

@@ -2,19 +2,17 @@ package handlers_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -49,11 +47,7 @@ func assertSecurityHeaders(t *testing.T, path string, r *portaltest.Response) {
 // TestPanicGivesErrorPage checks that a fault in a handler becomes the error
 // page and a log line with the request id, and shows no stack trace.
 func TestPanicGivesErrorPage(t *testing.T) {
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := dbtest.Open(t)
 	var logs bytes.Buffer
 	key := make([]byte, 32)
 	rand.Read(key)

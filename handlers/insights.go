@@ -33,7 +33,7 @@ func (h *Handlers) insightsPage(c echo.Context) error {
 	if v := c.QueryParam("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || !validPeriod(n) {
-			return echo.NewHTTPError(http.StatusBadRequest, "Choose a period of 7, 30 or 90 days.")
+			return refuse(db.ErrInvalid, "Choose a period of 7, 30 or 90 days.")
 		}
 		days = n
 	}

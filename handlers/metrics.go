@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -246,12 +245,21 @@ func (sc storeCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // measureRequests times every request by its route pattern, never its raw
-// path, so an ICCID in a path does not make a series of its own. It hands
-// an error to the error handler itself, so the status it records is the
-// one sent.
-func (h *Handlers) measureRequests(routes map[string]bool) echo.MiddlewareFunc {
+// path, so an ICCID in a path does not make a series of its own; what no
+// route of the table matched is "unmatched". It hands an error to the error
+// handler itself, so the status it records is the one sent.
+func (h *Handlers) measureRequests() echo.MiddlewareFunc {
+	var once sync.Once
+	routes := map[string]bool{} // the table's patterns, read at the first request, once the table is made
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			once.Do(func() {
+				for _, r := range c.Echo().Routes() {
+					if r.Method != echo.RouteNotFound {
+						routes[r.Path] = true
+					}
+				}
+			})
 			start := time.Now()
 			if err := next(c); err != nil {
 				c.Error(err)
@@ -271,11 +279,11 @@ func (h *Handlers) measureRequests(routes map[string]bool) echo.MiddlewareFunc {
 // token is set, 401 without the right one.
 func (h *Handlers) serveMetrics(c echo.Context) error {
 	if h.MetricsToken == "" {
-		return echo.NewHTTPError(http.StatusNotFound)
+		return refuse(db.ErrNotFound, "")
 	}
 	if !h.hasMetricsToken(c) {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
-		return echo.NewHTTPError(http.StatusUnauthorized)
+		return refuse(db.ErrUnauthenticated, "")
 	}
 	promhttp.HandlerFor(h.Metrics.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
 	return nil

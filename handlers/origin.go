@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/carrier/esim-admin/db"
 )
 
 // checkOrigin refuses a form sent from another origin than the portal's, as
@@ -25,7 +27,7 @@ func (h *Handlers) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if !strings.EqualFold(normalOrigin(origin), h.portalOrigin(r)) {
-			return echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
+			return refuse(db.ErrForbidden, csrfRefusal)
 		}
 		return next(c)
 	}

@@ -1,77 +1,19 @@
 package handlers
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/carrier/esim-admin/db"
 )
 
-// contentSecurityPolicy allows only the portal's own scripts and styles.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-
-const csrfRefusal = "The form had expired or came from another site. Reload the page and try again."
-
-// Routes builds the server: middleware, then the route table, the map of the app.
+// Routes is the map of the portal: every address, who may use it, and the
+// handler that answers it. The middleware every request passes through is
+// in middleware.go.
 func (h *Handlers) Routes() *echo.Echo {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = h.ErrorHandler
-	e.IPExtractor = clientIP(h.Proxies)
-
-	e.Use(trustRequestID(h.Proxies))
-	e.Use(middleware.RequestID())
-	e.Use(h.logRequests())
-	routes := map[string]bool{} // filled below, once the table is made
-	e.Use(h.measureRequests(routes))
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			h.Log.Error("panic", "err", err, "stack", string(stack), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-			return err
-		}}))
-	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
-		XSSProtection:         "0",
-		ContentTypeNosniff:    "nosniff",
-		XFrameOptions:         "DENY",
-		ContentSecurityPolicy: h.contentSecurityPolicy(),
-		ReferrerPolicy:        "same-origin",
-	}))
-	// HSTS follows the configuration, not a header any client can send: the
-	// portal is served over https when its base URL says so.
-	if h.Secure {
-		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-			return func(c echo.Context) error {
-				c.Response().Header().Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
-				return next(c)
-			}
-		})
-	}
-	e.Use(refuseLargerThanImport)
-	e.Use(h.checkOrigin)
-	// The CSRF check reads the form: it runs once the body's limit is known,
-	// after the session for a signed-in page (readForm).
-	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		CookieName:     "csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   h.Secure,
-		CookieSameSite: http.SameSiteLaxMode,
-		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
-			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
-				return false, echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
-			}
-			return false, nil // same-site: the token decides
-		},
-		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, csrfRefusal)
-		},
-	})
+	e := h.newServer()
+	csrf := h.csrf()
 
 	// Operations: health for load balancers, metrics for Prometheus (with
 	// their own bearer token); no sign-in, no CSRF cookie.
@@ -180,43 +122,5 @@ func (h *Handlers) Routes() *echo.Echo {
 		app.POST("/esims/:iccid/simulate-usage", h.simulateUsage, requireLead)
 	}
 
-	for _, r := range e.Routes() {
-		if r.Method != echo.RouteNotFound {
-			routes[r.Path] = true
-		}
-	}
 	return e
-}
-
-// isOps reports whether the request is for health or metrics, which a
-// machine asks for every few seconds.
-func isOps(c echo.Context) bool {
-	switch c.Path() {
-	case "/healthz", "/readyz", "/metrics":
-		return true
-	}
-	return false
-}
-
-// logRequests writes one structured log line per request, with its id: the
-// route, and the address asked for without its query's values, which can be
-// what an agent searched for.
-func (h *Handlers) logRequests() echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
-		HandleError: true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			level := slog.LevelInfo
-			switch {
-			case v.Status >= 500:
-				level = slog.LevelError
-			case isOps(c) && v.Status < 400:
-				return nil // a probe every few seconds would drown the log
-			}
-			h.Log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("route", c.Path()), slog.String("uri", redactURI(c.Request().URL)), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
-			return nil
-		},
-	})
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/carrier/esim-admin/db"
+
 	"github.com/carrier/esim-admin/static"
 )
 
@@ -21,7 +23,7 @@ func serveStatic(c echo.Context) error {
 	name := c.Param("name")
 	body, file, ok := static.Open(name)
 	if !ok {
-		return echo.NewHTTPError(http.StatusNotFound)
+		return refuse(db.ErrNotFound, "")
 	}
 	header := c.Response().Header()
 	header.Set("Cache-Control", "public, max-age=31536000, immutable")

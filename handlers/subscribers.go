@@ -88,7 +88,7 @@ func (h *Handlers) profileOf(ctx context.Context, id int64) (_ views.Profile, er
 func pathID(c echo.Context, name string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, echo.NewHTTPError(http.StatusNotFound)
+		return 0, refuse(db.ErrNotFound, "")
 	}
 	return id, nil
 }

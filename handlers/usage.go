@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,25 +63,15 @@ type usageResponse struct {
 	Records []usageResult `json:"records"`
 }
 
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-type apiErrors struct {
-	Error  string       `json:"error"`
-	Errors []fieldError `json:"errors"`
-}
-
 // apiUsage records the data the networks report, all records or none, and
 // answers what each one was charged to.
 func (h *Handlers) apiUsage(c echo.Context) error {
 	var req usageRequest
-	if status, msg := decodeJSON(c, &req, usageBodyLimit); status != 0 {
-		return apiFail(c, status, msg)
+	if err := decodeJSON(c, &req, usageBodyLimit); err != nil {
+		return err
 	}
 	if len(req.Records) > db.MaxUsageRecords {
-		return apiFail(c, http.StatusRequestEntityTooLarge,
+		return refuse(db.ErrTooLarge,
 			fmt.Sprintf("%d records: at most %d a request; split the batch", len(req.Records), db.MaxUsageRecords))
 	}
 	reports, unread := readUsageRecords(req.Records)
@@ -92,11 +83,11 @@ func (h *Handlers) apiUsage(c echo.Context) error {
 		if err != nil && refusals == nil {
 			return err
 		}
-		return apiFieldErrors(c, "records", unread, refusals)
+		return bodyRefusals(unread, refusals)
 	}
 	results, err := h.Store.RecordUsage(ctx, reports, db.Login{})
 	if refusals := db.Refusals(err); len(refusals) > 0 {
-		return apiFieldErrors(c, "records", nil, refusals)
+		return refusals
 	}
 	if err != nil {
 		return err
@@ -144,27 +135,21 @@ func readUsageRecords(raw []json.RawMessage) ([]db.UsageReport, db.Errors) {
 	return reports, unread
 }
 
-// apiFieldErrors answers 400 with every bad record or field of what was
-// sent ("records"); a field the portal could not read is named once, with
-// why it could not read it.
-func apiFieldErrors(c echo.Context, what string, unread, refusals db.Errors) error {
+// bodyRefusals is every refusal of a body: what could not be read, then
+// what the store refused of the rest, leaving out a record or field already
+// refused as unreadable.
+func bodyRefusals(unread, refusals db.Errors) db.Errors {
 	seen := map[string]bool{}
-	var list []fieldError
+	out := slices.Clip(unread)
 	for _, e := range unread {
 		seen[e.Field] = true
-		list = append(list, fieldError{Field: e.Field, Message: e.Message})
 	}
 	for _, e := range refusals {
-		if seen[e.Field] || seen[recordOf(e.Field)] {
-			continue
+		if !seen[e.Field] && !seen[recordOf(e.Field)] {
+			out = append(out, e)
 		}
-		list = append(list, fieldError{Field: e.Field, Message: e.Message})
 	}
-	status := http.StatusBadRequest
-	if len(refusals) == 1 && refusals[0].Code == db.ErrTooLarge {
-		status = http.StatusRequestEntityTooLarge
-	}
-	return c.JSON(status, apiErrors{Error: fmt.Sprintf("%d problems in the %s; nothing was recorded", len(list), what), Errors: list})
+	return out
 }
 
 // recordOf is "records[3]" for "records[3].bytes".

@@ -20,7 +20,7 @@ import (
 type InventoryImportView struct {
 	FileName string
 	Message  string // the refusal of the file field, such as no file chosen
-	Errors   []db.RowError
+	Errors   db.Errors
 }
 
 // importErrorsShown caps the lines listed; the rest are counted.

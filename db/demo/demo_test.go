@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/emails"
 )
 
@@ -28,29 +27,15 @@ type testStore struct {
 func openTestStore(t *testing.T) testStore {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "demo.db")
-	s, err := db.Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	s.PasswordCost = bcrypt.MinCost
+	s := dbtest.OpenFile(t, path)
 	s.Mail = emails.Renderer{Brand: "Demo Carrier"}
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return testStore{s, raw}
+	return testStore{s, dbtest.ReadOnly(t, path)}
 }
 
 // count runs a query that returns one number.
 func (s testStore) count(t *testing.T, query string, args ...any) int {
 	t.Helper()
-	var n int
-	if err := s.raw.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	return dbtest.Count(t, s.raw, query, args...)
 }
 
 // strings runs a query that returns one text column.

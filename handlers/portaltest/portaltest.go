@@ -1,11 +1,12 @@
 // Package portaltest runs the portal for tests: the real store on a fresh
 // SQLite file with the demo data, the real router behind a real listener,
 // the outbox worker when a test mail server is given, a clock tests can move,
-// and browsers without JavaScript signed in as the demo agent or team lead.
+// and browsers without JavaScript signed in as the demo agent or team lead;
+// or the built program as a process of its own (program.go), for the tests
+// that stop or kill it.
 package portaltest
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -16,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,11 +26,13 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/dbtest"
 	"github.com/carrier/esim-admin/db/demo"
 	"github.com/carrier/esim-admin/db/demo/demotest"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
+	"github.com/carrier/esim-admin/logtest"
 	"github.com/carrier/esim-admin/signin"
 	"github.com/carrier/esim-admin/smdp"
 	"github.com/carrier/esim-admin/smdp/smdptest"
@@ -60,7 +62,7 @@ type Options struct {
 // Portal is the portal serving a test.
 type Portal struct {
 	URL   string // base URL, e.g. http://127.0.0.1:54321
-	log   *lockedBuffer
+	log   *logtest.Buffer
 	Store *db.Store
 	Clock *Clock
 	// Routes is the route table the portal serves.
@@ -97,21 +99,10 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	} else if err := copyDemo(path); err != nil {
 		t.Fatalf("portaltest: %v", err)
 	}
-	store, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("portaltest: open store: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
-	// Tests sign in all the time: the lowest cost keeps a hash at well under
-	// a millisecond instead of a quarter second.
-	store.PasswordCost = bcrypt.MinCost
-	p := &Portal{Store: store, Clock: &Clock{}}
+	store := dbtest.OpenFile(t, path)
+	p := &Portal{Store: store, Clock: &Clock{}, Raw: dbtest.Raw(t, path)}
 	store.Now = p.Clock.Now
 	store.Mail = emails.Renderer{Brand: brand}
-	if p.Raw, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"); err != nil {
-		t.Fatalf("portaltest: open raw connection: %v", err)
-	}
-	t.Cleanup(func() { p.Raw.Close() })
 
 	key, err := store.SessionKey(ctx)
 	if err != nil {
@@ -119,8 +110,7 @@ func StartWith(t testing.TB, opts Options) *Portal {
 	}
 	// The portal's log, at the level it logs at in production, is shown if
 	// the test fails, and checked for customer data when the test ends.
-	logs := &lockedBuffer{}
-	logs.written = sync.NewCond(&logs.mu)
+	logs := &logtest.Buffer{}
 	p.log = logs
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
@@ -311,55 +301,11 @@ func (p *Portal) Log() string { return p.log.String() }
 // comes within a minute.
 func (p *Portal) WaitForLog(t testing.TB, match func(line string) bool) string {
 	t.Helper()
-	deadline := time.AfterFunc(time.Minute, p.log.wake)
-	defer deadline.Stop()
-	start := time.Now()
-	p.log.mu.Lock()
-	defer p.log.mu.Unlock()
-	for {
-		for line := range strings.Lines(p.log.buf.String()) {
-			if match(line) {
-				return line
-			}
-		}
-		if time.Since(start) >= time.Minute {
-			t.Fatalf("portaltest: no such line logged within a minute")
-		}
-		p.log.written.Wait()
+	line, ok := p.log.WaitFor(match, time.Minute)
+	if !ok {
+		t.Fatalf("portaltest: no such line logged within a minute")
 	}
-}
-
-// lockedBuffer collects the log the server's goroutines write, and tells
-// those waiting for a line of each write.
-type lockedBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written *sync.Cond // on mu
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	defer b.written.Broadcast()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) wake() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.written.Broadcast()
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return line
 }
 
 // Clock is the portal's clock: the real time, moved forward by tests. The
@@ -381,11 +327,7 @@ func (c *Clock) Reset() { c.offset.Store(0) }
 // Count runs a counting query on the portal's database.
 func (p *Portal) Count(t testing.TB, query string, args ...any) int {
 	t.Helper()
-	var n int
-	if err := p.Raw.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	return dbtest.Count(t, p.Raw, query, args...)
 }
 
 // Subscriber finds a demo subscriber by account number.
