@@ -38,12 +38,18 @@ func TestBrowserReplaceESIM(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`[data-testid=replace-esim-form] select[name=reason]`), "Deleted from the phone"),
 		chromedp.Click(chromedp.CSS(`[data-testid=replace-esim-form] button[type=submit]`)),
 	)
+	// The profile shows the line on its new eSIM, in place.
+	waitUntil(t, ctx, "the line on its new eSIM", `!document.querySelector('`+lineSel+`') && document.querySelector('[data-testid=line-note]')`)
+	fresh := p.Lines(t, kenji.ID)[0].ICCID
+	if got := text(t, ctx, chromedp.CSS(`#line-`+fresh+` [data-testid=line-note]`)); !strings.Contains(got, "now has eSIM "+fresh) {
+		t.Errorf("the line's note reads %q", got)
+	}
+	shot(t, ctx, "replaced")
+	do(t, ctx, "open the new eSIM's page", chromedp.Click(chromedp.CSS(`#line-`+fresh+` .iccid a`)))
 	waitVisible(t, ctx, "the new eSIM's page", chromedp.CSS(`[data-testid=replaces]`))
 	if got := text(t, ctx, `[data-testid=replaces]`); got != old.ICCID {
 		t.Errorf("the new eSIM replaces %q, want %s", got, old.ICCID)
 	}
-	fresh := strings.TrimPrefix(location(t, ctx).Path, "/esims/")
-	shot(t, ctx, "replaced")
 
 	// The customer's mailbox: the new QR code, for the new eSIM.
 	var code string

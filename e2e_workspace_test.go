@@ -30,6 +30,27 @@ func (s *steps) press(what, keys string) {
 	s.count += len([]rune(keys))
 }
 
+// click clicks sel, one step.
+func (s *steps) click(what string, sel chromedp.CSS) {
+	s.t.Helper()
+	do(s.t, s.ctx, what, chromedp.Click(sel))
+	s.count++
+}
+
+// typeInto types into the field with id, a step a letter.
+func (s *steps) typeInto(id, typed string) {
+	s.t.Helper()
+	typeInto(s.t, s.ctx, id, typed)
+	s.count += len([]rune(typed))
+}
+
+// choosePlan picks a plan of a form, one step.
+func (s *steps) choosePlan(formID, name string) {
+	s.t.Helper()
+	choosePlan(s.t, s.ctx, formID, name)
+	s.count++
+}
+
 // ctrl presses Ctrl and key together, one step.
 func (s *steps) ctrl(what, key string) {
 	s.t.Helper()

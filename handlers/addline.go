@@ -23,7 +23,8 @@ func (h *Handlers) addLineForm(c echo.Context) error {
 	}
 	// A new token each time the form is shown: it is never read from the
 	// address, where a shared link would carry it.
-	f.Token, f.Opening = newFormToken(), c.QueryParam("refresh") == ""
+	f.Token, f.Ready = newFormToken(), c.QueryParam("ready") != ""
+	f.Opening = c.QueryParam("refresh") == "" && !f.Ready
 	return h.renderForm(c, http.StatusOK, f)
 }
 
@@ -83,6 +84,12 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 	}
 	if f.Plans, err = h.Store.Plans(ctx, false); err != nil {
 		return f, err
+	}
+	// With no country, the plan Add plan's way out comes with names the
+	// line: its one country, or its region.
+	if c.QueryParam("ready") != "" && f.LineName == "" {
+		f.LineName = f.PlanLineName()
+		f.LineNameAuto = f.LineName
 	}
 	f.Lines, err = h.Store.Lines(ctx, id)
 	return f, err

@@ -74,6 +74,7 @@ func (h *Handlers) planForm(c echo.Context) (views.AddPlanForm, error) {
 	if f.Line, err = h.Store.ESIM(ctx, c.Param("iccid")); err != nil {
 		return f, err
 	}
+	f.OnProfile = onPage(c, fmt.Sprintf("/subscribers/%d", f.Line.SubscriberID))
 	if err := db.CheckLine(f.Line); err != nil {
 		return f, err
 	}

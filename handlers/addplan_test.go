@@ -40,8 +40,38 @@ func TestAddPlan(t *testing.T) {
 		if got := text(link); got != "Add a new line with Asia 1 instead" {
 			t.Errorf("way out = %q", got)
 		}
-		if href := link.AttrOr("href", ""); href != fmt.Sprintf("/subscribers/%d/lines/new?plan=%d", priya.ID, asia1.ID) {
+		if href := link.AttrOr("href", ""); href != fmt.Sprintf("/subscribers/%d/lines/new?plan=%d&ready=1", priya.ID, asia1.ID) {
 			t.Errorf("way out goes to %q", href)
+		}
+		if link.AttrOr("hx-get", "") != "" {
+			t.Error("the way out opens Add line in place on a page that has no place for it")
+		}
+	})
+
+	// On the profile the way out opens Add line in place, with the country
+	// typed, the line named after it and the plan chosen, ready to submit.
+	t.Run("WayOutInPlace", func(t *testing.T) {
+		doc := c.Page(t, "/esims/"+europe.ICCID+"/plans/new?country=japan&narrowed=1&plan="+fmt.Sprint(asia1.ID), "HX-Request", "true",
+			"HX-Current-URL", fmt.Sprintf("%s/subscribers/%d", app.URL, priya.ID))
+		link := doc.Find("[data-testid=new-line-instead]")
+		want := fmt.Sprintf("/subscribers/%d/lines/new?country=Japan&plan=%d&ready=1", priya.ID, asia1.ID)
+		if got := link.AttrOr("hx-get", ""); got != want || link.AttrOr("hx-target", "") != "#line-form-slot" {
+			t.Fatalf("way out: hx-get %q to %q, want %q to #line-form-slot", got, link.AttrOr("hx-target", ""), want)
+		}
+		form := c.Page(t, want, "HX-Request", "true")
+		if got := form.Find("#line_name").AttrOr("value", ""); got != "Japan" {
+			t.Errorf("line name %q, want Japan", got)
+		}
+		if got := form.Find("input[name=plan][checked]").AttrOr("value", ""); got != fmt.Sprint(asia1.ID) {
+			t.Errorf("plan chosen %q, want Asia 1's %d", got, asia1.ID)
+		}
+		if form.Find("button[type=submit][autofocus]").Length() != 1 || form.Find("[autofocus]").Length() != 1 {
+			t.Error("the keyboard does not start on Add line's submit button")
+		}
+		// With no country typed, the plan's region names the line.
+		form = c.Page(t, fmt.Sprintf("/subscribers/%d/lines/new?plan=%d&ready=1", priya.ID, asia1.ID), "HX-Request", "true")
+		if got := form.Find("#line_name").AttrOr("value", ""); got != asia1.Region {
+			t.Errorf("line name %q, want the region %q", got, asia1.Region)
 		}
 	})
 

@@ -214,10 +214,7 @@ func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
 		emails   []db.Email
 		timeline []db.TimelineEvent
 	)
-	onESIMPage := false
-	if u, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && u.Path == "/esims/"+iccid {
-		onESIMPage = true
-	}
+	onESIMPage := onESIMPage(c, iccid)
 	if onESIMPage {
 		if emails, err = h.Store.EmailsForESIM(ctx, iccid); err != nil {
 			return err
@@ -231,6 +228,15 @@ func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
 	c.Response().Header().Set("HX-Retarget", "#line-"+iccid)
 	c.Response().Header().Set("HX-Reswap", "outerHTML")
 	return h.render(c, http.StatusOK, views.LineUpdate(line, h.Store.Now(), note, emails, h.MailHeld, timeline, onESIMPage))
+}
+
+// onESIMPage reports whether an HTMX request comes from the eSIM's own page.
+func onESIMPage(c echo.Context, iccid string) bool { return onPage(c, "/esims/"+iccid) }
+
+// onPage reports whether an HTMX request comes from the page at path.
+func onPage(c echo.Context, path string) bool {
+	u, err := url.Parse(c.Request().Header.Get("HX-Current-URL"))
+	return err == nil && u.Path == path
 }
 
 func (h *Handlers) retryEmail(c echo.Context) error {

@@ -122,8 +122,16 @@ func (h *Handlers) replaceESIM(c echo.Context) error {
 	h.MailQueued()
 	msg := fmt.Sprintf("Line “%s” now has eSIM %s, with its plans. The QR code of the new eSIM is on its way to the customer; eSIM %s no longer works.",
 		fresh.LineName, fresh.ICCID, f.Line.ICCID)
-	// The line is another eSIM now: its page shows it afresh.
-	return h.redirectWithFlash(c, "/esims/"+fresh.ICCID, msg)
+	// On the profile the line shows its new eSIM, among the lines in the
+	// order they were given (the new eSIM is the newest). The old eSIM's
+	// own page is history now: the new eSIM's page takes over.
+	if isHTMX(c) && !onESIMPage(c, f.Line.ICCID) {
+		return h.linesChanged(c, fresh, msg)
+	}
+	if isHTMX(c) {
+		return h.redirectWithFlash(c, "/esims/"+fresh.ICCID, msg)
+	}
+	return h.redirectWithFlash(c, fmt.Sprintf("/subscribers/%d", fresh.SubscriberID), msg)
 }
 
 func (h *Handlers) renameLineForm(c echo.Context) error {
@@ -149,4 +157,18 @@ func (h *Handlers) renameLine(c echo.Context) error {
 		return err
 	}
 	return h.toolDone(c, line, fmt.Sprintf("Line “%s” is now called “%s”.", f.Line.LineName, line.LineName))
+}
+
+// linesChanged answers a change that moved a line on the profile (Replace
+// eSIM gives it a new eSIM, given last) with the eSIMs panel, the note on
+// the line, and the Emails panel out of band.
+func (h *Handlers) linesChanged(c echo.Context, line db.ESIM, note string) error {
+	p, err := h.profileOf(c.Request().Context(), line.SubscriberID)
+	if err != nil {
+		return err
+	}
+	p.Note, p.NoteOn = note, line.ICCID
+	c.Response().Header().Set("HX-Retarget", "#esims")
+	c.Response().Header().Set("HX-Reswap", "outerHTML")
+	return h.render(c, http.StatusOK, views.LinesUpdate(p))
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -66,11 +68,15 @@ func TestReplaceESIMFlow(t *testing.T) {
 		t.Fatal("no Replace eSIM form")
 	}
 	r := agent.Post(t, path, url.Values{"_csrf": {agent.CSRF}, "reason": {"Deleted from the phone"}})
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/esims/") || r.Location() == "/esims/"+old.ICCID {
-		t.Fatalf("status %d to %q, want the new eSIM's page", r.Status, r.Location())
+	// Without script the agent is back on the profile, where the line is.
+	if want := fmt.Sprintf("/subscribers/%d", kenji.ID); r.Status != http.StatusSeeOther || r.Location() != want {
+		t.Fatalf("status %d to %q, want the profile %s", r.Status, r.Location(), want)
 	}
-	fresh := strings.TrimPrefix(r.Location(), "/esims/")
-	doc := agent.Page(t, r.Location())
+	fresh := app.Lines(t, kenji.ID)[0].ICCID
+	if fresh == old.ICCID {
+		t.Fatal("the line still has the old eSIM")
+	}
+	doc := agent.Page(t, "/esims/"+fresh)
 	if got := text(doc.Find("[data-testid=replaces]")); got != old.ICCID {
 		t.Errorf("the new eSIM replaces %q, want %s", got, old.ICCID)
 	}
@@ -125,20 +131,90 @@ func TestRenameLineFlow(t *testing.T) {
 	}
 }
 
-// TestWhyNoDataOnTheProfile: every line answers Why no data? in words.
+// TestWhyNoDataOnTheProfile: every line answers Why no data? with its
+// checklist, the first failure on top with the button that fixes it.
 func TestWhyNoDataOnTheProfile(t *testing.T) {
 	app := portaltest.Start(t)
 	agent := app.Agent(t)
 	for account, want := range map[string]string{
-		"AC-101188": "Japan used up on ",               // Grace Thompson's Japan line
-		"AC-100921": "Not installed yet",               // Amara Okafor, QR never scanned
-		"AC-100412": "All good: Japan active in Japan", // Kenji Watanabe
+		"AC-101188": "Japan used up and nothing is queued", // Grace Thompson's Japan line
+		"AC-100921": "Not installed yet",                   // Amara Okafor, QR never scanned
+		"AC-100412": "All good: Japan — ",                  // Kenji Watanabe
 	} {
 		sub := app.Subscriber(t, account)
 		doc := agent.Page(t, "/subscribers/"+strconv.FormatInt(sub.ID, 10))
 		verdicts := strings.Join(texts(doc.Find("[data-testid=verdict]")), " | ")
 		if !strings.Contains(verdicts, want) {
 			t.Errorf("%s: verdicts %q, want %q", account, verdicts, want)
+		}
+	}
+	// Grace's used-up Japan line: the fix is Add plan with Japan filled in.
+	doc := agent.Page(t, "/subscribers/"+strconv.FormatInt(app.Subscriber(t, "AC-101188").ID, 10))
+	var fixes []string
+	doc.Find("[data-testid=verdict] [data-testid=fix-add-plan]").Each(func(_ int, a *goquery.Selection) {
+		fixes = append(fixes, a.AttrOr("hx-get", "")+" "+text(a))
+	})
+	if !slices.ContainsFunc(fixes, func(s string) bool { return strings.HasSuffix(s, "/plans/new?country=Japan Add plan for Japan") }) {
+		t.Errorf("fixes on Grace's lines: %q, want Add plan for Japan", fixes)
+	}
+}
+
+// TestHeadlineAndChecklistAgree: on every line of the demo data, the line's
+// headline says what the top of its checklist says, the top is the first
+// failure (else the first check that waits), and the headline says "Using
+// now" only when every check of the phone's data passed.
+func TestHeadlineAndChecklistAgree(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	lines, seen := 0, map[string]bool{}
+	for id := 1; id <= app.Count(t, `SELECT max(id) FROM subscribers`); id++ {
+		doc := agent.Page(t, "/subscribers/"+strconv.Itoa(id))
+		doc.Find("[data-testid=line]").Each(func(_ int, line *goquery.Selection) {
+			lines++
+			name := line.AttrOr("aria-label", "?")
+			head, lead := line.Find("[data-testid=line-now]"), line.Find("[data-testid=verdict]")
+			key, result := head.AttrOr("data-check", ""), head.AttrOr("data-result", "")
+			seen[key+" "+result] = true
+			if key != lead.AttrOr("data-check", "") || result != lead.AttrOr("data-result", "") {
+				t.Errorf("subscriber %d, %s: the headline is about %s %s, the checklist's top about %s %s", id, name,
+					key, result, lead.AttrOr("data-check", ""), lead.AttrOr("data-result", ""))
+			}
+			var results []string
+			first := ""
+			line.Find("[data-testid=check]").Each(func(_ int, c *goquery.Selection) {
+				results = append(results, c.AttrOr("data-result", ""))
+				if c.AttrOr("data-check", "") == key {
+					if says := text(c.Find(".check-evidence")); !strings.Contains(text(head), strings.SplitN(says, " · ", 2)[0]) {
+						t.Errorf("subscriber %d, %s: the headline %q does not say the check's %q", id, name, text(head), says)
+					}
+				}
+			})
+			for _, want := range []string{db.CheckFailed, db.CheckWaiting} {
+				if i := slices.Index(results, want); i >= 0 && first == "" {
+					first = line.Find("[data-testid=check]").Eq(i).AttrOr("data-check", "")
+				}
+			}
+			if len(results) != 6 {
+				t.Errorf("subscriber %d, %s: %d checks, want 6", id, name, len(results))
+			}
+			if first != "" && first != key {
+				t.Errorf("subscriber %d, %s: the first failure is %s, the top %s", id, name, first, key)
+			}
+			// Data with no plan (the last check) is the network's fault: the phone has data.
+			usingNow := strings.HasPrefix(text(head), "Using now: ")
+			allPassed := !slices.ContainsFunc(results[:min(5, len(results))], func(r string) bool { return r != db.CheckPassed })
+			if usingNow != allPassed {
+				t.Errorf("subscriber %d, %s: the headline %q, checks %v", id, name, text(head), results)
+			}
+		})
+	}
+	if lines < 10 {
+		t.Fatalf("only %d lines in the demo data", lines)
+	}
+	// The demo data has lines in each of these states, so the test covers them.
+	for _, want := range []string{"plan passed", "plan failed", "on failed", "installed failed"} {
+		if !seen[want] {
+			t.Errorf("no demo line leads with %s; seen %v", want, seen)
 		}
 	}
 }
@@ -182,5 +258,38 @@ func TestEmptySearchShowsRecentlyOpened(t *testing.T) {
 	}
 	if other := texts(app.Lead(t).Page(t, "/subscribers").Find("[data-testid=search-results] tbody td:first-child")); len(other) != 0 {
 		t.Errorf("another login sees %q, want none of the agent's", other)
+	}
+}
+
+// TestReplaceESIMInPlace: Replace eSIM from the profile answers with the
+// eSIMs panel, the line now on its new eSIM with a note, and the Emails
+// panel out of band; from the old eSIM's own page it goes to the new eSIM's.
+func TestReplaceESIMInPlace(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	priya := app.Subscriber(t, "AC-100358")
+	profile := fmt.Sprintf("%s/subscribers/%d", app.URL, priya.ID)
+	old := app.Lines(t, priya.ID)[0]
+	r := agent.Post(t, "/esims/"+old.ICCID+"/replace", url.Values{"_csrf": {agent.CSRF}, "reason": {"New or lost phone"}},
+		"HX-Request", "true", "HX-Current-URL", profile)
+	if r.Status != http.StatusOK || r.Header.Get("HX-Retarget") != "#esims" || r.Header.Get("HX-Redirect") != "" {
+		t.Fatalf("status %d, retarget %q, redirect %q; want the line swapped in place", r.Status, r.Header.Get("HX-Retarget"), r.Header.Get("HX-Redirect"))
+	}
+	fresh := app.Lines(t, priya.ID)[0]
+	doc := r.Doc(t)
+	if got := text(doc.Find("#line-" + fresh.ICCID + " [data-testid=line-note]")); !strings.Contains(got, "now has eSIM "+fresh.ICCID) {
+		t.Errorf("the line's note %q", got)
+	}
+	if doc.Find("#line-"+old.ICCID).Length() != 0 {
+		t.Error("the old eSIM is still a line")
+	}
+	if doc.Find("#emails[hx-swap-oob=true]").Length() != 1 || doc.Find("#esims #emails").Length() != 0 {
+		t.Error("the Emails panel is not swapped out of band")
+	}
+
+	r = agent.Post(t, "/esims/"+fresh.ICCID+"/replace", url.Values{"_csrf": {agent.CSRF}, "reason": {"New or lost phone"}},
+		"HX-Request", "true", "HX-Current-URL", app.URL+"/esims/"+fresh.ICCID)
+	if next := app.Lines(t, priya.ID)[0]; r.Header.Get("HX-Redirect") != "/esims/"+next.ICCID {
+		t.Errorf("from the eSIM's page: redirect %q, want the new eSIM's page", r.Header.Get("HX-Redirect"))
 	}
 }

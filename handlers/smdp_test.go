@@ -242,7 +242,10 @@ func TestSMDPRefused(t *testing.T) {
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("Replace eSIM answered %d", r.Status)
 	}
-	fresh := strings.TrimPrefix(r.Location(), "/esims/")
+	fresh := p.Lines(t, daniel.ID)[0].ICCID
+	if fresh == iccid {
+		t.Fatal("the line still has the refused eSIM")
+	}
 	p.waitESIM(t, fresh, "released", func(e db.ESIM) bool { return e.SMDP.State == db.SMDPReleased })
 	old := p.esim(t, iccid)
 	if old.State != db.StateRetired || !strings.Contains(old.RetiredReason, "refused by the SM-DP+ (8.2.1/3.3)") {

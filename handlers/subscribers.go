@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -57,11 +58,15 @@ func (h *Handlers) subscriberProfile(c echo.Context) error {
 
 // profile gathers what the subscriber profile shows.
 func (h *Handlers) profile(c echo.Context) (views.Profile, error) {
-	ctx := c.Request().Context()
 	id, err := pathID(c, "id")
 	if err != nil {
 		return views.Profile{}, err
 	}
+	return h.profileOf(c.Request().Context(), id)
+}
+
+// profileOf gathers what the profile of subscriber id shows.
+func (h *Handlers) profileOf(ctx context.Context, id int64) (_ views.Profile, err error) {
 	p := views.Profile{MailHeld: h.MailHeld, Now: h.Store.Now()}
 	if p.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {
 		return p, err

@@ -204,7 +204,7 @@ func TestLineShowsItsData(t *testing.T) {
 	if got := rowTexts(doc); len(got) != 1 || !strings.HasPrefix(got[0], "1 GB of 1 GB used | Data used up ") {
 		t.Errorf("plan rows = %q, want used up", got)
 	}
-	if got := text(doc.Find(`[data-testid=line-now]`)); !strings.HasPrefix(got, "No data: Euro 1 used up ") || !strings.HasSuffix(got, "Add plan") {
+	if got := text(doc.Find(`[data-testid=line-now]`)); !strings.HasPrefix(got, "No data: Euro 1 used up ") || !strings.HasSuffix(got, "— Add plan for Germany") {
 		t.Errorf("line says %q, want no data and Add plan", got)
 	}
 	if got := text(doc.Find(`[data-testid=uncovered]`)); !strings.HasPrefix(got, "120 MB used with no plan") {

@@ -177,11 +177,68 @@
   }, true);
   window.addEventListener("resize", function () { document.querySelectorAll("iframe.email-frame").forEach(fitFrame); });
 
-  // Copy buttons: hidden until the clipboard can be written.
+  // Line tools (Add plan, Replace eSIM, Rename, Cancel a plan, and Add line
+  // on the profile) open in a slot of the page, [data-tool-slot], and close
+  // there: Esc, or the form's Keep it / Cancel ([data-tool-close]), empties
+  // the slot and gives the focus back to the control that opened the tool.
+  // A tool opened from inside another (Add plan's way out to Add line)
+  // takes that one's place, and its opener.
+  function closeTool(slot) {
+    const opener = slot.toolOpener;
+    slot.replaceChildren();
+    slot.toolOpener = null;
+    if (opener && opener.isConnected) opener.focus();
+  }
+
+  document.addEventListener("htmx:afterSwap", function (e) {
+    const slot = e.detail.target;
+    if (!slot || !slot.matches || !slot.matches("[data-tool-slot]")) return;
+    const elt = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (elt && !slot.contains(elt)) {
+      const from = elt.closest("[data-tool-slot]");
+      if (from && from !== slot) {
+        slot.toolOpener = from.toolOpener;
+        from.replaceChildren();
+        from.toolOpener = null;
+      } else {
+        slot.toolOpener = elt;
+      }
+    }
+    if (!slot.contains(document.activeElement)) {
+      const first = slot.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button, a[href]");
+      if (first) first.focus({ preventScroll: true });
+    }
+    const form = slot.firstElementChild;
+    if (form) form.scrollIntoView({ block: "nearest" });
+  });
+
+  document.addEventListener("click", function (e) {
+    const close = e.target.closest("[data-tool-close]");
+    const slot = close && close.closest("[data-tool-slot]");
+    if (!slot) return;
+    e.preventDefault();
+    closeTool(slot);
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    // In a country box with text, Esc clears the box first, as it does in
+    // any search field; the next Esc closes the tool.
+    if (e.target.matches && e.target.matches("input[type=search]") && e.target.value) return;
+    const slot = e.target.closest && e.target.closest("[data-tool-slot]");
+    if (!slot || !slot.firstElementChild) return;
+    e.preventDefault();
+    closeTool(slot);
+  });
+
+  // Copy buttons: hidden until the clipboard can be written. Each piece of
+  // a swap is shown as htmx loads it, out-of-band pieces and the content
+  // that took the place of its target too.
   function showCopyButtons(root) {
     if (!navigator.clipboard) return;
     root.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
   }
+  document.addEventListener("htmx:load", function (e) { if (e.detail.elt) showCopyButtons(e.detail.elt); });
 
   document.addEventListener("click", function (e) {
     const button = e.target.closest("button[data-copy]");

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -122,28 +123,84 @@ func usedPercent(lp db.LinePlan) int {
 	return int(lp.UsedBytes * 100 / lp.DataBytes)
 }
 
-// lineNow says what the line's phone has to use now, and what to do when it
-// has nothing.
-func lineNow(l db.ESIM, now time.Time) string {
-	if lp := l.PlanNow(now); lp != nil {
-		return fmt.Sprintf("Using now: %s — %s left, %s", lp.Plan.Name, db.FormatBytes(lp.LeftBytes()), db.DaysLeft(lp.ExpiresAt.Sub(now)))
+// lineHeadline is the line's headline: Diagnose's lead check, with its
+// time and what to do, as Why no data? shows it on top.
+func lineHeadline(d db.Diagnosis) string {
+	lead := d.Lead()
+	h := d.Headline()
+	if lead.Result == db.CheckPassed || lead.Key == db.CheckUncovered { // the line's own alert says what to do
+		return h
 	}
-	var last *db.LinePlan
-	for i, lp := range l.Plans {
-		switch lp.StateAt(now) {
-		case db.PlanQueued:
-			return "Nothing active yet: " + lp.Plan.Name + " " + strings.ToLower(planStatus(lp, now)[:1]) + planStatus(lp, now)[1:]
-		case db.PlanUsedUp, db.PlanExpired:
-			last = &l.Plans[i]
+	if !lead.At.IsZero() {
+		h += " " + dateTime(lead.At)
+	}
+	if fix := fixLabel(lead); fix != "" {
+		h += " — " + fix
+	} else if lead.Advice != "" {
+		// Mid-sentence: "… — ask the customer to turn the eSIM on …".
+		h += " — " + strings.ToLower(lead.Advice[:1]) + strings.TrimSuffix(lead.Advice[1:], ".")
+	}
+	return h
+}
+
+// fixLabel names the button of a check's fix, "" when it has none.
+func fixLabel(c db.Check) string {
+	switch c.Fix {
+	case db.FixResend:
+		return "Resend QR email"
+	case db.FixReplace:
+		return "Replace eSIM"
+	case db.FixAddPlan:
+		if c.Country != "" {
+			return "Add plan for " + db.CountryName(c.Country)
 		}
+		return "Add plan"
 	}
-	switch {
-	case last == nil:
-		return "No plan on this line — Add plan"
-	case last.StateAt(now) == db.PlanUsedUp:
-		return "No data: " + last.Plan.Name + " used up " + dateTime(last.EndedAt) + " and nothing is queued — Add plan"
+	return ""
+}
+
+// addPlanFixURL opens Add plan on the line with the check's destination
+// filled in.
+func addPlanFixURL(l db.ESIM, c db.Check) string {
+	u := "/esims/" + l.ICCID + "/plans/new"
+	if c.Country != "" {
+		u += "?country=" + url.QueryEscape(db.CountryName(c.Country))
 	}
-	return "No data: " + last.Plan.Name + " ended " + dateTime(last.ExpiresAt) + " — Add plan"
+	return u
+}
+
+// checkResult is a check's result in words.
+func checkResult(result string) string {
+	switch result {
+	case db.CheckPassed:
+		return "passed"
+	case db.CheckFailed:
+		return "failed"
+	case db.CheckWaiting:
+		return "waiting"
+	}
+	return "not known yet"
+}
+
+// checkMark is the sign beside a check; the words say the same.
+func checkMark(result string) string {
+	switch result {
+	case db.CheckPassed:
+		return "✓"
+	case db.CheckFailed:
+		return "✗"
+	case db.CheckWaiting:
+		return "…"
+	}
+	return "?"
+}
+
+// checkTime is ", 4 Dec 2026, 08:00 UTC" for a check with a time.
+func checkTime(c db.Check) string {
+	if c.At.IsZero() {
+		return ""
+	}
+	return " · " + dateTime(c.At)
 }
 
 // topUpNotice tells the agent on Add plan when the line is running out of

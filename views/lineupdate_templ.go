@@ -16,10 +16,12 @@ import (
 )
 
 // LineUpdate answers a change made from a line card: the line with a note of
-// what changed, then the panels of the page the change touches, which the
-// form picks out of band (hx-select-oob), so the page stays true without a
-// reload. The timeline is there only for the eSIM's own page.
-func LineUpdate(l db.ESIM, now time.Time, note string, emails []db.Email, held bool, timeline []db.TimelineEvent, withTimeline bool) templ.Component {
+// what changed, which replaces the line (the handler retargets the swap to
+// it, whatever sent the form), then the panels of the page that show the
+// same facts, each swapped out of band in its own place, so the page stays
+// true without a reload and nothing lands inside the line. The timeline is
+// there only for the eSIM's own page.
+func LineUpdate(l db.ESIM, now time.Time, note string, emails []db.Email, held bool, events []db.TimelineEvent, withTimeline bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -40,12 +42,12 @@ func LineUpdate(l db.ESIM, now time.Time, note string, emails []db.Email, held b
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = EmailLog(emails, held).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = emailLog(emails, held, outOfBand).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if withTimeline {
-			templ_7745c5c3_Err = Timeline(timeline).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = timeline(events, outOfBand).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -53,6 +55,41 @@ func LineUpdate(l db.ESIM, now time.Time, note string, emails []db.Email, held b
 		return nil
 	})
 }
+
+// LinesUpdate answers a change that moved a line: the eSIMs panel, with
+// the note on the changed line, and the Emails panel out of band.
+func LinesUpdate(p Profile) templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = ESIMSection(p).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = emailLog(p.Emails, p.MailHeld, outOfBand).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// outOfBand marks an element of an answer that HTMX swaps in place of the
+// page's element with the same id.
+var outOfBand = templ.Attributes{"hx-swap-oob": "true"}
 
 // Announce puts a message in the page's live region, out of band, for a
 // swap that brings no note of its own.
@@ -77,12 +114,12 @@ func Announce(msg string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var3 string
-		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(msg)
+		var templ_7745c5c3_Var4 string
+		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(msg)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/lineupdate.templ`, Line: 24, Col: 157}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/lineupdate.templ`, Line: 37, Col: 157}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

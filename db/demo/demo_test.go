@@ -769,8 +769,8 @@ func TestSeedShowsAReplacedESIM(t *testing.T) {
 		t.Errorf("the new eSIM: profile %q, last attachment %v, QR email sent %s; want enabled, attached, sent",
 			fresh.ProfileState, fresh.LastAttachment, fresh.QRSentAt)
 	}
-	if v := db.WhyNoData(fresh, now); !v.OK {
-		t.Errorf("Why no data? on the new eSIM says %q, want all good", v.Says)
+	if d := db.Diagnose(fresh, now); !d.OK() {
+		t.Errorf("Why no data? on the new eSIM leads with %+v, want all good", d.Lead())
 	}
 
 	for _, iccid := range []string{old.ICCID, fresh.ICCID} {
