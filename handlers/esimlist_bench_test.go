@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -156,7 +155,7 @@ func (t *loadTarget) run(n, conns int) error {
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
-	start, cpuStart := time.Now(), processCPU()
+	start, cpuStart := time.Now(), demotest.CPU()
 	for range conns {
 		wg.Go(func() {
 			for range work {
@@ -188,22 +187,13 @@ func (t *loadTarget) run(n, conns int) error {
 	}
 	wg.Wait()
 	t.elapsed += time.Since(start)
-	t.cpu += processCPU() - cpuStart
+	t.cpu += demotest.CPU() - cpuStart
 	t.requests += n
 	return firstErr
 }
 
 func (t *loadTarget) cpuPerRequest() float64 {
 	return float64(t.cpu) / float64(t.requests) / float64(time.Millisecond)
-}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (t *loadTarget) rate() float64 { return float64(t.requests) / t.elapsed.Seconds() }
