@@ -83,21 +83,23 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 			`ep.order_number IN (?`+strings.Repeat(", ?", len(numbers)-1)+`)`),
 			anys(append(numbers, numbers...)), MatchOrder, true})
 	}
-	tiers = append(tiers, []tier{
-		{`SELECT ` + subscriberColumns + `, account_number FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
-			[]any{escapeGlob(strings.ToUpper(query)) + "*"}, MatchAccount, false},
-		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_name
+	tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, account_number FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
+		[]any{escapeGlob(strings.ToUpper(query)) + "*"}, MatchAccount, false})
+	if strings.ContainsFunc(query, unicode.IsLetter) { // no name starts with a number
+		tiers = append(tiers, []tier{
+			{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_name
 			WHERE name LIKE ? ESCAPE '\' ORDER BY name COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchName, false},
-		// SQLite makes a LIKE a range of the index by itself on a column,
-		// but on this expression not for a query that starts with a digit:
-		// the range is spelled out, and the LIKE keeps it exact.
-		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_surname
+			// SQLite makes a LIKE a range of the index by itself on a column,
+			// but on this expression not for a query that starts with a digit:
+			// the range is spelled out, and the LIKE keeps it exact.
+			{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_surname
 			WHERE substr(name, instr(name, ' ') + 1) COLLATE NOCASE >= ? AND substr(name, instr(name, ' ') + 1) COLLATE NOCASE < ?
 			AND substr(name, instr(name, ' ') + 1) LIKE ? ESCAPE '\'
 			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}, MatchName, false},
-		{`SELECT ` + subscriberColumns + `, email FROM subscribers INDEXED BY subscribers_email
-			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchEmail, false},
-	}...)
+		}...)
+	}
+	tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, email FROM subscribers INDEXED BY subscribers_email
+		WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchEmail, false})
 	if digits, ok := phoneDigits(query); ok {
 		// A number, as a customer reads it out: the end of an account
 		// number (digits alone), then of a phone number, each a range of
@@ -123,10 +125,11 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 	seen := map[int64]bool{}
 	whole := false // a whole ICCID, order number, account number or email matched
 	for _, t := range tiers {
-		if len(out) == limit || whole && t.matched == "" {
-			// A whole number or address is one customer's: the trigram
-			// index would only add values that hold it inside them, after
-			// a read of every entry that shares a trigram with it.
+		if len(out) == limit || whole {
+			// A whole number or address is one customer's: the kinds after
+			// the one that found it would only add values that hold it
+			// inside them, the trigram index after a read of every entry
+			// that shares a trigram with it.
 			break
 		}
 		var found []Found

@@ -92,6 +92,10 @@ func BenchmarkESIMListHTTP(b *testing.B) {
 				b.ReportMetric(ceiling.rate(), "memory-req/s")
 				b.ReportMetric(portal.rate()/ceiling.rate(), "ratio")
 				b.ReportMetric(rendered.rate()/ceiling.rate(), "rendered-ratio")
+				// The List against its own templates rendered per request:
+				// what the queries, the session and the middleware cost.
+				b.ReportMetric(portal.rate()/rendered.rate(), "of-rendered")
+				b.ReportMetric(rendered.cpuPerRequest()/portal.cpuPerRequest(), "cpu-of-rendered")
 				// The same ratio by the CPU time each request cost the
 				// process (server and client), which other work on the
 				// machine changes less than it changes the rates.
