@@ -74,8 +74,10 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 	// Each also returns the ICCID or order number that matched.
 	if digits := onlyDigits(query); len(digits) >= 4 && strings.Trim(query, "0123456789 -") == "" {
 		args := []any{digits[len(digits)-4:], "*" + digits}
-		tiers = append(tiers, tier{heldSQL("e.iccid", `esims e INDEXED BY esims_list_iccid_last4`,
-			`substr(e.iccid, -4) = ? AND e.iccid GLOB ?`),
+		// The ICCIDs are matched in the index alone, which holds them: only
+		// those that match are read from the table.
+		tiers = append(tiers, tier{heldSQL("e.iccid", `esims e`, `e.iccid IN (SELECT iccid FROM esims INDEXED BY esims_list_iccid_last4
+			WHERE substr(iccid, -4) = ? AND iccid GLOB ?)`),
 			append(args, args...), MatchICCID, true})
 	}
 	if numbers := s.orderNumbersOf(ctx, query); len(numbers) > 0 {

@@ -36,7 +36,8 @@ import (
 //
 // A third target renders the same page per request from the List's data
 // read once, with no SQL, session or middleware: the ceiling of any page
-// whose templates are rendered per request (sent as it is, too).
+// whose templates are rendered per request (sent as it is, too). The List's
+// rate over its is of-rendered, and the same by CPU time cpu-of-rendered.
 func BenchmarkESIMListHTTP(b *testing.B) {
 	lowStock := 0
 	app := portaltest.StartWith(b, portaltest.Options{DB: demotest.ScaleDB(b, 1_000_000), Configure: func(h *handlers.Handlers) {
