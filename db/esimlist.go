@@ -80,32 +80,33 @@ type ListRow struct {
 	SMDPState string
 }
 
-// listColumns are a ListRow's columns; they need listJoins and :now.
+// listColumns are a ListRow's columns, from esims e and listJoins; they
+// need :now.
 const listColumns = `e.iccid, e.imsi_profile, e.state, e.stocked_at, coalesce(e.subscriber_id, 0), coalesce(s.name, ''),
 	coalesce(s.account_number, ''), coalesce(e.line_name, ''), e.allocated_at, coalesce(l.name, ''),
 	(SELECT count(*) FROM esim_plans ep WHERE ep.iccid = e.iccid), coalesce(p.name, ''),
 	coalesce(CASE WHEN cp.state = 'active' AND cp.expires_at <= :now THEN 'expired' ELSE cp.state END, ''),
-	coalesce(cp.used_bytes, 0), coalesce(cp.data_bytes, 0), coalesce((SELECT o.state FROM smdp_orders o WHERE o.iccid = e.iccid), '')`
+	coalesce(cp.used_bytes, 0), coalesce(cp.data_bytes, 0), coalesce(o.state, '')`
 
-// listJoins find the subscriber, the allocating login and the current plan:
-// the first active one not past its end, else the first queued one, else
-// the last one added (every plan has ended); an active plan past its end
-// counts as expired, as LinePlan.StateAt says, and a used-up plan is no
-// longer active. The choice reads the eSIM's few plans once, through
-// esim_plans_iccid, and orders them by that rule.
+// listJoins find the subscriber, the allocating login, the order at the
+// SM-DP+ and the current plan: the first active one not past its end, else
+// the first queued one, else the last one added (every plan has ended); an
+// active plan past its end counts as expired, as LinePlan.StateAt says, and
+// a used-up plan is no longer active. The choice is an aggregate over the
+// eSIM's few plans, read once through esim_plans_iccid: no sort per eSIM.
 const listJoins = ` LEFT JOIN subscribers s ON s.id = e.subscriber_id LEFT JOIN logins l ON l.id = e.allocated_by
-	LEFT JOIN esim_plans cp ON cp.id = (SELECT ep.id FROM esim_plans ep WHERE ep.iccid = e.iccid
-		ORDER BY CASE WHEN ep.state = 'active' AND ep.expires_at > :now THEN 0 WHEN ep.state = 'queued' THEN 1 ELSE 2 END,
-			CASE WHEN ep.state = 'queued' OR ep.state = 'active' AND ep.expires_at > :now THEN ep.id ELSE -ep.id END
-		LIMIT 1)
-	LEFT JOIN plans p ON p.id = cp.plan_id `
+	LEFT JOIN esim_plans cp ON cp.id = (SELECT coalesce(min(CASE WHEN ep.state = 'active' AND ep.expires_at > :now THEN ep.id END),
+			min(CASE WHEN ep.state = 'queued' THEN ep.id END), max(ep.id))
+		FROM esim_plans ep WHERE ep.iccid = e.iccid)
+	LEFT JOIN plans p ON p.id = cp.plan_id LEFT JOIN smdp_orders o ON o.iccid = e.iccid `
 
-func scanListRow(row interface{ Scan(...any) error }) (ListRow, error) {
+// scanListRow reads listColumns, after the columns of first.
+func scanListRow(row interface{ Scan(...any) error }, first ...any) (ListRow, error) {
 	var r ListRow
 	var allocated nullTime
-	err := row.Scan(&r.ICCID, &r.IMSIProfile, &r.State, dbTime{&r.StockedAt}, &r.SubscriberID, &r.SubscriberName,
+	err := row.Scan(append(first, &r.ICCID, &r.IMSIProfile, &r.State, dbTime{&r.StockedAt}, &r.SubscriberID, &r.SubscriberName,
 		&r.AccountNumber, &r.LineName, &allocated, &r.AllocatedBy, &r.Plans, &r.CurrentPlan, &r.CurrentPlanState,
-		&r.CurrentPlanUsed, &r.CurrentPlanData, &r.SMDPState)
+		&r.CurrentPlanUsed, &r.CurrentPlanData, &r.SMDPState)...)
 	r.AllocatedAt = allocated.Time
 	return r, err
 }
@@ -192,7 +193,9 @@ func (s *Store) ESIMList(ctx context.Context, f ListFilter, after, before string
 	return page, nil
 }
 
-// listRows reads the rows of the keys, in the keys' order.
+// listRows reads the rows of the keys, in the keys' order, in one
+// statement; the keys' places in the page put them in order, rather than a
+// sort in SQL.
 func (s *Store) listRows(ctx context.Context, keys []listKey, args []any) ([]ListRow, error) {
 	if len(keys) == 0 {
 		return nil, nil
@@ -205,27 +208,28 @@ func (s *Store) listRows(ctx context.Context, keys []listKey, args []any) ([]Lis
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+listColumns+` FROM esims e `+listJoins+`
-		WHERE e.iccid IN (SELECT value FROM json_each(:iccids))`, append(slices.Clip(args), sql.Named("iccids", string(list)))...)
+	rows, err := s.read.QueryContext(ctx, `SELECT k.key, `+listColumns+` FROM json_each(:iccids) k JOIN esims e ON e.iccid = k.value`+
+		listJoins, append(slices.Clip(args), sql.Named("iccids", string(list)))...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	byICCID := make(map[string]ListRow, len(keys))
+	byPlace := make([]*ListRow, len(keys))
 	for rows.Next() {
-		r, err := scanListRow(rows)
+		var place int
+		r, err := scanListRow(rows, &place)
 		if err != nil {
 			return nil, err
 		}
-		byICCID[r.ICCID] = r
+		byPlace[place] = &r
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	out := make([]ListRow, 0, len(keys))
-	for _, k := range keys {
-		if r, ok := byICCID[k.iccid]; ok {
-			out = append(out, r)
+	for _, r := range byPlace {
+		if r != nil {
+			out = append(out, *r)
 		}
 	}
 	return out, nil

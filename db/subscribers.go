@@ -74,8 +74,10 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 	// Each also returns the ICCID or order number that matched.
 	if digits := onlyDigits(query); len(digits) >= 4 && strings.Trim(query, "0123456789 -") == "" {
 		args := []any{digits[len(digits)-4:], "*" + digits}
-		tiers = append(tiers, tier{heldSQL("e.iccid", `esims e INDEXED BY esims_list_iccid_last4`,
-			`substr(e.iccid, -4) = ? AND e.iccid GLOB ?`),
+		// The ICCIDs are matched in the index alone, which holds them: only
+		// those that match are read from the table.
+		tiers = append(tiers, tier{heldSQL("e.iccid", `esims e`, `e.iccid IN (SELECT iccid FROM esims INDEXED BY esims_list_iccid_last4
+			WHERE substr(iccid, -4) = ? AND iccid GLOB ?)`),
 			append(args, args...), MatchICCID, true})
 	}
 	if numbers := s.orderNumbersOf(ctx, query); len(numbers) > 0 {
@@ -83,22 +85,38 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 			`ep.order_number IN (?`+strings.Repeat(", ?", len(numbers)-1)+`)`),
 			anys(append(numbers, numbers...)), MatchOrder, true})
 	}
-	tiers = append(tiers, []tier{
-		{`SELECT ` + subscriberColumns + `, account_number FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
-			[]any{escapeGlob(strings.ToUpper(query)) + "*"}, MatchAccount, false},
-		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_name
+	tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, account_number FROM subscribers WHERE account_number GLOB ? ORDER BY account_number LIMIT ?`,
+		[]any{escapeGlob(strings.ToUpper(query)) + "*"}, MatchAccount, false})
+	if strings.ContainsFunc(query, unicode.IsLetter) { // no name starts with a number
+		tiers = append(tiers, []tier{
+			{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_name
 			WHERE name LIKE ? ESCAPE '\' ORDER BY name COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchName, false},
-		// SQLite makes a LIKE a range of the index by itself on a column,
-		// but on this expression not for a query that starts with a digit:
-		// the range is spelled out, and the LIKE keeps it exact.
-		{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_surname
+			// SQLite makes a LIKE a range of the index by itself on a column,
+			// but on this expression not for a query that starts with a digit:
+			// the range is spelled out, and the LIKE keeps it exact.
+			{`SELECT ` + subscriberColumns + `, name FROM subscribers INDEXED BY subscribers_surname
 			WHERE substr(name, instr(name, ' ') + 1) COLLATE NOCASE >= ? AND substr(name, instr(name, ' ') + 1) COLLATE NOCASE < ?
 			AND substr(name, instr(name, ' ') + 1) LIKE ? ESCAPE '\'
 			ORDER BY substr(name, instr(name, ' ') + 1) COLLATE NOCASE, id LIMIT ?`, []any{lo, hi, prefix}, MatchName, false},
-		{`SELECT ` + subscriberColumns + `, email FROM subscribers INDEXED BY subscribers_email
-			WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchEmail, false},
-	}...)
-	if match := searchMatch(query); match != "" {
+		}...)
+	}
+	tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, email FROM subscribers INDEXED BY subscribers_email
+		WHERE email LIKE ? ESCAPE '\' ORDER BY email COLLATE NOCASE, id LIMIT ?`, []any{prefix}, MatchEmail, false})
+	if digits, ok := phoneDigits(query); ok {
+		// A number, as a customer reads it out: the end of an account
+		// number (digits alone), then of a phone number, each a range of
+		// its reversed index (0022), in that index's order. The trigram
+		// index is not asked: every phone number puts its digits in it, and
+		// a string of digits that few numbers hold reads all of them.
+		if onlyDigits(query) == query {
+			tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, account_number FROM subscribers INDEXED BY subscribers_account_end
+				WHERE account_reversed >= ? AND account_reversed < ? ORDER BY account_reversed LIMIT ?`,
+				anys(reversedRange(query)), MatchAccount, false})
+		}
+		tiers = append(tiers, tier{`SELECT ` + subscriberColumns + `, phone FROM subscribers INDEXED BY subscribers_phone_end
+			WHERE phone_reversed >= ? AND phone_reversed < ? ORDER BY phone_reversed LIMIT ?`,
+			anys(reversedRange(digits)), MatchPhone, false})
+	} else if match := searchMatch(query); match != "" {
 		// The trigram index hands out its matches in rowid order, so the
 		// limit ends the read early. It also finds those of the kinds above,
 		// which are skipped: it reads as many more as were found there.
@@ -107,8 +125,13 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 	}
 	var out []Found
 	seen := map[int64]bool{}
+	whole := false // a whole ICCID, order number, account number or email matched
 	for _, t := range tiers {
-		if len(out) == limit {
+		if len(out) == limit || whole {
+			// A whole number or address is one customer's: the kinds after
+			// the one that found it would only add values that hold it
+			// inside them, the trigram index after a read of every entry
+			// that shares a trigram with it.
 			break
 		}
 		var found []Found
@@ -127,6 +150,7 @@ func (s *Store) SearchSubscribers(ctx context.Context, query string, limit int) 
 			seen[f.ID] = true
 			f.Matched = t.matched
 			f.describeMatch(query)
+			whole = whole || f.Exact || f.Matched == MatchEmail && strings.EqualFold(f.Value, query)
 			out = append(out, f)
 		}
 	}
@@ -336,24 +360,40 @@ func queryFound(ctx context.Context, q queryer, query string, args ...any) ([]Fo
 }
 
 // searchMatch turns what the agent typed into a full-text query of the
-// trigram index, or "" when it is too short for it. A query that looks like
-// a phone number is also looked for among the phone digits.
+// trigram index of account numbers, names and emails, or "" when it is too
+// short for it.
 func searchMatch(query string) string {
 	if utf8.RuneCountInString(query) < 3 {
 		return ""
 	}
-	phrase := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-	match := "{account_number name email} : " + phrase(query)
-	// A phone number in any format: spaces, dashes, dots, brackets, and an
-	// international prefix written + or 00.
-	digits := onlyDigits(query)
-	if t := strings.TrimLeft(query, " "); strings.HasPrefix(t, "00") {
+	return `{account_number name email} : "` + strings.ReplaceAll(query, `"`, `""`) + `"`
+}
+
+// phoneDigits reads a query that is a number, as a phone number is written
+// in any format: digits, spaces, dashes, dots, brackets, and an
+// international prefix written + or 00 (left out of the digits, as the
+// kept numbers have it as +). ok is false for anything else, or for fewer
+// than 3 digits.
+func phoneDigits(query string) (digits string, ok bool) {
+	if strings.Trim(query, "0123456789 +-().") != "" {
+		return "", false
+	}
+	digits = onlyDigits(query)
+	if strings.HasPrefix(query, "00") {
 		digits = strings.TrimPrefix(digits, "00")
 	}
-	if len(digits) >= 3 && strings.Trim(query, "0123456789 +-().") == "" {
-		match += " OR phone_digits : " + phrase(digits)
-	}
-	return match
+	return digits, len(digits) >= 3
+}
+
+// reversedRange is the range of a reversed index (0022) whose values are
+// those that end with end: from end back to front, to the same with its
+// last character one higher.
+func reversedRange(end string) []string {
+	b := []byte(end)
+	slices.Reverse(b)
+	lo := string(b)
+	b[len(b)-1]++
+	return []string{lo, string(b)}
 }
 
 // cleanSearch is what was typed into a search box as the store looks for

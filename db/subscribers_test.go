@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -88,11 +89,43 @@ func TestSearchSubscribers(t *testing.T) {
 			t.Errorf("search with limit 3: %d found, %v", len(found), err)
 		}
 	})
+	t.Run("WholeValue", func(t *testing.T) {
+		// A whole email address or account number is one customer's: the
+		// search stops there, rather than also listing those whose
+		// address or number holds it; its start still finds both.
+		now := formatTime(s.Now())
+		for _, sub := range [][3]string{{"ZW-1", "Ann Lee", "ann@example.net"}, {"ZW-10", "Jo Ann Lee", "joann@example.net"}} {
+			if _, err := s.write.Exec(`INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES (?, ?, ?, '+1 555 0100', ?)`,
+				sub[0], sub[1], sub[2], now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for q, want := range map[string]string{
+			"ann@example.net": "Ann Lee",
+			"ANN@example.net": "Ann Lee",
+			"ZW-1":            "Ann Lee, Jo Ann Lee", // the start of ZW-10 too
+			"zw-10":           "Jo Ann Lee",
+			"ann@example":     "Ann Lee, Jo Ann Lee", // the start of one, inside the other
+		} {
+			if got := strings.Join(names(q), ", "); got != want {
+				t.Errorf("search %q: %s, want %s", q, got, want)
+			}
+		}
+	})
 	t.Run("FollowsChanges", func(t *testing.T) {
 		if _, err := s.write.Exec(`UPDATE subscribers SET name = 'Priya Raman-Okoye' WHERE name = 'Priya Raman'`); err != nil {
 			t.Fatal(err)
 		}
 		has("okoye", "Priya Raman-Okoye")
+		// A new phone number is found by its end at once, the old one no more.
+		if _, err := s.write.Exec(`UPDATE subscribers SET phone = '+44 20 7946 0958' WHERE name = 'Priya Raman-Okoye'`); err != nil {
+			t.Fatal(err)
+		}
+		has("20 7946 0958", "Priya Raman-Okoye")
+		has("0044 20 7946 0958", "Priya Raman-Okoye")
+		if got := names(phone); slices.Contains(got, "Priya Raman-Okoye") {
+			t.Errorf("her old number %s still finds her: %v", phone, got)
+		}
 		if got := names("Priya Raman"); len(got) != 1 || got[0] != "Priya Raman-Okoye" {
 			t.Errorf("after a rename: %v", got)
 		}
@@ -124,13 +157,19 @@ func TestSearchSaysWhatMatched(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
 	seedDemo(t, s)
-	var iccid, order, account string
-	if err := s.read.QueryRow(`SELECT e.iccid, ep.order_number, sb.account_number FROM subscribers sb
+	var iccid, order, account, phone string
+	if err := s.read.QueryRow(`SELECT e.iccid, ep.order_number, sb.account_number, sb.phone FROM subscribers sb
 		JOIN esims e ON e.subscriber_id = sb.id JOIN esim_plans ep ON ep.iccid = e.iccid
-		WHERE sb.name = 'Kenji Watanabe' ORDER BY ep.id LIMIT 1`).Scan(&iccid, &order, &account); err != nil {
+		WHERE sb.name = 'Kenji Watanabe' ORDER BY ep.id LIMIT 1`).Scan(&iccid, &order, &account, &phone); err != nil {
 		t.Fatal(err)
 	}
 	serial := order[strings.LastIndexByte(order, '-')+1:]
+	accountDigits := onlyDigits(account)
+	// The phone number as a customer reads it out: with its country code
+	// written + or 00, or without it, in groups, brackets and dashes.
+	digits := onlyDigits(phone)
+	national := digits[len(digits)-10:]
+	country := digits[:len(digits)-10]
 	for _, tc := range []struct {
 		q, matched, value, part string
 		exact                   bool
@@ -145,6 +184,13 @@ func TestSearchSaysWhatMatched(t *testing.T) {
 		{"kenji", MatchName, "Kenji Watanabe", "Kenji", false},
 		{"watanabe", MatchName, "Kenji Watanabe", "Watanabe", false},
 		{"kenji.wat", MatchEmail, "kenji.watanabe@example.com", "kenji.wat", false},
+		{accountDigits, MatchAccount, account, accountDigits, false},                                               // without its letters
+		{accountDigits[len(accountDigits)-4:], MatchAccount, account, accountDigits[len(accountDigits)-4:], false}, // its end
+		{phone, MatchPhone, phone, "", false},
+		{"+" + country + " (" + national[:3] + ") " + national[3:6] + "-" + national[6:], MatchPhone, phone, "", false},
+		{"00" + country + " " + national[:3] + " " + national[3:6] + " " + national[6:], MatchPhone, phone, "", false},
+		{national[:3] + "." + national[3:6] + "." + national[6:], MatchPhone, phone, "", false},
+		{national[3:6] + "-" + national[6:], MatchPhone, phone, "", false},
 	} {
 		found, err := s.SearchSubscribers(ctx, tc.q, 50)
 		if err != nil {

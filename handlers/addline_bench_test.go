@@ -101,7 +101,7 @@ func benchAddLineHTTP(b *testing.B, opts portaltest.Options, withCeiling bool) {
 		}
 		close(work)
 		b.StartTimer()
-		start, cpuStart := time.Now(), processCPU()
+		start, cpuStart := time.Now(), demotest.CPU()
 		for i, a := range agents {
 			wg.Go(func() {
 				for id := range work {
@@ -116,7 +116,7 @@ func benchAddLineHTTP(b *testing.B, opts portaltest.Options, withCeiling bool) {
 			})
 		}
 		wg.Wait()
-		elapsed, cpu = elapsed+time.Since(start), cpu+processCPU()-cpuStart
+		elapsed, cpu = elapsed+time.Since(start), cpu+demotest.CPU()-cpuStart
 		b.StopTimer()
 		if len(failures) > 0 {
 			break
@@ -264,7 +264,7 @@ func newAllocationCeiling(b *testing.B, app *benchApp) *allocationCeiling {
 // run makes n allocations, one transaction each, labelled in a CPU profile
 // (go tool pprof -tagignore target=ceiling leaves them out).
 func (c *allocationCeiling) run(n int) (err error) {
-	start, cpuStart := time.Now(), processCPU()
+	start, cpuStart := time.Now(), demotest.CPU()
 	pprof.Do(context.Background(), pprof.Labels("target", "ceiling"), func(ctx context.Context) {
 		for range n {
 			if err = c.allocate(ctx); err != nil {
@@ -272,7 +272,7 @@ func (c *allocationCeiling) run(n int) (err error) {
 			}
 		}
 	})
-	c.elapsed, c.cpu, c.done = c.elapsed+time.Since(start), c.cpu+processCPU()-cpuStart, c.done+n
+	c.elapsed, c.cpu, c.done = c.elapsed+time.Since(start), c.cpu+demotest.CPU()-cpuStart, c.done+n
 	return err
 }
 

@@ -32,7 +32,7 @@ func BenchmarkProfileHTTP(b *testing.B) {
 	}
 	latencies := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := demotest.CPU()
 	for range b.N {
 		began := time.Now()
 		if r := agent.Get(b, path); r.Status != http.StatusOK {
@@ -40,7 +40,7 @@ func BenchmarkProfileHTTP(b *testing.B) {
 		}
 		latencies = append(latencies, time.Since(began))
 	}
-	cpu = processCPU() - cpu
+	cpu = demotest.CPU() - cpu
 	b.StopTimer()
 	t := demotest.Timings(latencies)
 	b.ReportMetric(t.Ms(0.50), "p50-ms")
