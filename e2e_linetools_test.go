@@ -111,11 +111,9 @@ func TestBrowserWhyNoData(t *testing.T) {
 	amara := p.Subscriber(t, "AC-100921")
 	line = "#line-" + p.Lines(t, amara.ID)[0].ICCID
 	openProfile(t, ctx, p, amara.ID)
-	confirm := answerDialogs(t, ctx)
-	confirm.accept.Store(true)
 	do(t, ctx, "open Why no data?", chromedp.Click(chromedp.CSS(line+` [data-testid=why-no-data-open]`)))
 	do(t, ctx, "click Resend QR email in the checklist", chromedp.Click(chromedp.CSS(line+` [data-testid=verdict] [data-testid=fix-resend-qr]`)))
-	confirm.next(t, "Resend from the checklist")
+	answerConfirm(t, ctx, "Resend from the checklist", true)
 	waitUntil(t, ctx, "the line says the QR email was queued", `document.querySelector('`+line+` [data-testid=line-note]')?.textContent.includes('queued again')`)
 	samePage(t, ctx, "Resend from the checklist")
 }
@@ -167,8 +165,6 @@ func TestBrowserLineActionsKeepThePageTrue(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, nil)
 	ctx := newBrowser(t)
-	confirm := answerDialogs(t, ctx)
-	confirm.accept.Store(true)
 	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
 	ahmed := p.Subscriber(t, "AC-100719")
 	canada := lineWith(t, p, ahmed.ID, "USCA5")
@@ -222,7 +218,7 @@ func TestBrowserLineActionsKeepThePageTrue(t *testing.T) {
 
 	markPage(t, ctx)
 	do(t, ctx, "click Resend QR email", chromedp.Click(chromedp.CSS(`#line-`+canada.ICCID+` [data-testid=resend-qr]`)))
-	confirm.next(t, "Resend QR email")
+	answerConfirm(t, ctx, "Resend QR email", true)
 	note(canada, "Resend QR email")
 	samePageAsFresh(t, ctx, "Resend QR email")
 
@@ -352,13 +348,12 @@ func TestBrowserLineToolsInPlace(t *testing.T) {
 		closed(tool.keep)
 	}
 
-	// Resend asks first (the browser's confirmation, which Esc dismisses):
-	// no is no, and the keyboard stays on Resend.
-	confirm := answerDialogs(t, ctx)
+	// Resend asks first (the portal's own confirmation, which Esc
+	// dismisses): no is no, and the keyboard goes back to Resend.
 	resend := line + ` [data-testid=resend-qr]`
 	eval[chromedp.Void](t, ctx, `document.querySelector('`+resend+`').focus()`)
 	press(t, ctx, "Enter on Resend QR email", kb.Enter)
-	confirm.next(t, "Resend QR email")
+	answerConfirm(t, ctx, "Resend QR email", false)
 	waitFocus(t, ctx, "Resend dismissed", resend)
 	samePage(t, ctx, "Resend dismissed")
 

@@ -566,6 +566,9 @@ const WiderJS = `(() => {
 	const out = [];
 	for (const e of document.querySelectorAll('main *, header *, footer *, dialog[open] *')) {
 		if (e.closest('.table-wrap, pre, svg')) continue;
+		// What a closed <details> holds is laid out but not shown.
+		const closed = e.closest('details:not([open])');
+		if (closed && !e.closest('summary')) continue;
 		const cs = getComputedStyle(e);
 		if (cs.position === 'absolute' || cs.position === 'fixed' || cs.display === 'none' || cs.display === 'contents') continue;
 		let p = e.parentElement;
