@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -299,5 +300,101 @@ func TestAPIClients(t *testing.T) {
 	}
 	if !slices.Contains(actions, "add_api_client") || !slices.Contains(actions, "revoke_api_client") {
 		t.Errorf("audit actions %q", actions)
+	}
+}
+
+// indexed reports whether the search index holds the subscriber's row by
+// the middle of their email, which only the trigram index finds.
+func indexed(t *testing.T, s *Store, part string) bool {
+	t.Helper()
+	var n int
+	if err := s.read.QueryRowContext(context.Background(), `SELECT count(*) FROM subscriber_search WHERE subscriber_search MATCH ?`,
+		searchMatch(part)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+func loadState(account, name, email string) BillingSubscriber {
+	return BillingSubscriber{AccountNumber: account, Name: name, Email: email, Status: StatusActive,
+		AsOf: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// A first load leaves the search index to its end; what the portal held
+// before stays in step meanwhile, and the catch-up indexes the rest.
+func TestFirstLoadDefersTheSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 0)
+	deferred, err := f.s.DeferSearchIndex(ctx)
+	if err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex on a new portal = %v, %v; want a first load", deferred, err)
+	}
+	syncBilling(t, f.s, loadState("BX-1", "Ada Loaded", "ada.zqloaded@example.com"))
+	if indexed(t, f.s, "zqloaded") {
+		t.Error("a subscriber of the first load was indexed row by row")
+	}
+	// The fixture's subscriber, held before the load, is renamed meanwhile.
+	renamed := billingState(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	renamed.Email = "sub1.zqrenamed@example.com"
+	syncBilling(t, f.s, renamed)
+	if !indexed(t, f.s, "zqrenamed") {
+		t.Error("a subscriber held before the load is not found by the email billing changed during it")
+	}
+	// A second import while the first runs shares its deferral.
+	if deferred, err := f.s.DeferSearchIndex(ctx); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex during a load = %v, %v; want the load's deferral", deferred, err)
+	}
+	if err := f.s.CatchUpSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !indexed(t, f.s, "zqloaded") {
+		t.Error("the first load's subscriber is not indexed after the catch-up")
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM subscriber_search_pending`); n != 0 {
+		t.Errorf("%d deferrals left after the catch-up", n)
+	}
+	// From then on the triggers index every change at once.
+	syncBilling(t, f.s, loadState("BX-2", "Bo After", "bo.zqafter@example.com"))
+	if !indexed(t, f.s, "zqafter") {
+		t.Error("a subscriber created after the load is not indexed at once")
+	}
+}
+
+// A load into a portal that holds subscribers already keeps the index in
+// step row by row, so what billing creates meanwhile is found at once; a
+// catch-up spans several changes when the load is larger than one.
+func TestSearchIndexDeferralBounds(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 0, 0)
+	deferred, err := f.s.DeferSearchIndex(ctx)
+	if err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex = %v, %v; want a first load", deferred, err)
+	}
+	var batch []BillingSubscriber
+	for i := range firstLoadBelow {
+		batch = append(batch, loadState(fmt.Sprintf("BX-%d", i), fmt.Sprintf("Load %d", i), fmt.Sprintf("load%d.zqbulk@example.com", i)))
+		if len(batch) == MaxBillingBatch {
+			syncBilling(t, f.s, batch...)
+			batch = batch[:0]
+		}
+	}
+	syncBilling(t, f.s, loadState("BX-LAST", "Last Loaded", "last.zqlast@example.com"))
+	if err := f.s.catchUpSearchIndex(ctx, 3000); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"load0.zqbulk", "load4999.zqbulk", "load9999.zqbulk", "zqlast"} {
+		if !indexed(t, f.s, part) {
+			t.Errorf("%s is not indexed after a catch-up in changes of 3,000", part)
+		}
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM subscriber_search WHERE subscriber_search MATCH 'zqbulk'`); n != firstLoadBelow {
+		t.Errorf("%d of the %d loaded subscribers are indexed", n, firstLoadBelow)
+	}
+	if deferred, err := f.s.DeferSearchIndex(ctx); err != nil || deferred {
+		t.Fatalf("DeferSearchIndex with %d subscribers held = %v, %v; want no deferral", firstLoadBelow+1, deferred, err)
+	}
+	syncBilling(t, f.s, loadState("BX-NIGHTLY", "Nightly New", "nightly.zqnew@example.com"))
+	if !indexed(t, f.s, "zqnew") {
+		t.Error("a subscriber created by a load into a full portal is not indexed at once")
 	}
 }
