@@ -398,3 +398,74 @@ func TestSearchIndexDeferralBounds(t *testing.T) {
 		t.Error("a subscriber created by a load into a full portal is not indexed at once")
 	}
 }
+
+// A state writes only the details that changed: a column written with its
+// own value would rewrite its index entries, and a name, email or phone the
+// subscriber's search index row, for nothing.
+func TestSyncWritesOnlyChangedDetails(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 0)
+	for _, q := range []string{
+		`CREATE TEMP TABLE written (col TEXT)`,
+		`CREATE TEMP TRIGGER written_name AFTER UPDATE OF name ON main.subscribers BEGIN INSERT INTO written VALUES ('name'); END`,
+		`CREATE TEMP TRIGGER written_email AFTER UPDATE OF email ON main.subscribers BEGIN INSERT INTO written VALUES ('email'); END`,
+		`CREATE TEMP TRIGGER written_phone AFTER UPDATE OF phone ON main.subscribers BEGIN INSERT INTO written VALUES ('phone'); END`,
+		`CREATE TEMP TRIGGER written_status AFTER UPDATE OF status ON main.subscribers BEGIN INSERT INTO written VALUES ('status'); END`,
+	} {
+		if _, err := f.s.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	syncBilling(t, f.s, billingState(t0))
+	steps := []struct {
+		name    string
+		change  func(*BillingSubscriber)
+		written []string
+	}{
+		// The fixture's phone, written with spaces, is kept normalised
+		// with the first change.
+		{"a new home plan", func(b *BillingSubscriber) {
+			b.HomePlans = append(b.HomePlans, HomePlan{BillingID: "HP-2", Name: "Prepaid", Kind: "other", Lines: 1})
+		}, []string{"phone"}},
+		{"a home plan renamed only", func(b *BillingSubscriber) {
+			b.HomePlans = append(b.HomePlans, HomePlan{BillingID: "HP-2", Name: "Prepaid 5 GB", Kind: "other", Lines: 1})
+		}, nil},
+		{"a suspension", func(b *BillingSubscriber) { b.Status = StatusSuspended }, []string{"status"}},
+		{"a new email", func(b *BillingSubscriber) { b.Status, b.Email = StatusSuspended, "new@example.com" }, []string{"email"}},
+		{"a new name and phone", func(b *BillingSubscriber) {
+			b.Status, b.Email, b.Name, b.Phone = StatusSuspended, "new@example.com", "Subscriber One", "+1 555 0199"
+		}, []string{"name", "phone"}},
+	}
+	for i, st := range steps {
+		if _, err := f.s.write.ExecContext(ctx, `DELETE FROM temp.written`); err != nil {
+			t.Fatal(err)
+		}
+		b := billingState(t0.Add(time.Duration(i+1) * time.Minute))
+		st.change(&b)
+		if r := syncBilling(t, f.s, b); r[0].Outcome != SyncUpdated {
+			t.Fatalf("%s: %s, want updated", st.name, r[0].Outcome)
+		}
+		var written []string
+		rows, err := f.s.write.QueryContext(ctx, `SELECT col FROM temp.written ORDER BY col`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var c string
+			rows.Scan(&c)
+			written = append(written, c)
+		}
+		rows.Close()
+		if !slices.Equal(written, st.written) {
+			t.Errorf("%s: wrote %v, want %v", st.name, written, st.written)
+		}
+		sub, err := f.s.SubscriberByAccount(ctx, b.AccountNumber)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Name != b.Name || sub.Email != b.Email || sub.Phone != NormalPhone(b.Phone) || sub.Status != b.Status {
+			t.Errorf("%s: holds %q %q %q %q", st.name, sub.Name, sub.Email, sub.Phone, sub.Status)
+		}
+	}
+}
