@@ -86,12 +86,23 @@ func importSubscribers(ctx context.Context, store *db.Store, args []string, stdo
 			return err
 		}
 	}
+	// A first load indexes its subscribers for search once, at its end.
+	deferred, err := store.DeferSearchIndex(ctx)
+	if err != nil {
+		return err
+	}
 	rep := &importReport{counts: map[string]int{}}
 	prog := newProgress(stderr, path, "Importing")
-	err := eachFileBatch(path, isCSV, prog, func(batch []handlers.FileSubscriber) error {
+	err = eachFileBatch(path, isCSV, prog, func(batch []handlers.FileSubscriber) error {
 		return applyBatch(ctx, store, batch, rep)
 	})
 	prog.done()
+	if deferred {
+		start := time.Now()
+		fmt.Fprint(stderr, "Indexing the new subscribers for search…")
+		err = errors.Join(err, store.CatchUpSearchIndex(context.WithoutCancel(ctx)))
+		fmt.Fprintf(stderr, " %s.\n", time.Since(start).Round(100*time.Millisecond))
+	}
 	if err != nil {
 		return err
 	}

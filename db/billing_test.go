@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -299,5 +300,172 @@ func TestAPIClients(t *testing.T) {
 	}
 	if !slices.Contains(actions, "add_api_client") || !slices.Contains(actions, "revoke_api_client") {
 		t.Errorf("audit actions %q", actions)
+	}
+}
+
+// indexed reports whether the search index holds the subscriber's row by
+// the middle of their email, which only the trigram index finds.
+func indexed(t *testing.T, s *Store, part string) bool {
+	t.Helper()
+	var n int
+	if err := s.read.QueryRowContext(context.Background(), `SELECT count(*) FROM subscriber_search WHERE subscriber_search MATCH ?`,
+		searchMatch(part)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+func loadState(account, name, email string) BillingSubscriber {
+	return BillingSubscriber{AccountNumber: account, Name: name, Email: email, Status: StatusActive,
+		AsOf: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// A first load leaves the search index to its end; what the portal held
+// before stays in step meanwhile, and the catch-up indexes the rest.
+func TestFirstLoadDefersTheSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 0)
+	deferred, err := f.s.DeferSearchIndex(ctx)
+	if err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex on a new portal = %v, %v; want a first load", deferred, err)
+	}
+	syncBilling(t, f.s, loadState("BX-1", "Ada Loaded", "ada.zqloaded@example.com"))
+	if indexed(t, f.s, "zqloaded") {
+		t.Error("a subscriber of the first load was indexed row by row")
+	}
+	// The fixture's subscriber, held before the load, is renamed meanwhile.
+	renamed := billingState(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	renamed.Email = "sub1.zqrenamed@example.com"
+	syncBilling(t, f.s, renamed)
+	if !indexed(t, f.s, "zqrenamed") {
+		t.Error("a subscriber held before the load is not found by the email billing changed during it")
+	}
+	// A second import while the first runs shares its deferral.
+	if deferred, err := f.s.DeferSearchIndex(ctx); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex during a load = %v, %v; want the load's deferral", deferred, err)
+	}
+	if err := f.s.CatchUpSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !indexed(t, f.s, "zqloaded") {
+		t.Error("the first load's subscriber is not indexed after the catch-up")
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM subscriber_search_pending`); n != 0 {
+		t.Errorf("%d deferrals left after the catch-up", n)
+	}
+	// From then on the triggers index every change at once.
+	syncBilling(t, f.s, loadState("BX-2", "Bo After", "bo.zqafter@example.com"))
+	if !indexed(t, f.s, "zqafter") {
+		t.Error("a subscriber created after the load is not indexed at once")
+	}
+}
+
+// A load into a portal that holds subscribers already keeps the index in
+// step row by row, so what billing creates meanwhile is found at once; a
+// catch-up spans several changes when the load is larger than one.
+func TestSearchIndexDeferralBounds(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 0, 0)
+	deferred, err := f.s.DeferSearchIndex(ctx)
+	if err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex = %v, %v; want a first load", deferred, err)
+	}
+	var batch []BillingSubscriber
+	for i := range firstLoadBelow {
+		batch = append(batch, loadState(fmt.Sprintf("BX-%d", i), fmt.Sprintf("Load %d", i), fmt.Sprintf("load%d.zqbulk@example.com", i)))
+		if len(batch) == MaxBillingBatch {
+			syncBilling(t, f.s, batch...)
+			batch = batch[:0]
+		}
+	}
+	syncBilling(t, f.s, loadState("BX-LAST", "Last Loaded", "last.zqlast@example.com"))
+	if err := f.s.catchUpSearchIndex(ctx, 3000); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"load0.zqbulk", "load4999.zqbulk", "load9999.zqbulk", "zqlast"} {
+		if !indexed(t, f.s, part) {
+			t.Errorf("%s is not indexed after a catch-up in changes of 3,000", part)
+		}
+	}
+	if n := count(t, f.s, `SELECT count(*) FROM subscriber_search WHERE subscriber_search MATCH 'zqbulk'`); n != firstLoadBelow {
+		t.Errorf("%d of the %d loaded subscribers are indexed", n, firstLoadBelow)
+	}
+	if deferred, err := f.s.DeferSearchIndex(ctx); err != nil || deferred {
+		t.Fatalf("DeferSearchIndex with %d subscribers held = %v, %v; want no deferral", firstLoadBelow+1, deferred, err)
+	}
+	syncBilling(t, f.s, loadState("BX-NIGHTLY", "Nightly New", "nightly.zqnew@example.com"))
+	if !indexed(t, f.s, "zqnew") {
+		t.Error("a subscriber created by a load into a full portal is not indexed at once")
+	}
+}
+
+// A state writes only the details that changed: a column written with its
+// own value would rewrite its index entries, and a name, email or phone the
+// subscriber's search index row, for nothing.
+func TestSyncWritesOnlyChangedDetails(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 0)
+	for _, q := range []string{
+		`CREATE TEMP TABLE written (col TEXT)`,
+		`CREATE TEMP TRIGGER written_name AFTER UPDATE OF name ON main.subscribers BEGIN INSERT INTO written VALUES ('name'); END`,
+		`CREATE TEMP TRIGGER written_email AFTER UPDATE OF email ON main.subscribers BEGIN INSERT INTO written VALUES ('email'); END`,
+		`CREATE TEMP TRIGGER written_phone AFTER UPDATE OF phone ON main.subscribers BEGIN INSERT INTO written VALUES ('phone'); END`,
+		`CREATE TEMP TRIGGER written_status AFTER UPDATE OF status ON main.subscribers BEGIN INSERT INTO written VALUES ('status'); END`,
+	} {
+		if _, err := f.s.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	syncBilling(t, f.s, billingState(t0))
+	steps := []struct {
+		name    string
+		change  func(*BillingSubscriber)
+		written []string
+	}{
+		// The fixture's phone, written with spaces, is kept normalised
+		// with the first change.
+		{"a new home plan", func(b *BillingSubscriber) {
+			b.HomePlans = append(b.HomePlans, HomePlan{BillingID: "HP-2", Name: "Prepaid", Kind: "other", Lines: 1})
+		}, []string{"phone"}},
+		{"a home plan renamed only", func(b *BillingSubscriber) {
+			b.HomePlans = append(b.HomePlans, HomePlan{BillingID: "HP-2", Name: "Prepaid 5 GB", Kind: "other", Lines: 1})
+		}, nil},
+		{"a suspension", func(b *BillingSubscriber) { b.Status = StatusSuspended }, []string{"status"}},
+		{"a new email", func(b *BillingSubscriber) { b.Status, b.Email = StatusSuspended, "new@example.com" }, []string{"email"}},
+		{"a new name and phone", func(b *BillingSubscriber) {
+			b.Status, b.Email, b.Name, b.Phone = StatusSuspended, "new@example.com", "Subscriber One", "+1 555 0199"
+		}, []string{"name", "phone"}},
+	}
+	for i, st := range steps {
+		if _, err := f.s.write.ExecContext(ctx, `DELETE FROM temp.written`); err != nil {
+			t.Fatal(err)
+		}
+		b := billingState(t0.Add(time.Duration(i+1) * time.Minute))
+		st.change(&b)
+		if r := syncBilling(t, f.s, b); r[0].Outcome != SyncUpdated {
+			t.Fatalf("%s: %s, want updated", st.name, r[0].Outcome)
+		}
+		var written []string
+		rows, err := f.s.write.QueryContext(ctx, `SELECT col FROM temp.written ORDER BY col`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var c string
+			rows.Scan(&c)
+			written = append(written, c)
+		}
+		rows.Close()
+		if !slices.Equal(written, st.written) {
+			t.Errorf("%s: wrote %v, want %v", st.name, written, st.written)
+		}
+		sub, err := f.s.SubscriberByAccount(ctx, b.AccountNumber)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Name != b.Name || sub.Email != b.Email || sub.Phone != NormalPhone(b.Phone) || sub.Status != b.Status {
+			t.Errorf("%s: holds %q %q %q %q", st.name, sub.Name, sub.Email, sub.Phone, sub.Status)
+		}
 	}
 }

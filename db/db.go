@@ -135,6 +135,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	s.read = &readPool{DB: read, stmts: map[string]*sql.Stmt{}}
+	// A first load of subscribers that crashed left some unindexed for
+	// search (billing_load.go): they are indexed before anything else.
+	var pending bool
+	err = s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM subscriber_search_pending)`).Scan(&pending)
+	if err == nil && pending {
+		err = s.CatchUpSearchIndex(ctx)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
