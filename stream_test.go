@@ -290,8 +290,19 @@ func (c *crashCheck) invariants(t *testing.T, s crashStream, attempts []crashAtt
 // when empty) to their recipients.
 func (c *crashCheck) messageIDs(t *testing.T, s crashStream, state string) map[string]string {
 	t.Helper()
-	rows, err := c.db.Query(`SELECT message_id, to_address FROM outbox
-		WHERE subscriber_id BETWEEN ? AND ? AND (? = '' OR state = ?)`, s.first(), s.last(), state, state)
+	return c.messageIDsWhere(t, `subscriber_id BETWEEN ? AND ? AND (? = '' OR state = ?)`, s.first(), s.last(), state, state)
+}
+
+// allMessageIDs is every email of the outbox, the stream's or not, by its
+// Message-ID, with whom it goes to.
+func (c *crashCheck) allMessageIDs(t *testing.T) map[string]string {
+	t.Helper()
+	return c.messageIDsWhere(t, `true`)
+}
+
+func (c *crashCheck) messageIDsWhere(t *testing.T, where string, args ...any) map[string]string {
+	t.Helper()
+	rows, err := c.db.Query(`SELECT message_id, to_address FROM outbox WHERE `+where, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
