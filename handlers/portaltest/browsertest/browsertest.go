@@ -24,10 +24,13 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Timeout bounds a whole browser test, so a page that never shows what a
@@ -706,10 +709,30 @@ func GrantClipboard(t testing.TB, ctx context.Context, origin string) {
 
 // Press sends keys to the page, as typed on the keyboard, once the page's shortcuts listen: portal.js is deferred,
 // and a key pressed before it runs is lost.
+//
+// Each key goes as a real keyboard sends it: its keydown and keypress in one
+// event, then its keyup. (chromedp's KeyEvent sends the keypress apart, so on
+// a busy machine an Enter that opens a form could land its keypress in the
+// form's first field and submit it.)
 func Press(t testing.TB, ctx context.Context, what, keys string) {
 	t.Helper()
 	WaitUntil(t, ctx, what+": the page's keys listen", `document.documentElement.hasAttribute('data-keys-ready')`)
-	Do(t, ctx, what, chromedp.KeyEvent(keys))
+	Do(t, ctx, what, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		for _, r := range keys {
+			events := kb.Encode(r)
+			if len(events) == 3 { // keyDown, char, keyUp
+				down := *events[0]
+				down.Text, down.UnmodifiedText = events[1].Text, events[1].UnmodifiedText
+				events = []*input.DispatchKeyEventParams{&down, events[2]}
+			}
+			for _, ev := range events {
+				if _, err := cdp.Call(ctx, target, input.DispatchKeyEvent, *ev); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
 }
 
 // TypeInto replaces what the field with id holds by what is typed, key by key.
