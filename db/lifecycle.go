@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // The life of a plan on an eSIM, as the networks and the SM-DP+ report it.
@@ -34,31 +36,10 @@ import (
 // plan's Ended notice (notices.go); nothing reads it for that:
 // LinePlan.StateAt and the rules look at expires_at.
 
-// Profile states of an eSIM on the phone, as the SM-DP+ reports them.
-const (
-	ProfileDownloaded = "downloaded"
-	ProfileInstalled  = "installed"
-	ProfileEnabled    = "enabled"
-	ProfileDisabled   = "disabled"
-	ProfileDeleted    = "deleted"
-)
-
-// ProfileEvents are the profile events the SM-DP+ reports.
-var ProfileEvents = []string{ProfileDownloaded, ProfileInstalled, ProfileEnabled, ProfileDisabled, ProfileDeleted}
-
 // MaxClockSkew is how far past the portal's clock a reported time may be:
 // enough for clocks that disagree a little, not enough for a report to start
 // a plan in the future.
 const MaxClockSkew = 5 * time.Minute
-
-// Attachment is a network's report that an eSIM attached in a country.
-type Attachment struct {
-	ICCID      string
-	Country    string // ISO 3166-1 alpha-2
-	MCC        string // as reported; "" when the report gave the country
-	AttachedAt time.Time
-	ReceivedAt time.Time
-}
 
 // Attach is a report that an eSIM attached to a network: MCC or Country (or
 // both, if they agree) says where.
@@ -124,7 +105,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		}
 		if req.By.ID != 0 {
 			if err := audit(ctx, tx, req.By, "simulate_attach", e.SubscriberID, a.ICCID,
-				fmt.Sprintf("attached in %s at %s", CountryName(a.Country), auditTime(a.AttachedAt))); err != nil {
+				fmt.Sprintf("attached in %s at %s", rules.CountryName(a.Country), auditTime(a.AttachedAt))); err != nil {
 				return err
 			}
 		}
@@ -145,7 +126,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		out.Activated = lp
 		if err := audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
 			fmt.Sprintf("plan %s, order %s: attached in %s at %s; active until %s",
-				lp.Plan.Name, lp.OrderNumber, CountryName(a.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
+				lp.Plan.Name, lp.OrderNumber, rules.CountryName(a.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
 			return err
 		}
 		if !tx.now.Before(lp.ExpiresAt) {

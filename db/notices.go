@@ -33,18 +33,6 @@ import (
 // who asked for no notices gets none of these; the QR and confirmation
 // emails always go.
 
-// Notice kinds of the outbox.
-const (
-	EmailPlanStarted = "plan_started"
-	EmailDataLow     = "data_low"
-	EmailDataUsedUp  = "data_used_up"
-	EmailEndsSoon    = "ends_soon"
-	EmailPlanEnded   = "plan_ended"
-	// EmailPlanCancelled confirms a plan cancelled before it started: an
-	// order email, sent whatever the notice setting (cancelplan.go).
-	EmailPlanCancelled = "plan_cancelled"
-)
-
 // noticeKinds is the condition of the outbox's once-per-plan index, word for
 // word: a query that repeats it can use the index.
 const noticeKinds = `kind IN ('plan_started', 'data_low', 'data_used_up', 'ends_soon', 'plan_ended')`

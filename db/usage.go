@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // Data on every plan: how the usage the networks report is charged to the
@@ -407,7 +409,7 @@ func countryOf(mcc, country string) (string, *Error) {
 	case mcc == "" && country == "":
 		return "", refuse(ErrInvalid, "mcc", "give the mcc or the country of the network")
 	case mcc != "":
-		c, ok := CountryOfMCC(mcc)
+		c, ok := rules.CountryOfMCC(mcc)
 		if !ok {
 			return "", refuse(ErrInvalid, "mcc", fmt.Sprintf("unknown mobile country code %q", mcc))
 		}
@@ -415,7 +417,7 @@ func countryOf(mcc, country string) (string, *Error) {
 			return "", refuse(ErrInvalid, "country", fmt.Sprintf("mcc %s is %s, not %s", mcc, c, country))
 		}
 		return c, nil
-	case !KnownCountry(country):
+	case !rules.KnownCountry(country):
 		return "", refuse(ErrInvalid, "country", fmt.Sprintf("unknown country %q: give an ISO 3166-1 alpha-2 code such as DE", country))
 	}
 	return country, nil
@@ -568,7 +570,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
 			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, key,
 				fmt.Sprintf("plan %s, order %s: data used in %s at %s; active until %s",
-					lp.Plan.Name, lp.OrderNumber, CountryName(r.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
+					lp.Plan.Name, lp.OrderNumber, rules.CountryName(r.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
 				return nil, err
 			}
 		}
@@ -582,7 +584,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 		}
 		if by.ID != 0 {
 			if err := audit(ctx, tx, by, "simulate_usage", line.subscriberID, r.ICCID,
-				fmt.Sprintf("%s used in %s at %s", FormatBytes(r.Bytes), CountryName(r.Country), auditTime(r.End))); err != nil {
+				fmt.Sprintf("%s used in %s at %s", rules.FormatBytes(r.Bytes), rules.CountryName(r.Country), auditTime(r.End))); err != nil {
 				return nil, err
 			}
 		}
@@ -909,40 +911,6 @@ func knownUsageRecords(ctx context.Context, q queryer, ids []string) (map[string
 func jsonList(ss []string) string {
 	b, _ := json.Marshal(ss)
 	return string(b)
-}
-
-// FormatBytes reads a number of bytes as carriers sell data, with 1 MB =
-// 1,000,000 bytes: "380 MB", "2.96 GB", "12.5 GB", "512 kB"; nothing reads
-// "0 MB". Gigabytes keep three figures, so data left is not rounded into
-// more than there is by much.
-func FormatBytes(n int64) string {
-	switch {
-	case n == 0:
-		return "0 MB"
-	case n >= 10_000_000_000:
-		return decimal((n+50_000_000)/100_000_000, 1) + " GB"
-	case n >= 1_000_000_000:
-		return decimal((n+5_000_000)/10_000_000, 2) + " GB"
-	case n >= 1_000_000:
-		return strconv.FormatInt((n+500_000)/1_000_000, 10) + " MB"
-	case n >= 1_000:
-		return strconv.FormatInt((n+500)/1_000, 10) + " kB"
-	}
-	return strconv.FormatInt(n, 10) + " B"
-}
-
-// decimal writes n hundredths (places 2) or tenths (places 1) without
-// trailing zeros: 296 → "2.96", 250 → "2.5", 300 → "3".
-func decimal(n int64, places int) string {
-	s := strconv.FormatInt(n, 10)
-	for len(s) <= places {
-		s = "0" + s
-	}
-	whole, frac := s[:len(s)-places], strings.TrimRight(s[len(s)-places:], "0")
-	if frac == "" {
-		return whole
-	}
-	return whole + "." + frac
 }
 
 // CheckUsage verifies the invariant of the rules above over the whole
