@@ -113,12 +113,12 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		if err != nil {
 			return err
 		}
-		lp, reason := planToActivate(plans[a.ICCID], a.Country, a.AttachedAt)
+		lp, reason := rules.PlanToActivate(plans[a.ICCID], a.Country, a.AttachedAt)
 		if lp == nil {
 			out.Reason = reason
 			return nil
 		}
-		startPlan(lp, a.AttachedAt, tx.now)
+		rules.StartPlan(lp, a.AttachedAt, tx.now)
 		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ? WHERE id = ? AND state = 'queued'`,
 			lp.State, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt), lp.ID); err != nil {
 			return err
@@ -129,8 +129,8 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 				lp.Plan.Name, lp.OrderNumber, rules.CountryName(a.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
 			return err
 		}
-		if !tx.now.Before(lp.ExpiresAt) {
-			return nil // reported so late that the plan is over: nothing to tell now
+		if !rules.StartNoticeDue(*lp, tx.now) {
+			return nil
 		}
 		l, err := loadNoticeLine(ctx, tx, a.ICCID)
 		if err != nil {
@@ -143,19 +143,6 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		return AttachResult{}, err
 	}
 	return out, nil
-}
-
-// planToActivate picks the plan an attachment in country at t starts, or
-// says why none starts. plans are in the order they were added.
-func planToActivate(plans []LinePlan, country string, t time.Time) (*LinePlan, string) {
-	if i := activeCovering(plans, country, t); i >= 0 {
-		return nil, "covered by active plan " + plans[i].OrderNumber
-	}
-	i, reason := planToStart(plans, country, t)
-	if i < 0 {
-		return nil, reason
-	}
-	return &plans[i], ""
 }
 
 // checkAttach validates a report and works out its country.

@@ -348,21 +348,6 @@ func TestUsageRacesAddPlan(t *testing.T) {
 	checkUsage(t, l.s)
 }
 
-func TestUsageWindowArithmetic(t *testing.T) {
-	t0 := lifecycleBase
-	w := usageWindow{start: t0, end: t0.Add(24 * time.Hour), bytes: MaxUsageBytes}
-	if got := w.bytesUntil(t0.Add(12 * time.Hour)); got != MaxUsageBytes/2 {
-		t.Errorf("half a day of 1 TB = %d, want %d", got, MaxUsageBytes/2)
-	}
-	if got := w.momentOf(MaxUsageBytes / 4); !got.Equal(t0.Add(6 * time.Hour)) {
-		t.Errorf("a quarter of the bytes at %s, want 06:00", got)
-	}
-	instant := usageWindow{start: t0, end: t0, bytes: 10}
-	if instant.bytesUntil(t0) != 10 || !instant.momentOf(5).Equal(t0) {
-		t.Error("an instant record is all at its moment")
-	}
-}
-
 // TestUsageOfAReplacedESIM walks rule 6: the network's late records of a
 // replaced eSIM go to its line's plans until the moment it was replaced,
 // wherever those plans are now; its bytes after that are uncovered. In the
