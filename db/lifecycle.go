@@ -12,29 +12,10 @@ import (
 	"github.com/carrier/esim-admin/db/rules"
 )
 
-// The life of a plan on an eSIM, as the networks and the SM-DP+ report it.
-//
-// A plan is queued until the phone uses it: an attachment to a network in
-// one of its destinations, or usage there (usage.go, which also has how data
-// is charged and when a plan is used up). It is then active from that moment
-// for exactly validity_days × 24 hours: active while activated_at <= t <
-// expires_at, unless its data runs out first. In UTC, where every time here
-// lives, that is the same instant as adding calendar days, and it leaves no
-// daylight-saving hour to argue about.
-//
-// When the phone attaches in country X at t:
-//   - a plan covering X that is active at t and still has data covers the
-//     attachment: nothing changes;
-//   - otherwise the oldest queued plan covering X (lowest esim_plans.id) that
-//     was on the eSIM at t becomes active at t;
-//   - a report older than a start already made for a plan covering X changes
-//     nothing: reports can arrive late and out of order, and a plan the
-//     customer has started is never moved or doubled by a stale one;
-//   - an attachment no plan covers is recorded and changes nothing.
-//
-// The stored state becomes 'expired' when the notice scheduler sends the
-// plan's Ended notice (notices.go); nothing reads it for that:
-// LinePlan.StateAt and the rules look at expires_at.
+// What the networks and the SM-DP+ report of an eSIM: attachments and
+// profile events. Which plan an attachment starts, and how long a plan
+// lasts, are rules of package rules (db/rules/charge.go, "The life of a
+// plan"); this file loads the line, calls them and writes what they did.
 
 // MaxClockSkew is how far past the portal's clock a reported time may be:
 // enough for clocks that disagree a little, not enough for a report to start
@@ -65,7 +46,7 @@ type AttachResult struct {
 }
 
 // Attach records an attachment and starts the plan it activates, if any, in
-// one transaction (the rule is at the top of this file). An unknown ICCID is
+// one transaction (rules.PlanToActivate has the rule). An unknown ICCID is
 // ErrNotFound; an eSIM that is nobody's line is ErrConflict and nothing is
 // recorded; a malformed report is ErrInvalid.
 func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err error) {

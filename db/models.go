@@ -12,7 +12,7 @@ type Subscriber struct {
 	Email         string
 	Phone         string
 	// PlanNotices is whether they get the notices about their plans' data
-	// and end (notices.go); the order emails go whatever it says.
+	// and end (rules.NoticeAfterUsage and db/notices.go); the order emails go whatever it says.
 	PlanNotices bool
 	// Status is the account's in billing: active, suspended or closed.
 	Status string

@@ -433,7 +433,7 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 
 // usageNotices queues what a batch of usage owes the customer of one line:
 // for each plan it changed, in queue order, Plan started, then Data used up
-// or Data running low (notices.go has the rules). plans are the line's
+// or Data running low (db/rules/notices.go has the rules). plans are the line's
 // plans after the batch; the line is read again only when a notice is due,
 // which few batches of a thousand records bring.
 func usageNotices(ctx context.Context, tx *change, iccid string, plans []LinePlan, usedBefore map[int64]int64, startedIn map[int64]string) error {

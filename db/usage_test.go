@@ -56,7 +56,7 @@ func checkUsage(t *testing.T, s *Store) {
 	}
 }
 
-// TestUsageRules walks the rules at the top of usage.go, one case each, on a
+// TestUsageRules walks the rules at the top of db/rules/charge.go, one case each, on a
 // profile 7 line at a fixed clock. Every plan of the fixture has 3000 MB;
 // Euro 1 covers FR DE ES, Euro Plus (5000 MB) DE and GB.
 func TestUsageRules(t *testing.T) {

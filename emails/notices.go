@@ -23,7 +23,7 @@ type noticeView struct {
 
 type fact struct{ Label, Value string }
 
-// PlanNotice renders a notice about a plan (db/notices.go says when each
+// PlanNotice renders a notice about a plan (db/rules/notices.go says when each
 // kind goes out).
 func (r Renderer) PlanNotice(m db.PlanMail) (db.Message, error) {
 	lp := m.Plan

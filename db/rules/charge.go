@@ -291,6 +291,30 @@ func ChargeToLine(plans []LinePlan, u Usage, e Holder, now time.Time) Charged {
 	return o
 }
 
+// The life of a plan on an eSIM, as the networks and the SM-DP+ report it.
+//
+// A plan is queued until the phone uses it: an attachment to a network in
+// one of its destinations, or usage there (ChargeUsage, which also has how data
+// is charged and when a plan is used up). It is then active from that moment
+// for exactly validity_days × 24 hours: active while activated_at <= t <
+// expires_at, unless its data runs out first. In UTC, where every time here
+// lives, that is the same instant as adding calendar days, and it leaves no
+// daylight-saving hour to argue about.
+//
+// When the phone attaches in country X at t (PlanToActivate):
+//   - a plan covering X that is active at t and still has data covers the
+//     attachment: nothing changes;
+//   - otherwise the oldest queued plan covering X (lowest esim_plans.id) that
+//     was on the eSIM at t becomes active at t;
+//   - a report older than a start already made for a plan covering X changes
+//     nothing: reports can arrive late and out of order, and a plan the
+//     customer has started is never moved or doubled by a stale one;
+//   - an attachment no plan covers is recorded and changes nothing.
+//
+// The stored state becomes 'expired' when the notice scheduler sends the
+// plan's Ended notice (db/notices.go); nothing reads it for that:
+// LinePlan.StateAt and the rules look at expires_at.
+
 // PlanToActivate picks the plan an attachment in country at t starts, or
 // says why none starts. plans are in the order they were added.
 func PlanToActivate(plans []LinePlan, country string, t time.Time) (*LinePlan, string) {

@@ -137,7 +137,7 @@ func ActivationCode(smdp, matchingID string) string {
 	return "LPA:1$" + smdp + "$" + matchingID
 }
 
-// Plan states on an eSIM (the rules are in usage.go and lifecycle.go).
+// Plan states on an eSIM (the rules are in charge.go).
 const (
 	PlanQueued    = "queued"    // nothing has used it yet
 	PlanActive    = "active"    // started, with data and days left
