@@ -111,7 +111,7 @@ type ESIM struct {
 	// ReplacedBy is the eSIM that replaced this one and Replaces the one this
 	// replaced, "" for none.
 	ReplacedBy, Replaces string
-	// SMDP is the eSIM's order at the SM-DP+ (provisioning.go).
+	// SMDP is the eSIM's order at the SM-DP+ (db/provisioning.go).
 	SMDP SMDPOrder
 }
 
@@ -266,6 +266,6 @@ const (
 	EmailEndsSoon    = "ends_soon"
 	EmailPlanEnded   = "plan_ended"
 	// EmailPlanCancelled confirms a plan cancelled before it started: an
-	// order email, sent whatever the notice setting (cancelplan.go).
+	// order email, sent whatever the notice setting (db/cancelplan.go).
 	EmailPlanCancelled = "plan_cancelled"
 )
