@@ -8,8 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/db/rules"
 	"github.com/carrier/esim-admin/emails/smtptest"
 )
 
@@ -67,7 +67,7 @@ func TestBrowserReplaceESIM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := db.ActivationCode(e.SMDPAddress, e.MatchingID); code != want {
+	if want := rules.ActivationCode(e.SMDPAddress, e.MatchingID); code != want {
 		t.Errorf("the new QR code reads %q, want the new eSIM's %q", code, want)
 	}
 }

@@ -6,53 +6,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
-// MaxLineNameLen is the longest line name, in characters.
-const MaxLineNameLen = 40
+// MaxLineNameLen is the longest line name, in characters (rules.MaxLineNameLen).
+const MaxLineNameLen = rules.MaxLineNameLen
 
-// CleanLineName is a line name as the store keeps it, or what is wrong
-// with it: in Unicode normal form C, every run of spaces one plain space,
-// trimmed. A name that could look like another (zero-width and other
-// invisible format characters, bidi overrides, control characters, line
-// separators) is refused rather than cleaned, so that what the agent sees is
-// what is kept.
+// CleanLineName is rules.CleanLineName with its refusal on the field
+// line_name, as the forms and the API show it.
 func CleanLineName(name string) (string, error) {
-	invalid := func(msg string) (string, error) { return "", refuse(ErrInvalid, "line_name", msg) }
-	printable := func(r rune) bool { return unicode.IsPrint(r) || unicode.Is(unicode.Zs, r) }
-	if !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !printable(r) }) >= 0 {
-		return invalid("Line name can only contain printable text: no invisible characters, text direction marks or line breaks.")
+	clean, problem := rules.CleanLineName(name)
+	if problem != "" {
+		return "", refuse(ErrInvalid, "line_name", problem)
 	}
-	name = norm.NFC.String(strings.Join(strings.Fields(name), " "))
-	switch {
-	case name == "":
-		return invalid("Enter a line name: the destination country, or the plan's region for a multi-country trip.")
-	case utf8.RuneCountInString(name) > MaxLineNameLen:
-		return invalid(fmt.Sprintf("Line name is too long: at most %d characters.", MaxLineNameLen))
-	}
-	return name, nil
-}
-
-// sameLineName reports whether two line names are the same to an agent's
-// eye: the same once normalised, whatever the letter case. Names kept
-// before CleanLineName refused invisible characters are read without them.
-func sameLineName(a, b string) bool {
-	key := func(s string) string {
-		s = strings.Map(func(r rune) rune {
-			if unicode.Is(unicode.Cf, r) {
-				return -1
-			}
-			return r
-		}, s)
-		return norm.NFC.String(strings.Join(strings.Fields(s), " "))
-	}
-	return strings.EqualFold(key(a), key(b))
+	return clean, nil
 }
 
 // AddLine is an agent's request to give a subscriber a new eSIM line.
@@ -221,7 +190,7 @@ const heldLinesQuery = `SELECT line_name, imsi_profile FROM esims INDEXED BY esi
 // heldLine finds the subscriber's line, other than the eSIM except, whose
 // name is the same as name to an agent's eye, and returns its IMSI profile.
 // The unique index on line names compares them in SQLite's NOCASE, which
-// folds ASCII letters only: the comparison that counts is sameLineName.
+// folds ASCII letters only: the comparison that counts is rules.SameLineName.
 func heldLine(ctx context.Context, q queryer, subscriberID int64, name, except string) (profile int, found bool, err error) {
 	rows, err := q.QueryContext(ctx, heldLinesQuery, subscriberID, except)
 	if err != nil {
@@ -233,7 +202,7 @@ func heldLine(ctx context.Context, q queryer, subscriberID int64, name, except s
 		if err := rows.Scan(&held, &profile); err != nil {
 			return 0, false, err
 		}
-		if sameLineName(held, name) {
+		if rules.SameLineName(held, name) {
 			return profile, true, nil
 		}
 	}

@@ -200,23 +200,6 @@ type held struct {
 	billingIDs                 []string
 }
 
-// Over says what it means when a subscriber holds more complimentary lines
-// than qualifying plans, as after a downgrade in billing; "" when they do not.
-func (a Allowance) Over() string {
-	if a.Used <= a.Total {
-		return ""
-	}
-	return fmt.Sprintf("%s, %s: no new line until a qualifying plan is added",
-		plural(a.Used, "line", "lines"), plural(a.Total, "qualifying plan", "qualifying plans"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 // adoptHomePlans gives a home plan the portal held before billing named it
 // (loaded with no id of billing's) the id of billing's plan that is the same
 // (name, kind and lines), so that billing's first state of a subscriber

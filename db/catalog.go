@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // The plan catalog: team leads keep it on the Plans page, the carrier's
@@ -41,21 +43,6 @@ import (
 
 // Currencies are the currencies a plan's price can be in.
 var Currencies = []string{"USD", "EUR", "GBP", "CAD", "AUD", "CHF"}
-
-var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$"}
-
-// Money reads "$19.00", "€19.00", or "19.00 CHF" for a currency without a
-// symbol of its own.
-func Money(cents int, currency string) string {
-	amount := fmt.Sprintf("%d.%02d", cents/100, cents%100)
-	if sym, ok := currencySymbols[currency]; ok || currency == "" {
-		if currency == "" {
-			sym = "$"
-		}
-		return sym + amount
-	}
-	return amount + " " + currency
-}
 
 // Limits of a plan's fields.
 const (
@@ -126,7 +113,7 @@ func CleanPlan(p Plan) (Plan, Errors) {
 	var unknown []string
 	for i, c := range p.Destinations {
 		p.Destinations[i] = strings.ToUpper(strings.TrimSpace(c))
-		if !KnownCountry(p.Destinations[i]) {
+		if !rules.KnownCountry(p.Destinations[i]) {
 			unknown = append(unknown, strconv.Quote(c))
 		}
 	}
@@ -224,7 +211,7 @@ func (f CatalogFilter) Matches(p Plan) bool {
 		}
 	}
 	for _, c := range p.Destinations {
-		if strings.HasPrefix(strings.ToLower(CountryName(c)), q) {
+		if strings.HasPrefix(strings.ToLower(rules.CountryName(c)), q) {
 			return true
 		}
 	}
@@ -327,7 +314,7 @@ func describePlan(p Plan) string {
 func countryNames(codes []string) string {
 	names := make([]string, len(codes))
 	for i, c := range codes {
-		names[i] = CountryName(c)
+		names[i] = rules.CountryName(c)
 	}
 	return strings.Join(names, ", ")
 }

@@ -1,5 +1,7 @@
 // Package db is the portal's SQLite store: it owns every SQL statement and
-// every transaction of the portal, and enforces the domain rules that must
+// every transaction of the portal. The domain rules are in db/rules, with no
+// SQL: an operation loads what a rule needs, calls it with the time of its
+// change and writes what the rule decided, in one transaction, so the rules
 // hold atomically. Made-up data sets are loaded through its operations, or in
 // bulk through Store.Bulk (package db/demo).
 package db

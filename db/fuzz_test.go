@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // FuzzCheckICCID checks CheckICCID against the rule it implements, on any input.
@@ -51,7 +53,7 @@ func FuzzCleanLineName(f *testing.F) {
 			strings.IndexFunc(clean, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 			t.Fatalf("CleanLineName(%q) = %q, accepted", name, clean)
 		}
-		if !sameLineName(name, clean) {
+		if !rules.SameLineName(name, clean) {
 			t.Fatalf("%q and its clean form %q are not the same line name", name, clean)
 		}
 		if again, err := CleanLineName(clean); err != nil || again != clean {

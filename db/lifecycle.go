@@ -8,57 +8,19 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
-// The life of a plan on an eSIM, as the networks and the SM-DP+ report it.
-//
-// A plan is queued until the phone uses it: an attachment to a network in
-// one of its destinations, or usage there (usage.go, which also has how data
-// is charged and when a plan is used up). It is then active from that moment
-// for exactly validity_days × 24 hours: active while activated_at <= t <
-// expires_at, unless its data runs out first. In UTC, where every time here
-// lives, that is the same instant as adding calendar days, and it leaves no
-// daylight-saving hour to argue about.
-//
-// When the phone attaches in country X at t:
-//   - a plan covering X that is active at t and still has data covers the
-//     attachment: nothing changes;
-//   - otherwise the oldest queued plan covering X (lowest esim_plans.id) that
-//     was on the eSIM at t becomes active at t;
-//   - a report older than a start already made for a plan covering X changes
-//     nothing: reports can arrive late and out of order, and a plan the
-//     customer has started is never moved or doubled by a stale one;
-//   - an attachment no plan covers is recorded and changes nothing.
-//
-// The stored state becomes 'expired' when the notice scheduler sends the
-// plan's Ended notice (notices.go); nothing reads it for that:
-// LinePlan.StateAt and the rules look at expires_at.
-
-// Profile states of an eSIM on the phone, as the SM-DP+ reports them.
-const (
-	ProfileDownloaded = "downloaded"
-	ProfileInstalled  = "installed"
-	ProfileEnabled    = "enabled"
-	ProfileDisabled   = "disabled"
-	ProfileDeleted    = "deleted"
-)
-
-// ProfileEvents are the profile events the SM-DP+ reports.
-var ProfileEvents = []string{ProfileDownloaded, ProfileInstalled, ProfileEnabled, ProfileDisabled, ProfileDeleted}
+// What the networks and the SM-DP+ report of an eSIM: attachments and
+// profile events. Which plan an attachment starts, and how long a plan
+// lasts, are rules of package rules (db/rules/charge.go, "The life of a
+// plan"); this file loads the line, calls them and writes what they did.
 
 // MaxClockSkew is how far past the portal's clock a reported time may be:
 // enough for clocks that disagree a little, not enough for a report to start
 // a plan in the future.
 const MaxClockSkew = 5 * time.Minute
-
-// Attachment is a network's report that an eSIM attached in a country.
-type Attachment struct {
-	ICCID      string
-	Country    string // ISO 3166-1 alpha-2
-	MCC        string // as reported; "" when the report gave the country
-	AttachedAt time.Time
-	ReceivedAt time.Time
-}
 
 // Attach is a report that an eSIM attached to a network: MCC or Country (or
 // both, if they agree) says where.
@@ -84,7 +46,7 @@ type AttachResult struct {
 }
 
 // Attach records an attachment and starts the plan it activates, if any, in
-// one transaction (the rule is at the top of this file). An unknown ICCID is
+// one transaction (rules.PlanToActivate has the rule). An unknown ICCID is
 // ErrNotFound; an eSIM that is nobody's line is ErrConflict and nothing is
 // recorded; a malformed report is ErrInvalid.
 func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err error) {
@@ -124,7 +86,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		}
 		if req.By.ID != 0 {
 			if err := audit(ctx, tx, req.By, "simulate_attach", e.SubscriberID, a.ICCID,
-				fmt.Sprintf("attached in %s at %s", CountryName(a.Country), auditTime(a.AttachedAt))); err != nil {
+				fmt.Sprintf("attached in %s at %s", rules.CountryName(a.Country), auditTime(a.AttachedAt))); err != nil {
 				return err
 			}
 		}
@@ -132,12 +94,12 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		if err != nil {
 			return err
 		}
-		lp, reason := planToActivate(plans[a.ICCID], a.Country, a.AttachedAt)
+		lp, reason := rules.PlanToActivate(plans[a.ICCID], a.Country, a.AttachedAt)
 		if lp == nil {
 			out.Reason = reason
 			return nil
 		}
-		startPlan(lp, a.AttachedAt, tx.now)
+		rules.StartPlan(lp, a.AttachedAt, tx.now)
 		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ? WHERE id = ? AND state = 'queued'`,
 			lp.State, formatTime(lp.ActivatedAt), formatTime(lp.ExpiresAt), lp.ID); err != nil {
 			return err
@@ -145,11 +107,11 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		out.Activated = lp
 		if err := audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
 			fmt.Sprintf("plan %s, order %s: attached in %s at %s; active until %s",
-				lp.Plan.Name, lp.OrderNumber, CountryName(a.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
+				lp.Plan.Name, lp.OrderNumber, rules.CountryName(a.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
 			return err
 		}
-		if !tx.now.Before(lp.ExpiresAt) {
-			return nil // reported so late that the plan is over: nothing to tell now
+		if !rules.StartNoticeDue(*lp, tx.now) {
+			return nil
 		}
 		l, err := loadNoticeLine(ctx, tx, a.ICCID)
 		if err != nil {
@@ -162,19 +124,6 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		return AttachResult{}, err
 	}
 	return out, nil
-}
-
-// planToActivate picks the plan an attachment in country at t starts, or
-// says why none starts. plans are in the order they were added.
-func planToActivate(plans []LinePlan, country string, t time.Time) (*LinePlan, string) {
-	if i := activeCovering(plans, country, t); i >= 0 {
-		return nil, "covered by active plan " + plans[i].OrderNumber
-	}
-	i, reason := planToStart(plans, country, t)
-	if i < 0 {
-		return nil, reason
-	}
-	return &plans[i], ""
 }
 
 // checkAttach validates a report and works out its country.

@@ -355,44 +355,6 @@ func TestAttach(t *testing.T) {
 	}
 }
 
-func TestPlanToActivate(t *testing.T) {
-	t0 := lifecycleBase
-	plan := func(id int64, state string, dest ...string) LinePlan {
-		lp := LinePlan{ID: id, OrderNumber: "O" + itoa(id), State: state, AddedAt: t0, DataBytes: BytesPerMB, Plan: Plan{Destinations: dest, ValidityDays: 30}}
-		if state != PlanQueued {
-			lp.ActivatedAt, lp.ExpiresAt = t0, t0.Add(30*24*time.Hour)
-		}
-		return lp
-	}
-	cases := []struct {
-		name    string
-		plans   []LinePlan
-		country string
-		at      time.Time
-		want    string
-	}{
-		{"OldestCovering", []LinePlan{plan(1, PlanQueued, "JP"), plan(2, PlanQueued, "FR"), plan(3, PlanQueued, "FR")}, "FR", t0, "O2"},
-		{"ActiveCovers", []LinePlan{plan(1, PlanActive, "FR"), plan(2, PlanQueued, "FR")}, "FR", t0.Add(time.Hour), "covered by active plan O1"},
-		// Stored as active, but past its end: it no longer covers.
-		{"ActivePastItsEnd", []LinePlan{plan(1, PlanActive, "FR"), plan(2, PlanQueued, "FR")}, "FR", t0.Add(30 * 24 * time.Hour), "O2"},
-		{"ExpiredOnly", []LinePlan{plan(1, PlanExpired, "FR")}, "FR", t0.Add(40 * 24 * time.Hour), "no queued plan covers FR"},
-		{"NoneCovers", []LinePlan{plan(1, PlanQueued, "FR")}, "JP", t0, "no plan covers JP"},
-		{"NoPlans", nil, "JP", t0, "no plan covers JP"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			lp, reason := planToActivate(tc.plans, tc.country, tc.at)
-			got := reason
-			if lp != nil {
-				got = lp.OrderNumber
-			}
-			if got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestRecordProfileEvent(t *testing.T) {
 	ctx := context.Background()
 	t1 := lifecycleBase.Add(10 * time.Minute)

@@ -1,7 +1,6 @@
 package db
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -13,7 +12,7 @@ type Subscriber struct {
 	Email         string
 	Phone         string
 	// PlanNotices is whether they get the notices about their plans' data
-	// and end (notices.go); the order emails go whatever it says.
+	// and end (rules.NoticeAfterUsage and db/notices.go); the order emails go whatever it says.
 	PlanNotices bool
 	// Status is the account's in billing: active, suspended or closed.
 	Status string
@@ -34,170 +33,4 @@ type DomesticPlan struct {
 	Lines     int
 	Qualifies bool
 	Since     time.Time
-}
-
-// Allowance is how many complimentary eSIMs a subscriber holds and may hold.
-type Allowance struct {
-	Used  int // allocated eSIM lines the subscriber holds
-	Total int // qualifying domestic plans
-}
-
-// Left is how many more eSIMs the subscriber may be given.
-func (a Allowance) Left() int { return max(a.Total-a.Used, 0) }
-
-// String reads "1 of 2 used".
-func (a Allowance) String() string { return fmt.Sprintf("%d of %d used", a.Used, a.Total) }
-
-// Plan is an international data plan of the catalog.
-type Plan struct {
-	ID           int64
-	Code         string
-	Name         string
-	Region       string
-	DataMB       int
-	ValidityDays int
-	IMSIProfile  int
-	PriceCents   int
-	Currency     string // ISO 4217, one of Currencies
-	Active       bool
-	Destinations []string // ISO 3166-1 alpha-2, sorted
-}
-
-// Data reads "5 GB" or "500 MB".
-func (p Plan) Data() string {
-	if p.DataMB >= 1000 && p.DataMB%1000 == 0 {
-		return fmt.Sprintf("%d GB", p.DataMB/1000)
-	}
-	return fmt.Sprintf("%d MB", p.DataMB)
-}
-
-// Price reads "$19.00", "€19.00" or "19.00 CHF".
-func (p Plan) Price() string { return Money(p.PriceCents, p.Currency) }
-
-// Covers reports whether the plan works in country (ISO alpha-2).
-func (p Plan) Covers(country string) bool {
-	for _, c := range p.Destinations {
-		if c == country {
-			return true
-		}
-	}
-	return false
-}
-
-// ESIM states in the inventory.
-const (
-	StateFree      = "free"
-	StateAllocated = "allocated"
-	StateRetired   = "retired"
-)
-
-// ESIM is one eSIM of the inventory; when allocated, it is one of a
-// subscriber's lines.
-type ESIM struct {
-	ICCID        string
-	IMSIProfile  int
-	SMDPAddress  string
-	MatchingID   string
-	State        string
-	StockedAt    time.Time
-	SubscriberID int64
-	LineName     string
-	AllocatedAt  time.Time
-	AllocatedBy  string // the login's name
-	Plans        []LinePlan
-	// ProfileState is the profile's last state on the phone as the SM-DP+
-	// reported it (a Profile… constant), "" before any report.
-	ProfileState   string
-	ProfileStateAt time.Time
-	// QRSentAt is when the latest QR-code email was delivered; zero if none was.
-	QRSentAt time.Time
-	// LastAttachment is where the phone last attached to a network, nil if
-	// it never did; only Store.ESIM loads it.
-	LastAttachment *Attachment
-	// UncoveredBytes is the data the networks reported that no plan took.
-	UncoveredBytes int64
-	// QRState is the state of the latest QR-code email (an Email… state), ""
-	// when none was queued.
-	QRState string
-	// RetiredReason says why a retired eSIM was taken out of use.
-	RetiredReason string
-	// ReplacedBy is the eSIM that replaced this one and Replaces the one this
-	// replaced, "" for none.
-	ReplacedBy, Replaces string
-	// SMDP is the eSIM's order at the SM-DP+ (provisioning.go).
-	SMDP SMDPOrder
-}
-
-// PlanNow is the plan carrying the line's data at now: the active plan with
-// data left that ends first; nil when none does.
-func (e ESIM) PlanNow(now time.Time) *LinePlan {
-	var best *LinePlan
-	for i, lp := range e.Plans {
-		if lp.ActiveAt(now) && (best == nil || lp.ExpiresAt.Before(best.ExpiresAt)) {
-			best = &e.Plans[i]
-		}
-	}
-	return best
-}
-
-// ActivationCode is the GSMA SGP.22 string a phone reads from the QR code.
-func (e ESIM) ActivationCode() string {
-	return ActivationCode(e.SMDPAddress, e.MatchingID)
-}
-
-// ActivationCode builds LPA:1$<SM-DP+ address>$<matching ID>.
-func ActivationCode(smdp, matchingID string) string {
-	return "LPA:1$" + smdp + "$" + matchingID
-}
-
-// Plan states on an eSIM (the rules are in usage.go and lifecycle.go).
-const (
-	PlanQueued    = "queued"    // nothing has used it yet
-	PlanActive    = "active"    // started, with data and days left
-	PlanUsedUp    = "used_up"   // its data ran out before its 30 days
-	PlanExpired   = "expired"   // its 30 × 24 hours are over
-	PlanCancelled = "cancelled" // cancelled before it started
-)
-
-// BytesPerMB is how the catalog's megabytes become bytes: 1 MB is 1,000,000
-// bytes, as carriers sell data.
-const BytesPerMB = 1_000_000
-
-// LinePlan is a plan put on an eSIM.
-type LinePlan struct {
-	ID          int64
-	OrderNumber string
-	Plan        Plan
-	State       string // as stored; see StateAt
-	AddedAt     time.Time
-	AddedBy     string
-	ActivatedAt time.Time
-	ExpiresAt   time.Time
-	// DataBytes is the allowance it was sold with; UsedBytes what usage
-	// records charged to it, never more than DataBytes.
-	DataBytes int64
-	UsedBytes int64
-	// EndedAt is when it was used up or cancelled; zero otherwise.
-	EndedAt time.Time
-	// CancelReason is why it was cancelled, for a cancelled plan.
-	CancelReason string
-}
-
-// StateAt is the plan's state at now: an active plan past its end is expired
-// whether or not anything has written that down yet.
-func (lp LinePlan) StateAt(now time.Time) string {
-	if lp.State == PlanActive && !now.Before(lp.ExpiresAt) {
-		return PlanExpired
-	}
-	return lp.State
-}
-
-// LeftBytes is the data the plan still has.
-func (lp LinePlan) LeftBytes() int64 { return lp.DataBytes - lp.UsedBytes }
-
-// ActiveAt reports whether the plan can carry data at t: started, not yet
-// at its end, not ended early, and with data left.
-func (lp LinePlan) ActiveAt(t time.Time) bool {
-	return (lp.State == PlanActive || lp.State == PlanExpired) && !t.Before(lp.ActivatedAt) && t.Before(lp.ExpiresAt) &&
-		lp.UsedBytes < lp.DataBytes
 }

@@ -6,44 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
-// Notices: what the customer hears about a plan after the order. The rules,
-// also in the README ("Customer notices"):
-//
-//   - Plan started: when a plan starts (an attachment or usage), queued in
-//     the change that starts it; not for a start reported so late that the
-//     plan is already over.
-//   - Data running low: when usage takes a plan to Notices.LowPercent of its
-//     data, in the change that charges it. A batch that takes it past the
-//     threshold and to its end sends only Data used up.
-//   - Data used up: when usage uses up a plan's data before its end, in the
-//     change that charges it; it says which plan took over, or that nothing
-//     is left.
-//   - Ends soon: Notices.EndsSoon before a plan's 30-day end, only while it
-//     has data left; sent by the scheduler (NotifyDue). After downtime, an
-//     "ends soon" for a plan that has already ended is not sent.
-//   - Ended: when a plan reaches its 30-day end (not when it was used up,
-//     which has its own notice), by the scheduler, which catches up after
-//     downtime.
+// Notices: what the customer hears about a plan after the order. Which
+// notice is due when is a rule of package rules (db/rules/notices.go); the
+// store queues the notices in the change that makes them due, and the
+// scheduler (NotifyDue) those that time makes due.
 //
 // Each goes out at most once per plan and kind: the outbox has a unique
 // index on (plan, kind), so duplicate reports, retries, restarts and races
 // can only try to queue it again, and the insert does nothing. A subscriber
 // who asked for no notices gets none of these; the QR and confirmation
 // emails always go.
-
-// Notice kinds of the outbox.
-const (
-	EmailPlanStarted = "plan_started"
-	EmailDataLow     = "data_low"
-	EmailDataUsedUp  = "data_used_up"
-	EmailEndsSoon    = "ends_soon"
-	EmailPlanEnded   = "plan_ended"
-	// EmailPlanCancelled confirms a plan cancelled before it started: an
-	// order email, sent whatever the notice setting (cancelplan.go).
-	EmailPlanCancelled = "plan_cancelled"
-)
 
 // noticeKinds is the condition of the outbox's once-per-plan index, word for
 // word: a query that repeats it can use the index.
@@ -134,22 +110,6 @@ func queueNotice(ctx context.Context, tx *change, l noticeLine, m PlanMail) (boo
 	return err == nil, err
 }
 
-// noticeAfterUsage is the notice a batch of usage owes a plan whose data went
-// from usedBefore to lp.UsedBytes, "" for none: used up wins over running low.
-func noticeAfterUsage(lp LinePlan, usedBefore int64, lowPercent int, now time.Time) string {
-	if !now.Before(lp.ExpiresAt) {
-		return "" // a late report about a plan that is over: nothing to tell now
-	}
-	if lp.State == PlanUsedUp {
-		return EmailDataUsedUp
-	}
-	threshold := lp.DataBytes * int64(lowPercent) / 100
-	if usedBefore < threshold && lp.UsedBytes >= threshold {
-		return EmailDataLow
-	}
-	return ""
-}
-
 // dueBatch bounds the plans one scheduler change handles; the scheduler goes
 // on with the next change until none are due.
 const dueBatch = 500
@@ -232,8 +192,7 @@ func notifyDue(ctx context.Context, tx *change) (handled, queued int, err error)
 		return nil
 	}
 	for _, d := range remind {
-		// An end already past (downtime) is not "soon": Ended tells it.
-		if err := send(d, EmailEndsSoon, func(lp LinePlan) bool { return tx.now.Before(lp.ExpiresAt) && lp.LeftBytes() > 0 }); err != nil {
+		if err := send(d, EmailEndsSoon, func(lp LinePlan) bool { return rules.EndsSoonDue(lp, tx.now) }); err != nil {
 			return 0, 0, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE esim_plans SET reminded = 1 WHERE id = ?`, d.id); err != nil {

@@ -40,7 +40,7 @@ func (l *lifecycle) notifyDue(t *testing.T, at time.Time) {
 	}
 }
 
-// TestNotices walks the rules at the top of notices.go with the fake clock:
+// TestNotices walks the rules of db/rules/notices.go with the fake clock:
 // which notice goes out when, and each at most once per plan.
 func TestNotices(t *testing.T) {
 	t0 := lifecycleBase.Add(2 * time.Hour)

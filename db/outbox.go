@@ -9,20 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // Email kinds.
 const (
 	EmailQR           = "qr"           // the QR code that installs the eSIM
 	EmailConfirmation = "confirmation" // the order confirmation
-)
-
-// Outbox email states. A queued email waits for the worker (or, with no mail
-// server configured, is held).
-const (
-	EmailQueued = "queued"
-	EmailSent   = "sent"
-	EmailFailed = "failed"
 )
 
 // Message is a rendered email.
@@ -44,7 +38,7 @@ type QRMail struct {
 }
 
 // ActivationCode is what the QR code encodes.
-func (m QRMail) ActivationCode() string { return ActivationCode(m.SMDPAddress, m.MatchingID) }
+func (m QRMail) ActivationCode() string { return rules.ActivationCode(m.SMDPAddress, m.MatchingID) }
 
 // OrderMail is what the order confirmation says.
 type OrderMail struct {

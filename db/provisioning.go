@@ -42,51 +42,11 @@ import (
 //     when its profile was ordered and never downloaded; an eSIM installed
 //     on a phone has nothing to cancel.
 
-// SM-DP+ order states.
-const (
-	SMDPQueued     = "queued"
-	SMDPReleased   = "released"
-	SMDPRefused    = "refused"
-	SMDPCancelling = "cancelling"
-	SMDPCancelled  = "cancelled"
-)
-
 // Steps of a queued SM-DP+ order.
 const (
 	StepDownload = "download" // downloadOrder has not gone through
 	StepConfirm  = "confirm"  // a confirmOrder may have been sent
 )
-
-// SMDPOrder is an eSIM's order at the SM-DP+, as a line shows it.
-type SMDPOrder struct {
-	State         string // an SMDP… state; "" when the eSIM was never ordered
-	Attempts      int    // calls that did not go through
-	NextAttemptAt time.Time
-	LastError     string
-	StatusCode    string // subjectCode/reasonCode of a refusal
-	Refusal       string // a refusal in an agent's words
-	// InstallError is the last failure the SM-DP+ reported from the phone,
-	// in an agent's words, while no newer report came; InstallErrorAt is
-	// when it happened.
-	InstallError   string
-	InstallErrorAt time.Time
-}
-
-// Waiting is what a line says while its order waits for the SM-DP+, "" once
-// it does not.
-func (o SMDPOrder) Waiting() string {
-	if o.State != SMDPQueued {
-		return ""
-	}
-	if o.Attempts == 0 {
-		return "Waiting for the SM-DP+ to release the profile — the QR email goes out as soon as it does"
-	}
-	tries := "tries"
-	if o.Attempts == 1 {
-		tries = "try"
-	}
-	return fmt.Sprintf("Waiting for the SM-DP+ — %d %s, next at %s UTC", o.Attempts, tries, o.NextAttemptAt.UTC().Format("15:04"))
-}
 
 // SMDPJob is an order the provisioning worker has to work on.
 type SMDPJob struct {

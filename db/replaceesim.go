@@ -20,7 +20,7 @@ var ReplaceReasons = []string{"Deleted from the phone", "New or lost phone", "Th
 // gets a QR email that says it replaces the previous eSIM. Ended plans stay
 // with the old eSIM, as its history; so do its usage records, each charged
 // where it was. The network's late records of the old eSIM, from before this
-// moment, still go to the line's plans (usage.go, rule 6). No free eSIM of the profile refuses it, with nothing
+// moment, still go to the line's plans (db/rules/charge.go, rule 6). No free eSIM of the profile refuses it, with nothing
 // changed.
 func (s *Store) ReplaceESIM(ctx context.Context, iccid, reason string, by Login) (_ ESIM, err error) {
 	defer func() { err = failed("replace eSIM", err) }()

@@ -7,59 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-)
 
-// Data on every plan: how the usage the networks report is charged to the
-// plans of an eSIM. These rules decide which plan a byte is charged to and
-// when a plan starts and ends; they are written in the README too
-// ("Data and the plan queue"), and chargeUsage below is the one place that
-// applies them.
-//
-// A plan on an eSIM is queued until something uses it, then active for
-// 30 × 24 hours from the moment it started, unless its data runs out first:
-// then it is used up at that moment. Plans on one eSIM form a queue in the
-// order they were added.
-//
-// A usage record says: B bytes used in country X over [start, end]. The bytes
-// are taken as spread evenly over the window, and go, from start on:
-//
-//  1. to the active plan covering X that still has data (if two do, the one
-//     that ends first, then the older);
-//  2. when that plan's allowance is reached inside the window, it is used up
-//     at that moment (interpolated linearly) and the rest of the record goes
-//     on from there; when it reaches its 30-day end inside the window, the
-//     rest goes on from its end;
-//  3. when no active plan with data covers X, the oldest queued plan covering
-//     X that was already on the eSIM starts at that moment: usage means the
-//     phone is connected there, which is what starts a plan;
-//  4. nothing starts when a plan covering X already started later than that
-//     moment: the record is late, and an activation already made never moves.
-//     The bytes until the next moment a plan could take them (that later
-//     start, or a plan being added) are uncovered, and so is the rest of the
-//     record when that moment is past its end;
-//  5. what no plan takes is uncovered: kept on the record and shown, since the
-//     network should have cut the data. Records of an eSIM that is nobody's
-//     line are all uncovered;
-//  6. but a replaced eSIM was its line until the moment it was replaced, and
-//     networks report late: its bytes until then go to the line's plans, by
-//     these rules, wherever those plans are now (the ones that had not ended
-//     moved to the eSIM that replaced it, and on again if that one was
-//     replaced too). Its bytes after that moment are uncovered.
-//
-// A record id is applied once: the same id again changes nothing and says so.
-// That can be checked only while the records are kept whole, so a record
-// whose start is older than the usage window is refused (retention.go).
-// The records of one request are applied eSIM by eSIM in the order of their
-// start. Nothing a record charged moves later. The invariant, checked in the
-// tests (CheckUsage): every record's bytes are charged to plans or left
-// uncovered, and every plan's data used is the sum of what records charged
-// it.
+	"github.com/carrier/esim-admin/db/rules"
+)
 
 // Limits of a usage report.
 const (
@@ -118,196 +73,6 @@ type PlanEvent struct {
 type usage struct {
 	UsageReport
 	index int
-}
-
-// usageWindow spreads a record's bytes evenly over its window.
-type usageWindow struct {
-	start, end time.Time
-	bytes      int64
-}
-
-// bytesUntil is how many of the record's bytes were used before t.
-func (w usageWindow) bytesUntil(t time.Time) int64 {
-	if !w.end.After(w.start) || !t.Before(w.end) {
-		return w.bytes
-	}
-	if !t.After(w.start) {
-		return 0
-	}
-	return mulDiv(w.bytes, t.Sub(w.start).Milliseconds(), w.end.Sub(w.start).Milliseconds())
-}
-
-// momentOf is when the record had used n of its bytes.
-func (w usageWindow) momentOf(n int64) time.Time {
-	if !w.end.After(w.start) || w.bytes == 0 {
-		return w.start
-	}
-	ms := mulDiv(w.end.Sub(w.start).Milliseconds(), n, w.bytes)
-	return w.start.Add(time.Duration(ms) * time.Millisecond)
-}
-
-// mulDiv is a*b/c rounded down, exact for a*b past int64; b <= c keeps the
-// quotient within a.
-func mulDiv(a, b, c int64) int64 {
-	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	q, _ := bits.Div64(hi, lo, uint64(c))
-	return int64(q)
-}
-
-// usageOutcome is what chargeUsage did to the plans, by index into them.
-type usageOutcome struct {
-	charged   []int // plans in the order they were charged
-	bytes     map[int]int64
-	started   []int
-	usedUp    []int
-	uncovered int64
-	reason    string
-}
-
-// chargeUsage charges one record to plans, the plans of its eSIM in the order
-// they were added, changing them in place by the rules at the top of this
-// file. now is the portal's clock: a plan started so long ago that its 30
-// days are already over is stored as expired.
-func chargeUsage(plans []LinePlan, u UsageReport, now time.Time) usageOutcome {
-	out := usageOutcome{bytes: map[int]int64{}}
-	w := usageWindow{start: u.Start, end: u.End, bytes: u.Bytes}
-	var used int64 // bytes of the record placed so far
-	t := u.Start
-	for used < u.Bytes {
-		if i := activeCovering(plans, u.Country, t); i >= 0 {
-			lp := &plans[i]
-			until := minTime(u.End, lp.ExpiresAt)
-			take := min(w.bytesUntil(until)-used, lp.LeftBytes())
-			if take > 0 {
-				if out.bytes[i] == 0 {
-					out.charged = append(out.charged, i)
-				}
-				out.bytes[i] += take
-				lp.UsedBytes += take
-				used += take
-			}
-			if lp.LeftBytes() == 0 {
-				lp.State, lp.EndedAt = PlanUsedUp, maxTime(t, w.momentOf(used))
-				out.usedUp = append(out.usedUp, i)
-				t = lp.EndedAt
-			} else {
-				t = until
-			}
-			continue
-		}
-		i, reason := planToStart(plans, u.Country, t)
-		if i >= 0 {
-			startPlan(&plans[i], t, now)
-			out.started = append(out.started, i)
-			continue
-		}
-		next, ok := nextChance(plans, u.Country, t)
-		if !ok || !next.Before(u.End) {
-			out.uncovered += u.Bytes - used
-			out.reason = reason
-			break
-		}
-		if gap := w.bytesUntil(next) - used; gap > 0 {
-			out.uncovered += gap
-			out.reason = reason
-			used += gap
-		}
-		t = next
-	}
-	return out
-}
-
-// activeCovering is the index of the plan that carries data in country at t:
-// active then, with data left, and of those the one that ends first; -1 if
-// there is none.
-func activeCovering(plans []LinePlan, country string, t time.Time) int {
-	best := -1
-	for i, lp := range plans {
-		if lp.Plan.Covers(country) && lp.ActiveAt(t) && (best < 0 || lp.ExpiresAt.Before(plans[best].ExpiresAt)) {
-			best = i
-		}
-	}
-	return best
-}
-
-// planToStart picks the plan that starts at t for use or an attachment in
-// country when no active plan with data covers it (rules 3 and 4), or says
-// why none does.
-func planToStart(plans []LinePlan, country string, t time.Time) (int, string) {
-	covering := false
-	for _, lp := range plans {
-		if !lp.Plan.Covers(country) || lp.State == PlanCancelled {
-			continue
-		}
-		covering = true
-		if lp.State != PlanQueued && lp.ActivatedAt.After(t) {
-			return -1, fmt.Sprintf("older than the activation of %s at %s", lp.OrderNumber, formatTime(lp.ActivatedAt))
-		}
-	}
-	if !covering {
-		return -1, "no plan covers " + country
-	}
-	usedUp := ""
-	for i, lp := range plans {
-		switch {
-		case !lp.Plan.Covers(country):
-		case lp.State == PlanQueued && !lp.AddedAt.After(t):
-			return i, ""
-		case lp.State == PlanUsedUp:
-			usedUp = lp.OrderNumber
-		}
-	}
-	if usedUp != "" {
-		return -1, fmt.Sprintf("%s is used up and no plan is queued for %s", usedUp, country)
-	}
-	return -1, "no queued plan covers " + country
-}
-
-// nextChance is the first moment after t at which a plan covering country
-// could take data again: a start already made, or a plan being added.
-func nextChance(plans []LinePlan, country string, t time.Time) (time.Time, bool) {
-	var next time.Time
-	for _, lp := range plans {
-		if !lp.Plan.Covers(country) {
-			continue
-		}
-		var at time.Time
-		switch lp.State {
-		case PlanQueued:
-			at = lp.AddedAt
-		case PlanActive, PlanExpired, PlanUsedUp:
-			at = lp.ActivatedAt
-		}
-		if at.After(t) && (next.IsZero() || at.Before(next)) {
-			next = at
-		}
-	}
-	return next, !next.IsZero()
-}
-
-// startPlan starts a queued plan at t, for its 30 × 24 hours; a start so long
-// ago that they are over is stored as expired.
-func startPlan(lp *LinePlan, t, now time.Time) {
-	lp.ActivatedAt = t
-	lp.ExpiresAt = t.Add(time.Duration(lp.Plan.ValidityDays) * 24 * time.Hour)
-	lp.State = PlanActive
-	if !now.Before(lp.ExpiresAt) {
-		lp.State = PlanExpired
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // ValidateUsage checks every record of a report at once, as RecordUsage
@@ -407,7 +172,7 @@ func countryOf(mcc, country string) (string, *Error) {
 	case mcc == "" && country == "":
 		return "", refuse(ErrInvalid, "mcc", "give the mcc or the country of the network")
 	case mcc != "":
-		c, ok := CountryOfMCC(mcc)
+		c, ok := rules.CountryOfMCC(mcc)
 		if !ok {
 			return "", refuse(ErrInvalid, "mcc", fmt.Sprintf("unknown mobile country code %q", mcc))
 		}
@@ -415,7 +180,7 @@ func countryOf(mcc, country string) (string, *Error) {
 			return "", refuse(ErrInvalid, "country", fmt.Sprintf("mcc %s is %s, not %s", mcc, c, country))
 		}
 		return c, nil
-	case !KnownCountry(country):
+	case !rules.KnownCountry(country):
 		return "", refuse(ErrInvalid, "country", fmt.Sprintf("unknown country %q: give an ISO 3166-1 alpha-2 code such as DE", country))
 	}
 	return country, nil
@@ -446,22 +211,48 @@ func (s *Store) RecordUsage(ctx context.Context, reports []UsageReport, by Login
 	return out, nil
 }
 
-// applyUsage is RecordUsage inside its change. The usage window is checked
-// again at the change's time: the retention pass may have rolled up records
-// of that age since checkUsage ran.
+// applyUsage is RecordUsage inside its change, in three steps: it loads the
+// lines and plans the records are about, charges the records to them by the
+// rules (chargeBatch, rules.ChargeToLine), and writes what the rules did. A
+// change of the rules changes none of the SQL.
 func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep RetentionSettings) ([]UsageResult, error) {
+	b, err := loadUsage(ctx, tx, recs, keep)
+	if err != nil {
+		return nil, err
+	}
+	return writeUsage(ctx, tx, recs, b, chargeBatch(recs, b, tx.now), by)
+}
+
+// usageBatch is what a batch of usage is charged against: the eSIMs of its
+// records, the line each belongs to, the plans of each line as the rules
+// change them, the record ids already applied, and the plans' data used and
+// states before the batch.
+type usageBatch struct {
+	lines       map[string]usageLine  // by ICCID
+	keys        map[string]string     // ICCID → line key (lineKeys)
+	plans       map[string][]LinePlan // by line key
+	seen        map[string]bool       // record ids applied before
+	usedBefore  map[int64]int64       // by plan: what the notices compare against
+	stateBefore map[int64]string      // by plan: most batches only add to the data used
+}
+
+// loadUsage loads a batch's eSIMs, lines and plans. The usage window is
+// checked again at the change's time: the retention pass may have rolled up
+// records of that age since checkUsage ran.
+func loadUsage(ctx context.Context, tx *change, recs []usage, keep RetentionSettings) (usageBatch, error) {
+	var b usageBatch
 	iccids, ids := make([]string, 0, len(recs)), make([]string, 0, len(recs))
 	for _, r := range recs {
 		iccids = append(iccids, r.ICCID)
 		ids = append(ids, r.ID)
 	}
-	lines, err := usageLines(ctx, tx, iccids)
-	if err != nil {
-		return nil, err
+	var err error
+	if b.lines, err = usageLines(ctx, tx, iccids); err != nil {
+		return b, err
 	}
 	var unknown Errors
 	for _, r := range recs {
-		l, ok := lines[r.ICCID]
+		l, ok := b.lines[r.ICCID]
 		if !ok {
 			unknown = append(unknown, refuse(ErrInvalid, "records["+strconv.Itoa(r.index)+"].iccid", "no eSIM with ICCID "+r.ICCID))
 		} else if refusal := checkStocked("start", r.Start, ESIM{ICCID: r.ICCID, StockedAt: l.stockedAt}); refusal != nil {
@@ -471,27 +262,65 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 		}
 	}
 	if len(unknown) > 0 {
-		return nil, unknown
+		return b, unknown
 	}
-	seen, err := knownUsageRecords(ctx, tx, ids)
-	if err != nil {
-		return nil, err
+	if b.seen, err = knownUsageRecords(ctx, tx, ids); err != nil {
+		return b, err
 	}
-	keys, err := lineKeys(ctx, tx, lines)
-	if err != nil {
-		return nil, err
+	if b.keys, err = lineKeys(ctx, tx, b.lines); err != nil {
+		return b, err
 	}
-	plans, err := plansByLine(ctx, tx, keys)
-	if err != nil {
-		return nil, err
+	if b.plans, err = plansByLine(ctx, tx, b.keys); err != nil {
+		return b, err
 	}
-	usedBefore := map[int64]int64{}   // by plan: what the notices compare against
-	stateBefore := map[int64]string{} // by plan: most batches only add to the data used
-	for _, ps := range plans {
+	b.usedBefore, b.stateBefore = map[int64]int64{}, map[int64]string{}
+	for _, ps := range b.plans {
 		for _, lp := range ps {
-			usedBefore[lp.ID], stateBefore[lp.ID] = lp.UsedBytes, lp.State
+			b.usedBefore[lp.ID], b.stateBefore[lp.ID] = lp.UsedBytes, lp.State
 		}
 	}
+	return b, nil
+}
+
+// usageCharged is what the rules did with one record of a batch.
+type usageCharged struct {
+	rec       int    // index into the batch's records
+	key       string // the line it was charged to
+	duplicate bool   // its id was applied before: nothing changed
+	rules.Charged
+}
+
+// chargeBatch charges a batch's records to the plans of b, which it changes
+// in place: eSIM by eSIM in the order of their start, each record id once
+// (rules.ChargeToLine has the rules). It reads and writes no table.
+func chargeBatch(recs []usage, b usageBatch, now time.Time) []usageCharged {
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		return cmp.Or(strings.Compare(recs[x].ICCID, recs[y].ICCID), recs[x].Start.Compare(recs[y].Start))
+	})
+	out := make([]usageCharged, 0, len(recs))
+	for _, k := range order {
+		r := recs[k]
+		if b.seen[r.ID] {
+			out = append(out, usageCharged{rec: k, duplicate: true})
+			continue
+		}
+		b.seen[r.ID] = true
+		key, l := b.keys[r.ICCID], b.lines[r.ICCID]
+		o := rules.ChargeToLine(b.plans[key], rules.Usage{Country: r.Country, Bytes: r.Bytes, Start: r.Start, End: r.End},
+			rules.Holder{State: l.state, ReplacedBy: l.replacedBy, ReplacedAt: l.replacedAt}, now)
+		out = append(out, usageCharged{rec: k, key: key, Charged: o})
+	}
+	return out
+}
+
+// writeUsage writes what the rules did with a batch: its records and their
+// charges, the plans they changed, the audit entries and the notices due,
+// and returns what each record did.
+func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, charged []usageCharged, by Login) ([]UsageResult, error) {
 	// A batch runs a few statements per record: prepared once, and with ids
 	// given here (the change holds the write lock) rather than read back.
 	var recordID int64
@@ -516,13 +345,6 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 	}
 	defer updUsed.Close()
 
-	order := make([]int, len(recs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(strings.Compare(recs[a].ICCID, recs[b].ICCID), recs[a].Start.Compare(recs[b].Start))
-	})
 	type planRef struct {
 		iccid string
 		i     int
@@ -531,48 +353,43 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 	startedIn := map[int64]string{} // by plan: the country of the record that started it
 	out := make([]UsageResult, len(recs))
 	received := formatTime(tx.now)
-	for _, k := range order {
-		r := recs[k]
-		res := &out[k]
-		*res = UsageResult{ID: r.ID, ICCID: r.ICCID, Country: r.Country}
-		if seen[r.ID] {
-			res.Duplicate = true
+	for _, c := range charged {
+		r := recs[c.rec]
+		res := &out[c.rec]
+		*res = UsageResult{ID: r.ID, ICCID: r.ICCID, Country: r.Country, Duplicate: c.duplicate}
+		if c.duplicate {
 			continue
 		}
-		seen[r.ID] = true
-		key := keys[r.ICCID]
-		line := lines[key]
-		ps := plans[key]
-		o := chargeToLine(ps, r.UsageReport, lines[r.ICCID], tx.now)
-		res.Uncovered = o.uncovered
-		if o.uncovered > 0 {
-			res.Reason = o.reason
+		key, line, ps := c.key, b.lines[c.key], b.plans[c.key]
+		res.Uncovered = c.Uncovered
+		if c.Uncovered > 0 {
+			res.Reason = c.Reason
 		}
 		recordID++
 		if err := records.add(ctx, recordID, r.ID, r.ICCID, r.Country, nullString(strings.TrimSpace(r.MCC)), r.Bytes,
-			formatTime(r.Start), formatTime(r.End), o.uncovered, received); err != nil {
+			formatTime(r.Start), formatTime(r.End), c.Uncovered, received); err != nil {
 			return nil, err
 		}
-		for _, i := range o.charged {
+		for _, i := range c.Charged.Charged {
 			lp := ps[i]
-			if err := charges.add(ctx, recordID, lp.ID, o.bytes[i]); err != nil {
+			if err := charges.add(ctx, recordID, lp.ID, c.Bytes[i]); err != nil {
 				return nil, err
 			}
-			res.Charges = append(res.Charges, UsageCharge{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, Bytes: o.bytes[i]})
+			res.Charges = append(res.Charges, UsageCharge{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, Bytes: c.Bytes[i]})
 			changed[planRef{key, i}] = true
 		}
-		for _, i := range o.started {
+		for _, i := range c.Started {
 			lp := ps[i]
 			changed[planRef{key, i}] = true
 			startedIn[lp.ID] = r.Country
 			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
 			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, key,
 				fmt.Sprintf("plan %s, order %s: data used in %s at %s; active until %s",
-					lp.Plan.Name, lp.OrderNumber, CountryName(r.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
+					lp.Plan.Name, lp.OrderNumber, rules.CountryName(r.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
 				return nil, err
 			}
 		}
-		for _, i := range o.usedUp {
+		for _, i := range c.UsedUp {
 			lp := ps[i]
 			res.UsedUp = append(res.UsedUp, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.EndedAt})
 			if err := audit(ctx, tx, by, "plan_used_up", line.subscriberID, key,
@@ -582,7 +399,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 		}
 		if by.ID != 0 {
 			if err := audit(ctx, tx, by, "simulate_usage", line.subscriberID, r.ICCID,
-				fmt.Sprintf("%s used in %s at %s", FormatBytes(r.Bytes), CountryName(r.Country), auditTime(r.End))); err != nil {
+				fmt.Sprintf("%s used in %s at %s", rules.FormatBytes(r.Bytes), rules.CountryName(r.Country), auditTime(r.End))); err != nil {
 				return nil, err
 			}
 		}
@@ -595,8 +412,8 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 	}
 	noticeLines := map[string]bool{}
 	for ref := range changed {
-		lp := plans[ref.iccid][ref.i]
-		if lp.State == stateBefore[lp.ID] {
+		lp := b.plans[ref.iccid][ref.i]
+		if lp.State == b.stateBefore[lp.ID] {
 			_, err = updUsed.ExecContext(ctx, lp.UsedBytes, lp.ID)
 		} else {
 			_, err = updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
@@ -607,7 +424,7 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 		noticeLines[ref.iccid] = true
 	}
 	for iccid := range noticeLines {
-		if err := usageNotices(ctx, tx, iccid, plans[iccid], usedBefore, startedIn); err != nil {
+		if err := usageNotices(ctx, tx, iccid, b.plans[iccid], b.usedBefore, startedIn); err != nil {
 			return nil, err
 		}
 	}
@@ -616,17 +433,17 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 
 // usageNotices queues what a batch of usage owes the customer of one line:
 // for each plan it changed, in queue order, Plan started, then Data used up
-// or Data running low (notices.go has the rules). plans are the line's
+// or Data running low (db/rules/notices.go has the rules). plans are the line's
 // plans after the batch; the line is read again only when a notice is due,
 // which few batches of a thousand records bring.
 func usageNotices(ctx context.Context, tx *change, iccid string, plans []LinePlan, usedBefore map[int64]int64, startedIn map[int64]string) error {
 	var due []PlanMail
 	for _, lp := range plans {
-		if country := startedIn[lp.ID]; country != "" && tx.now.Before(lp.ExpiresAt) {
+		if country := startedIn[lp.ID]; country != "" && rules.StartNoticeDue(lp, tx.now) {
 			due = append(due, PlanMail{Kind: EmailPlanStarted, Plan: lp, Country: country})
 		}
 		if before, seen := usedBefore[lp.ID]; seen && before != lp.UsedBytes {
-			if kind := noticeAfterUsage(lp, before, tx.notices.LowPercent, tx.now); kind != "" {
+			if kind := rules.NoticeAfterUsage(lp, before, tx.notices.LowPercent, tx.now); kind != "" {
 				due = append(due, PlanMail{Kind: kind, Plan: lp})
 			}
 		}
@@ -644,35 +461,6 @@ func usageNotices(ctx context.Context, tx *change, iccid string, plans []LinePla
 		}
 	}
 	return nil
-}
-
-// chargeToLine charges a record of the eSIM e to plans, its line's: all of
-// it while e is the line's eSIM, the part before the moment it was replaced
-// when it was (rule 6), and none of it otherwise.
-func chargeToLine(plans []LinePlan, u UsageReport, e usageLine, now time.Time) usageOutcome {
-	switch {
-	case e.state == StateAllocated:
-		return chargeUsage(plans, u, now)
-	case e.replacedBy == "" || !u.Start.Before(e.replacedAt):
-		reason := "the eSIM is " + e.state + ": nobody's line"
-		if e.replacedBy != "" {
-			reason = "the eSIM was replaced by " + e.replacedBy + " at " + formatTime(e.replacedAt) + ": nobody's line since"
-		}
-		return usageOutcome{uncovered: u.Bytes, reason: reason}
-	}
-	before := u
-	if u.End.After(e.replacedAt) {
-		before.End = e.replacedAt
-		before.Bytes = usageWindow{u.Start, u.End, u.Bytes}.bytesUntil(e.replacedAt)
-	}
-	o := chargeUsage(plans, before, now)
-	if after := u.Bytes - before.Bytes; after > 0 {
-		o.uncovered += after
-		if o.reason == "" {
-			o.reason = "the eSIM was replaced by " + e.replacedBy + " at " + formatTime(e.replacedAt) + ": nobody's line since"
-		}
-	}
-	return o
 }
 
 // plansByLine loads the plans of the lines usage is charged to, by line key
@@ -909,40 +697,6 @@ func knownUsageRecords(ctx context.Context, q queryer, ids []string) (map[string
 func jsonList(ss []string) string {
 	b, _ := json.Marshal(ss)
 	return string(b)
-}
-
-// FormatBytes reads a number of bytes as carriers sell data, with 1 MB =
-// 1,000,000 bytes: "380 MB", "2.96 GB", "12.5 GB", "512 kB"; nothing reads
-// "0 MB". Gigabytes keep three figures, so data left is not rounded into
-// more than there is by much.
-func FormatBytes(n int64) string {
-	switch {
-	case n == 0:
-		return "0 MB"
-	case n >= 10_000_000_000:
-		return decimal((n+50_000_000)/100_000_000, 1) + " GB"
-	case n >= 1_000_000_000:
-		return decimal((n+5_000_000)/10_000_000, 2) + " GB"
-	case n >= 1_000_000:
-		return strconv.FormatInt((n+500_000)/1_000_000, 10) + " MB"
-	case n >= 1_000:
-		return strconv.FormatInt((n+500)/1_000, 10) + " kB"
-	}
-	return strconv.FormatInt(n, 10) + " B"
-}
-
-// decimal writes n hundredths (places 2) or tenths (places 1) without
-// trailing zeros: 296 → "2.96", 250 → "2.5", 300 → "3".
-func decimal(n int64, places int) string {
-	s := strconv.FormatInt(n, 10)
-	for len(s) <= places {
-		s = "0" + s
-	}
-	whole, frac := s[:len(s)-places], strings.TrimRight(s[len(s)-places:], "0")
-	if frac == "" {
-		return whole
-	}
-	return whole + "." + frac
 }
 
 // CheckUsage verifies the invariant of the rules above over the whole

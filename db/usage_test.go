@@ -56,7 +56,7 @@ func checkUsage(t *testing.T, s *Store) {
 	}
 }
 
-// TestUsageRules walks the rules at the top of usage.go, one case each, on a
+// TestUsageRules walks the rules at the top of db/rules/charge.go, one case each, on a
 // profile 7 line at a fixed clock. Every plan of the fixture has 3000 MB;
 // Euro 1 covers FR DE ES, Euro Plus (5000 MB) DE and GB.
 func TestUsageRules(t *testing.T) {
@@ -346,33 +346,6 @@ func TestUsageRacesAddPlan(t *testing.T) {
 		t.Errorf("accepted %d bytes, want %d", n, 8*5*20*17*mb)
 	}
 	checkUsage(t, l.s)
-}
-
-func TestUsageWindowArithmetic(t *testing.T) {
-	t0 := lifecycleBase
-	w := usageWindow{start: t0, end: t0.Add(24 * time.Hour), bytes: MaxUsageBytes}
-	if got := w.bytesUntil(t0.Add(12 * time.Hour)); got != MaxUsageBytes/2 {
-		t.Errorf("half a day of 1 TB = %d, want %d", got, MaxUsageBytes/2)
-	}
-	if got := w.momentOf(MaxUsageBytes / 4); !got.Equal(t0.Add(6 * time.Hour)) {
-		t.Errorf("a quarter of the bytes at %s, want 06:00", got)
-	}
-	instant := usageWindow{start: t0, end: t0, bytes: 10}
-	if instant.bytesUntil(t0) != 10 || !instant.momentOf(5).Equal(t0) {
-		t.Error("an instant record is all at its moment")
-	}
-}
-
-func TestFormatBytes(t *testing.T) {
-	for _, tc := range []struct {
-		n    int64
-		want string
-	}{{0, "0 MB"}, {999, "999 B"}, {1500, "2 kB"}, {380 * mb, "380 MB"}, {1000 * mb, "1 GB"}, {1250 * mb, "1.25 GB"}, {2960 * mb, "2.96 GB"},
-		{3500 * mb, "3.5 GB"}, {9999 * mb, "10 GB"}, {12_345 * mb, "12.3 GB"}, {20_000 * mb, "20 GB"}} {
-		if got := FormatBytes(tc.n); got != tc.want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", tc.n, got, tc.want)
-		}
-	}
 }
 
 // TestUsageOfAReplacedESIM walks rule 6: the network's late records of a

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // noticeView is what a notice about a plan says, in both its HTML and text
@@ -22,7 +23,7 @@ type noticeView struct {
 
 type fact struct{ Label, Value string }
 
-// PlanNotice renders a notice about a plan (db/notices.go says when each
+// PlanNotice renders a notice about a plan (db/rules/notices.go says when each
 // kind goes out).
 func (r Renderer) PlanNotice(m db.PlanMail) (db.Message, error) {
 	lp := m.Plan
@@ -35,29 +36,29 @@ func (r Renderer) PlanNotice(m db.PlanMail) (db.Message, error) {
 	switch m.Kind {
 	case db.EmailPlanStarted:
 		subject = fmt.Sprintf("Your %s plan has started", lp.Plan.Name)
-		v.Lead = fmt.Sprintf("Your %s plan on line %s started in %s on %s.", lp.Plan.Name, m.LineName, db.CountryName(m.Country), when(lp.ActivatedAt))
-		v.Facts = append(v.Facts, fact{"Data", db.FormatBytes(lp.DataBytes)}, fact{"Ends", when(lp.ExpiresAt)})
+		v.Lead = fmt.Sprintf("Your %s plan on line %s started in %s on %s.", lp.Plan.Name, m.LineName, rules.CountryName(m.Country), when(lp.ActivatedAt))
+		v.Facts = append(v.Facts, fact{"Data", rules.FormatBytes(lp.DataBytes)}, fact{"Ends", when(lp.ExpiresAt)})
 		v.Then = []string{fmt.Sprintf("It ends on %s or when its data is used up, whichever comes first. It does not renew.", when(lp.ExpiresAt))}
 	case db.EmailDataLow:
 		subject = fmt.Sprintf("%s: %d%% of your data used", lp.Plan.Name, m.LowPercent)
 		v.Lead = fmt.Sprintf("You have used %s of the %s of your %s plan on line %s: %s is left.",
-			db.FormatBytes(lp.UsedBytes), db.FormatBytes(lp.DataBytes), lp.Plan.Name, m.LineName, db.FormatBytes(lp.LeftBytes()))
-		v.Facts = append(v.Facts, fact{"Data left", db.FormatBytes(lp.LeftBytes())}, fact{"Ends", when(lp.ExpiresAt)})
+			rules.FormatBytes(lp.UsedBytes), rules.FormatBytes(lp.DataBytes), lp.Plan.Name, m.LineName, rules.FormatBytes(lp.LeftBytes()))
+		v.Facts = append(v.Facts, fact{"Data left", rules.FormatBytes(lp.LeftBytes())}, fact{"Ends", when(lp.ExpiresAt)})
 		v.Then = []string{afterThis(m, "When its data runs out")}
 	case db.EmailDataUsedUp:
 		subject = fmt.Sprintf("%s: your data is used up", lp.Plan.Name)
-		v.Lead = fmt.Sprintf("Your %s plan on line %s used up its %s on %s.", lp.Plan.Name, m.LineName, db.FormatBytes(lp.DataBytes), when(lp.EndedAt))
+		v.Lead = fmt.Sprintf("Your %s plan on line %s used up its %s on %s.", lp.Plan.Name, m.LineName, rules.FormatBytes(lp.DataBytes), when(lp.EndedAt))
 		if c := m.Current; c != nil {
 			v.Then = []string{fmt.Sprintf("Your %s plan has taken over: %s of data until %s. There is nothing you need to do.",
-				c.Plan.Name, db.FormatBytes(c.LeftBytes()), when(c.ExpiresAt))}
+				c.Plan.Name, rules.FormatBytes(c.LeftBytes()), when(c.ExpiresAt))}
 		} else {
 			v.Then = []string{afterThis(m, "Next")}
 		}
 	case db.EmailEndsSoon:
 		subject = fmt.Sprintf("%s ends on %s", lp.Plan.Name, lp.ExpiresAt.UTC().Format("2 January"))
 		v.Lead = fmt.Sprintf("Your %s plan on line %s ends on %s, in %s. It still has %s of data.",
-			lp.Plan.Name, m.LineName, when(lp.ExpiresAt), inAbout(lp.ExpiresAt.Sub(m.At)), db.FormatBytes(lp.LeftBytes()))
-		v.Facts = append(v.Facts, fact{"Data left", db.FormatBytes(lp.LeftBytes())}, fact{"Ends", when(lp.ExpiresAt)})
+			lp.Plan.Name, m.LineName, when(lp.ExpiresAt), inAbout(lp.ExpiresAt.Sub(m.At)), rules.FormatBytes(lp.LeftBytes()))
+		v.Facts = append(v.Facts, fact{"Data left", rules.FormatBytes(lp.LeftBytes())}, fact{"Ends", when(lp.ExpiresAt)})
 		v.Then = []string{"The plan does not renew, and data it has left at its end does not carry over.", afterThis(m, "After it ends")}
 	case db.EmailPlanEnded:
 		subject = fmt.Sprintf("%s has ended", lp.Plan.Name)
@@ -86,11 +87,11 @@ func afterThis(m db.PlanMail, lead string) string {
 	switch {
 	case m.Current != nil:
 		return fmt.Sprintf("%s, your %s plan carries on: %s of data until %s.", lead, m.Current.Plan.Name,
-			db.FormatBytes(m.Current.LeftBytes()), when(m.Current.ExpiresAt))
+			rules.FormatBytes(m.Current.LeftBytes()), when(m.Current.ExpiresAt))
 	case len(m.Queued) > 0:
 		names := make([]string, len(m.Queued))
 		for i, q := range m.Queued {
-			names[i] = q.Plan.Name + " (" + db.FormatBytes(q.DataBytes) + ")"
+			names[i] = q.Plan.Name + " (" + rules.FormatBytes(q.DataBytes) + ")"
 		}
 		return fmt.Sprintf("%s, the next plan on this line starts by itself when your phone uses data in its destinations: %s.",
 			lead, strings.Join(names, ", "))

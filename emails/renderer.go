@@ -13,6 +13,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // Renderer renders the subscriber emails. It implements db.MailRenderer.
@@ -239,7 +240,7 @@ func confirmationText(v orderView) string {
 func countryNames(codes []string) []string {
 	names := make([]string, len(codes))
 	for i, c := range codes {
-		names[i] = db.CountryName(strings.ToUpper(c))
+		names[i] = rules.CountryName(strings.ToUpper(c))
 	}
 	return names
 }

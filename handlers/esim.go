@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -117,7 +118,7 @@ func (h *Handlers) simulateAttach(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Simulated a connection in %s. ", db.CountryName(r.Attachment.Country))
+	msg := fmt.Sprintf("Simulated a connection in %s. ", rules.CountryName(r.Attachment.Country))
 	if lp := r.Activated; lp != nil {
 		msg += fmt.Sprintf("%s (order %s) started and runs until %s.", lp.Plan.Name, lp.OrderNumber, lp.ExpiresAt.UTC().Format("2 Jan 2006, 15:04 UTC"))
 	} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -223,7 +224,7 @@ func TestInsightsPage(t *testing.T) {
 				t.Errorf("destination %s: bar %d, want %d", name, n, dests[name])
 			}
 		}
-		want := fmt.Sprintf("%d plans given with %s of data, %s of it used", all.Plans, db.FormatBytes(all.DataBytes), db.FormatBytes(all.UsedBytes))
+		want := fmt.Sprintf("%d plans given with %s of data, %s of it used", all.Plans, rules.FormatBytes(all.DataBytes), rules.FormatBytes(all.UsedBytes))
 		if got := text(doc.Find("[data-testid=plans-summary]")); !strings.HasPrefix(got, want) {
 			t.Errorf("summary %q, want %q", got, want)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 
@@ -189,7 +190,7 @@ func TestHeadlineAndChecklistAgree(t *testing.T) {
 					}
 				}
 			})
-			for _, want := range []string{db.CheckFailed, db.CheckWaiting} {
+			for _, want := range []string{rules.CheckFailed, rules.CheckWaiting} {
 				if i := slices.Index(results, want); i >= 0 && first == "" {
 					first = line.Find("[data-testid=check]").Eq(i).AttrOr("data-check", "")
 				}
@@ -202,7 +203,7 @@ func TestHeadlineAndChecklistAgree(t *testing.T) {
 			}
 			// Data with no plan (the last check) is the network's fault: the phone has data.
 			usingNow := strings.HasPrefix(text(head), "Using now: ")
-			allPassed := !slices.ContainsFunc(results[:min(5, len(results))], func(r string) bool { return r != db.CheckPassed })
+			allPassed := !slices.ContainsFunc(results[:min(5, len(results))], func(r string) bool { return r != rules.CheckPassed })
 			if usingNow != allPassed {
 				t.Errorf("subscriber %d, %s: the headline %q, checks %v", id, name, text(head), results)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 	"github.com/carrier/esim-admin/views"
 )
 
@@ -22,7 +23,7 @@ func (h *Handlers) plansPage(c echo.Context) error {
 	v := views.PlansView{Country: strings.TrimSpace(c.QueryParam("country")),
 		Filter: db.CatalogFilter{Region: c.QueryParam("region"), Search: c.QueryParam("q")}}
 	v.Filter.Profile, _ = strconv.Atoi(c.QueryParam("profile"))
-	v.Filter.Country = db.LookupCountry(v.Country)
+	v.Filter.Country = rules.LookupCountry(v.Country)
 	var err error
 	if v.Entries, err = h.Store.Catalog(ctx, v.Filter); err != nil {
 		return err
@@ -137,13 +138,13 @@ func readPlanForm(c echo.Context, f *views.PlanForm) {
 	f.Destinations = nil
 	add := func(codes ...string) {
 		for _, code := range codes {
-			if db.KnownCountry(code) && !slices.Contains(f.Destinations, code) {
+			if rules.KnownCountry(code) && !slices.Contains(f.Destinations, code) {
 				f.Destinations = append(f.Destinations, code)
 			}
 		}
 	}
 	add(formValues(c, "dest")...)
-	if p, ok := db.RegionPresetByName(c.FormValue("preset")); ok {
+	if p, ok := rules.RegionPresetByName(c.FormValue("preset")); ok {
 		add(p.Countries...)
 	}
 }
@@ -250,7 +251,7 @@ func (h *Handlers) withdrawPlan(c echo.Context) error {
 		if len(only) > 0 {
 			names := make([]string, len(only))
 			for i, code := range only {
-				names[i] = db.CountryName(code)
+				names[i] = rules.CountryName(code)
 			}
 			return h.render(c, http.StatusOK, views.ConfirmPlanChange(views.PlanConfirm{Plan: p, Action: "withdraw",
 				Warning: "After this, no plan covers " + joinNames(names) + ": Add line and Add plan will offer nothing there."}))

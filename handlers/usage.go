@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // usageBodyLimit fits db.MaxUsageRecords records with room to spare; a
@@ -191,9 +192,9 @@ func (h *Handlers) simulateUsage(c echo.Context) error {
 	}
 	h.Metrics.countUsage(results)
 	r := results[0]
-	msg := fmt.Sprintf("Simulated %s used in %s.", db.FormatBytes(mbs*db.BytesPerMB), db.CountryName(r.Country))
+	msg := fmt.Sprintf("Simulated %s used in %s.", rules.FormatBytes(mbs*db.BytesPerMB), rules.CountryName(r.Country))
 	for _, ch := range r.Charges {
-		msg += fmt.Sprintf(" %s charged to %s (%s).", db.FormatBytes(ch.Bytes), ch.Plan, ch.OrderNumber)
+		msg += fmt.Sprintf(" %s charged to %s (%s).", rules.FormatBytes(ch.Bytes), ch.Plan, ch.OrderNumber)
 	}
 	for _, ev := range r.UsedUp {
 		msg += fmt.Sprintf(" %s is used up.", ev.Plan)
@@ -202,7 +203,7 @@ func (h *Handlers) simulateUsage(c echo.Context) error {
 		msg += fmt.Sprintf(" %s started.", ev.Plan)
 	}
 	if r.Uncovered > 0 {
-		msg += fmt.Sprintf(" %s uncovered: %s.", db.FormatBytes(r.Uncovered), r.Reason)
+		msg += fmt.Sprintf(" %s uncovered: %s.", rules.FormatBytes(r.Uncovered), r.Reason)
 	}
 	return h.redirectWithFlash(c, "/esims/"+iccid, msg)
 }

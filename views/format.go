@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // Dates are written in UTC, the carrier's operations time, with the zone
@@ -67,7 +68,7 @@ func planStatus(lp db.LinePlan, now time.Time) string {
 		}
 		return "Starts on first use in " + lp.Plan.Region
 	case db.PlanActive:
-		return db.DaysLeft(lp.ExpiresAt.Sub(now)) + " (until " + dateTime(lp.ExpiresAt) + ")"
+		return rules.DaysLeft(lp.ExpiresAt.Sub(now)) + " (until " + dateTime(lp.ExpiresAt) + ")"
 	case db.PlanUsedUp:
 		return "Data used up " + dateTime(lp.EndedAt)
 	case db.PlanCancelled:
@@ -77,7 +78,7 @@ func planStatus(lp db.LinePlan, now time.Time) string {
 		return "Cancelled " + dateTime(lp.EndedAt)
 	}
 	if left := lp.LeftBytes(); left > 0 {
-		return "Ended " + dateTime(lp.ExpiresAt) + " with " + db.FormatBytes(left) + " unused"
+		return "Ended " + dateTime(lp.ExpiresAt) + " with " + rules.FormatBytes(left) + " unused"
 	}
 	return "Ended " + dateTime(lp.ExpiresAt)
 }
@@ -108,11 +109,11 @@ func planStateLabel(state string) string {
 func planData(lp db.LinePlan, now time.Time) string {
 	switch lp.StateAt(now) {
 	case db.PlanQueued, db.PlanCancelled:
-		return db.FormatBytes(lp.DataBytes)
+		return rules.FormatBytes(lp.DataBytes)
 	case db.PlanActive:
-		return db.FormatBytes(lp.UsedBytes) + " of " + db.FormatBytes(lp.DataBytes) + " used · " + db.FormatBytes(lp.LeftBytes()) + " left"
+		return rules.FormatBytes(lp.UsedBytes) + " of " + rules.FormatBytes(lp.DataBytes) + " used · " + rules.FormatBytes(lp.LeftBytes()) + " left"
 	}
-	return db.FormatBytes(lp.UsedBytes) + " of " + db.FormatBytes(lp.DataBytes) + " used"
+	return rules.FormatBytes(lp.UsedBytes) + " of " + rules.FormatBytes(lp.DataBytes) + " used"
 }
 
 // usedPercent is how much of its data a plan has used, 0 to 100.
@@ -125,10 +126,10 @@ func usedPercent(lp db.LinePlan) int {
 
 // lineHeadline is the line's headline: Diagnose's lead check, with its
 // time and what to do, as Why no data? shows it on top.
-func lineHeadline(d db.Diagnosis) string {
+func lineHeadline(d rules.Diagnosis) string {
 	lead := d.Lead()
 	h := d.Headline()
-	if lead.Result == db.CheckPassed || lead.Key == db.CheckUncovered { // the line's own alert says what to do
+	if lead.Result == rules.CheckPassed || lead.Key == rules.CheckUncovered { // the line's own alert says what to do
 		return h
 	}
 	if !lead.At.IsZero() {
@@ -144,15 +145,15 @@ func lineHeadline(d db.Diagnosis) string {
 }
 
 // fixLabel names the button of a check's fix, "" when it has none.
-func fixLabel(c db.Check) string {
+func fixLabel(c rules.Check) string {
 	switch c.Fix {
-	case db.FixResend:
+	case rules.FixResend:
 		return "Resend QR email"
-	case db.FixReplace:
+	case rules.FixReplace:
 		return "Replace eSIM"
-	case db.FixAddPlan:
+	case rules.FixAddPlan:
 		if c.Country != "" {
-			return "Add plan for " + db.CountryName(c.Country)
+			return "Add plan for " + rules.CountryName(c.Country)
 		}
 		return "Add plan"
 	}
@@ -161,10 +162,10 @@ func fixLabel(c db.Check) string {
 
 // addPlanFixURL opens Add plan on the line with the check's destination
 // filled in.
-func addPlanFixURL(l db.ESIM, c db.Check) string {
+func addPlanFixURL(l db.ESIM, c rules.Check) string {
 	u := "/esims/" + l.ICCID + "/plans/new"
 	if c.Country != "" {
-		u += "?country=" + url.QueryEscape(db.CountryName(c.Country))
+		u += "?country=" + url.QueryEscape(rules.CountryName(c.Country))
 	}
 	return u
 }
@@ -172,11 +173,11 @@ func addPlanFixURL(l db.ESIM, c db.Check) string {
 // checkResult is a check's result in words.
 func checkResult(result string) string {
 	switch result {
-	case db.CheckPassed:
+	case rules.CheckPassed:
 		return "passed"
-	case db.CheckFailed:
+	case rules.CheckFailed:
 		return "failed"
-	case db.CheckWaiting:
+	case rules.CheckWaiting:
 		return "waiting"
 	}
 	return "not known yet"
@@ -185,18 +186,18 @@ func checkResult(result string) string {
 // checkMark is the sign beside a check; the words say the same.
 func checkMark(result string) string {
 	switch result {
-	case db.CheckPassed:
+	case rules.CheckPassed:
 		return "✓"
-	case db.CheckFailed:
+	case rules.CheckFailed:
 		return "✗"
-	case db.CheckWaiting:
+	case rules.CheckWaiting:
 		return "…"
 	}
 	return "?"
 }
 
 // checkTime is ", 4 Dec 2026, 08:00 UTC" for a check with a time.
-func checkTime(c db.Check) string {
+func checkTime(c rules.Check) string {
 	if c.At.IsZero() {
 		return ""
 	}
@@ -208,7 +209,7 @@ func checkTime(c db.Check) string {
 func topUpNotice(l db.ESIM, now time.Time) string {
 	if lp := l.PlanNow(now); lp != nil {
 		if lp.LeftBytes()*5 <= lp.DataBytes {
-			return fmt.Sprintf("%s has %s left; the new plan starts when it runs out.", lp.Plan.Name, db.FormatBytes(lp.LeftBytes()))
+			return fmt.Sprintf("%s has %s left; the new plan starts when it runs out.", lp.Plan.Name, rules.FormatBytes(lp.LeftBytes()))
 		}
 		return ""
 	}
@@ -240,7 +241,7 @@ func stateLabel(state string) string {
 func destinations(p db.Plan) string {
 	names := make([]string, 0, min(len(p.Destinations), 8))
 	for _, c := range p.Destinations[:min(len(p.Destinations), 8)] {
-		names = append(names, db.CountryName(c))
+		names = append(names, rules.CountryName(c))
 	}
 	if len(p.Destinations) > 8 {
 		return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(p.Destinations)-8)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // The Insights page's charts are SVG drawn here, on the server: no chart
@@ -383,7 +384,7 @@ func (v InsightsView) dataChart(plans []db.PlanGiven) hbarChart {
 	}
 	for _, g := range plans[:min(len(plans), topPlans)] {
 		c.Rows = append(c.Rows, hbarRow{Label: g.Plan.Name, N: g.UsedBytes,
-			Value: fmt.Sprintf("%s of %s used · %s", db.FormatBytes(g.UsedBytes), db.FormatBytes(g.DataBytes), share64(g.UsedBytes, g.DataBytes)),
+			Value: fmt.Sprintf("%s of %s used · %s", rules.FormatBytes(g.UsedBytes), rules.FormatBytes(g.DataBytes), share64(g.UsedBytes, g.DataBytes)),
 			Frac:  frac(float64(g.UsedBytes), float64(top)), Track: frac(float64(g.DataBytes), float64(top)), Class: "bar-used",
 			Href: periodListURL(v.period(), "profile", strconv.Itoa(g.Plan.IMSIProfile))})
 	}
@@ -409,7 +410,7 @@ func outcomeRows(o db.PlanOutcomes) []outcomeRow {
 		{"Queued: not started yet", o.Queued, ""},
 		{"Running", o.Running, ""},
 		{"Used up: every byte used", o.UsedUp, ""},
-		{"30 days over with data left", o.Expired, db.FormatBytes(o.LeftBytes) + " left"},
+		{"30 days over with data left", o.Expired, rules.FormatBytes(o.LeftBytes) + " left"},
 		{"… of which never used", o.Unused, ""},
 	}
 	if o.Cancelled > 0 {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // Timeline is what happened to a line, oldest first.
@@ -96,7 +97,7 @@ func timeline(events []db.TimelineEvent, attrs templ.Attributes) templ.Component
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(db.TimelineLimit))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 23, Col: 65}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 24, Col: 65}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
@@ -151,7 +152,7 @@ func timeline(events []db.TimelineEvent, attrs templ.Attributes) templ.Component
 					var templ_7745c5c3_Var6 string
 					templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ev.Kind).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 31, Col: 54}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 32, Col: 54}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 					if templ_7745c5c3_Err != nil {
@@ -186,7 +187,7 @@ func timeline(events []db.TimelineEvent, attrs templ.Attributes) templ.Component
 				var templ_7745c5c3_Var7 string
 				templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(timelineText(ev))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 34, Col: 25}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 35, Col: 25}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 				if templ_7745c5c3_Err != nil {
@@ -204,7 +205,7 @@ func timeline(events []db.TimelineEvent, attrs templ.Attributes) templ.Component
 					var templ_7745c5c3_Var8 string
 					templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(ev.By)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 36, Col: 40}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 37, Col: 40}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 					if templ_7745c5c3_Err != nil {
@@ -262,9 +263,9 @@ func LastAttachment(a *db.Attachment) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var10 string
-			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(db.CountryName(a.Country))
+			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(rules.CountryName(a.Country))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 52, Col: 30}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 53, Col: 33}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
@@ -282,7 +283,7 @@ func LastAttachment(a *db.Attachment) templ.Component {
 				var templ_7745c5c3_Var11 string
 				templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(" ")
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 54, Col: 9}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 55, Col: 9}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 				if templ_7745c5c3_Err != nil {
@@ -295,7 +296,7 @@ func LastAttachment(a *db.Attachment) templ.Component {
 				var templ_7745c5c3_Var12 string
 				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(a.MCC)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 54, Col: 53}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 55, Col: 53}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 				if templ_7745c5c3_Err != nil {
@@ -342,7 +343,7 @@ func SimulateAttach(e db.ESIM) templ.Component {
 			var templ_7745c5c3_Var14 string
 			templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/esims/" + e.ICCID + "/simulate-attach")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 64, Col: 103}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 65, Col: 103}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 			if templ_7745c5c3_Err != nil {
@@ -368,7 +369,7 @@ func SimulateAttach(e db.ESIM) templ.Component {
 				var templ_7745c5c3_Var15 string
 				templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 70, Col: 22}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 71, Col: 22}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
 				if templ_7745c5c3_Err != nil {
@@ -389,9 +390,9 @@ func SimulateAttach(e db.ESIM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var16 string
-				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(db.CountryName(c))
+				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(rules.CountryName(c))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 70, Col: 78}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 71, Col: 81}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 				if templ_7745c5c3_Err != nil {
@@ -439,7 +440,7 @@ func SimulateUsage(e db.ESIM) templ.Component {
 			var templ_7745c5c3_Var18 string
 			templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/esims/" + e.ICCID + "/simulate-usage")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 83, Col: 102}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 84, Col: 102}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
 			if templ_7745c5c3_Err != nil {
@@ -465,7 +466,7 @@ func SimulateUsage(e db.ESIM) templ.Component {
 				var templ_7745c5c3_Var19 string
 				templ_7745c5c3_Var19, templ_7745c5c3_Err = templruntime.NewAttributeExpression(c).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 91, Col: 22}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 92, Col: 22}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var19)
 				if templ_7745c5c3_Err != nil {
@@ -486,9 +487,9 @@ func SimulateUsage(e db.ESIM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var20 string
-				templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(db.CountryName(c))
+				templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(rules.CountryName(c))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 91, Col: 78}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/timeline.templ`, Line: 92, Col: 81}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
 				if templ_7745c5c3_Err != nil {
@@ -527,7 +528,7 @@ func simulateCountries(e db.ESIM) []string {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return db.CountryName(out[i]) < db.CountryName(out[j]) })
+	sort.Slice(out, func(i, j int) bool { return rules.CountryName(out[i]) < rules.CountryName(out[j]) })
 	return out
 }
 
@@ -549,13 +550,13 @@ func timelineText(ev db.TimelineEvent) string {
 		return smdpText(ev)
 	case db.TimelineAttached:
 		if ev.Detail != "" {
-			return fmt.Sprintf("Connected in %s (MCC %s)", db.CountryName(ev.Subject), ev.Detail)
+			return fmt.Sprintf("Connected in %s (MCC %s)", rules.CountryName(ev.Subject), ev.Detail)
 		}
-		return "Connected in " + db.CountryName(ev.Subject)
+		return "Connected in " + rules.CountryName(ev.Subject)
 	case db.TimelineAttachedDay:
-		text := fmt.Sprintf("Connected in %s %d times that day, %s", db.CountryName(ev.Subject), ev.Count, hoursBetween(ev.Since, ev.At))
+		text := fmt.Sprintf("Connected in %s %d times that day, %s", rules.CountryName(ev.Subject), ev.Count, hoursBetween(ev.Since, ev.At))
 		if ev.Days > 1 {
-			text = fmt.Sprintf("%s: connected in %s %d times", dayRange(ev), db.CountryName(ev.Subject), ev.Count)
+			text = fmt.Sprintf("%s: connected in %s %d times", dayRange(ev), rules.CountryName(ev.Subject), ev.Count)
 		}
 		if ev.Detail != "" {
 			text += " (last MCC " + ev.Detail + ")"
@@ -570,7 +571,7 @@ func timelineText(ev db.TimelineEvent) string {
 		return fmt.Sprintf("%s started, order %s", ev.Subject, ev.Detail)
 	case db.TimelineExpired:
 		if ev.Bytes > 0 {
-			return fmt.Sprintf("%s ended after 30 days with %s unused, order %s", ev.Subject, db.FormatBytes(ev.Bytes), ev.Detail)
+			return fmt.Sprintf("%s ended after 30 days with %s unused, order %s", ev.Subject, rules.FormatBytes(ev.Bytes), ev.Detail)
 		}
 		return fmt.Sprintf("%s ended, order %s", ev.Subject, ev.Detail)
 	case db.TimelineReplaced:
@@ -578,14 +579,14 @@ func timelineText(ev db.TimelineEvent) string {
 	case db.TimelineCancelled:
 		return fmt.Sprintf("%s cancelled, order %s", ev.Subject, ev.Detail)
 	case db.TimelineUsedUp:
-		return fmt.Sprintf("%s used up its %s, order %s", ev.Subject, db.FormatBytes(ev.Bytes), ev.Detail)
+		return fmt.Sprintf("%s used up its %s, order %s", ev.Subject, rules.FormatBytes(ev.Bytes), ev.Detail)
 	case db.TimelineUsage:
-		text := fmt.Sprintf("%s used in %s that day", db.FormatBytes(ev.Bytes), db.CountryName(ev.Subject))
+		text := fmt.Sprintf("%s used in %s that day", rules.FormatBytes(ev.Bytes), rules.CountryName(ev.Subject))
 		if ev.Days > 1 {
-			text = fmt.Sprintf("%s, %s: %s", dayRange(ev), db.CountryName(ev.Subject), db.FormatBytes(ev.Bytes))
+			text = fmt.Sprintf("%s, %s: %s", dayRange(ev), rules.CountryName(ev.Subject), rules.FormatBytes(ev.Bytes))
 		}
 		if ev.Uncovered > 0 {
-			text += fmt.Sprintf(", %s of it with no plan", db.FormatBytes(ev.Uncovered))
+			text += fmt.Sprintf(", %s of it with no plan", rules.FormatBytes(ev.Uncovered))
 		}
 		return text
 	}

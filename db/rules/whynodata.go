@@ -1,8 +1,7 @@
-package db
+package rules
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 )
@@ -307,14 +306,4 @@ func planNames(l ESIM, now time.Time) string {
 		}
 	}
 	return strings.Join(names, " or ")
-}
-
-// DaysLeft reads the time to a plan's end as "27 days left"; a day begun
-// counts as a day left, so the last hours read "1 day left".
-func DaysLeft(d time.Duration) string {
-	days := int(math.Ceil(d.Hours() / 24))
-	if days == 1 {
-		return "1 day left"
-	}
-	return fmt.Sprintf("%d days left", days)
 }

@@ -1,4 +1,4 @@
-package db
+package rules
 
 import (
 	"slices"
@@ -82,5 +82,17 @@ func TestRegionPresetsAreKnownCountries(t *testing.T) {
 	}
 	if eu, _ := RegionPresetByName("EU 27"); len(eu.Countries) != 27 {
 		t.Errorf("EU 27 has %d countries", len(eu.Countries))
+	}
+}
+
+func TestLookupCountry(t *testing.T) {
+	for typed, want := range map[string]string{
+		"Portugal": "PT", "portugal": "PT", "PT": "PT", "pt": "PT", " portu ": "PT", "United  Kingdom": "GB", "UK": "GB",
+		"usa": "US", "Japan": "JP",
+		"": "", "Atlantis": "", "united": "", "tur": "", "x": "",
+	} {
+		if got := LookupCountry(typed); got != want {
+			t.Errorf("LookupCountry(%q) = %q, want %q", typed, got, want)
+		}
 	}
 }
