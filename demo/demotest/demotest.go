@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/emails"
 )
 
@@ -93,10 +93,10 @@ func YearDB(tb testing.TB, travellers, days int) string {
 // the file of package demo named), built the first time and kept.
 func built(tb testing.TB, name, generator string, fill func(*db.Store) (any, error)) string {
 	_, here, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(here), "..", "..", "..")
+	root := filepath.Join(filepath.Dir(here), "..", "..")
 	h := sha256.New()
 	files, _ := filepath.Glob(filepath.Join(root, "db", "migrations", "*.sql"))
-	for _, f := range append(files, filepath.Join(root, "db", "demo", generator), filepath.Join(root, "db", "demo", "demo.go")) {
+	for _, f := range append(files, filepath.Join(root, "demo", generator), filepath.Join(root, "demo", "demo.go")) {
 		body, err := os.ReadFile(f)
 		if err != nil {
 			tb.Fatal(err)
