@@ -1,7 +1,7 @@
 // Package db is the portal's SQLite store: it owns every SQL statement and
 // every transaction of the portal, and enforces the domain rules that must
 // hold atomically. Made-up data sets are loaded through its operations, or in
-// bulk through Store.Bulk (package demo).
+// bulk through Store.Load (package demo).
 package db
 
 import (

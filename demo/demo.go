@@ -6,7 +6,7 @@
 // Add line, Add plan, network reports, email deliveries) under a clock that
 // walks through the data set's past, so its emails, audit entries, order
 // numbers and country names are the ones the portal writes. The scale data is
-// bulk-inserted through Store.Bulk, for speed, with the store's own formats.
+// bulk-loaded through Store.Load, for speed, with the store's own formats.
 // Package db does not import this one.
 package demo
 
