@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/carrier/esim-admin/db/demo/demotest"
+	"github.com/carrier/esim-admin/demo/demotest"
 )
 
 // benchSubscribers is how many subscribers the import benchmark loads:

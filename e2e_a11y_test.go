@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 )
 
 // The day of an agent who works by keyboard, on a connection that fails

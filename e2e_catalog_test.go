@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 )
 
 // A team lead adds Iceland 5 GB on profile 7, an agent gives it to a

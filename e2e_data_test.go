@@ -8,7 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/emails/smtptest"
 )
 

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/smdp"

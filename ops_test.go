@@ -17,7 +17,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/dbtest"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 

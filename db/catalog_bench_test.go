@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo/demotest"
+	"github.com/carrier/esim-admin/demo/demotest"
 )
 
 // BenchmarkCatalog measures the Plans page's read: every plan with what was

@@ -3,7 +3,7 @@
 // SQL: an operation loads what a rule needs, calls it with the time of its
 // change and writes what the rule decided, in one transaction, so the rules
 // hold atomically. Made-up data sets are loaded through its operations, or in
-// bulk through Store.Bulk (package db/demo).
+// bulk through Store.Load (package demo).
 package db
 
 import (

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// DemoData is the demo data set of package db/demo, for the tests of this
+// DemoData is the demo data set of package demo, for the tests of this
 // package that need a lived-in database. Package demo imports db, so these
 // tests cannot import it: demo_link_test.go, a file of package db_test in the
 // same test binary, fills DemoData in.

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -22,15 +21,24 @@ func TestEmpty(t *testing.T) {
 	}
 }
 
-func TestBulk(t *testing.T) {
+// load adds subscribers through a Loader, with no home plans.
+func load(l *Loader, subs ...NewSubscriber) error {
+	for _, ns := range subs {
+		if _, err := l.Subscriber(ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestLoad(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
 	t.Run("OK", func(t *testing.T) {
 		at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-		err := s.Bulk(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES
-				('AC-1', 'Ana', 'ana@example.com', '', ?), ('AC-2', 'Ben', 'ben@example.com', '', ?)`, FormatTime(at), FormatTime(at))
-			return err
+		err := s.Load(ctx, func(l *Loader) error {
+			return load(l, NewSubscriber{Subscriber: Subscriber{AccountNumber: "AC-1", Name: "Ana", Email: "ana@example.com"}, Since: at},
+				NewSubscriber{Subscriber: Subscriber{AccountNumber: "AC-2", Name: "Ben", Email: "ben@example.com"}, Since: at})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -40,10 +48,9 @@ func TestBulk(t *testing.T) {
 		}
 	})
 	t.Run("AllOrNothing", func(t *testing.T) {
-		err := s.Bulk(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES
-				('AC-3', 'Cy', 'cy@example.com', '', ''), ('AC-1', 'Ana again', 'ana@example.com', '', '')`)
-			return err
+		err := s.Load(ctx, func(l *Loader) error {
+			return load(l, NewSubscriber{Subscriber: Subscriber{AccountNumber: "AC-3", Name: "Cy", Email: "cy@example.com"}},
+				NewSubscriber{Subscriber: Subscriber{AccountNumber: "AC-1", Name: "Ana again", Email: "ana@example.com"}})
 		})
 		if err == nil {
 			t.Fatal("a load that breaks a constraint succeeded")
@@ -65,15 +72,15 @@ func TestBulk(t *testing.T) {
 			t.Fatal(err)
 		}
 		if cache != -65536 || temp != "0" {
-			t.Errorf("after Bulk cache_size = %d, temp_store = %s, want -65536 and 0", cache, temp)
+			t.Errorf("after Load cache_size = %d, temp_store = %s, want -65536 and 0", cache, temp)
 		}
 	})
 	t.Run("InsideAChange", func(t *testing.T) {
 		err := s.inTx(ctx, func(ctx context.Context, tx *change) error {
-			return s.Bulk(ctx, func(context.Context, *sql.Tx) error { return nil })
+			return s.Load(ctx, func(*Loader) error { return nil })
 		})
 		if err != errNestedWrite {
-			t.Errorf("Bulk inside a change = %v, want errNestedWrite", err)
+			t.Errorf("Load inside a change = %v, want errNestedWrite", err)
 		}
 	})
 }

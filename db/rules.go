@@ -1,8 +1,6 @@
 package db
 
 import (
-	"time"
-
 	"github.com/carrier/esim-admin/db/rules"
 )
 
@@ -62,22 +60,3 @@ const (
 
 // ProfileEvents are the profile events the SM-DP+ reports (rules.ProfileEvents).
 var ProfileEvents = rules.ProfileEvents
-
-// The countries' table lives in package rules (rules.Countries). The demo
-// data sets still name it through the store; new code calls rules directly.
-type Country = rules.Country
-
-// CountryByCode is rules.CountryByCode.
-func CountryByCode(code string) (Country, bool) { return rules.CountryByCode(code) }
-
-// CountryName is rules.CountryName.
-func CountryName(code string) string { return rules.CountryName(code) }
-
-// KnownCountry is rules.KnownCountry.
-func KnownCountry(code string) bool { return rules.KnownCountry(code) }
-
-// Countries is rules.Countries.
-func Countries() []Country { return rules.Countries() }
-
-// Diagnose is rules.Diagnose.
-func Diagnose(l ESIM, now time.Time) rules.Diagnosis { return rules.Diagnose(l, now) }

@@ -58,5 +58,5 @@ func timeArg(t time.Time) any {
 }
 
 // FormatTime writes t the way the store keeps times: UTC to the millisecond,
-// fixed width so that times sort as text. Rows loaded through Bulk use it.
+// fixed width so that times sort as text.
 func FormatTime(t time.Time) string { return formatTime(t) }

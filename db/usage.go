@@ -329,8 +329,7 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 	}
 	records := newRowWriter(tx, `usage_records`, `id, record_id, iccid, country, mcc, bytes, start_at, end_at, uncovered_bytes, received_at`, 10)
 	defer records.close()
-	charges := newRowWriter(tx, `usage_charges`, `usage_record, esim_plan_id, bytes`, 3)
-	charges.parent = records // a charge's record must be there first
+	charges := newRowWriter(tx, `usage_charges`, `usage_record, esim_plan_id, bytes`, 3, records) // a charge's record must be there first
 	defer charges.close()
 	updPlan, err := tx.PrepareContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ?, used_bytes = ?, ended_at = ?
 		WHERE id = ?`)
@@ -536,72 +535,6 @@ func usagePlans(ctx context.Context, q queryer, iccids []string) (map[string][]L
 		out[iccid] = append(out[iccid], lp)
 	}
 	return out, rows.Err()
-}
-
-// rowWriter inserts rows into a table many at a time, through statements of
-// rowsAtOnce rows prepared once: at a thousand records a batch, the cost of
-// a statement, not SQLite's, is what a row-by-row insert pays for.
-type rowWriter struct {
-	tx      *change
-	table   string
-	columns string
-	width   int
-	args    []any
-	full    *sql.Stmt  // rowsAtOnce rows
-	parent  *rowWriter // rows that these rows refer to: written first
-}
-
-const rowsAtOnce = 100
-
-func newRowWriter(tx *change, table, columns string, width int) *rowWriter {
-	return &rowWriter{tx: tx, table: table, columns: columns, width: width}
-}
-
-// insert is the statement of n rows; the text is made of constants only.
-func (w *rowWriter) insert(n int) string {
-	row := "(" + strings.Repeat("?, ", w.width-1) + "?)"
-	return "INSERT INTO " + w.table + " (" + w.columns + ") VALUES " + strings.Repeat(row+", ", n-1) + row
-}
-
-func (w *rowWriter) add(ctx context.Context, values ...any) error {
-	w.args = append(w.args, values...)
-	if len(w.args) < rowsAtOnce*w.width {
-		return nil
-	}
-	if w.parent != nil {
-		if err := w.parent.flush(ctx); err != nil {
-			return err
-		}
-	}
-	if w.full == nil {
-		var err error
-		if w.full, err = w.tx.PrepareContext(ctx, w.insert(rowsAtOnce)); err != nil {
-			return err
-		}
-	}
-	_, err := w.full.ExecContext(ctx, w.args...)
-	w.args = w.args[:0]
-	return err
-}
-
-func (w *rowWriter) flush(ctx context.Context) error {
-	if len(w.args) == 0 {
-		return nil
-	}
-	if w.parent != nil {
-		if err := w.parent.flush(ctx); err != nil {
-			return err
-		}
-	}
-	_, err := w.tx.ExecContext(ctx, w.insert(len(w.args)/w.width), w.args...)
-	w.args = w.args[:0]
-	return err
-}
-
-func (w *rowWriter) close() {
-	if w.full != nil {
-		w.full.Close()
-	}
 }
 
 // usageLine is what applying usage needs of an eSIM.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/carrier/esim-admin/db/demo"
-	"github.com/carrier/esim-admin/db/demo/demotest"
+	"github.com/carrier/esim-admin/demo"
+	"github.com/carrier/esim-admin/demo/demotest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/smdp/smdptest"
 )

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo/demotest"
+	"github.com/carrier/esim-admin/demo/demotest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 

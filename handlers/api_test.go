@@ -20,7 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )

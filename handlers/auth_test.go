@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )

@@ -19,8 +19,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
-	"github.com/carrier/esim-admin/db/demo/demotest"
+	"github.com/carrier/esim-admin/demo"
+	"github.com/carrier/esim-admin/demo/demotest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/views"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"

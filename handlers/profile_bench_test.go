@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/carrier/esim-admin/db/demo/demotest"
+	"github.com/carrier/esim-admin/demo/demotest"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
 

@@ -99,7 +99,7 @@ func TestFinishRefuses(t *testing.T) {
 	}{
 		{name: "another state", change: func(f *signin.Flow, q url.Values) { q.Set("state", "forged") }, want: signin.BadState},
 		{name: "no sign-in started", change: func(f *signin.Flow, q url.Values) { *f = signin.Flow{} }, want: signin.BadState},
-		{name: "another PKCE verifier", change: func(f *signin.Flow, q url.Values) { f.Verifier = "x" + f.Verifier[1:] }, want: signin.BadToken},
+		{name: "another PKCE verifier", change: func(f *signin.Flow, q url.Values) { f.Verifier = otherFirst(f.Verifier) }, want: signin.BadToken},
 		{name: "another nonce", change: func(f *signin.Flow, q url.Values) { f.Nonce = "another" }, want: signin.BadToken},
 		{name: "another audience", tamper: func(c map[string]any) { c["aud"] = "another-app" }, want: signin.BadToken},
 		{name: "another issuer", tamper: func(c map[string]any) { c["iss"] = "https://idp.evil.example" }, want: signin.BadToken},
@@ -184,4 +184,13 @@ func TestSignOutURL(t *testing.T) {
 		q.Get("post_logout_redirect_uri") != "https://ap.example.com/login" {
 		t.Errorf("sign-out URL = %s", u)
 	}
+}
+
+// otherFirst is s with another first character: always a different string,
+// whatever s starts with.
+func otherFirst(s string) string {
+	if s[0] == 'x' {
+		return "y" + s[1:]
+	}
+	return "x" + s[1:]
 }

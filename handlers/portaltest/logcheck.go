@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 )
 
 // The log of every portal a test starts is checked when the test ends: no

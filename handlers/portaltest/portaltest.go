@@ -27,8 +27,8 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/dbtest"
-	"github.com/carrier/esim-admin/db/demo"
-	"github.com/carrier/esim-admin/db/demo/demotest"
+	"github.com/carrier/esim-admin/demo"
+	"github.com/carrier/esim-admin/demo/demotest"
 	"github.com/carrier/esim-admin/emails"
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"

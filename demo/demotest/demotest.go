@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
-	"github.com/carrier/esim-admin/db/demo"
+	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/emails"
 )
 
@@ -60,7 +60,7 @@ var scaleOnce sync.Map // path → *sync.Once
 func ScaleDB(tb testing.TB, esims int) string {
 	tb.Helper()
 	esims, subs := ScaleSize(tb, esims)
-	return built(tb, fmt.Sprintf("scale-%d-%d", esims, subs), "scale.go", func(s *db.Store) (any, error) {
+	return built(tb, fmt.Sprintf("scale-%d-%d", esims, subs), []string{"demo/scale.go", "db/load.go"}, func(s *db.Store) (any, error) {
 		return demo.SeedScale(context.Background(), s, demo.ScaleOptions{ESIMs: esims, Subscribers: subs})
 	})
 }
@@ -83,20 +83,23 @@ func YearTravellers(tb testing.TB, travellers int) int {
 // folder as ScaleDB's is. Open a copy (CopyFile) to change it.
 func YearDB(tb testing.TB, travellers, days int) string {
 	tb.Helper()
-	return built(tb, fmt.Sprintf("year-%d-%d", travellers, days), "year.go", func(s *db.Store) (any, error) {
+	return built(tb, fmt.Sprintf("year-%d-%d", travellers, days), []string{"demo/year.go"}, func(s *db.Store) (any, error) {
 		return demo.SeedYear(context.Background(), s, demo.YearOptions{Travellers: travellers, Days: days, Seed: 1})
 	})
 }
 
 // built returns the path of a data set made by fill into a new database,
 // named by name and a hash of the schema and the generator (demo.go and
-// the file of package demo named), built the first time and kept.
-func built(tb testing.TB, name, generator string, fill func(*db.Store) (any, error)) string {
+// the files named, from the module's root), built the first time and kept.
+func built(tb testing.TB, name string, generator []string, fill func(*db.Store) (any, error)) string {
 	_, here, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(here), "..", "..", "..")
+	root := filepath.Join(filepath.Dir(here), "..", "..")
 	h := sha256.New()
 	files, _ := filepath.Glob(filepath.Join(root, "db", "migrations", "*.sql"))
-	for _, f := range append(files, filepath.Join(root, "db", "demo", generator), filepath.Join(root, "db", "demo", "demo.go")) {
+	for _, g := range append([]string{"demo/demo.go"}, generator...) {
+		files = append(files, filepath.Join(root, g))
+	}
+	for _, f := range files {
 		body, err := os.ReadFile(f)
 		if err != nil {
 			tb.Fatal(err)

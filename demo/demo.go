@@ -6,7 +6,7 @@
 // Add line, Add plan, network reports, email deliveries) under a clock that
 // walks through the data set's past, so its emails, audit entries, order
 // numbers and country names are the ones the portal writes. The scale data is
-// bulk-inserted through Store.Bulk, for speed, with the store's own formats.
+// bulk-loaded through Store.Load, for speed, with the store's own formats.
 // Package db does not import this one.
 package demo
 
@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 	"github.com/carrier/esim-admin/emails"
 )
 
@@ -520,7 +521,7 @@ func (d *seeder) addCatalog(ctx context.Context) error {
 		dest := strings.Fields(p.countries)
 		region := p.region
 		if region == "" {
-			region = db.CountryName(dest[0])
+			region = rules.CountryName(dest[0])
 		}
 		plans[i] = db.Plan{Code: p.code, Name: p.name, Region: region, DataMB: p.dataMB, IMSIProfile: p.profile,
 			PriceCents: p.priceCents, Active: true, Destinations: dest}
@@ -652,7 +653,7 @@ func (d *seeder) orders(allocs []*allocation) ([]*order, error) {
 			}
 			if i == 0 {
 				a.profile = p.IMSIProfile
-				a.name = db.CountryName(a.line.country)
+				a.name = rules.CountryName(a.line.country)
 				if a.line.byRegion {
 					a.name = p.Region
 				}
@@ -676,7 +677,7 @@ func (d *seeder) orders(allocs []*allocation) ([]*order, error) {
 			if lp.activated != 0 && !p.Covers(o.in) {
 				return nil, fmt.Errorf("line %s of %s: plan %s does not cover %s", a.name, a.sub.AccountNumber, lp.code, o.in)
 			}
-			if c, _ := db.CountryByCode(o.in); lp.activated != 0 && len(c.MCCs) == 0 {
+			if c, _ := rules.CountryByCode(o.in); lp.activated != 0 && len(c.MCCs) == 0 {
 				return nil, fmt.Errorf("line %s of %s: no network code for %s", a.name, a.sub.AccountNumber, o.in)
 			}
 			if lp.activated != 0 {
@@ -709,7 +710,7 @@ func (d *seeder) replacementTime(a *allocation, orders []*order) (time.Time, err
 	if !slices.Contains(db.ReplaceReasons, r.reason) {
 		return time.Time{}, fmt.Errorf("%q is not a reason of the replace form", r.reason)
 	}
-	if c, _ := db.CountryByCode(a.line.country); len(c.MCCs) == 0 {
+	if c, _ := rules.CountryByCode(a.line.country); len(c.MCCs) == 0 {
 		return time.Time{}, fmt.Errorf("no network code for %s, where the new eSIM attaches", a.line.country)
 	}
 	at := d.now.AddDate(0, 0, -r.days).Truncate(24 * time.Hour).Add(18 * time.Hour)
@@ -965,7 +966,7 @@ func (d *seeder) reports(allocs []*allocation, orders []*order) []step {
 		if o.activatedAt.IsZero() {
 			continue
 		}
-		country, _ := db.CountryByCode(o.in) // orders made sure it has its MCCs
+		country, _ := rules.CountryByCode(o.in) // orders made sure it has its MCCs
 		steps = append(steps, step{o.activatedAt.Add(40 * time.Second), "attach in " + o.in, func(ctx context.Context) error {
 			r, err := d.s.Attach(ctx, db.Attach{ICCID: o.alloc.iccid, MCC: country.MCCs[0], AttachedAt: o.activatedAt})
 			if err != nil {
@@ -1057,7 +1058,7 @@ func (d *seeder) replacements(allocs []*allocation) []step {
 			}})
 			at = at.Add(20*time.Second + d.jitter(2*time.Minute))
 		}
-		country, _ := db.CountryByCode(a.line.country) // replacementTime made sure it has its MCCs
+		country, _ := rules.CountryByCode(a.line.country) // replacementTime made sure it has its MCCs
 		steps = append(steps, step{at.Add(40 * time.Second), "attach in " + a.line.country + " with the new eSIM", func(ctx context.Context) error {
 			_, err := d.s.Attach(ctx, db.Attach{ICCID: a.iccid, MCC: country.MCCs[0], AttachedAt: at})
 			return err

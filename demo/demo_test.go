@@ -14,6 +14,7 @@ import (
 
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/db/dbtest"
+	"github.com/carrier/esim-admin/db/rules"
 	"github.com/carrier/esim-admin/emails"
 )
 
@@ -213,7 +214,7 @@ func TestSeed(t *testing.T) {
 	t.Run("LinesNamedAsAgentsDo", func(t *testing.T) {
 		regions := s.strings(t, `SELECT DISTINCT region FROM plans`)
 		for _, name := range s.strings(t, `SELECT line_name FROM esims WHERE state = 'allocated'`) {
-			if !slices.Contains(regions, name) && !slices.ContainsFunc(db.Countries(), func(c db.Country) bool { return c.Name == name }) {
+			if !slices.Contains(regions, name) && !slices.ContainsFunc(rules.Countries(), func(c rules.Country) bool { return c.Name == name }) {
 				t.Errorf("line %q is named after neither a country nor a region", name)
 			}
 		}
@@ -477,7 +478,7 @@ func TestSeedAuditIsThePortals(t *testing.T) {
 		for _, l := range logins {
 			names = append(names, l.Name)
 		}
-		for _, c := range db.Countries() {
+		for _, c := range rules.Countries() {
 			names = append(names, c.Name)
 		}
 		out := map[string][]string{}
@@ -769,7 +770,7 @@ func TestSeedShowsAReplacedESIM(t *testing.T) {
 		t.Errorf("the new eSIM: profile %q, last attachment %v, QR email sent %s; want enabled, attached, sent",
 			fresh.ProfileState, fresh.LastAttachment, fresh.QRSentAt)
 	}
-	if d := db.Diagnose(fresh, now); !d.OK() {
+	if d := rules.Diagnose(fresh, now); !d.OK() {
 		t.Errorf("Why no data? on the new eSIM leads with %+v, want all good", d.Lead())
 	}
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 func TestSeedScale(t *testing.T) {
@@ -75,7 +76,7 @@ func TestSeedScale(t *testing.T) {
 		regions := s.strings(t, `SELECT DISTINCT region FROM plans`)
 		for _, name := range s.strings(t, `SELECT DISTINCT line_name FROM esims WHERE iccid LIKE '8901481%' AND state = 'allocated'`) {
 			place := strings.TrimRight(strings.TrimRight(name, "0123456789"), " ")
-			if !slices.Contains(regions, place) && !slices.ContainsFunc(db.Countries(), func(c db.Country) bool { return c.Name == place }) {
+			if !slices.Contains(regions, place) && !slices.ContainsFunc(rules.Countries(), func(c rules.Country) bool { return c.Name == place }) {
 				t.Errorf("line %q is named after neither a country nor a region", name)
 			}
 			if clean, err := db.CleanLineName(name); err != nil || clean != name {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // YearOptions sizes a simulated year (SeedYear).
@@ -376,7 +377,7 @@ func (y *year) begin(ctx context.Context, h time.Time, travellers []int) error {
 		plans := y.plans[sub.profile]
 		p := plans[y.rng.IntN(len(plans))]
 		country := p.Destinations[y.rng.IntN(len(p.Destinations))]
-		c, _ := db.CountryByCode(country)
+		c, _ := rules.CountryByCode(country)
 		// A trip uses 25 MB to 600 MB a day, 300 MB on average.
 		next[k] = &trip{sub: sub, from: h, until: h.Add(time.Duration(minTrip+y.rng.IntN(maxTrip-minTrip+1)) * time.Hour),
 			plan: p, country: country, mcc: c.MCCs[0], perHour: int64(1+y.rng.IntN(25)) * 1_000_000}
@@ -419,7 +420,7 @@ func lineName(t *trip) string {
 	if t.plan.Region != "" {
 		return t.plan.Region
 	}
-	return db.CountryName(t.country)
+	return rules.CountryName(t.country)
 }
 
 // deliver marks the emails due as sent, as the outbox worker would.

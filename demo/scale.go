@@ -3,7 +3,6 @@ package demo
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carrier/esim-admin/db"
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // ScaleOptions sizes the scale data set.
@@ -45,8 +45,8 @@ const scaleSpan = 2 * 365 * 24 * time.Hour
 // inventory delivered in batches over two years and handed out oldest first
 // by a dozen agents, lines with their plans. It loads the demo data set into
 // a new database first, refuses any other than a demo database, so made-up
-// data never lands in a real one, and inserts everything in one change
-// through Store.Bulk. It writes no audit entries and no emails.
+// data never lands in a real one, and loads everything in one change
+// through Store.Load. It writes no audit entries and no emails.
 func SeedScale(ctx context.Context, s *db.Store, opt ScaleOptions) (ScaleReport, error) {
 	if opt.ESIMs < 0 || opt.Subscribers < 0 {
 		return ScaleReport{}, fmt.Errorf("sizes must not be negative")
@@ -64,9 +64,9 @@ func SeedScale(ctx context.Context, s *db.Store, opt ScaleOptions) (ScaleReport,
 	if err != nil {
 		return ScaleReport{}, err
 	}
-	sc := &scaler{s: s, opt: opt, now: s.Now().UTC(), rng: rand.New(rand.NewPCG(opt.Seed, 7)), lineNames: names}
-	err = s.Bulk(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		sc.ctx, sc.tx = ctx, tx
+	sc := &scaler{s: s, ctx: ctx, opt: opt, now: s.Now().UTC(), rng: rand.New(rand.NewPCG(opt.Seed, 7)), lineNames: names}
+	err = s.Load(ctx, func(l *db.Loader) error {
+		sc.l = l
 		return sc.run()
 	})
 	if err != nil {
@@ -78,7 +78,7 @@ func SeedScale(ctx context.Context, s *db.Store, opt ScaleOptions) (ScaleReport,
 type scaler struct {
 	s      *db.Store
 	ctx    context.Context
-	tx     *sql.Tx
+	l      *db.Loader
 	opt    ScaleOptions
 	now    time.Time
 	rng    *rand.Rand
@@ -112,14 +112,16 @@ type scaleESIM struct {
 
 func (sc *scaler) run() error {
 	// Checked in the load's own change, under the write lock.
-	var demo, scaled bool
-	if err := sc.tx.QueryRowContext(sc.ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE email = ?),
-		EXISTS (SELECT 1 FROM esims WHERE iccid >= ? AND iccid < ?)`,
-		LeadEmail, scaleICCIDPrefix, scaleICCIDPrefix+"a").Scan(&demo, &scaled); err != nil {
+	demo, err := sc.l.HasLogin(LeadEmail)
+	if err != nil {
 		return err
 	}
 	if !demo {
 		return fmt.Errorf("this database is not a demo database: scale data goes only into a new or demo database")
+	}
+	scaled, err := sc.l.HasICCIDPrefix(scaleICCIDPrefix)
+	if err != nil {
+		return err
 	}
 	if scaled {
 		return fmt.Errorf("this database already holds a scale data set")
@@ -128,14 +130,6 @@ func (sc *scaler) run() error {
 		return err
 	}
 	if err := sc.insertLogins(); err != nil {
-		return err
-	}
-	// Building an index once, sorted, is many times faster than keeping it
-	// up to date through a million random inserts: the bulk tables' indexes
-	// are dropped for the load and made again from their stored definitions,
-	// in the same transaction. UNIQUE indexes recheck every row as they are made.
-	indexes, err := sc.dropIndexes("subscribers", "domestic_plans", "esims", "esim_plans", "usage_records", "usage_charges")
-	if err != nil {
 		return err
 	}
 	capacity, err := sc.insertSubscribers()
@@ -147,48 +141,7 @@ func (sc *scaler) run() error {
 	if err := sc.insertESIMs(stock, allocs); err != nil {
 		return err
 	}
-	if err := sc.insertLinePlans(stock, allocs); err != nil {
-		return err
-	}
-	// No ANALYZE: a real database has no statistics either, and the List's
-	// queries must be measured as SQLite plans them there.
-	for _, create := range indexes {
-		if _, err := sc.tx.ExecContext(sc.ctx, create); err != nil {
-			return fmt.Errorf("%s: %w", create, err)
-		}
-	}
-	return nil
-}
-
-// dropIndexes drops the indexes of tables that have a definition of their
-// own (not those of a PRIMARY KEY or UNIQUE column) and returns the
-// statements that make them again.
-func (sc *scaler) dropIndexes(tables ...string) ([]string, error) {
-	var names, creates []string
-	for _, table := range tables {
-		rows, err := sc.tx.QueryContext(sc.ctx, `SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`, table)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var name, create string
-			if err := rows.Scan(&name, &create); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			names, creates = append(names, name), append(creates, create)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	for _, name := range names {
-		if _, err := sc.tx.ExecContext(sc.ctx, `DROP INDEX "`+strings.ReplaceAll(name, `"`, `""`)+`"`); err != nil {
-			return nil, err
-		}
-	}
-	return creates, nil
+	return sc.insertLinePlans(stock, allocs)
 }
 
 // loadPlans finds the plans on sale, by IMSI profile, in catalog order.
@@ -250,8 +203,8 @@ func lineNames() (map[int][]string, error) {
 	for profile, places := range scalePlaces {
 		for _, p := range places {
 			name := p
-			if db.KnownCountry(p) {
-				name = db.CountryName(p)
+			if rules.KnownCountry(p) {
+				name = rules.CountryName(p)
 			}
 			// The longest a name gets: with the number lineName adds.
 			if _, err := db.CleanLineName(name + " 99"); err != nil {
@@ -268,61 +221,28 @@ func lineNames() (map[int][]string, error) {
 var scaleProfileShare = map[int]float64{2: 0.30, 7: 0.45, 10: 0.25}
 
 func (sc *scaler) insertLogins() error {
-	ins, err := newBatchInsert(sc.ctx, sc.tx, "logins", "email, name, role, password_hash, created_at", 5, 32)
-	if err != nil {
-		return err
-	}
-	defer ins.close()
-	created := db.FormatTime(sc.now.Add(-scaleSpan - 30*24*time.Hour))
+	created := sc.now.Add(-scaleSpan - 30*24*time.Hour)
 	for i, name := range scaleLoginNames {
 		role := db.RoleAgent
 		if i%5 == 4 {
 			role = db.RoleLead
 		}
 		email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + ".scale@example.com"
-		// Not a bcrypt hash: these logins exist to have allocated eSIMs and
-		// can never sign in.
-		if err := ins.add(email, name, role, "!scale-data-no-sign-in", created); err != nil {
+		// These logins exist to have allocated eSIMs and can never sign in.
+		if err := sc.l.Login(db.LoginRow{Email: email, Name: name, Role: role, CreatedAt: created}); err != nil {
 			return err
 		}
-	}
-	if err := ins.flush(); err != nil {
-		return err
 	}
 	sc.report.Logins = len(scaleLoginNames)
-	rows, err := sc.tx.QueryContext(sc.ctx, `SELECT id FROM logins WHERE disabled_at IS NULL ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		sc.logins = append(sc.logins, id)
-	}
-	return rows.Err()
+	var err error
+	sc.logins, err = sc.l.Logins()
+	return err
 }
 
 // insertSubscribers adds the subscribers with their home plans and returns
 // how many complimentary eSIMs each may hold.
 func (sc *scaler) insertSubscribers() ([]int8, error) {
 	n := sc.opt.Subscribers
-	var first int64
-	if err := sc.tx.QueryRowContext(sc.ctx, `SELECT coalesce(max(id), 0) + 1 FROM subscribers`).Scan(&first); err != nil {
-		return nil, err
-	}
-	subs, err := newBatchInsert(sc.ctx, sc.tx, "subscribers", "id, account_number, name, email, phone, created_at", 6, 100)
-	if err != nil {
-		return nil, err
-	}
-	defer subs.close()
-	dom, err := newBatchInsert(sc.ctx, sc.tx, "domestic_plans", "subscriber_id, name, kind, lines, since", 5, 100)
-	if err != nil {
-		return nil, err
-	}
-	defer dom.close()
 	domains := []string{"example.com", "example.net", "example.org"}
 	// Qualifying home plans per subscriber: most have one to four.
 	qualifyingShare := []float64{0.08, 0.20, 0.22, 0.20, 0.15, 0.10, 0.05}
@@ -330,25 +250,20 @@ func (sc *scaler) insertSubscribers() ([]int8, error) {
 	sc.subIDs = make([]int64, n)
 	sc.subLines = make([][]string, n)
 	fold := strings.NewReplacer("á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u", "ñ", "n", "ü", "u", "'", "")
-	created := make([]time.Time, n)
+	subs := make([]db.NewSubscriber, n)
 	for i := range n {
-		id := first + int64(i)
-		sc.subIDs[i] = id
 		fn := scaleFirstNames[sc.rng.IntN(len(scaleFirstNames))]
 		ln := scaleLastNames[sc.rng.IntN(len(scaleLastNames))]
 		email := fmt.Sprintf("%s.%s.%d@%s", fold.Replace(strings.ToLower(fn)), fold.Replace(strings.ToLower(ln)), i, domains[i%len(domains)])
-		created[i] = sc.now.Add(-scaleSpan - time.Duration(sc.rng.Int64N(int64(3*365*24*time.Hour))))
+		created := sc.now.Add(-scaleSpan - time.Duration(sc.rng.Int64N(int64(3*365*24*time.Hour))))
 		phone := fmt.Sprintf("+1 %s 555 %04d", areaCodes[i%len(areaCodes)], i%10000)
-		if err := subs.add(id, fmt.Sprintf("AC-%07d", 2_000_000+i), fn+" "+ln, email, phone, db.FormatTime(created[i])); err != nil {
-			return nil, err
-		}
+		subs[i] = db.NewSubscriber{Subscriber: db.Subscriber{AccountNumber: fmt.Sprintf("AC-%07d", 2_000_000+i), Name: fn + " " + ln,
+			Email: email, Phone: phone}, Since: created}
 	}
-	if err := subs.flush(); err != nil {
-		return nil, err
-	}
-	// Home plans after all subscribers: a foreign key needs its parent first.
+	// The home plans are drawn after all the subscribers, as the data set
+	// has always been drawn: the same seed gives the same data.
 	for i := range n {
-		id := sc.subIDs[i]
+		sub := &subs[i]
 		q := pick(sc.rng, qualifyingShare)
 		capacity[i] = int8(q)
 		for j := range q {
@@ -356,19 +271,22 @@ func (sc *scaler) insertSubscribers() ([]int8, error) {
 			if j == 0 && sc.rng.IntN(2) == 0 {
 				p = homePlans[0]
 			}
-			if err := dom.add(id, p.name, p.kind, p.lines, db.FormatTime(created[i].Add(time.Duration(j)*24*time.Hour))); err != nil {
-				return nil, err
-			}
+			sub.Home = append(sub.Home, db.DomesticPlan{Name: p.name, Kind: p.kind, Lines: p.lines, Since: sub.Since.Add(time.Duration(j) * 24 * time.Hour)})
 		}
 		if q == 0 || sc.rng.IntN(4) == 0 {
 			p := homePlans[5+sc.rng.IntN(3)]
-			if err := dom.add(id, p.name, p.kind, p.lines, db.FormatTime(created[i])); err != nil {
-				return nil, err
-			}
+			sub.Home = append(sub.Home, db.DomesticPlan{Name: p.name, Kind: p.kind, Lines: p.lines, Since: sub.Since})
 		}
 	}
+	for i, sub := range subs {
+		id, err := sc.l.Subscriber(sub)
+		if err != nil {
+			return nil, err
+		}
+		sc.subIDs[i] = id
+	}
 	sc.report.Subscribers = n
-	return capacity, dom.flush()
+	return capacity, nil
 }
 
 // pick returns an index drawn with the given shares.
@@ -547,35 +465,28 @@ func (sc *scaler) scaleMatchingID(profile, serial int) string {
 }
 
 func (sc *scaler) insertESIMs(stock map[int][]scaleESIM, allocs []scaleAlloc) error {
-	ins, err := newBatchInsert(sc.ctx, sc.tx, "esims",
-		"iccid, imsi_profile, smdp_address, matching_id, state, stocked_at, subscriber_id, line_name, allocated_at, allocated_by", 10, 100)
-	if err != nil {
-		return err
-	}
-	defer ins.close()
 	for _, profile := range db.IMSIProfiles { // ICCID order: the profile is part of it
 		smdp := smdpAddress(profile) // the demo's SM-DP+ hosts
 		for serial, e := range stock[profile] {
-			state := db.StateFree
-			var sub, line, at, by any
+			r := db.ESIMRow{ICCID: scaleICCID(profile, serial), IMSIProfile: profile, SMDPAddress: smdp,
+				MatchingID: sc.scaleMatchingID(profile, serial), State: db.StateFree, StockedAt: time.UnixMilli(e.stocked)}
 			switch {
 			case e.alloc > 0:
 				a := allocs[e.alloc-1]
-				state, sub, line, at, by = db.StateAllocated, sc.subIDs[a.sub], a.line, db.FormatTime(time.UnixMilli(a.at)), sc.logins[a.by]
+				r.State, r.SubscriberID, r.LineName, r.AllocatedAt, r.AllocatedBy = db.StateAllocated, sc.subIDs[a.sub], a.line, time.UnixMilli(a.at), sc.logins[a.by]
 				sc.report.Allocated++
 			case e.retired:
-				state = db.StateRetired
+				r.State = db.StateRetired
 				sc.report.Retired++
 			default:
 				sc.report.Free++
 			}
-			if err := ins.add(scaleICCID(profile, serial), profile, smdp, sc.scaleMatchingID(profile, serial), state,
-				db.FormatTime(time.UnixMilli(e.stocked)), sub, line, at, by); err != nil {
+			if err := sc.l.ESIM(r); err != nil {
 				return err
 			}
 		}
 	}
-	return ins.flush()
+	return nil
 }
 
 // insertLinePlans puts one to four plans on each allocated eSIM: the first
@@ -585,36 +496,7 @@ func (sc *scaler) insertESIMs(stock map[int][]scaleESIM, allocs []scaleAlloc) er
 // usage record says so, charged to it, so plans and records agree as the
 // rules of db/usage.go would have them.
 func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc) error {
-	var id int64
-	if err := sc.tx.QueryRowContext(sc.ctx, `SELECT coalesce(max(id), 0) FROM esim_plans`).Scan(&id); err != nil {
-		return err
-	}
-	ins, err := newBatchInsert(sc.ctx, sc.tx, "esim_plans",
-		"id, order_number, iccid, plan_id, state, added_at, added_by, activated_at, expires_at, data_bytes, used_bytes, ended_at, price_cents, currency", 14, 70)
-	if err != nil {
-		return err
-	}
-	defer ins.close()
-	var recordID int64
-	if err := sc.tx.QueryRowContext(sc.ctx, `SELECT coalesce(max(id), 0) FROM usage_records`).Scan(&recordID); err != nil {
-		return err
-	}
-	records, err := newBatchInsert(sc.ctx, sc.tx, "usage_records",
-		"id, record_id, iccid, country, bytes, start_at, end_at, uncovered_bytes, received_at", 9, 100)
-	if err != nil {
-		return err
-	}
-	defer records.close()
-	charges, err := newBatchInsert(sc.ctx, sc.tx, "usage_charges", "usage_record, esim_plan_id, bytes", 3, 300)
-	if err != nil {
-		return err
-	}
-	defer charges.close()
-	// A charge refers to its record and its plan, which may still wait in
-	// their batches: they go first, so every key is there when it is checked.
-	// (Deferring the checks instead costs a scan of the charges for each plan
-	// written while any is missing: minutes at a million eSIMs.)
-	charges.parents = []*batchInsert{ins, records}
+	records := 0
 	const day = 24 * time.Hour
 	for _, profile := range db.IMSIProfiles {
 		plans := sc.plans[profile]
@@ -627,123 +509,45 @@ func (sc *scaler) insertLinePlans(stock map[int][]scaleESIM, allocs []scaleAlloc
 			added := time.UnixMilli(a.at).UTC()
 			by := sc.logins[a.by]
 			for n := 0; n < 4; n++ {
-				id++
-				state, activated, expires := db.PlanQueued, any(nil), any(nil)
+				r := db.LinePlanRow{ICCID: iccid, State: db.PlanQueued, AddedAt: added, AddedBy: by}
 				act := added.Add(day + time.Duration(sc.rng.Int64N(int64(20*day))))
 				// Recent plans may still wait for the trip; older ones all started.
 				if act.Before(sc.now) && (sc.now.Sub(added) > 60*day || sc.rng.IntN(3) > 0) {
-					exp := act.Add(30 * day)
-					state, activated, expires = db.PlanActive, db.FormatTime(act), db.FormatTime(exp)
-					if !exp.After(sc.now) {
-						state = db.PlanExpired
+					r.State, r.ActivatedAt, r.ExpiresAt = db.PlanActive, act, act.Add(30*day)
+					if !r.ExpiresAt.After(sc.now) {
+						r.State = db.PlanExpired
 					}
 				}
 				p := plans[sc.rng.IntN(len(plans))]
-				var used int64
-				var ended any
+				r.PlanID, r.DataBytes, r.PriceCents, r.Currency = p, sc.dataBytes[p], sc.price[p].PriceCents, sc.price[p].Currency
 				var from, to time.Time // of the plan's usage record
-				if state != db.PlanQueued {
-					used = sc.dataBytes[p] * int64(5+sc.rng.IntN(90)) / 100
+				if r.State != db.PlanQueued {
+					r.UsedBytes = sc.dataBytes[p] * int64(5+sc.rng.IntN(90)) / 100
 					from, to = act, act.Add(time.Hour)
 					if end := act.Add(time.Duration(1+sc.rng.IntN(28)) * day); sc.rng.IntN(7) == 0 && end.Before(sc.now) {
-						state, used, ended = db.PlanUsedUp, sc.dataBytes[p], db.FormatTime(end)
+						r.State, r.UsedBytes, r.EndedAt = db.PlanUsedUp, sc.dataBytes[p], end
 						from, to = end.Add(-time.Hour), end
 					}
 				}
-				if err := ins.add(id, db.OrderNumber(id, added), iccid, p, state,
-					db.FormatTime(added), by, activated, expires, sc.dataBytes[p], used, ended, sc.price[p].PriceCents, sc.price[p].Currency); err != nil {
+				id, err := sc.l.LinePlan(r)
+				if err != nil {
 					return err
 				}
-				if state != db.PlanQueued {
-					recordID++
-					if err := records.add(recordID, fmt.Sprintf("scale-%d", recordID), iccid, sc.where[p], used, db.FormatTime(from),
-						db.FormatTime(to), 0, db.FormatTime(to)); err != nil {
-						return err
-					}
-					if err := charges.add(recordID, id, used); err != nil {
+				if r.State != db.PlanQueued {
+					records++
+					if err := sc.l.Usage(db.UsageRow{RecordID: fmt.Sprintf("scale-%d", records), ICCID: iccid, Country: sc.where[p],
+						Bytes: r.UsedBytes, Start: from, End: to, ReceivedAt: to, LinePlanID: id}); err != nil {
 						return err
 					}
 				}
 				sc.report.LinePlans++
 				next := added.Add(20*day + time.Duration(sc.rng.Int64N(int64(200*day))))
-				if state == db.PlanQueued || !next.Before(sc.now) || sc.rng.IntN(10) < 6 {
+				if r.State == db.PlanQueued || !next.Before(sc.now) || sc.rng.IntN(10) < 6 {
 					break
 				}
 				added, by = next, sc.logins[sc.rng.IntN(len(sc.logins))]
 			}
 		}
 	}
-	return charges.flush()
-}
-
-// batchInsert inserts rows many at a time through one prepared statement:
-// per-statement overhead, not SQLite, is what limits a bulk load.
-type batchInsert struct {
-	ctx     context.Context
-	tx      *sql.Tx
-	table   string
-	columns string
-	width   int
-	rows    int
-	stmt    *sql.Stmt
-	args    []any
-	parents []*batchInsert // rows these rows refer to: written first
-}
-
-func newBatchInsert(ctx context.Context, tx *sql.Tx, table, columns string, width, rows int) (*batchInsert, error) {
-	b := &batchInsert{ctx: ctx, tx: tx, table: table, columns: columns, width: width, rows: rows}
-	var err error
-	b.stmt, err = tx.PrepareContext(ctx, b.query(rows))
-	b.args = make([]any, 0, width*rows)
-	return b, err
-}
-
-func (b *batchInsert) query(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", b.width), ",") + ")"
-	return "INSERT INTO " + b.table + " (" + b.columns + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
-}
-
-func (b *batchInsert) add(values ...any) error {
-	if len(values) != b.width {
-		return fmt.Errorf("%s: %d values for %d columns", b.table, len(values), b.width)
-	}
-	b.args = append(b.args, values...)
-	if len(b.args) < b.width*b.rows {
-		return nil
-	}
-	if err := b.flushParents(); err != nil {
-		return err
-	}
-	_, err := b.stmt.ExecContext(b.ctx, b.args...)
-	b.args = b.args[:0]
-	if err != nil {
-		return fmt.Errorf("%s: %w", b.table, err)
-	}
 	return nil
 }
-
-func (b *batchInsert) flush() error {
-	if err := b.flushParents(); err != nil {
-		return err
-	}
-	if len(b.args) == 0 {
-		return nil
-	}
-	_, err := b.tx.ExecContext(b.ctx, b.query(len(b.args)/b.width), b.args...)
-	b.args = b.args[:0]
-	if err != nil {
-		return fmt.Errorf("%s: %w", b.table, err)
-	}
-	return nil
-}
-
-func (b *batchInsert) flushParents() error {
-	for _, p := range b.parents {
-		if err := p.flush(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (b *batchInsert) close() { b.stmt.Close() }
