@@ -218,3 +218,58 @@ func TestWriterKeepsItsStatements(t *testing.T) {
 		t.Errorf("%d settings written, want 3", n)
 	}
 }
+
+// TestRefusedChangeLeavesNothing: a change that writes and then fails is
+// undone whole, alone in its batch (no savepoint) or beside others (its
+// savepoint), and its neighbours are kept.
+func TestRefusedChangeLeavesNothing(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	refused := errors.New("refused")
+	write := func(key string, fail bool) error {
+		return s.inTx(ctx, func(ctx context.Context, tx *change) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')`, key); err != nil {
+				return err
+			}
+			if fail {
+				return refused
+			}
+			return nil
+		})
+	}
+	has := func(key string) bool {
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key = ?`, key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	// Alone.
+	if err := write("alone-refused", true); !errors.Is(err, refused) {
+		t.Fatalf("a refused change alone: %v", err)
+	}
+	if err := write("alone-after", false); err != nil {
+		t.Fatal(err)
+	}
+	// Behind a held change, with a neighbour on each side.
+	release := batchBehind(t, s)
+	results := make(chan error, 3)
+	for _, c := range []struct {
+		key  string
+		fail bool
+	}{{"batch-before", false}, {"batch-refused", true}, {"batch-after", false}} {
+		go func() { results <- write(c.key, c.fail) }()
+	}
+	release() // whether they share the next batch or not, the outcome is the same
+	for range 3 {
+		if err := <-results; err != nil && !errors.Is(err, refused) {
+			t.Fatal(err)
+		}
+	}
+	for key, want := range map[string]bool{"alone-refused": false, "alone-after": true,
+		"batch-before": true, "batch-refused": false, "batch-after": true} {
+		if has(key) != want {
+			t.Errorf("%s kept: %v, want %v", key, has(key), want)
+		}
+	}
+}
