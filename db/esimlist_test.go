@@ -525,9 +525,8 @@ func TestESIMListRow(t *testing.T) {
 	var planID int64
 	s.read.QueryRow(`SELECT id FROM plans WHERE imsi_profile = 2 ORDER BY id LIMIT 1`).Scan(&planID)
 	type plan struct {
-		state            string
-		activated, exp   time.Time
-		wantCurrentState string
+		state          string
+		activated, exp time.Time
 	}
 	day := 24 * time.Hour
 	pending := plan{state: PlanQueued}
@@ -548,19 +547,16 @@ func TestESIMListRow(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			iccid := fx.tieICCIDs[3+i*3] // profile 2
-			var ids []int64
+			// Each plan its own allowance, so the row shows which one it chose.
 			for j, p := range tc.plans {
 				var act, exp any
 				if !p.activated.IsZero() {
 					act, exp = formatTime(p.activated), formatTime(p.exp)
 				}
-				res, err := s.write.Exec(`INSERT INTO esim_plans (order_number, iccid, plan_id, state, added_at, activated_at, expires_at, data_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, 1000000)`,
-					fmt.Sprintf("T-%s-%d", tc.name, j), iccid, planID, p.state, formatTime(now.Add(-100*day)), act, exp)
-				if err != nil {
+				if _, err := s.write.Exec(`INSERT INTO esim_plans (order_number, iccid, plan_id, state, added_at, activated_at, expires_at, data_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+					fmt.Sprintf("T-%s-%d", tc.name, j), iccid, planID, p.state, formatTime(now.Add(-100*day)), act, exp, (j+1)*1000000); err != nil {
 					t.Fatal(err)
 				}
-				id, _ := res.LastInsertId()
-				ids = append(ids, id)
 			}
 			page, err := s.ESIMList(ctx, mustFilter(t, ListFilterInput{Q: iccid}), "", "")
 			if err != nil || len(page.Rows) != 1 {
@@ -574,6 +570,9 @@ func TestESIMListRow(t *testing.T) {
 			e, err := s.ESIM(ctx, iccid)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.current >= 0 && r.CurrentPlanData != int64(tc.current+1)*1000000 {
+				t.Errorf("the row's current plan has %d bytes: not plan %d", r.CurrentPlanData, tc.current)
 			}
 			if tc.current >= 0 && e.Plans[tc.current].StateAt(now) != r.CurrentPlanState {
 				t.Errorf("current plan state %q, its StateAt says %q", r.CurrentPlanState, e.Plans[tc.current].StateAt(now))
