@@ -158,7 +158,6 @@ type yearSubscriber struct {
 	id      int64
 	profile int
 	iccid   string // the subscriber's line, once Add line has made it
-	trips   int
 }
 
 // trip is a traveller's time abroad: hours [from, until), in country, on a
