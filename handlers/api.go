@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -369,14 +370,22 @@ func jsonNames(v any) []string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if names, ok := jsonNamesOf.Load(t); ok {
+		return names.([]string)
+	}
 	var names []string
 	for f := range t.Fields() {
 		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
 			names = append(names, name)
 		}
 	}
+	jsonNamesOf.Store(t, names)
 	return names
 }
+
+// jsonNamesOf keeps each type's JSON names: a batch reads a thousand records
+// of the same type.
+var jsonNamesOf sync.Map // reflect.Type → []string
 
 // parseAPITime reads an RFC 3339 time; the zone is required, so a time
 // cannot be read in the wrong one. A time before db.EarliestReport is
