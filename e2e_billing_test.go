@@ -18,9 +18,7 @@ import (
 // customer and gives them a travel eSIM, and the lead revokes the key, which
 // stops billing's next call at once.
 func TestBrowserBillingClient(t *testing.T) {
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
+	p, ctx := signedIn(t, nil, demo.LeadEmail, demo.LeadPassword)
 
 	do(t, ctx, "open Integrations", chromedp.Navigate(p.URL+"/integrations"), chromedp.WaitVisible(chromedp.ID("name")))
 	checkPage(t, ctx, "integrations")

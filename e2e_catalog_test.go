@@ -19,9 +19,7 @@ import (
 // the customer's plan runs on.
 func TestBrowserPlanCatalog(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
+	p, ctx := signedIn(t, nil, demo.LeadEmail, demo.LeadPassword)
 
 	do(t, ctx, "open Plans from the menu", chromedp.Click(chromedp.Search(`//nav//a[normalize-space()="Plans"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=catalog]`)))

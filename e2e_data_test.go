@@ -17,9 +17,7 @@ import (
 // used-up line starts with the phone's next use and shows its bar.
 func TestBrowserDataUseAndTopUp(t *testing.T) {
 	mailServer := smtptest.Start(t)
-	p := startPortal(t, mailServer)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
+	p, ctx := signedIn(t, mailServer, demo.LeadEmail, demo.LeadPassword)
 
 	priya := p.Subscriber(t, "AC-100358") // Euro 1 (1 GB) queued on line Europe
 	iccid := p.Lines(t, priya.ID)[0].ICCID

@@ -112,6 +112,16 @@ func signIn(t *testing.T, ctx context.Context, p *portaltest.Portal, email, pass
 	browsertest.SignIn(t, ctx, p.URL, email, password)
 }
 
+// signedIn serves the portal as startPortal does and opens a browser signed
+// in to it as email.
+func signedIn(t *testing.T, mail *smtptest.Server, email, password string) (*portaltest.Portal, context.Context) {
+	t.Helper()
+	p := startPortal(t, mail)
+	ctx := newBrowser(t)
+	signIn(t, ctx, p, email, password)
+	return p, ctx
+}
+
 // eval evaluates a JavaScript expression and returns its value.
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()

@@ -16,9 +16,7 @@ import (
 // never installed open in the eSIM List.
 func TestBrowserInsights(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
+	_, ctx := signedIn(t, nil, demo.LeadEmail, demo.LeadPassword)
 
 	do(t, ctx, "open Team lead → Insights", chromedp.Click(chromedp.Search(`//header//nav//a[normalize-space()="Insights"]`)))
 	waitVisible(t, ctx, "the allocations chart shows", chromedp.CSS(`[data-testid=allocations-chart]`))

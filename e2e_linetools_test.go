@@ -48,9 +48,7 @@ func openProfile(t *testing.T, ctx context.Context, p *portaltest.Portal, id int
 // is a button that does it.
 func TestBrowserWhyNoData(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+	p, ctx := signedIn(t, nil, demo.AgentEmail, demo.AgentPassword)
 
 	// Isabella Martínez turned the eSIM off, and her Americas plan ended:
 	// both checks fail; the first is what the headline and the top say.
@@ -163,9 +161,7 @@ func samePageAsFresh(t *testing.T, ctx context.Context, what string) {
 // to date, and the line as it now is.
 func TestBrowserLineActionsKeepThePageTrue(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+	p, ctx := signedIn(t, nil, demo.AgentEmail, demo.AgentPassword)
 	ahmed := p.Subscriber(t, "AC-100719")
 	canada := lineWith(t, p, ahmed.ID, "USCA5")
 	turkey := lineWith(t, p, ahmed.ID, "TR3")
@@ -239,9 +235,7 @@ func TestBrowserLineActionsKeepThePageTrue(t *testing.T) {
 // in and ready to submit.
 func TestBrowserWayOutToANewLine(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+	p, ctx := signedIn(t, nil, demo.AgentEmail, demo.AgentPassword)
 	priya := p.Subscriber(t, "AC-100358") // line Europe, profile 7; allowance left
 	europe := p.Lines(t, priya.ID)[0]
 	formID := "add-plan-" + europe.ICCID
@@ -296,9 +290,7 @@ func TestBrowserWayOutToANewLine(t *testing.T) {
 // eSIM on the line.
 func TestBrowserLineToolsInPlace(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+	p, ctx := signedIn(t, nil, demo.AgentEmail, demo.AgentPassword)
 	ahmed := p.Subscriber(t, "AC-100719")
 	canada := lineWith(t, p, ahmed.ID, "USCA5")
 	line := "#line-" + canada.ICCID

@@ -17,9 +17,7 @@ import (
 // Enter opens the customer's profile.
 func TestBrowserSearchKeysAndExactMatch(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+	p, ctx := signedIn(t, nil, demo.AgentEmail, demo.AgentPassword)
 	kenji := p.Subscriber(t, "AC-100412")
 	iccid := p.Lines(t, kenji.ID)[0].ICCID
 

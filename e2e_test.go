@@ -185,9 +185,7 @@ const (
 func TestBrowserAddLineAndAddPlan(t *testing.T) {
 	t.Parallel()
 	mailServer := smtptest.Start(t)
-	p := startPortal(t, mailServer)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+	_, ctx := signedIn(t, mailServer, demo.AgentEmail, demo.AgentPassword)
 
 	do(t, ctx, "search for "+priyaName,
 		chromedp.SendKeys(chromedp.ID("q"), priyaAccount),
@@ -449,9 +447,7 @@ var goodInventoryByProfile = map[string]int{"2": 2, "7": 3, "10": 1}
 
 func TestBrowserLeadListAndImport(t *testing.T) {
 	t.Parallel()
-	p := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
+	_, ctx := signedIn(t, nil, demo.LeadEmail, demo.LeadPassword)
 
 	openList := func(what string) {
 		t.Helper()

@@ -18,9 +18,7 @@ import (
 // replaces the old one.
 func TestBrowserReplaceESIM(t *testing.T) {
 	mailServer := smtptest.Start(t)
-	p := startPortal(t, mailServer)
-	ctx := newBrowser(t)
-	signIn(t, ctx, p, demo.AgentEmail, demo.AgentPassword)
+	p, ctx := signedIn(t, mailServer, demo.AgentEmail, demo.AgentPassword)
 
 	kenji := p.Subscriber(t, "AC-100412") // Japan, profile 10
 	old := p.Lines(t, kenji.ID)[0]

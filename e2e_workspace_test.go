@@ -295,9 +295,7 @@ func TestBrowserWorkspaceKeys(t *testing.T) {
 // note is a real field; the audit log reads in names.
 func TestBrowserWorkspacePages(t *testing.T) {
 	t.Parallel()
-	portal := startPortal(t, nil)
-	ctx := newBrowser(t)
-	signIn(t, ctx, portal, demo.AgentEmail, demo.AgentPassword)
+	portal, ctx := signedIn(t, nil, demo.AgentEmail, demo.AgentPassword)
 
 	// The eSIM List on a phone: a card per eSIM, with its subscriber and line.
 	do(t, ctx, "open the eSIM List", chromedp.Navigate(portal.URL+"/esims?state=allocated"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=esim-row]`)))
