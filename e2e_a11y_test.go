@@ -336,7 +336,6 @@ func TestBrowserLeadPages(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, nil)
 	ctx := newBrowser(t)
-	answerDialogs(t, ctx)
 	signIn(t, ctx, p, demo.LeadEmail, demo.LeadPassword)
 
 	// The skip link shows when the keyboard reaches it, and the focus ring

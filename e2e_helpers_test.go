@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/mail"
-	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -15,15 +14,6 @@ import (
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 	"github.com/carrier/esim-admin/handlers/portaltest/browsertest"
-)
-
-// The browser tests' harness lives in handlers/portaltest/browsertest; the
-// names below are the ones this package's tests call it by.
-
-const (
-	browserTestTimeout = browsertest.Timeout
-	viewHeight         = browsertest.ViewHeight
-	staleAttr          = browsertest.StaleAttr
 )
 
 // startPortal serves the portal with the program's default settings, the
@@ -62,16 +52,12 @@ func readMail(t *testing.T, r smtptest.Received) mailTo {
 	return mailTo{To: r.To, Subject: subject, QR: bytes.Contains(r.Data, []byte(`filename="qr-code.png"`))}
 }
 
-type (
-	axeViolation = browsertest.AxeViolation
-	cutProxy     = portaltest.Proxy
-)
-
+// The browser tests' harness lives in handlers/portaltest/browsertest; the
+// names below are the ones this package's tests call it by.
 var (
 	desktopWidth = browsertest.DesktopWidth
 	phoneWidth   = browsertest.PhoneWidth
 
-	browserPath         = browsertest.Path
 	newBrowser          = browsertest.New
 	expectConsoleErrors = browsertest.ExpectConsoleErrors
 	screenshotDir       = browsertest.ScreenshotDir
@@ -85,16 +71,12 @@ var (
 	markPage            = browsertest.MarkPage
 	samePage            = browsertest.SamePage
 	markStale           = browsertest.MarkStale
-	fresh               = browsertest.Fresh
 	freshJS             = browsertest.FreshJS
-	planRadio           = browsertest.PlanRadio
 	choosePlan          = browsertest.ChoosePlan
 	narrowTo            = browsertest.NarrowTo
 	waitSettled         = browsertest.WaitSettled
 	flash               = browsertest.Flash
-	xpathString         = browsertest.XPathString
 	setWidth            = browsertest.SetWidth
-	runAxe              = browsertest.RunAxe
 	checkPage           = browsertest.CheckPage
 	assertBeside        = browsertest.AssertBeside
 	waitAnnounced       = browsertest.WaitAnnounced
@@ -132,22 +114,4 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 func waitVisible[S chromedp.Selectable](t *testing.T, ctx context.Context, what string, sel S) {
 	t.Helper()
 	browsertest.WaitVisible(t, ctx, what, sel)
-}
-
-// dialogs answers the page's confirm() dialogs: accept or dismiss, as set
-// before the click that opens one; next reads each message.
-type dialogs struct {
-	*browsertest.Dialogs
-	accept *atomic.Bool
-}
-
-func answerDialogs(t *testing.T, ctx context.Context) *dialogs {
-	t.Helper()
-	d := browsertest.AnswerDialogs(t, ctx)
-	return &dialogs{Dialogs: d, accept: &d.Accept}
-}
-
-func (d *dialogs) next(t *testing.T, what string) string {
-	t.Helper()
-	return d.Next(t, what)
 }

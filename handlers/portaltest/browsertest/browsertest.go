@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +26,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -653,44 +651,6 @@ func WaitFocus(t testing.TB, ctx context.Context, what, sel string) {
 		chromedp.WithPollingTimeout(WaitTimeout))); err != nil {
 		got := Eval[string](t, ctx, `(e => e ? e.outerHTML.slice(0, 160) : 'nothing')(document.activeElement)`)
 		t.Errorf("%s: the focus is on %s; want %s", what, got, sel)
-	}
-}
-
-// Dialogs answers the page's confirm() dialogs: accept or dismiss, as
-// Accept is set before the click that opens one; Next reads each message.
-type Dialogs struct {
-	Accept   atomic.Bool
-	messages chan string
-}
-
-// AnswerDialogs answers the confirm() dialogs of the browser of ctx from now
-// on, dismissing them until Accept is set.
-
-func AnswerDialogs(t testing.TB, ctx context.Context) *Dialogs {
-	t.Helper()
-	d := &Dialogs{messages: make(chan string, 8)}
-	err := chromedp.Listen(ctx, func(ev any) {
-		if ev, ok := ev.(*page.EventJavascriptDialogOpening); ok {
-			d.messages <- ev.Message
-			accept := d.Accept.Load()
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
-		}
-	})
-	if err != nil {
-		t.Fatalf("listen for dialogs: %v", err)
-	}
-	return d
-}
-
-// Next waits for the message of the next dialog.
-func (d *Dialogs) Next(t testing.TB, what string) string {
-	t.Helper()
-	select {
-	case m := <-d.messages:
-		return m
-	case <-time.After(WaitTimeout):
-		t.Fatalf("%s: no confirmation was asked", what)
-		return ""
 	}
 }
 
