@@ -237,7 +237,7 @@ func (s *Store) rollUpReports(ctx context.Context, kind, table string, limit int
 }
 
 // ThinEmails removes the text of at most limit sent emails past the email
-// window (rule 3) in one change.
+// window (rule 4) in one change.
 func (s *Store) ThinEmails(ctx context.Context, limit int) (_ RetentionStep, err error) {
 	defer func() { err = failed("remove old email texts", err) }()
 	days := s.Retention.EmailDays
