@@ -186,8 +186,8 @@ func (s *Store) SMDPOrderAttemptFailed(ctx context.Context, iccid, reason string
 func (s *Store) SMDPOrderReleased(ctx context.Context, iccid, matchingID, smdpAddress string) (err error) {
 	defer func() { err = failed("record released profile", err) }()
 	matchingID = strings.ToUpper(strings.TrimSpace(matchingID))
-	if matchingID == "" || strings.Trim(matchingID, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-") != "" {
-		return fmt.Errorf("the SM-DP+ answered a MatchingID that is not one: %q", matchingID)
+	if msg := checkMatchingID(matchingID); msg != "" {
+		return fmt.Errorf("the SM-DP+ answered a MatchingID that is not one: %s", msg)
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		res, err := tx.ExecContext(ctx, `UPDATE smdp_orders SET state = 'released', matching_id = ?, last_error = NULL, released_at = ?

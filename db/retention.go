@@ -158,41 +158,27 @@ func rollUpBatch(ctx context.Context, tx *change, table string, before time.Time
 // past the usage window (rules 1 and 2) in one change.
 func (s *Store) RollUpUsage(ctx context.Context, limit int) (_ RetentionStep, err error) {
 	defer func() { err = failed("roll up usage", err) }()
-	keep := s.Retention
-	return s.retentionChange(ctx, "usage", func(ctx context.Context, tx *change) (int64, error) {
-		last, n, err := rollUpBatch(ctx, tx, "usage_records", keep.rollUpBefore(tx.now), limit)
-		if err != nil || n == 0 {
-			return 0, err
-		}
-		// The batch is read from the start of the records and charges, by
-		// their keys: grouped through an index instead, SQLite would walk
-		// the whole table.
-		for _, q := range []string{
-			`INSERT INTO usage_days (iccid, day, country, bytes, uncovered_bytes, first_at, last_at, records, last_mcc)
-				SELECT g.*, (SELECT u.mcc FROM usage_records u NOT INDEXED
-					WHERE u.id <= ?1 AND u.iccid = g.iccid AND substr(u.start_at, 1, 10) = g.day AND u.country = g.country
-					ORDER BY u.end_at DESC, u.id DESC LIMIT 1)
-				FROM (SELECT iccid, substr(start_at, 1, 10) AS day, country, sum(bytes), sum(uncovered_bytes), min(start_at), max(end_at), count(*)
-					FROM usage_records NOT INDEXED WHERE id <= ?1 GROUP BY iccid, substr(start_at, 1, 10), country) g
-				WHERE true
-				ON CONFLICT (iccid, day, country) DO UPDATE SET
-					bytes = bytes + excluded.bytes, uncovered_bytes = uncovered_bytes + excluded.uncovered_bytes,
-					first_at = min(first_at, excluded.first_at),
-					last_mcc = CASE WHEN excluded.last_at >= last_at THEN excluded.last_mcc ELSE last_mcc END,
-					last_at = max(last_at, excluded.last_at),
-					records = records + excluded.records`,
-			`INSERT INTO usage_plan_rollups (esim_plan_id, bytes)
-				SELECT esim_plan_id, sum(bytes) FROM usage_charges WHERE usage_record <= ?1 GROUP BY +esim_plan_id
-				ON CONFLICT (esim_plan_id) DO UPDATE SET bytes = bytes + excluded.bytes`,
-			`DELETE FROM usage_charges WHERE usage_record <= ?1`,
-			`DELETE FROM usage_records WHERE id <= ?1`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, last); err != nil {
-				return 0, err
-			}
-		}
-		return n, nil
-	})
+	// The batch is read from the start of the records and charges, by
+	// their keys: grouped through an index instead, SQLite would walk the
+	// whole table.
+	return s.rollUpReports(ctx, "usage", "usage_records", limit,
+		`INSERT INTO usage_days (iccid, day, country, bytes, uncovered_bytes, first_at, last_at, records, last_mcc)
+			SELECT g.*, (SELECT u.mcc FROM usage_records u NOT INDEXED
+				WHERE u.id <= ?1 AND u.iccid = g.iccid AND substr(u.start_at, 1, 10) = g.day AND u.country = g.country
+				ORDER BY u.end_at DESC, u.id DESC LIMIT 1)
+			FROM (SELECT iccid, substr(start_at, 1, 10) AS day, country, sum(bytes), sum(uncovered_bytes), min(start_at), max(end_at), count(*)
+				FROM usage_records NOT INDEXED WHERE id <= ?1 GROUP BY iccid, substr(start_at, 1, 10), country) g
+			WHERE true
+			ON CONFLICT (iccid, day, country) DO UPDATE SET
+				bytes = bytes + excluded.bytes, uncovered_bytes = uncovered_bytes + excluded.uncovered_bytes,
+				first_at = min(first_at, excluded.first_at),
+				last_mcc = CASE WHEN excluded.last_at >= last_at THEN excluded.last_mcc ELSE last_mcc END,
+				last_at = max(last_at, excluded.last_at),
+				records = records + excluded.records`,
+		`INSERT INTO usage_plan_rollups (esim_plan_id, bytes)
+			SELECT esim_plan_id, sum(bytes) FROM usage_charges WHERE usage_record <= ?1 GROUP BY +esim_plan_id
+			ON CONFLICT (esim_plan_id) DO UPDATE SET bytes = bytes + excluded.bytes`,
+		`DELETE FROM usage_charges WHERE usage_record <= ?1`)
 }
 
 // RollUpAttachments rolls up at most limit of the oldest attachments past
@@ -231,17 +217,19 @@ func (s *Store) RollUpProfileEvents(ctx context.Context, limit int) (_ Retention
 }
 
 // rollUpReports adds a batch of table's oldest rows past the window to
-// their day rows with rollUp (whose ?1 is the batch's last id) and deletes
-// them, in one change.
-func (s *Store) rollUpReports(ctx context.Context, kind, table string, limit int, rollUp string) (RetentionStep, error) {
+// their day rows with the rollUp statements, run in order (their ?1 is the
+// batch's last id), and deletes them, in one change.
+func (s *Store) rollUpReports(ctx context.Context, kind, table string, limit int, rollUp ...string) (RetentionStep, error) {
 	keep := s.Retention
 	return s.retentionChange(ctx, kind, func(ctx context.Context, tx *change) (int64, error) {
 		last, n, err := rollUpBatch(ctx, tx, table, keep.rollUpBefore(tx.now), limit)
 		if err != nil || n == 0 {
 			return 0, err
 		}
-		if _, err := tx.ExecContext(ctx, rollUp, last); err != nil {
-			return 0, err
+		for _, q := range rollUp {
+			if _, err := tx.ExecContext(ctx, q, last); err != nil {
+				return 0, err
+			}
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id <= ?`, last)
 		return n, err
@@ -249,7 +237,7 @@ func (s *Store) rollUpReports(ctx context.Context, kind, table string, limit int
 }
 
 // ThinEmails removes the text of at most limit sent emails past the email
-// window (rule 3) in one change.
+// window (rule 4) in one change.
 func (s *Store) ThinEmails(ctx context.Context, limit int) (_ RetentionStep, err error) {
 	defer func() { err = failed("remove old email texts", err) }()
 	days := s.Retention.EmailDays

@@ -1,6 +1,7 @@
 package emails
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -51,4 +52,16 @@ func (w *Wake) Notify() {
 func (w *Wake) C() chan struct{} {
 	w.once.Do(func() { w.ch = make(chan struct{}, 1) })
 	return w.ch
+}
+
+// Sleep waits until d has passed, the worker is notified or ctx ends,
+// whichever comes first.
+func (w *Wake) Sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-w.C():
+	case <-t.C:
+	}
 }

@@ -107,7 +107,6 @@ func (w *Worker) Backoff(attempts int) time.Duration {
 // Run delivers due emails until ctx ends, then waits for the deliveries
 // under way to record their outcomes.
 func (w *Worker) Run(ctx context.Context) {
-	wake := w.wake.C()
 	var deliveries sync.WaitGroup
 	defer deliveries.Wait()
 	for ctx.Err() == nil {
@@ -132,13 +131,7 @@ func (w *Worker) Run(ctx context.Context) {
 				}
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-wake:
-		case <-t.C:
-		}
-		t.Stop()
+		w.wake.Sleep(ctx, wait)
 	}
 }
 

@@ -69,7 +69,6 @@ func (w *Worker) Backoff(attempts int) time.Duration {
 
 // Run works on due orders until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
-	wake := w.wake.C()
 	for ctx.Err() == nil {
 		wait := def(w.Poll, DefaultPoll)
 		jobs, err := w.Store.DueSMDPOrders(ctx, w.now(), def(w.Concurrency, DefaultConcurrency))
@@ -96,13 +95,7 @@ func (w *Worker) Run(ctx context.Context) {
 				wait = max(d, 0)
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-wake:
-		case <-t.C:
-		}
-		t.Stop()
+		w.wake.Sleep(ctx, wait)
 	}
 }
 
