@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -142,12 +141,8 @@ type subscribersRequest struct {
 // apiPostSubscribers applies up to 1,000 states at once, all or nothing.
 func (h *Handlers) apiPostSubscribers(c echo.Context) error {
 	var req subscribersRequest
-	if err := decodeJSON(c, &req, subscribersBodyLimit); err != nil {
+	if err := decodeBatch(c, &req, &req.Subscribers, "subscribers", subscribersBodyLimit, db.MaxBillingBatch); err != nil {
 		return err
-	}
-	if len(req.Subscribers) > db.MaxBillingBatch {
-		return refuse(db.ErrTooLarge,
-			fmt.Sprintf("%d subscribers: at most %d a request; split the batch", len(req.Subscribers), db.MaxBillingBatch))
 	}
 	states := make([]db.BillingSubscriber, len(req.Subscribers))
 	var unread db.Errors
