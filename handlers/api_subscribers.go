@@ -107,7 +107,7 @@ func (h *Handlers) apiPutSubscriber(c echo.Context) error {
 		return refuse(db.ErrInvalid, "account_number in the body is not the one in the address")
 	}
 	st.AccountNumber = account
-	b, unread := st.billing(func(name string) string { return name })
+	b, unread := st.billing(bare)
 	results, err := h.Store.SyncSubscribers(c.Request().Context(), []db.BillingSubscriber{b}, apiClientOf(c).ID)
 	if refusals := db.Refusals(err); len(unread) > 0 || len(refusals) > 0 {
 		// The store names a batch's records; one state's fields go bare.
