@@ -32,9 +32,6 @@ type usageRecord struct {
 	End     string `json:"end"`
 }
 
-// recordNames are the fields of a usage record.
-var recordNames = jsonNames(usageRecord{})
-
 type usageCharge struct {
 	OrderNumber string `json:"order_number"`
 	Plan        string `json:"plan"`
