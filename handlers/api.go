@@ -173,6 +173,19 @@ func decodeJSON(c echo.Context, v any, limit int64) error {
 	return refuse(db.ErrInvalid, "the body must be a JSON object")
 }
 
+// decodeBatch reads a batch body as decodeJSON does into v, and refuses one
+// whose list of records (list, which lives in v, named noun) is longer than
+// max, so a caller is told to split it before any record is looked at.
+func decodeBatch(c echo.Context, v any, list *[]json.RawMessage, noun string, limit int64, max int) error {
+	if err := decodeJSON(c, v, limit); err != nil {
+		return err
+	}
+	if len(*list) > max {
+		return refuse(db.ErrTooLarge, fmt.Sprintf("%d %s: at most %d a request; split the batch", len(*list), noun, max))
+	}
+	return nil
+}
+
 // decodeRecord reads one record of a batch strictly into v, as decodeJSON
 // reads a body; it says what is wrong with it, or "". what names the record
 // in a message, "a record".

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -108,7 +107,7 @@ func (h *Handlers) apiPutSubscriber(c echo.Context) error {
 		return refuse(db.ErrInvalid, "account_number in the body is not the one in the address")
 	}
 	st.AccountNumber = account
-	b, unread := st.billing(func(name string) string { return name })
+	b, unread := st.billing(bare)
 	results, err := h.Store.SyncSubscribers(c.Request().Context(), []db.BillingSubscriber{b}, apiClientOf(c).ID)
 	if refusals := db.Refusals(err); len(unread) > 0 || len(refusals) > 0 {
 		// The store names a batch's records; one state's fields go bare.
@@ -142,12 +141,8 @@ type subscribersRequest struct {
 // apiPostSubscribers applies up to 1,000 states at once, all or nothing.
 func (h *Handlers) apiPostSubscribers(c echo.Context) error {
 	var req subscribersRequest
-	if err := decodeJSON(c, &req, subscribersBodyLimit); err != nil {
+	if err := decodeBatch(c, &req, &req.Subscribers, "subscribers", subscribersBodyLimit, db.MaxBillingBatch); err != nil {
 		return err
-	}
-	if len(req.Subscribers) > db.MaxBillingBatch {
-		return refuse(db.ErrTooLarge,
-			fmt.Sprintf("%d subscribers: at most %d a request; split the batch", len(req.Subscribers), db.MaxBillingBatch))
 	}
 	states := make([]db.BillingSubscriber, len(req.Subscribers))
 	var unread db.Errors

@@ -133,7 +133,7 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	}
 	if status >= 500 {
 		h.Log.Error("request failed", "err", err, "method", c.Request().Method, "route", c.Path(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			"request_id", requestID(c))
 		refusals = db.Errors{{Code: codeInternal}}
 	}
 	for _, e := range refusals {

@@ -74,10 +74,10 @@ func (h *Handlers) esimListCSV(c echo.Context) error {
 		// The status is sent; all that is left is to log and cut the file
 		// short. A browser that went away (a cancelled download) is no error.
 		if c.Request().Context().Err() != nil {
-			h.Log.Info("eSIM export stopped: the browser went away", "request_id", w.Header().Get(echo.HeaderXRequestID))
+			h.Log.Info("eSIM export stopped: the browser went away", "request_id", requestID(c))
 			return nil
 		}
-		h.Log.Error("eSIM export", "err", err, "request_id", w.Header().Get(echo.HeaderXRequestID))
+		h.Log.Error("eSIM export", "err", err, "request_id", requestID(c))
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func (h *Handlers) newServer() *echo.Echo {
 	e.Use(h.measureRequests())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			h.Log.Error("panic", "err", err, "stack", string(stack), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			h.Log.Error("panic", "err", err, "stack", string(stack), "request_id", requestID(c))
 			return err
 		}}))
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{

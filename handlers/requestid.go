@@ -7,6 +7,9 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// requestID is the id of c's request, as its answer carries it, for the log.
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
 // maxRequestIDLen is the longest request id taken from a proxy.
 const maxRequestIDLen = 64
 

@@ -214,8 +214,6 @@ func (h *Handlers) contentSecurityPolicy() string {
 	return contentSecurityPolicy + " " + h.SSO.Origin()
 }
 
-func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
-
 // setBreakGlass marks a login as break-glass, or ordinary again: confirmed
 // as the other changes that could take a login over.
 func (h *Handlers) setBreakGlass(c echo.Context) error {

@@ -65,12 +65,8 @@ type usageResponse struct {
 // answers what each one was charged to.
 func (h *Handlers) apiUsage(c echo.Context) error {
 	var req usageRequest
-	if err := decodeJSON(c, &req, usageBodyLimit); err != nil {
+	if err := decodeBatch(c, &req, &req.Records, "records", usageBodyLimit, db.MaxUsageRecords); err != nil {
 		return err
-	}
-	if len(req.Records) > db.MaxUsageRecords {
-		return refuse(db.ErrTooLarge,
-			fmt.Sprintf("%d records: at most %d a request; split the batch", len(req.Records), db.MaxUsageRecords))
 	}
 	reports, unread := readUsageRecords(req.Records)
 	ctx := c.Request().Context()

@@ -196,7 +196,7 @@ func checkMark(result string) string {
 	return "?"
 }
 
-// checkTime is ", 4 Dec 2026, 08:00 UTC" for a check with a time.
+// checkTime is " · 4 Dec 2026, 08:00 UTC" for a check with a time, "" for one without.
 func checkTime(c rules.Check) string {
 	if c.At.IsZero() {
 		return ""
