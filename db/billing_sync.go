@@ -26,7 +26,26 @@ func (s *Store) SyncSubscribers(ctx context.Context, subs []BillingSubscriber, c
 	if errs := CheckBillingBatch(subs, s.Now()); len(errs) > 0 {
 		return nil, errs
 	}
-	var out []SyncResult
+	return s.syncChecked(ctx, subs, clientID)
+}
+
+// SyncSubscriber applies one subscriber's state, as SyncSubscribers does a
+// batch of one; its refusals name its fields bare ("email"), not by a
+// record's index.
+func (s *Store) SyncSubscriber(ctx context.Context, sub BillingSubscriber, clientID int64) (_ SyncResult, err error) {
+	defer func() { err = failed("update subscriber from billing", err) }()
+	if errs := CheckBillingSubscriber(sub, s.Now(), func(name string) string { return name }); len(errs) > 0 {
+		return SyncResult{}, errs
+	}
+	out, err := s.syncChecked(ctx, []BillingSubscriber{sub}, clientID)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	return out[0], nil
+}
+
+// syncChecked applies states already checked, all or none, in one change.
+func (s *Store) syncChecked(ctx context.Context, subs []BillingSubscriber, clientID int64) (out []SyncResult, err error) {
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		out = make([]SyncResult, len(subs))
 		sy, err := newSyncer(ctx, tx, clientID)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -108,30 +107,18 @@ func (h *Handlers) apiPutSubscriber(c echo.Context) error {
 	}
 	st.AccountNumber = account
 	b, unread := st.billing(bare)
-	results, err := h.Store.SyncSubscribers(c.Request().Context(), []db.BillingSubscriber{b}, apiClientOf(c).ID)
+	result, err := h.Store.SyncSubscriber(c.Request().Context(), b, apiClientOf(c).ID)
 	if refusals := db.Refusals(err); len(unread) > 0 || len(refusals) > 0 {
-		// The store names a batch's records; one state's fields go bare.
-		for _, e := range refusals {
-			e.Field = trimRecord(e.Field)
-		}
 		return bodyRefusals(unread, refusals)
 	}
 	if err != nil {
 		return err
 	}
 	status := http.StatusOK
-	if results[0].Outcome == db.SyncCreated {
+	if result.Outcome == db.SyncCreated {
 		status = http.StatusCreated
 	}
-	return c.JSON(status, syncJSON(results[0]))
-}
-
-// trimRecord is "email" for "subscribers[0].email".
-func trimRecord(field string) string {
-	if _, rest, ok := strings.Cut(field, "."); ok {
-		return rest
-	}
-	return field
+	return c.JSON(status, syncJSON(result))
 }
 
 type subscribersRequest struct {
