@@ -3,12 +3,14 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"golang.org/x/crypto/bcrypt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // testMail renders plain stand-ins: the real emails are tested in emails/.
@@ -465,5 +467,49 @@ func TestAddLineDraftsItsEmails(t *testing.T) {
 	}
 	if len(due) != 2 {
 		t.Errorf("%d emails due, want 2", len(due))
+	}
+}
+
+// brokenQR is a renderer that cannot write the QR email of a line named
+// "Broken", as a template with a defect would fail.
+type brokenQR struct{ testMail }
+
+func (b brokenQR) QRCode(m QRMail) (Message, error) {
+	if m.LineName == "Broken" {
+		return Message{}, errors.New("template: qr: no such field")
+	}
+	return b.testMail.QRCode(m)
+}
+
+// TestDueEmailsWithADraftThatCannotBeWritten checks that a draft the
+// renderer fails on is read with its reason, and the other due emails whole:
+// one defect in a template must not stop the rest of the mail.
+func TestDueEmailsWithADraftThatCannotBeWritten(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 2, 2)
+	f.s.Mail = brokenQR{}
+	for i, name := range []string{"Broken", "France"} {
+		if _, err := f.addLine(f.subs[i], name, "EURO1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := f.s.DueEmails(ctx, f.s.Now(), 10)
+	if err != nil {
+		t.Fatalf("due emails: %v; want the emails that can be written, and the one that cannot with its reason", err)
+	}
+	unwritten := 0
+	for _, e := range due {
+		switch {
+		case e.Unwritten != nil:
+			unwritten++
+			if e.Kind != EmailQR || !strings.Contains(e.Unwritten.Error(), "no such field") {
+				t.Errorf("%s email #%d unwritten: %v; want only Broken's QR email, with the template's reason", e.Kind, e.ID, e.Unwritten)
+			}
+		case e.Message.Text == "" || e.Message.HTML == "":
+			t.Errorf("%s email #%d due with no text or HTML", e.Kind, e.ID)
+		}
+	}
+	if len(due) != 4 || unwritten != 1 {
+		t.Errorf("%d emails due, %d unwritten; want 4, 1", len(due), unwritten)
 	}
 }

@@ -88,6 +88,9 @@ type Email struct {
 	// BodyKeptDays is set when the email's text and HTML were removed, after
 	// being kept that many days (retention.go); 0 while they are whole.
 	BodyKeptDays int
+	// Unwritten is why a drafted email read whole could not be rendered: it
+	// cannot be sent as it is, and the others due with it still can.
+	Unwritten error
 	// draft is what a QR email or order confirmation says, as JSON, until
 	// it is sent: its text and HTML are rendered from it (MailRenderer).
 	draft string
@@ -201,16 +204,15 @@ func (s *Store) queryEmails(ctx context.Context, whole bool, where string, args 
 	}
 	if whole {
 		for i := range out {
-			if err := s.render(&out[i]); err != nil {
-				return nil, err
-			}
+			out[i].Unwritten = s.render(&out[i])
 		}
 	}
 	return out, nil
 }
 
 // DueEmails returns up to limit queued emails whose next attempt is due at now,
-// oldest first.
+// oldest first. One whose draft could not be rendered says why in Unwritten,
+// so that it fails on its own and does not hold up the rest of the outbox.
 func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) (_ []Email, err error) {
 	defer func() { err = failed("due emails", err) }()
 	return s.queryEmails(ctx, true, `WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`,

@@ -3,6 +3,7 @@ package emails
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -216,7 +217,13 @@ func (w *Worker) init() {
 // outcome was recorded.
 func (w *Worker) attempt(ctx context.Context, e db.Email) bool {
 	log := w.logger().With("email_id", e.ID, "kind", e.Kind, "message_id", e.MessageID)
-	err := w.Sender.Send(ctx, e)
+	err := e.Unwritten
+	if err != nil {
+		// Retried like a refused delivery: a fixed template may write it.
+		err = fmt.Errorf("the email could not be written: %w", err)
+	} else {
+		err = w.Sender.Send(ctx, e)
+	}
 	unconfirmed := errors.Is(err, ErrUnconfirmed)
 	if err != nil && ctx.Err() != nil && !unconfirmed {
 		// Shutting down is not the server's fault: leave the attempt uncounted.

@@ -526,3 +526,28 @@ func TestWorkerStaleRead(t *testing.T) {
 		t.Errorf("email 1 was delivered %d times, want once", n)
 	}
 }
+
+// TestWorkerUnwrittenEmail queues an email whose draft the store could not
+// render ahead of one it could: the first fails with its reason and never
+// reaches the server, and the second is delivered all the same.
+func TestWorkerUnwrittenEmail(t *testing.T) {
+	srv := smtptest.Start(t)
+	o := newOutbox()
+	broken := qrEmail(t)
+	broken.Message, broken.Unwritten = db.Message{}, errors.New("template: qr: no such field")
+	o.add(broken)
+	fine := confirmationEmail(t)
+	fine.ID = 2
+	o.add(fine)
+	w := fastWorker(o, newSender(t, emails.SMTPConfig{Addr: srv.Addr}))
+	w.MaxAttempts = 2
+	runWorker(t, w)
+	waitState(t, o, fine.ID, db.EmailSent)
+	got := waitState(t, o, broken.ID, db.EmailFailed)
+	if got.Attempts != 2 || !strings.Contains(got.LastError, "could not be written: template: qr: no such field") {
+		t.Errorf("unwritten email failed after %d attempts with %q; want 2, saying it could not be written and why", got.Attempts, got.LastError)
+	}
+	if msgs := srv.Messages(); len(msgs) != 1 {
+		t.Errorf("the server got %d messages, want only the one that could be written", len(msgs))
+	}
+}
