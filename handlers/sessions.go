@@ -35,6 +35,7 @@ type SessionStore struct {
 	rows    sessionRows
 	codecs  []securecookie.Codec
 	tokens  *securecookie.SecureCookie // signs Seal's tokens, which last TokenAge
+	sealed  *securecookie.SecureCookie // signs and encrypts the sign-in under way, for TokenAge
 	Options *sessions.Options
 }
 
@@ -46,10 +47,16 @@ const TokenAge = 10 * time.Minute
 func NewSessionStore(rows sessionRows, key []byte, secure bool) *SessionStore {
 	tokens := securecookie.New(key, nil)
 	tokens.MaxAge(int(TokenAge / time.Second))
+	// The sign-in's cookie is encrypted, as it holds the PKCE verifier, with
+	// a key of its own drawn from the signing key.
+	blockKey := sha256.Sum256(append([]byte("sign-in under way:"), key...))
+	sealed := securecookie.New(key, blockKey[:])
+	sealed.MaxAge(int(TokenAge / time.Second))
 	return &SessionStore{
 		rows:   rows,
 		codecs: securecookie.CodecsFromPairs(key),
 		tokens: tokens,
+		sealed: sealed,
 		Options: &sessions.Options{
 			Path:     "/",
 			MaxAge:   int(db.SessionAbsolute / time.Second),
@@ -224,6 +231,41 @@ func (ss *SessionStore) Unseal(purpose, token string) (string, bool) {
 		return "", false
 	}
 	return value, true
+}
+
+// signInCookie carries a sign-in through the identity provider from its
+// start to its callback, sealed in the browser: starting a sign-in, which
+// anyone may do, writes nothing on the server. It is sent to those two
+// addresses only, lasts TokenAge, and the callback clears it whatever its
+// outcome, so a callback works once.
+const signInCookie = "sign_in"
+
+// KeepSignIn seals v into the browser's sign-in cookie.
+func (ss *SessionStore) KeepSignIn(w http.ResponseWriter, v any) error {
+	encoded, err := ss.sealed.Encode(signInCookie, v)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(signInCookie, encoded, ss.signInOptions(int(TokenAge/time.Second))))
+	return nil
+}
+
+// TakeSignIn reads the browser's sign-in cookie into v and clears it. It
+// leaves v as it was when there is none, or none sealed here within
+// TokenAge.
+func (ss *SessionStore) TakeSignIn(r *http.Request, w http.ResponseWriter, v any) {
+	c, err := r.Cookie(signInCookie)
+	if err != nil {
+		return
+	}
+	http.SetCookie(w, sessions.NewCookie(signInCookie, "", ss.signInOptions(-1)))
+	ss.sealed.Decode(signInCookie, c.Value, v) // verified before it is decoded: a forged cookie leaves v alone
+}
+
+func (ss *SessionStore) signInOptions(maxAge int) *sessions.Options {
+	opts := *ss.Options
+	opts.Path, opts.MaxAge = "/login/oidc", maxAge
+	return &opts
 }
 
 // sessionLoginKey is the session value that holds the signed-in login's id.

@@ -16,17 +16,19 @@ import (
 )
 
 // Sign-in through the carrier's identity provider (package signin). The
-// sign-in under way lives in the browser's server-side session between
-// /login/oidc and its callback, and is used once: a replayed callback finds
-// none. Once the provider's answer is verified, the portal's own session
-// starts as after a password, under a new id.
+// sign-in under way lives in a sealed cookie of the browser between
+// /login/oidc and its callback (KeepSignIn), and is used once: a replayed
+// callback finds none. Once the provider's answer is verified, the portal's
+// own session starts as after a password, under a new id.
+
+// pendingSignIn is the sign-in under way, and the page to go to after it.
+type pendingSignIn struct {
+	Flow signin.Flow
+	Next string
+}
 
 // Session values of single sign-on.
 const (
-	ssoStateKey    = "sso_state"
-	ssoNonceKey    = "sso_nonce"
-	ssoVerifierKey = "sso_verifier"
-	ssoNextKey     = "sso_next"
 	// ssoAtKey is when the provider last signed this session's login in:
 	// a change that asks a password login for its password again asks an
 	// SSO login for a recent sign-in instead.
@@ -53,7 +55,7 @@ func ssoStatusOf(kind signin.Kind) int {
 }
 
 // startSSO sends the browser to the identity provider, with a new sign-in
-// kept in its session.
+// kept in its sealed cookie.
 func (h *Handlers) startSSO(c echo.Context) error {
 	if h.SSO == nil {
 		return echo.ErrNotFound
@@ -69,15 +71,7 @@ func (h *Handlers) startSSO(c echo.Context) error {
 	if err != nil {
 		return h.ssoFailed(c, next, err)
 	}
-	session, err := h.Sessions.Get(c.Request(), h.CookieName)
-	if err != nil {
-		return err
-	}
-	session.Values[ssoStateKey] = flow.State
-	session.Values[ssoNonceKey] = flow.Nonce
-	session.Values[ssoVerifierKey] = flow.Verifier
-	session.Values[ssoNextKey] = next
-	if err := session.Save(c.Request(), c.Response()); err != nil {
+	if err := h.Sessions.KeepSignIn(c.Response(), pendingSignIn{Flow: flow, Next: next}); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusFound, authURL)
@@ -91,23 +85,10 @@ func (h *Handlers) finishSSO(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	ctx := c.Request().Context()
-	session, err := h.Sessions.Get(c.Request(), h.CookieName)
-	if err != nil {
-		return err
-	}
-	str := func(key string) string {
-		v, _ := session.Values[key].(string)
-		delete(session.Values, key)
-		return v
-	}
-	flow := signin.Flow{State: str(ssoStateKey), Nonce: str(ssoNonceKey), Verifier: str(ssoVerifierKey)}
-	next := safeNext(str(ssoNextKey))
-	if flow.State != "" {
-		if err := session.Save(c.Request(), c.Response()); err != nil {
-			return err
-		}
-	}
-	person, err := h.SSO.Finish(ctx, flow, c.QueryParams())
+	var pending pendingSignIn
+	h.Sessions.TakeSignIn(c.Request(), c.Response(), &pending) // none leaves an empty state, which Finish refuses
+	next := safeNext(pending.Next)
+	person, err := h.SSO.Finish(ctx, pending.Flow, c.QueryParams())
 	if err != nil {
 		return h.ssoFailed(c, next, err)
 	}

@@ -178,6 +178,54 @@ func TestSSODisabledLoginStaysOut(t *testing.T) {
 	}
 }
 
+// TestSSOStartWritesNothing starts sign-ins from many new browsers, as
+// anyone may: the portal keeps nothing of them, and each browser holds its
+// sign-in in a cookie it sends to the sign-in's addresses only, which
+// script cannot read and which does not show the sign-in in the clear (its
+// PKCE verifier is a secret of that browser).
+func TestSSOStartWritesNothing(t *testing.T) {
+	p, op := ssoPortal(t, nil)
+	count := func() int {
+		var n int
+		if err := p.Raw.QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	for range 20 {
+		r := p.NewClient().Get(t, "/login/oidc")
+		if r.Status != http.StatusFound {
+			t.Fatalf("GET /login/oidc = %d, want 302", r.Status)
+		}
+		auth, _ := url.Parse(r.Location())
+		inClear := false
+		var cookie *http.Cookie
+		for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
+			if ck.Name == "sign_in" {
+				cookie = ck
+			}
+			inClear = inClear || strings.Contains(ck.Value, auth.Query().Get("state"))
+		}
+		if cookie == nil || cookie.Path != "/login/oidc" || !cookie.HttpOnly || cookie.MaxAge != 600 || inClear {
+			t.Fatalf("sign-in cookie %+v; want one for /login/oidc only, HttpOnly, for 10 minutes, sealed", cookie)
+		}
+	}
+	if after := count(); after != before {
+		t.Errorf("%d sign-ins started wrote %d sessions, want none", 20, after-before)
+	}
+	c := p.NewClient()
+	if r := c.Get(t, callback(t, c, op, "sam")); r.Status != http.StatusSeeOther || !signedIn(t, c) {
+		t.Errorf("callback = %d, want a signed-in browser", r.Status)
+	}
+	u, _ := url.Parse(c.URL + "/login/oidc/callback")
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		if ck.Name == "sign_in" {
+			t.Error("the sign-in cookie outlives its callback")
+		}
+	}
+}
+
 func TestSSOCallbackRefusals(t *testing.T) {
 	p, op := ssoPortal(t, nil)
 	t.Run("replayed state", func(t *testing.T) {
