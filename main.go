@@ -115,13 +115,16 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		mailQueued = worker.Notify
 		outbox = worker.Status
 	}
+	var provisioning func() time.Time
 	if cfg.SMDPURL != "" {
 		// After the demo data: its lines were made without an SM-DP+.
-		provisioned, err := startProvisioning(ctx, cfg, store, log, mailQueued, metrics.SMDPCall)
+		worker, err := startProvisioning(ctx, cfg, store, log, mailQueued, metrics.SMDPCall)
 		if err != nil {
 			return err
 		}
-		mailQueued = provisioned
+		outboxQueued := mailQueued
+		mailQueued = func() { outboxQueued(); worker.Notify() }
+		provisioning = worker.LastRun
 	}
 	if cfg.BackupDir != "" {
 		go backupLoop(ctx, log, cfg, metrics.BackupDone)
@@ -157,6 +160,7 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 		MetricsToken: cfg.MetricsToken,
 		Metrics:      metrics,
 		Outbox:       outbox,
+		Provisioning: provisioning,
 		SSO:          sso,
 		SSOName:      cfg.OIDCName,
 		PasswordOff:  !cfg.PasswordLogin,
@@ -198,10 +202,9 @@ func serve(ctx context.Context, cfg config, store *db.Store, stdout io.Writer) e
 }
 
 // startProvisioning turns on the SM-DP+ (GSMA ES2+): Add line and Replace
-// eSIM order the profile and hold the QR email until it is released, and a
-// worker makes the calls. It returns what wakes both the worker and the
-// outbox after a change.
-func startProvisioning(ctx context.Context, cfg config, store *db.Store, log *slog.Logger, mailQueued func(), observe func(string, string)) (func(), error) {
+// eSIM order the profile and hold the QR email until it is released, and the
+// worker it returns makes the calls.
+func startProvisioning(ctx context.Context, cfg config, store *db.Store, log *slog.Logger, mailQueued func(), observe func(string, string)) (*smdp.Worker, error) {
 	client, err := smdp.NewClient(smdp.Config{URL: cfg.SMDPURL, RequesterID: cfg.SMDPRequesterID, CertFile: cfg.SMDPCert, KeyFile: cfg.SMDPKey, CAFile: cfg.SMDPCA})
 	if err != nil {
 		return nil, err
@@ -209,7 +212,7 @@ func startProvisioning(ctx context.Context, cfg config, store *db.Store, log *sl
 	store.SMDP = true
 	worker := &smdp.Worker{Store: store, Client: client, Logger: log, Now: store.Now, MailQueued: mailQueued, Observe: observe}
 	go worker.Run(ctx)
-	return func() { mailQueued(); worker.Notify() }, nil
+	return worker, nil
 }
 
 // es2Server is the listener of the SM-DP+'s notifications: mutual TLS, and

@@ -67,6 +67,9 @@ type Handlers struct {
 	// Outbox says what the outbox worker is doing, for /readyz; nil when no
 	// worker runs (no mail server: emails are held).
 	Outbox func() emails.Status
+	// Provisioning says when the SM-DP+ worker last looked for orders to
+	// call, for /readyz; nil when no SM-DP+ is configured.
+	Provisioning func() time.Time
 	// SSO signs people in through the carrier's identity provider; nil
 	// when none is configured.
 	SSO *signin.Provider

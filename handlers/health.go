@@ -27,6 +27,11 @@ const (
 	// and sending timeouts only the wait for the answer to a whole message
 	// (up to 10 minutes) remains.
 	deliverySlow = time.Minute
+	// provisioningStale is how long the SM-DP+ worker may go without looking
+	// for orders: it looks every few seconds, and again once the calls of
+	// its last look are done, each within the client's 30 s and 10 s to
+	// record its outcome.
+	provisioningStale = 2 * time.Minute
 )
 
 // retentionLate is how far behind the retention pass may fall before
@@ -84,6 +89,13 @@ func (h *Handlers) readyz(c echo.Context) error {
 		} else {
 			checks["outbox"] = "ok" + slowDeliveries(now, status.Delivering)
 		}
+	}
+	if h.Provisioning == nil {
+		checks["smdp"] = "off: no SM-DP+"
+	} else if h.Store.Now().Sub(h.Provisioning()) > provisioningStale {
+		fail("smdp", "the SM-DP+ worker has not run for over 2 minutes", nil)
+	} else {
+		checks["smdp"] = "ok"
 	}
 	if b, err := h.Store.RetentionBacklog(ctx); err == nil {
 		if behind := b.Worst(); behind > retentionLate {

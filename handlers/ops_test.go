@@ -19,6 +19,7 @@ import (
 	"github.com/carrier/esim-admin/emails/smtptest"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
+	"github.com/carrier/esim-admin/smdp/smdptest"
 )
 
 // health GETs a health address, with headers as name, value pairs, and
@@ -73,7 +74,7 @@ func TestHealth(t *testing.T) {
 		}
 		status, body, checks := readyChecks(t, c)
 		if status != http.StatusOK || body["status"] != "ready" || checks["database"] != "ok" ||
-			!strings.HasPrefix(checks["schema"], "ok (version ") || !strings.HasPrefix(checks["outbox"], "held") {
+			!strings.HasPrefix(checks["schema"], "ok (version ") || !strings.HasPrefix(checks["outbox"], "held") || checks["smdp"] != "off: no SM-DP+" {
 			t.Errorf("readyz: %d %v", status, body)
 		}
 	})
@@ -117,6 +118,31 @@ func TestHealth(t *testing.T) {
 		status, body, checks := readyChecks(t, c)
 		if status != http.StatusServiceUnavailable || body["status"] != "not ready" || !strings.Contains(checks["outbox"], "has not run") {
 			t.Errorf("readyz with a worker stuck for 2 minutes: %d %v", status, body)
+		}
+	})
+	t.Run("ProvisioningWorker", func(t *testing.T) {
+		app := portaltest.StartWith(t, portaltest.Options{SMDP: smdptest.StartTB(t), Configure: withMetricsToken})
+		c := app.NewClient()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			status, _, checks := readyChecks(t, c)
+			if status == http.StatusOK && checks["smdp"] == "ok" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("readyz with a running SM-DP+ worker: %d %v", status, checks)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	t.Run("StuckProvisioningWorker", func(t *testing.T) {
+		app := portaltest.StartWith(t, portaltest.Options{Configure: func(h *handlers.Handlers) {
+			withMetricsToken(h)
+			h.Provisioning = func() time.Time { return time.Now().Add(-3 * time.Minute) }
+		}})
+		status, body, checks := readyChecks(t, app.NewClient())
+		if status != http.StatusServiceUnavailable || body["status"] != "not ready" || !strings.Contains(checks["smdp"], "has not run") {
+			t.Errorf("readyz with an SM-DP+ worker stuck for 3 minutes: %d %v", status, body)
 		}
 	})
 	t.Run("NewerSchema", func(t *testing.T) {

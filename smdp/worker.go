@@ -53,7 +53,18 @@ type Worker struct {
 	Poll        time.Duration
 	Concurrency int
 
-	wake emails.Wake
+	wake    emails.Wake
+	lastRun atomic.Int64 // unix nanoseconds, by Now, of the last look for due orders
+}
+
+// LastRun is when the worker last looked for due orders, by its Now; zero
+// before it first has. It looks again once the calls of its last look are
+// done, and each call gives up after the Client's Timeout.
+func (w *Worker) LastRun() time.Time {
+	if ns := w.lastRun.Load(); ns != 0 {
+		return time.Unix(0, ns).UTC()
+	}
+	return time.Time{}
 }
 
 // Notify wakes the worker to look for orders now; it never blocks.
@@ -71,7 +82,9 @@ func (w *Worker) Backoff(attempts int) time.Duration {
 func (w *Worker) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		wait := def(w.Poll, DefaultPoll)
-		jobs, err := w.Store.DueSMDPOrders(ctx, w.now(), def(w.Concurrency, DefaultConcurrency))
+		now := w.now()
+		w.lastRun.Store(now.UnixNano())
+		jobs, err := w.Store.DueSMDPOrders(ctx, now, def(w.Concurrency, DefaultConcurrency))
 		if err != nil && ctx.Err() == nil {
 			w.logger().Error("smdp: due orders", "err", err)
 		}

@@ -235,6 +235,11 @@ func (p *Portal) startSMDP(t testing.TB, opts Options, h *handlers.Handlers, log
 		mailQueued()
 		p.WakeProvisioning()
 	}
+	h.Provisioning = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return worker.LastRun()
+	}
 }
 
 // serveES2 serves the portal's ES2+ listener with mutual TLS: only a client
