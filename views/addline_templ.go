@@ -573,8 +573,6 @@ func noNewLine(s db.Subscriber, a db.Allowance) string {
 	return s.Name + " has used all " + strconv.Itoa(a.Total) + " complimentary eSIMs: no new line is possible."
 }
 
-// fieldError is the message under a field, read out when it comes with a
-// swap or a page load.
 // formError is a form's refusal that belongs to no one field, read out as
 // it appears; focus brings the keyboard to it.
 func formError(msg string, focus bool) templ.Component {
@@ -612,7 +610,7 @@ func formError(msg string, focus bool) templ.Component {
 			var templ_7745c5c3_Var23 string
 			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(msg)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/addline.templ`, Line: 227, Col: 114}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/addline.templ`, Line: 225, Col: 114}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 			if templ_7745c5c3_Err != nil {
@@ -627,6 +625,8 @@ func formError(msg string, focus bool) templ.Component {
 	})
 }
 
+// fieldError is the message under a field, read out when it comes with a
+// swap or a page load.
 func fieldError(id, msg string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

@@ -310,7 +310,8 @@ func listFilters(v ESIMListView) templ.Component {
 const listFormTrigger = "change from:#list-state, change from:#list-profile, change from:#list-sort, change from:#list-from, " +
 	"change from:#list-to, change from:#list-by, change from:#list-installed, change from:#list-retired, input changed delay:300ms from:#list-q, submit"
 
-// choiceFilter is a filter field of fixed choices, each a value and its label.
+	// choiceFilter is a filter field of fixed choices, each a value and its label.
+
 func choiceFilter(field, label, selected, msg string, choices ...[2]string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
