@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -23,7 +22,7 @@ func (h *Handlers) addLineForm(c echo.Context) error {
 	}
 	// A new token each time the form is shown: it is never read from the
 	// address, where a shared link would carry it.
-	f.Token, f.Ready = newFormToken(), c.QueryParam("ready") != ""
+	f.Token, f.Ready = rand.Text(), c.QueryParam("ready") != ""
 	f.Opening = c.QueryParam("refresh") == "" && !f.Ready
 	return h.renderForm(c, http.StatusOK, f)
 }
@@ -107,16 +106,10 @@ func (h *Handlers) renderForm(c echo.Context, status int, f views.AddLineForm) e
 // Any other refusal keeps the token, under which nothing was kept yet.
 func renewTakenToken(errs map[string]string, token *string) {
 	if msg, ok := errs["token"]; ok {
-		errs[""], *token = msg, newFormToken()
+		errs[""], *token = msg, rand.Text()
 	}
 }
 
-// formTokenLen is the length of a token of newFormToken.
-const formTokenLen = 24
-
-// newFormToken makes the one-time token that makes a repeated submit harmless.
-func newFormToken() string {
-	b := make([]byte, formTokenLen/4*3)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// formTokenLen is the length of a form's one-time token, which makes a
+// repeated submit harmless: a crypto/rand.Text.
+const formTokenLen = 26

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -21,7 +22,7 @@ func (h *Handlers) addPlanForm(c echo.Context) error {
 	}
 	// A new token each time the form is shown: it is never read from the
 	// address, where a shared link would carry it.
-	f.Token, f.Opening = newFormToken(), c.QueryParam("refresh") == ""
+	f.Token, f.Opening = rand.Text(), c.QueryParam("refresh") == ""
 	if p, ok := f.Misfit(); ok {
 		f.Errors = map[string]string{"plan": db.ProfileMismatch(p, f.Line.IMSIProfile).Message}
 	}

@@ -14,7 +14,7 @@ import (
 // FuzzAddLineForm posts any line name, plan and token to Add line: the portal
 // answers with the form and a message, or adds the line; never with a fault,
 // and never with the line name as markup. A field longer than the form can
-// send (a token past the 24 characters the portal issues, a name past 40
+// send (a token past the 26 characters the portal issues, a name past 40
 // characters of 4 bytes) is refused as too large, and only such a field.
 func FuzzAddLineForm(f *testing.F) {
 	f.Add("France", "1", "tok")
@@ -23,7 +23,7 @@ func FuzzAddLineForm(f *testing.F) {
 	f.Add(strings.Repeat("x", 41), "-1", "a")
 	f.Add("Japan", "99999999999999999999", "")
 	f.Add("\x00\xff", "1e3", "")
-	f.Add("France", "1", strings.Repeat("t", 25))
+	f.Add("France", "1", strings.Repeat("t", 27))
 	f.Add(strings.Repeat("é", 81), "1", "")
 	app := portaltest.Start(f)
 	c := app.Agent(f)
@@ -33,7 +33,7 @@ func FuzzAddLineForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, lineName, plan, token string) {
 		form := url.Values{"_csrf": {csrf}, "line_name": {lineName}, "plan": {plan}, "token": {token}}
 		r := c.Post(t, path, form, "HX-Request", "true")
-		oversized := len(token) > 24 || len(lineName) > 4*db.MaxLineNameLen
+		oversized := len(token) > 26 || len(lineName) > 4*db.MaxLineNameLen
 		switch {
 		case r.Status == http.StatusRequestEntityTooLarge && oversized:
 		case oversized:

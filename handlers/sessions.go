@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/gob"
 	"encoding/hex"
 	"net/http"
@@ -117,7 +116,7 @@ func (ss *SessionStore) Save(r *http.Request, w http.ResponseWriter, session *se
 	}
 	loginID, _ := session.Values[sessionLoginKey].(int64)
 	if session.ID == "" {
-		session.ID = newSessionID()
+		session.ID = rand.Text()
 	}
 	if err := ss.rows.SaveSession(ctx, session.ID, loginID, data.Bytes()); err != nil {
 		return err
@@ -183,7 +182,7 @@ const knownBrowserCookie = "known_browser"
 // RememberBrowser marks the browser as one that email signed in on, for
 // knownFor (the codecs' own limit on a cookie's age is the same 30 days).
 func (ss *SessionStore) RememberBrowser(w http.ResponseWriter, email string) error {
-	encoded, err := securecookie.EncodeMulti(knownBrowserCookie, emailTag(email)+" "+newSessionID(), ss.codecs...)
+	encoded, err := securecookie.EncodeMulti(knownBrowserCookie, emailTag(email)+" "+rand.Text(), ss.codecs...)
 	if err != nil {
 		return err
 	}
@@ -270,9 +269,3 @@ func (ss *SessionStore) signInOptions(maxAge int) *sessions.Options {
 
 // sessionLoginKey is the session value that holds the signed-in login's id.
 const sessionLoginKey = "login_id"
-
-func newSessionID() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -178,7 +179,7 @@ func (h *Handlers) simulateUsage(c echo.Context) error {
 	}
 	now := h.Store.Now()
 	results, err := h.Store.RecordUsage(c.Request().Context(), []db.UsageReport{{
-		ID: "sim-" + newFormToken(), ICCID: iccid, Country: c.FormValue("country"), Bytes: mbs * db.BytesPerMB, Start: now, End: now,
+		ID: "sim-" + rand.Text(), ICCID: iccid, Country: c.FormValue("country"), Bytes: mbs * db.BytesPerMB, Start: now, End: now,
 	}}, login(c))
 	if err != nil {
 		return err

@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,7 +153,7 @@ func (p *Provider) Start(ctx context.Context) (Flow, string, error) {
 	if err != nil {
 		return Flow{}, "", err
 	}
-	f := Flow{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier()}
+	f := Flow{State: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier()}
 	return f, d.oauth.AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)), nil
 }
 
@@ -272,12 +271,6 @@ func (p *Provider) Origin() string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
-}
-
-func random() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func str(v any) string {
