@@ -80,7 +80,8 @@ func answerConfirm(t *testing.T, ctx context.Context, what string, yes bool) (qu
 	} else {
 		press(t, ctx, what+": Esc", kb.Escape)
 	}
-	waitUntil(t, ctx, what+": the confirmation closes", `!document.getElementById('confirm').open`)
+	// Closed, and answered: the focus is where the answer leaves it.
+	waitUntil(t, ctx, what+": the confirmation closes", `(d => !d.open && !('asking' in d.dataset))(document.getElementById('confirm'))`)
 	return question, recent
 }
 

@@ -531,12 +531,17 @@
     const ok = document.getElementById("confirm-yes");
     ok.textContent = yes || "Yes";
     dialog.returnValue = "";
+    // data-asking lasts until the answer is taken and the focus is back
+    // where it was: the browser gives it back as the dialog closes, but the
+    // close event, which decides, comes a moment later.
+    dialog.dataset.asking = "";
     dialog.showModal();
     document.getElementById("confirm-no").focus();
     return new Promise(function (resolve) {
       dialog.addEventListener("close", function () {
         const confirmed = dialog.returnValue === "yes";
         if (!confirmed && opener && opener.isConnected) opener.focus();
+        delete dialog.dataset.asking;
         resolve(confirmed);
       }, { once: true });
     });
