@@ -20,7 +20,7 @@ import (
 
 // addAPIClient makes an API client and prints its key, this once: the way
 // to the first key before any team lead can sign in.
-func addAPIClient(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
+func addAPIClient(ctx context.Context, store *db.Store, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("api-clients add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "the system that will call the API, such as Billing")
@@ -62,7 +62,7 @@ func (r *importReport) String() string {
 // by line, and the rest goes on. With --full the file is the whole customer
 // base, read once first to check it and to count the subscribers it would
 // close; then applied, and those missing closed.
-func importSubscribers(ctx context.Context, store *db.Store, args []string, stdout, stderr io.Writer) error {
+func importSubscribers(ctx context.Context, store *db.Store, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("subscribers import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	full := fs.Bool("full", false, "the file is the whole customer base: close the subscribers it lacks")
