@@ -157,6 +157,21 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
+// TestUnknownCommand: a mistyped command names every command there is, and
+// nothing is made of it.
+func TestUnknownCommand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u.db")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"-demo=false", "-db", path, "user", "add"}, env(nil), strings.NewReader(""), &out, &errOut)
+	want := `unknown command "user add"; commands: users add, api-clients add, subscribers import, plans import, inventory import, demo scale, demo year, backup, restore, smdp-fake`
+	if err == nil || err.Error() != want {
+		t.Errorf("a mistyped command: %v\nwant %s", err, want)
+	}
+	if n := dbtest.Count(t, dbtest.ReadOnly(t, path), `SELECT count(*) FROM logins`); n != 0 {
+		t.Errorf("a mistyped command made %d logins", n)
+	}
+}
+
 func TestUsersAdd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "u.db")
 	var out, errOut bytes.Buffer
