@@ -242,7 +242,8 @@ func (s *Store) EmailsForESIM(ctx context.Context, iccid string) (_ []Email, err
 	return s.queryEmails(ctx, false, `WHERE o.iccid = ? ORDER BY o.id DESC`, iccid)
 }
 
-// EmailByID returns one email of the outbox.
+// EmailByID returns one email of the outbox, whole; one whose draft could
+// not be rendered says why in Unwritten.
 func (s *Store) EmailByID(ctx context.Context, id int64) (_ Email, err error) {
 	defer func() { err = failed("load email", err) }()
 	e, err := scanEmail(s.read.QueryRowContext(ctx, `SELECT `+emailColumns+emailFrom+`WHERE o.id = ?`, id))
@@ -252,7 +253,8 @@ func (s *Store) EmailByID(ctx context.Context, id int64) (_ Email, err error) {
 	if err != nil {
 		return Email{}, err
 	}
-	return e, s.render(&e)
+	e.Unwritten = s.render(&e)
+	return e, nil
 }
 
 // MarkEmailSent records a delivered email, e as DueEmails read it (or only
@@ -264,6 +266,9 @@ func (s *Store) MarkEmailSent(ctx context.Context, e Email, at time.Time) (err e
 		// Not read whole: a draft is rendered here, not in the change.
 		if e, err = s.EmailByID(ctx, e.ID); err != nil {
 			return err
+		}
+		if e.Unwritten != nil {
+			return e.Unwritten
 		}
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx *change) error {

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/demo"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
@@ -195,4 +197,37 @@ func between(s, from, to string) string {
 	}
 	v, _, _ := strings.Cut(rest, to)
 	return v
+}
+
+// brokenQR renders every email but the QR email of a line named "Broken",
+// as a template with a defect would fail on it.
+type brokenQR struct{ db.MailRenderer }
+
+func (b brokenQR) QRCode(m db.QRMail) (db.Message, error) {
+	if m.LineName == "Broken" {
+		return db.Message{}, errors.New("template: qr: no such field")
+	}
+	return b.MailRenderer.QRCode(m)
+}
+
+// TestEmailThatCannotBeWritten: an email whose draft the renderer fails on
+// opens as a page that says so, with the reason, and the emails beside it
+// as they are.
+func TestEmailThatCannotBeWritten(t *testing.T) {
+	app := portaltest.Start(t)
+	app.Store.Mail = brokenQR{app.Store.Mail}
+	agent := app.Agent(t)
+	broken, _, _ := newQREmail(t, app, agent, "Broken")
+	fine, _, _ := newQREmail(t, app, agent, "Italy")
+	doc := agent.Page(t, fmt.Sprintf("/emails/%d", broken))
+	if got := text(doc.Find("[data-testid=email-unwritten]")); !strings.Contains(got, "could not be written") || !strings.Contains(got, "no such field") {
+		t.Errorf("the preview of an email that cannot be written says %q; want that, with the reason", got)
+	}
+	if doc.Find("iframe.email-frame").Length() != 0 {
+		t.Error("the preview of an email that cannot be written frames its body")
+	}
+	doc = agent.Page(t, fmt.Sprintf("/emails/%d", fine))
+	if doc.Find("[data-testid=email-unwritten]").Length() != 0 || doc.Find("iframe.email-frame").Length() != 1 {
+		t.Error("an email that can be written is previewed as one that cannot")
+	}
 }
