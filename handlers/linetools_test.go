@@ -199,6 +199,11 @@ func TestHeadlineAndChecklistAgree(t *testing.T) {
 			if len(results) != 6 {
 				t.Errorf("subscriber %d, %s: %d checks, want 6", id, name, len(results))
 			}
+			// The line's install status says what the Installed check says.
+			installed := line.Find(`[data-testid=check][data-check="`+rules.CheckInstalled+`"]`).AttrOr("data-result", "")
+			if status := text(line.Find("[data-testid=install-status]")); installed == rules.CheckPassed && strings.HasPrefix(status, "Not installed") {
+				t.Errorf("subscriber %d, %s: the install status %q, the Installed check %s", id, name, status, installed)
+			}
 			if first != "" && first != key {
 				t.Errorf("subscriber %d, %s: the first failure is %s, the top %s", id, name, first, key)
 			}

@@ -828,6 +828,11 @@ func installStatus(e db.ESIM, now time.Time) string {
 	if e.ProfileState != "" {
 		return profileText(e.ProfileState) + " " + shortDateTime(e.ProfileStateAt, now)
 	}
+	if a := e.LastAttachment; a != nil {
+		// Nothing reported of the profile, but a network saw the phone: it is
+		// installed and on, as Why no data? says too.
+		return "Connected in " + rules.CountryName(a.Country) + " " + shortDateTime(a.AttachedAt, now)
+	}
 	if e.QRSentAt.IsZero() {
 		return "Not installed yet — QR email not sent yet"
 	}
@@ -842,6 +847,10 @@ func installTone(e db.ESIM) string {
 	switch e.ProfileState {
 	case db.ProfileInstalled, db.ProfileEnabled:
 		return "install-status ok"
+	case "":
+		if e.LastAttachment != nil {
+			return "install-status ok"
+		}
 	case db.ProfileDisabled, db.ProfileDeleted:
 		return "install-status warn"
 	}

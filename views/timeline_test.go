@@ -82,3 +82,31 @@ func TestTimelineFoldsALongHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallStatus: the line's install status says what the phone
+// reported of the profile; with no report, a network that saw the phone
+// says it is in use, as Why no data? does; with neither, it is not
+// installed yet.
+func TestInstallStatus(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	sent := now.Add(-40 * 24 * time.Hour)
+	seen := &db.Attachment{Country: "BE", AttachedAt: now.Add(-3 * time.Hour)}
+	for _, tc := range []struct {
+		name       string
+		line       db.ESIM
+		want, tone string
+	}{
+		{"enabled", db.ESIM{ProfileState: db.ProfileEnabled, ProfileStateAt: sent, QRSentAt: sent, LastAttachment: seen},
+			"Enabled on the phone 28 Oct, 12:00 UTC", "install-status ok"},
+		{"disabled, seen before", db.ESIM{ProfileState: db.ProfileDisabled, ProfileStateAt: now, QRSentAt: sent, LastAttachment: seen},
+			"Disabled on the phone 7 Dec, 12:00 UTC", "install-status warn"},
+		{"no report, seen by a network", db.ESIM{QRSentAt: sent, LastAttachment: seen},
+			"Connected in Belgium 7 Dec, 09:00 UTC", "install-status ok"},
+		{"no report, never seen", db.ESIM{QRSentAt: sent}, "Not installed yet — QR email sent 28 Oct", "install-status"},
+		{"no QR email yet", db.ESIM{}, "Not installed yet — QR email not sent yet", "install-status"},
+	} {
+		if got, tone := installStatus(tc.line, now), installTone(tc.line); got != tc.want || tone != tc.tone {
+			t.Errorf("%s: %q (%s), want %q (%s)", tc.name, got, tone, tc.want, tc.tone)
+		}
+	}
+}
