@@ -73,18 +73,19 @@ func (in ListFilterInput) Query() url.Values {
 }
 
 // The List's install filter: lines whose profile was installed on a phone,
-// or never was (Insights' funnel counts them the same way).
+// or never was (Insights' funnel counts them the same way). A line a network
+// saw is installed, whatever the phone reported, as Why no data? says.
 const (
-	InstalledYes = "yes" // the SM-DP+ last reported installed, enabled, disabled or deleted
-	InstalledNo  = "no"  // no report yet, or only a download
+	InstalledYes = "yes" // the last report is installed, enabled, disabled or deleted, or a network saw the phone
+	InstalledNo  = "no"  // no report yet, or only a download, and no network saw the phone
 )
 
 // installedStates is the SQL condition of InstalledYes, and the funnel's
 // "installed on the phone" (insights.go); neverInstalled is its complement,
 // word for word the condition of the index esims_list_never_installed.
 const (
-	installedStates = `e.profile_state IN ('installed', 'enabled', 'disabled', 'deleted')`
-	neverInstalled  = `(e.profile_state IS NULL OR e.profile_state = 'downloaded')`
+	installedStates = `(e.profile_state IN ('installed', 'enabled', 'disabled', 'deleted') OR e.first_attached_at IS NOT NULL)`
+	neverInstalled  = `(e.profile_state IS NULL OR e.profile_state = 'downloaded') AND e.first_attached_at IS NULL`
 )
 
 // The List's filter of retired eSIMs by why they were retired.

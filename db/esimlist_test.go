@@ -66,20 +66,24 @@ func newListStore(t *testing.T) (*Store, listFixture) {
 		}
 		iccid := fixtureICCID(profiles[i%3], i)
 		fx.tieICCIDs = append(fx.tieICCIDs, iccid)
-		// Every other line installed, and some only downloaded: the
-		// install filter pages through both kinds.
-		var profileState, profileAt any
+		// Every other line installed, some only downloaded, and some with
+		// no report but seen by a network (installed all the same): the
+		// install filter pages through every kind.
+		var profileState, profileAt, attachedAt any
 		switch i % 4 {
 		case 0, 2:
 			profileState, profileAt = ProfileEnabled, formatTime(fx.tie.Add(time.Hour))
 		case 1:
 			profileState, profileAt = ProfileDownloaded, formatTime(fx.tie.Add(time.Hour))
 		}
+		if i%16 == 3 || i%32 == 9 {
+			attachedAt = formatTime(fx.tie.Add(2 * time.Hour))
+		}
 		exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, state, stocked_at, subscriber_id, line_name, allocated_at, allocated_by,
-				profile_state, profile_state_at)
-			VALUES (?, ?, 'smdp.test.example', ?, 'allocated', ?, ?, ?, ?, ?, ?, ?)`,
+				profile_state, profile_state_at, first_attached_at)
+			VALUES (?, ?, 'smdp.test.example', ?, 'allocated', ?, ?, ?, ?, ?, ?, ?, ?)`,
 			iccid, profiles[i%3], "T-"+strconv.Itoa(i), formatTime(delivered), subs[i%len(subs)], fmt.Sprintf("Trip %03d", i), formatTime(fx.tie), by,
-			profileState, profileAt)
+			profileState, profileAt, attachedAt)
 	}
 	for i := range 87 {
 		state := StateFree
@@ -128,6 +132,7 @@ type refESIM struct {
 	by                               int64
 	name, email, line                string
 	profileState                     string // "" before any report
+	seen                             bool   // a network saw the phone
 	replaced                         bool
 }
 
@@ -135,7 +140,7 @@ func loadRef(t *testing.T, s *Store) []refESIM {
 	t.Helper()
 	rows, err := s.read.Query(`SELECT e.iccid, e.state, e.stocked_at, coalesce(e.allocated_at, ''), e.imsi_profile,
 		coalesce(e.allocated_by, 0), coalesce(s.name, ''), coalesce(s.email, ''), coalesce(e.line_name, ''), coalesce(e.profile_state, ''),
-		e.replaced_by IS NOT NULL
+		e.first_attached_at IS NOT NULL, e.replaced_by IS NOT NULL
 		FROM esims e LEFT JOIN subscribers s ON s.id = e.subscriber_id`)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +149,7 @@ func loadRef(t *testing.T, s *Store) []refESIM {
 	var out []refESIM
 	for rows.Next() {
 		var r refESIM
-		if err := rows.Scan(&r.iccid, &r.state, &r.stocked, &r.allocated, &r.profile, &r.by, &r.name, &r.email, &r.line, &r.profileState, &r.replaced); err != nil {
+		if err := rows.Scan(&r.iccid, &r.state, &r.stocked, &r.allocated, &r.profile, &r.by, &r.name, &r.email, &r.line, &r.profileState, &r.seen, &r.replaced); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
@@ -176,9 +181,10 @@ func refList(all []refESIM, f ListFilter) []string {
 		if !f.To.IsZero() && (r.allocated == "" || r.allocated >= formatTime(f.To.AddDate(0, 0, 1))) {
 			continue
 		}
-		// Installed is past a download; never installed is the rest of
-		// the lines: free and retired eSIMs are nobody's to install.
-		installed := r.profileState != "" && r.profileState != ProfileDownloaded
+		// Installed is past a download, or seen by a network; never
+		// installed is the rest of the lines: free and retired eSIMs are
+		// nobody's to install.
+		installed := r.profileState != "" && r.profileState != ProfileDownloaded || r.seen
 		if f.Installed != "" && (r.state != StateAllocated || installed != (f.Installed == InstalledYes)) {
 			continue
 		}

@@ -24,9 +24,10 @@ import (
 //     reorder, that date less the reorder lead time. Nothing allocated in 28
 //     days: the stock does not run out at that rate.
 //   - Funnel, of the lines allocated in a period: the QR email delivered; the
-//     profile installed on the phone (the SM-DP+'s last report is installed,
-//     enabled, disabled or deleted: past a download); a plan started; data
-//     used. Each step counts the lines that reached it, whatever the others.
+//     profile installed on the phone (the last report is installed, enabled,
+//     disabled or deleted: past a download; or a network saw the phone, which
+//     it cannot without the eSIM installed); a plan started; data used. Each
+//     step counts the lines that reached it, whatever the others.
 //   - Plans given in a period (every plan added, the first plan of each line
 //     included): by plan, their data and the data used of it, and where each
 //     stands now (queued, running, used up, 30 days over with data left).

@@ -202,8 +202,10 @@ func TestInsightsFunnel(t *testing.T) {
 		{7, Funnel{Lines: 4, QRDelivered: 2, Installed: 2, Started: 2, DataUsed: 2}},
 		// Today only: D, nothing yet.
 		{1, Funnel{Lines: 1}},
-		// E too: its QR email went, its plan started, its data never used.
-		{90, Funnel{Lines: 5, QRDelivered: 3, Installed: 2, Started: 3, DataUsed: 2}},
+		// E too: its QR email went, a network saw its phone (no report of
+		// the profile: installed all the same) and its plan started, its
+		// data never used.
+		{90, Funnel{Lines: 5, QRDelivered: 3, Installed: 3, Started: 3, DataUsed: 2}},
 	} {
 		t.Run(fmt.Sprint(tc.days), func(t *testing.T) {
 			got := in.Funnel(tc.days)

@@ -84,6 +84,11 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 			out.Duplicate, out.Reason = true, "duplicate event"
 			return nil
 		}
+		// A late report of an earlier attachment moves the first one back.
+		if _, err := tx.ExecContext(ctx, `UPDATE esims SET first_attached_at = ?1 WHERE iccid = ?2 AND coalesce(first_attached_at > ?1, 1)`,
+			formatTime(a.AttachedAt), a.ICCID); err != nil {
+			return err
+		}
 		if req.By.ID != 0 {
 			if err := audit(ctx, tx, req.By, "simulate_attach", e.SubscriberID, a.ICCID,
 				fmt.Sprintf("attached in %s at %s", rules.CountryName(a.Country), auditTime(a.AttachedAt))); err != nil {

@@ -116,6 +116,34 @@ func TestAttach(t *testing.T) {
 		}
 	})
 
+	t.Run("FirstAttachmentIsKept", func(t *testing.T) {
+		t.Parallel()
+		l := newLifecycle(t, "EURO1")
+		first := func() string {
+			var at string
+			if err := l.s.read.QueryRow(`SELECT coalesce(first_attached_at, '') FROM esims WHERE iccid = ?`, l.iccid).Scan(&at); err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		// Each report in turn, and what the eSIM then says was its first.
+		for _, step := range []struct {
+			name string
+			at   time.Time
+			want time.Time
+		}{
+			{"the first report", t1.Add(time.Hour), t1.Add(time.Hour)},
+			{"a later one", t1.Add(3 * time.Hour), t1.Add(time.Hour)},
+			{"a late report of an earlier one", t1, t1},
+			{"the same again", t1, t1},
+		} {
+			l.attach(t, "FR", step.at)
+			if got := first(); got != formatTime(step.want) {
+				t.Errorf("after %s: first attachment %s, want %s", step.name, got, formatTime(step.want))
+			}
+		}
+	})
+
 	t.Run("OlderPlanNotCoveringIsSkipped", func(t *testing.T) {
 		t.Parallel()
 		l := newLifecycle(t, "EURO1", "EUROPLUS")
@@ -500,5 +528,63 @@ func TestTimeline(t *testing.T) {
 	l.now = at.Add(30 * 24 * time.Hour)
 	if got := kinds(); got != want+" expired:Euro 1" {
 		t.Errorf("timeline after the end =\n%s\nwant it to end with the expiry", got)
+	}
+}
+
+// TestFirstAttachmentMigration takes a database back to before
+// first_attached_at, with attachments kept whole on one line and rolled up
+// into days on another, and opens it: the migration fills in each line's
+// first attachment from both, and the List's never-installed index is
+// rebuilt to leave them out.
+func TestFirstAttachmentMigration(t *testing.T) {
+	ctx := context.Background()
+	l := newLifecycle(t, "EURO1")
+	l.attach(t, "FR", lifecycleBase.Add(5*time.Hour))
+	l.attach(t, "FR", lifecycleBase.Add(3*time.Hour))
+	// Another eSIM, whose attachments were all rolled up.
+	var other string
+	if err := l.s.read.QueryRow(`SELECT iccid FROM esims WHERE iccid <> ? LIMIT 1`, l.iccid).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := l.s.write.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO attachment_days (iccid, day, country, attachments, first_at, last_at) VALUES (?, '2026-12-01', 'ES', 2, ?, ?)`,
+		other, formatTime(lifecycleBase.Add(time.Hour)), formatTime(lifecycleBase.Add(2*time.Hour)))
+	for _, q := range []string{
+		`DROP INDEX esims_list_never_installed`,
+		`ALTER TABLE esims DROP COLUMN first_attached_at`,
+		`CREATE INDEX esims_list_never_installed ON esims(allocated_at, iccid)
+			WHERE allocated_at IS NOT NULL AND (profile_state IS NULL OR profile_state = 'downloaded')`,
+		`DELETE FROM schema_migrations WHERE version = 25`,
+	} {
+		exec(q)
+	}
+	if err := l.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for iccid, want := range map[string]time.Time{l.iccid: lifecycleBase.Add(3 * time.Hour), other: lifecycleBase.Add(time.Hour)} {
+		var got string
+		if err := s.read.QueryRow(`SELECT coalesce(first_attached_at, '') FROM esims WHERE iccid = ?`, iccid).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != formatTime(want) {
+			t.Errorf("%s: first attachment %q after the migration, want %s", iccid, got, formatTime(want))
+		}
+	}
+	var index string
+	if err := s.read.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'esims_list_never_installed'`).Scan(&index); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(index, "first_attached_at IS NULL") {
+		t.Errorf("the never-installed index after the migration: %s", index)
 	}
 }
