@@ -126,6 +126,10 @@ type line struct {
 	notInstalled bool
 	// disabled: the customer turned the eSIM off once home from the trip.
 	disabled bool
+	// unreported: nothing came of the profile from the phone (an SM-DP+
+	// that sends no notifications): the networks' attachments alone say
+	// the eSIM is installed and on.
+	unreported bool
 	// resent is how many minutes ago an agent sent the QR email again, 0 if
 	// never. That email waits for the mail relay, down since.
 	resent int
@@ -199,7 +203,7 @@ var subscribers = []subscriber{
 	{"AC-100957", "Elena Petrova", []string{"Unlimited All", "Prepaid 5 GB"}, nil},
 	{"AC-101013", "Wei Chen", []string{"Unlimited bundle — 2 lines"}, nil},
 	{"AC-101045", "Noah Williams", []string{"Unlimited All", "Unlimited All"}, []line{
-		{country: "ZA", byRegion: true, plans: []linePlan{{code: "GLOBAL1", added: 24, activated: 23, used: 50}}},
+		{country: "ZA", byRegion: true, unreported: true, plans: []linePlan{{code: "GLOBAL1", added: 24, activated: 23, used: 50}}},
 	}},
 	{"AC-101077", "Liam Murphy", []string{"Unlimited All"}, nil},
 	{"AC-101102", "Isabella Martínez", []string{"Unlimited bundle — 3 lines"}, []line{
@@ -940,7 +944,7 @@ func (d *seeder) reports(allocs []*allocation, orders []*order) []step {
 		}})
 	}
 	for _, a := range allocs {
-		if a.line.notInstalled {
+		if a.line.notInstalled || a.line.unreported {
 			continue
 		}
 		var firstActivation, lastEnd time.Time

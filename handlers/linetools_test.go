@@ -201,8 +201,12 @@ func TestHeadlineAndChecklistAgree(t *testing.T) {
 			}
 			// The line's install status says what the Installed check says.
 			installed := line.Find(`[data-testid=check][data-check="`+rules.CheckInstalled+`"]`).AttrOr("data-result", "")
-			if status := text(line.Find("[data-testid=install-status]")); installed == rules.CheckPassed && strings.HasPrefix(status, "Not installed") {
+			status := text(line.Find("[data-testid=install-status]"))
+			if installed == rules.CheckPassed && strings.HasPrefix(status, "Not installed") {
 				t.Errorf("subscriber %d, %s: the install status %q, the Installed check %s", id, name, status, installed)
+			}
+			if strings.HasPrefix(status, "Connected in ") && installed == rules.CheckPassed {
+				seen["installed by a network's report"] = true
 			}
 			if first != "" && first != key {
 				t.Errorf("subscriber %d, %s: the first failure is %s, the top %s", id, name, first, key)
@@ -219,9 +223,9 @@ func TestHeadlineAndChecklistAgree(t *testing.T) {
 		t.Fatalf("only %d lines in the demo data", lines)
 	}
 	// The demo data has lines in each of these states, so the test covers them.
-	for _, want := range []string{"plan passed", "plan failed", "on failed", "installed failed"} {
+	for _, want := range []string{"plan passed", "plan failed", "on failed", "installed failed", "installed by a network's report"} {
 		if !seen[want] {
-			t.Errorf("no demo line leads with %s; seen %v", want, seen)
+			t.Errorf("no demo line shows %s; seen %v", want, seen)
 		}
 	}
 }
