@@ -210,6 +210,10 @@ func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
 	if err != nil {
 		return err
 	}
+	sub, err := h.Store.Subscriber(ctx, line.SubscriberID)
+	if err != nil {
+		return err
+	}
 	var (
 		emails   []db.Email
 		timeline []db.TimelineEvent
@@ -227,7 +231,7 @@ func (h *Handlers) lineChanged(c echo.Context, iccid, note string) error {
 	}
 	c.Response().Header().Set("HX-Retarget", "#line-"+iccid)
 	c.Response().Header().Set("HX-Reswap", "outerHTML")
-	return h.render(c, http.StatusOK, views.LineUpdate(line, h.Store.Now(), note, emails, h.MailHeld, timeline, onESIMPage))
+	return h.render(c, http.StatusOK, views.LineUpdate(line, h.Store.Now(), note, sub.Status, emails, h.MailHeld, timeline, onESIMPage))
 }
 
 // onESIMPage reports whether an HTMX request comes from the eSIM's own page.

@@ -304,3 +304,54 @@ func TestReplaceESIMInPlace(t *testing.T) {
 		t.Errorf("from the eSIM's page: redirect %q, want the new eSIM's page", r.Header.Get("HX-Redirect"))
 	}
 }
+
+// TestLineToolsFollowTheAccount: a line offers the tools its holder's
+// account allows, on the profile and on the eSIM page, keys included: all
+// of them while the account is active, all but a new plan while billing has
+// it suspended, none once it is closed (read-only history, and it says so;
+// Why no data? still reads the line, and a queued plan may still be
+// cancelled for a refund).
+func TestLineToolsFollowTheAccount(t *testing.T) {
+	app := portaltest.Start(t)
+	agent := app.Agent(t)
+	const (
+		change  = `[data-testid=resend-qr], [data-testid=replace-esim], [data-testid=rename-line], [data-testid=fix-resend-qr], [data-testid=fix-replace-esim]`
+		newPlan = `[data-testid=add-plan], [data-testid=fix-add-plan]`
+	)
+	for _, tc := range []struct {
+		name, account, status string
+		change, newPlan       bool
+	}{
+		{"active", "AC-100719", "", true, true}, // Ahmed Hassan: a queued plan to cancel
+		{"suspended", "AC-100719", "suspended", true, false},
+		{"closed", "AC-101045", "", false, false}, // Noah Williams, closed by billing in the demo
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.status != "" {
+				if _, err := app.Raw.Exec(`UPDATE subscribers SET status = ? WHERE account_number = ?`, tc.status, tc.account); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sub := app.Subscriber(t, tc.account)
+			for _, page := range []string{fmt.Sprintf("/subscribers/%d", sub.ID), "/esims/" + app.Lines(t, sub.ID)[0].ICCID} {
+				lines := agent.Page(t, page).Find("[data-testid=line]")
+				if lines.Length() == 0 {
+					t.Fatalf("%s: no line", page)
+				}
+				if got := lines.Find(change).Length() > 0; got != tc.change {
+					t.Errorf("%s: Resend, Replace or Rename offered: %v, want %v", page, got, tc.change)
+				}
+				if got := lines.Find(newPlan).Length() > 0; got != tc.newPlan {
+					t.Errorf("%s: Add plan offered: %v, want %v", page, got, tc.newPlan)
+				}
+				// Why no data? (w) reads the line, and stays.
+				if got := lines.Find("[data-line-key]:not([data-line-key=w])").Length() > 0; got != tc.change {
+					t.Errorf("%s: keys of line tools: %v, want %v", page, got, tc.change)
+				}
+				if got := lines.Find("[data-testid=line-read-only]").Length() > 0; got == tc.change {
+					t.Errorf("%s: says read-only: %v", page, got)
+				}
+			}
+		})
+	}
+}

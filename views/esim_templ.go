@@ -537,7 +537,7 @@ func ESIMPage(d ESIMDetail) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = Line(d.ESIM, d.Now, "").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = Line(d.ESIM, d.Now, "", d.Subscriber.Status).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

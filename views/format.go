@@ -279,6 +279,25 @@ var LineKeys = []LineKey{
 }
 
 // lineKey marks the control of a line's tool with its key.
+// lineTools are the line tools an account allows, as db.RefuseForStatus
+// decides: a closed account none but Cancel a plan (a queued plan may be
+// refunded; its lines are read-only history otherwise), a suspended one
+// all but a new plan.
+type lineTools struct {
+	change  bool // Resend QR email, Replace eSIM, Rename
+	newPlan bool // Add plan
+}
+
+func lineToolsFor(status string) lineTools {
+	switch status {
+	case db.StatusClosed:
+		return lineTools{}
+	case db.StatusSuspended:
+		return lineTools{change: true}
+	}
+	return lineTools{change: true, newPlan: true}
+}
+
 func lineKey(key string) templ.Attributes {
 	return templ.Attributes{"data-line-key": key, "aria-keyshortcuts": key}
 }

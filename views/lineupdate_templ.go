@@ -21,7 +21,7 @@ import (
 // same facts, each swapped out of band in its own place, so the page stays
 // true without a reload and nothing lands inside the line. The timeline is
 // there only for the eSIM's own page.
-func LineUpdate(l db.ESIM, now time.Time, note string, emails []db.Email, held bool, events []db.TimelineEvent, withTimeline bool) templ.Component {
+func LineUpdate(l db.ESIM, now time.Time, note string, status string, emails []db.Email, held bool, events []db.TimelineEvent, withTimeline bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -38,7 +38,7 @@ func LineUpdate(l db.ESIM, now time.Time, note string, emails []db.Email, held b
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = Line(l, now, note).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Line(l, now, note, status).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
