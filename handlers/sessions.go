@@ -153,9 +153,7 @@ func (ss *SessionStore) SetFlash(w http.ResponseWriter, msg string) error {
 	if err != nil {
 		return err
 	}
-	opts := *ss.Options
-	opts.MaxAge = 60
-	http.SetCookie(w, sessions.NewCookie(flashCookie, encoded, &opts))
+	http.SetCookie(w, ss.cookie(flashCookie, encoded, "/", 60))
 	return nil
 }
 
@@ -165,9 +163,7 @@ func (ss *SessionStore) Flash(r *http.Request, w http.ResponseWriter) string {
 	if err != nil {
 		return ""
 	}
-	opts := *ss.Options
-	opts.MaxAge = -1
-	http.SetCookie(w, sessions.NewCookie(flashCookie, "", &opts))
+	http.SetCookie(w, ss.cookie(flashCookie, "", "/", -1))
 	var msg string
 	if securecookie.DecodeMulti(flashCookie, c.Value, &msg, ss.codecs...) != nil {
 		return ""
@@ -186,9 +182,7 @@ func (ss *SessionStore) RememberBrowser(w http.ResponseWriter, email string) err
 	if err != nil {
 		return err
 	}
-	opts := *ss.Options
-	opts.MaxAge = int(knownFor / time.Second)
-	http.SetCookie(w, sessions.NewCookie(knownBrowserCookie, encoded, &opts))
+	http.SetCookie(w, ss.cookie(knownBrowserCookie, encoded, "/", int(knownFor/time.Second)))
 	return nil
 }
 
@@ -237,7 +231,10 @@ func (ss *SessionStore) Unseal(purpose, token string) (string, bool) {
 // anyone may do, writes nothing on the server. It is sent to those two
 // addresses only, lasts TokenAge, and the callback clears it whatever its
 // outcome, so a callback works once.
-const signInCookie = "sign_in"
+const (
+	signInCookie = "sign_in"
+	signInPath   = "/login/oidc"
+)
 
 // KeepSignIn seals v into the browser's sign-in cookie.
 func (ss *SessionStore) KeepSignIn(w http.ResponseWriter, v any) error {
@@ -245,7 +242,7 @@ func (ss *SessionStore) KeepSignIn(w http.ResponseWriter, v any) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, sessions.NewCookie(signInCookie, encoded, ss.signInOptions(int(TokenAge/time.Second))))
+	http.SetCookie(w, ss.cookie(signInCookie, encoded, signInPath, int(TokenAge/time.Second)))
 	return nil
 }
 
@@ -257,14 +254,16 @@ func (ss *SessionStore) TakeSignIn(r *http.Request, w http.ResponseWriter, v any
 	if err != nil {
 		return
 	}
-	http.SetCookie(w, sessions.NewCookie(signInCookie, "", ss.signInOptions(-1)))
+	http.SetCookie(w, ss.cookie(signInCookie, "", signInPath, -1))
 	ss.sealed.Decode(signInCookie, c.Value, v) // verified before it is decoded: a forged cookie leaves v alone
 }
 
-func (ss *SessionStore) signInOptions(maxAge int) *sessions.Options {
+// cookie is one of the portal's cookies besides the session's, with the
+// session cookie's options but for path and maxAge seconds (-1 clears it).
+func (ss *SessionStore) cookie(name, value, path string, maxAge int) *http.Cookie {
 	opts := *ss.Options
-	opts.Path, opts.MaxAge = "/login/oidc", maxAge
-	return &opts
+	opts.Path, opts.MaxAge = path, maxAge
+	return sessions.NewCookie(name, value, &opts)
 }
 
 // sessionLoginKey is the session value that holds the signed-in login's id.
