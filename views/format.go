@@ -279,23 +279,18 @@ var LineKeys = []LineKey{
 }
 
 // lineKey marks the control of a line's tool with its key.
-// lineTools are the line tools an account allows, as db.RefuseForStatus
-// decides: a closed account none but Cancel a plan (a queued plan may be
-// refunded; its lines are read-only history otherwise), a suspended one
-// all but a new plan.
+// lineTools are the line tools an account allows, as the store's rule
+// (db.RefuseForStatus) has it: a closed account none but Cancel a plan,
+// which the rule leaves open for a refund; a suspended one all but a new
+// plan.
 type lineTools struct {
 	change  bool // Resend QR email, Replace eSIM, Rename
 	newPlan bool // Add plan
 }
 
 func lineToolsFor(status string) lineTools {
-	switch status {
-	case db.StatusClosed:
-		return lineTools{}
-	case db.StatusSuspended:
-		return lineTools{change: true}
-	}
-	return lineTools{change: true, newPlan: true}
+	sub := db.Subscriber{Status: status}
+	return lineTools{change: db.RefuseForStatus(sub, false) == nil, newPlan: db.RefuseForStatus(sub, true) == nil}
 }
 
 func lineKey(key string) templ.Attributes {
