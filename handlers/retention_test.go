@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -11,13 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/carrier/esim-admin/db"
 	"github.com/carrier/esim-admin/handlers"
 	"github.com/carrier/esim-admin/handlers/portaltest"
 )
-
-// formTokens are the values a page draws anew at each request.
-var formTokens = regexp.MustCompile(`(name="(csrf|_csrf|form_token|token)"[^>]*value=")[^"]*"|(value=")[^"]*("[^>]*name="(csrf|_csrf|form_token|token)")`)
 
 // TestPagesAfterRollUp renders the pages that read usage, attachments and
 // profile events — every profile and eSIM page with usage on it (where the
@@ -62,22 +60,24 @@ func TestPagesAfterRollUp(t *testing.T) {
 		reported = append(reported, day.Add(r.at).Format(time.RFC3339))
 	}
 	// Their lines in the timeline, one each before the rollup, a line a
-	// day and kind after.
-	reportLines := regexp.MustCompile(`<li class="tl-[a-z_]+" data-kind="(attached|profile)(_day)?"><time datetime="(` + strings.Join(reported, "|") + `)"[^>]*>.*?</li>`)
-	// Usage lines, compared by their sums per country instead: after the
-	// rollup, consecutive days in a country are one line.
-	usageLines := regexp.MustCompile(`<li class="tl-usage" data-kind="usage">.*?</li>`)
-	// A long timeline folds its earlier events away, and how many depends
-	// on how many events the rolled-up days make: compared as one list.
-	folded := regexp.MustCompile(`<details class="timeline-earlier"[^>]*><summary>.*?</summary><ol class="timeline">|</ol></details><ol class="timeline" data-testid="timeline">`)
-	same := func(page string) string {
-		page = folded.ReplaceAllStringFunc(page, func(m string) string {
-			if strings.HasPrefix(m, "<details") {
-				return `<ol class="timeline" data-testid="timeline">`
-			}
-			return ""
+	// day and kind after: an attachment's or profile event's line at one
+	// of their times (a rolled-up day's is its last).
+	reports := func(doc *goquery.Document) *goquery.Selection {
+		return doc.Find(`ol.timeline li`).FilterFunction(func(_ int, li *goquery.Selection) bool {
+			kind := strings.TrimSuffix(li.AttrOr("data-kind", ""), "_day")
+			return (kind == db.TimelineAttached || kind == db.TimelineProfile) && slices.Contains(reported, li.Find("time").AttrOr("datetime", ""))
 		})
-		return usageLines.ReplaceAllString(reportLines.ReplaceAllString(page, ""), "")
+	}
+	// What a person reads on the page, but for those lines and the usage
+	// lines (compared by their sums per country instead: after the rollup,
+	// consecutive days in a country are one line), and for how many earlier
+	// events a long timeline folds away, which depends on how many lines
+	// the rolled-up days make.
+	same := func(page *goquery.Document) string {
+		doc := goquery.CloneDocument(page)
+		reports(doc).Remove()
+		doc.Find(`ol.timeline li[data-kind=usage], details.timeline-earlier > summary`).Remove()
+		return words(doc.Find("main"))
 	}
 	at := app.Clock.Now().Add(100 * 24 * time.Hour)
 	app.Store.Now = func() time.Time { return at }
@@ -105,14 +105,10 @@ func TestPagesAfterRollUp(t *testing.T) {
 	if len(pages) < 4 {
 		t.Fatalf("the demo data has usage on only %v", pages)
 	}
-	render := func() map[string]string {
-		out := map[string]string{}
+	render := func() map[string]*goquery.Document {
+		out := map[string]*goquery.Document{}
 		for _, p := range pages {
-			r := lead.Get(t, p)
-			if r.Status != 200 {
-				t.Fatalf("GET %s: %d", p, r.Status)
-			}
-			out[p] = formTokens.ReplaceAllString(string(r.Body), "$1$3…$4")
+			out[p] = lead.Page(t, p)
 		}
 		return out
 	}
@@ -148,8 +144,10 @@ func TestPagesAfterRollUp(t *testing.T) {
 		return out
 	}
 	before, inBefore, usageBefore := render(), insights(), usage()
-	if again := render(); !reflect.DeepEqual(before, again) {
-		t.Fatal("the pages differ between two renders with nothing changed: the comparison below would mean nothing")
+	for p, again := range render() {
+		if same(again) != same(before[p]) || len(same(again)) < 200 {
+			t.Fatalf("%s reads differently between two renders with nothing changed, or reads next to nothing: the comparison below would mean nothing", p)
+		}
 	}
 	raw := app.Count(t, `SELECT count(*) FROM usage_records`)
 	backlog := scrape(t, app.NewClient())
@@ -163,7 +161,7 @@ func TestPagesAfterRollUp(t *testing.T) {
 		longest = max(longest, st.Took)
 		if st.Kind == "usage" && st.Done > 0 {
 			// The pass runs beside the portal: a page mid-way reads the same too.
-			if p := pages[0]; same(formTokens.ReplaceAllString(string(lead.Get(t, p).Body), "$1$3…$4")) != same(before[p]) {
+			if p := pages[0]; same(lead.Page(t, p)) != same(before[p]) {
 				t.Errorf("%s reads differently in the middle of the pass", p)
 			}
 		}
@@ -185,15 +183,23 @@ func TestPagesAfterRollUp(t *testing.T) {
 	}
 	// Sofia Rossi's four days in the United States before her eSIM was
 	// replaced, one line; how much she used depends on the hour the demo is made.
-	merged := regexp.MustCompile(`<span>[0-9]+( [A-Z][a-z]+)?–[0-9]+ [A-Z][a-z]+, United States: [0-9.]+ [KMG]?B </span>`)
-	if !merged.MatchString(strings.Join(slices.Collect(maps.Values(after)), "")) {
+	merged := regexp.MustCompile(`^[0-9]+( [A-Z][a-z]+)?–[0-9]+ [A-Z][a-z]+, United States: [0-9.]+ [KMG]?B$`)
+	runs := 0
+	for _, doc := range after {
+		doc.Find(`ol.timeline li[data-kind=usage] > span`).Each(func(_ int, line *goquery.Selection) {
+			if merged.MatchString(text(line)) {
+				runs++
+			}
+		})
+	}
+	if runs == 0 {
 		t.Error("no run of rolled-up days reads as one line")
 	}
 	busyPage := "/esims/" + busy
-	if n := len(reportLines.FindAllString(before[busyPage], -1)); n != 5 {
+	if n := reports(before[busyPage]).Length(); n != 5 {
 		t.Errorf("the timeline showed %d of the 5 reports before the rollup", n)
 	}
-	summed := reportLines.FindAllString(after[busyPage], -1)
+	summed := texts(reports(after[busyPage]))
 	if len(summed) != 2 || !strings.Contains(summed[0], "Disabled on the phone 2 times that day, 09:10–09:40 UTC") ||
 		!strings.Contains(summed[1], "Connected in France 3 times that day, 09:00–10:00 UTC") {
 		t.Errorf("the timeline's rolled-up day:\n%s", strings.Join(summed, "\n"))
