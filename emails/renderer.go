@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -28,6 +29,10 @@ var _ db.MailRenderer = Renderer{}
 // with this ICCID: the HTML refers to it as cid:..., the sender attaches the
 // image under it.
 func QRContentID(iccid string) string { return "qr-" + iccid + "@esim-admin" }
+
+// QRImage matches the QR image in a QR email's HTML: the img whose source
+// is a QRContentID.
+var QRImage = regexp.MustCompile(`<img[^>]*src="cid:qr-[0-9]+@esim-admin"[^>]*>`)
 
 // InstallURL is Apple's one-tap eSIM install link for an activation code
 // (iOS 17.4 and later open it in Settings).

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -115,7 +114,7 @@ func (h *Handlers) emailBody(c echo.Context) error {
 		if token := c.QueryParam("code"); e.ActivationCode != "" && h.codeTokenValid(c, e, token) {
 			body = strings.ReplaceAll(body, qr, "/emails/"+strconv.FormatInt(e.ID, 10)+"/qr.png?code="+url.QueryEscape(token))
 		} else {
-			body = qrImage(e.ICCID).ReplaceAllLiteralString(hideCode(body, e.ActivationCode), qrHidden)
+			body = emails.QRImage.ReplaceAllLiteralString(hideCode(body, e.ActivationCode), qrHidden)
 		}
 	}
 	// Email HTML is styled inline, as mail clients require; it runs no script
@@ -123,11 +122,6 @@ func (h *Handlers) emailBody(c echo.Context) error {
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'")
 	c.Response().Header().Set("X-Frame-Options", "SAMEORIGIN")
 	return c.HTML(http.StatusOK, body)
-}
-
-// qrImage matches the QR image of the QR email of iccid in its HTML.
-func qrImage(iccid string) *regexp.Regexp {
-	return regexp.MustCompile(`<img[^>]*src="cid:` + regexp.QuoteMeta(emails.QRContentID(iccid)) + `"[^>]*>`)
 }
 
 // qrHidden stands in the preview for a QR image not shown: the size of the
