@@ -130,7 +130,7 @@ func (r Renderer) OrderConfirmation(m db.OrderMail) (db.Message, error) {
 		Data:         m.Plan.Data(),
 		Price:        m.Plan.Price(),
 		OrderedOn:    m.OrderedAt.UTC().Format("2 January 2006"),
-		Destinations: countryNames(m.Plan.Destinations),
+		Destinations: rules.CountryNames(m.Plan.Destinations),
 		ValidityDays: m.Plan.ValidityDays,
 		Brand:        r.brand(),
 	}
@@ -238,16 +238,6 @@ func confirmationText(v orderView) string {
 	p("")
 	p("%s", v.Brand)
 	return b.String()
-}
-
-// countryNames turns ISO 3166-1 alpha-2 codes into the names the portal
-// shows, keeping a code it does not know.
-func countryNames(codes []string) []string {
-	names := make([]string, len(codes))
-	for i, c := range codes {
-		names[i] = rules.CountryName(strings.ToUpper(c))
-	}
-	return names
 }
 
 func fmtDays(n int) string { return fmt.Sprintf("%d days", n) }

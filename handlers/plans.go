@@ -249,12 +249,8 @@ func (h *Handlers) withdrawPlan(c echo.Context) error {
 			return err
 		}
 		if len(only) > 0 {
-			names := make([]string, len(only))
-			for i, code := range only {
-				names[i] = rules.CountryName(code)
-			}
 			return h.render(c, http.StatusOK, views.ConfirmPlanChange(views.PlanConfirm{Plan: p, Action: "withdraw",
-				Warning: "After this, no plan covers " + joinNames(names) + ": Add line and Add plan will offer nothing there."}))
+				Warning: "After this, no plan covers " + joinNames(rules.CountryNames(only)) + ": Add line and Add plan will offer nothing there."}))
 		}
 	}
 	if p, err = h.Store.WithdrawPlan(ctx, p.Code, login(c)); err != nil {

@@ -239,10 +239,7 @@ func stateLabel(state string) string {
 // destinations names a plan's first destinations, by name: agents know
 // countries by name, not by ISO code.
 func destinations(p db.Plan) string {
-	names := make([]string, 0, min(len(p.Destinations), 8))
-	for _, c := range p.Destinations[:min(len(p.Destinations), 8)] {
-		names = append(names, rules.CountryName(c))
-	}
+	names := rules.CountryNames(p.Destinations[:min(len(p.Destinations), 8)])
 	if len(p.Destinations) > 8 {
 		return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(p.Destinations)-8)
 	}

@@ -299,6 +299,15 @@ func CountryName(code string) string {
 	return code
 }
 
+// CountryNames returns the English names of countries, in the order given.
+func CountryNames(codes []string) []string {
+	names := make([]string, len(codes))
+	for i, c := range codes {
+		names[i] = CountryName(c)
+	}
+	return names
+}
+
 // countryAliases are names agents type for a country that are not its name.
 var countryAliases = map[string]string{"uk": "GB", "great britain": "GB", "england": "GB", "usa": "US", "america": "US"}
 
