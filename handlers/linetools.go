@@ -163,7 +163,7 @@ func (h *Handlers) renameLine(c echo.Context) error {
 // eSIM gives it a new eSIM, given last) with the eSIMs panel, the note on
 // the line, and the Emails panel out of band.
 func (h *Handlers) linesChanged(c echo.Context, line db.ESIM, note string) error {
-	p, err := h.profileOf(c.Request().Context(), line.SubscriberID)
+	p, err := h.linesOf(c.Request().Context(), line.SubscriberID)
 	if err != nil {
 		return err
 	}

@@ -62,16 +62,20 @@ func (h *Handlers) profile(c echo.Context) (views.Profile, error) {
 	if err != nil {
 		return views.Profile{}, err
 	}
-	return h.profileOf(c.Request().Context(), id)
-}
-
-// profileOf gathers what the profile of subscriber id shows.
-func (h *Handlers) profileOf(ctx context.Context, id int64) (_ views.Profile, err error) {
-	p := views.Profile{MailHeld: h.MailHeld, Now: h.Store.Now()}
-	if p.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {
+	ctx := c.Request().Context()
+	p, err := h.linesOf(ctx, id)
+	if err != nil {
 		return p, err
 	}
-	if p.DomesticPlans, err = h.Store.DomesticPlans(ctx, id); err != nil {
+	p.DomesticPlans, err = h.Store.DomesticPlans(ctx, id)
+	return p, err
+}
+
+// linesOf gathers what the profile of subscriber id shows but its home
+// plans: the eSIMs panel and the Emails panel.
+func (h *Handlers) linesOf(ctx context.Context, id int64) (_ views.Profile, err error) {
+	p := views.Profile{MailHeld: h.MailHeld, Now: h.Store.Now()}
+	if p.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {
 		return p, err
 	}
 	if p.Allowance, err = h.Store.Allowance(ctx, id); err != nil {
