@@ -360,8 +360,7 @@
     for (const line of lines()) {
       const name = line.dataset.lineName || "";
       line.querySelectorAll("[data-line-key]").forEach(function (control) {
-        const label = control.dataset.lineAction || control.textContent.trim();
-        out.push({ label: label + " — line " + name, hint: control.dataset.lineKey, run: function () { runTool(control); } });
+        out.push({ label: control.textContent.trim() + " — line " + name, hint: control.dataset.lineKey, run: function () { runTool(control); } });
       });
     }
     document.querySelectorAll("nav.nav a").forEach(function (a) {

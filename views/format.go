@@ -275,7 +275,6 @@ var LineKeys = []LineKey{
 	{"n", "Rename the line"},
 }
 
-// lineKey marks the control of a line's tool with its key.
 // lineTools are the line tools an account allows, as the store's rule
 // (db.RefuseForStatus) has it: a closed account none but Cancel a plan,
 // which the rule leaves open for a refund; a suspended one all but a new
@@ -290,6 +289,7 @@ func lineToolsFor(status string) lineTools {
 	return lineTools{change: db.RefuseForStatus(sub, false) == nil, newPlan: db.RefuseForStatus(sub, true) == nil}
 }
 
+// lineKey marks the control of a line's tool with its key.
 func lineKey(key string) templ.Attributes {
 	return templ.Attributes{"data-line-key": key, "aria-keyshortcuts": key}
 }
