@@ -94,7 +94,6 @@ type syncer struct {
 	clientID                           int64
 	touch                              *sql.Stmt
 	insertPlan, updatePlan, deletePlan *sql.Stmt
-	lines                              *sql.Stmt
 	updates                            []update // subscribers whose details change, written together by updateAll
 }
 
@@ -108,8 +107,6 @@ func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error)
 		{&sy.insertPlan, `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&sy.updatePlan, `UPDATE domestic_plans SET billing_id = ?, name = ?, kind = ?, lines = ?, since = ? WHERE id = ?`},
 		{&sy.deletePlan, `DELETE FROM domestic_plans WHERE id = ?`},
-		{&sy.lines, `SELECT (SELECT count(*) FROM esims WHERE subscriber_id = ?1 AND state = 'allocated'),
-			(SELECT count(*) FROM domestic_plans WHERE subscriber_id = ?1 AND qualifies)`},
 	}
 	for _, st := range stmts {
 		var err error
@@ -122,7 +119,7 @@ func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error)
 }
 
 func (sy *syncer) close() {
-	for _, st := range []*sql.Stmt{sy.touch, sy.insertPlan, sy.updatePlan, sy.deletePlan, sy.lines} {
+	for _, st := range []*sql.Stmt{sy.touch, sy.insertPlan, sy.updatePlan, sy.deletePlan} {
 		if st != nil {
 			st.Close()
 		}
@@ -416,11 +413,8 @@ func (sy *syncer) replacePlans(ctx context.Context, h held, b BillingSubscriber)
 // overAllowance says so when the subscriber holds more complimentary lines
 // than qualifying plans: every line runs on, no new one is given.
 func (sy *syncer) overAllowance(ctx context.Context, id int64) (string, error) {
-	var a Allowance
-	if err := sy.lines.QueryRowContext(ctx, id).Scan(&a.Used, &a.Total); err != nil {
-		return "", err
-	}
-	return a.Over(), nil
+	a, err := allowance(ctx, sy.tx, id)
+	return a.Over(), err
 }
 
 // SubscriberByAccount returns the subscriber of an account number, as
