@@ -3,10 +3,12 @@ package db
 import (
 	"fmt"
 	"time"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // timeFormat is fixed-width UTC, so stored times sort correctly as text.
-const timeFormat = "2006-01-02T15:04:05.000Z"
+const timeFormat = rules.TimeFormat
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 

@@ -68,9 +68,12 @@ type Holder struct {
 	ReplacedAt time.Time
 }
 
-// stamp writes a time in a reason the way the store keeps times: UTC to the
-// millisecond, as the API answers read.
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// TimeFormat is how the store keeps times, fixed-width UTC to the
+// millisecond so that they sort as text; the API answers read the same.
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+// stamp writes a time in a reason the way the store keeps it.
+func stamp(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
 // window spreads a record's bytes evenly over its window.
 type window struct {
@@ -269,12 +272,12 @@ func ChargeToLine(plans []LinePlan, u Usage, e Holder, now time.Time) Charged {
 	switch {
 	case e.State == StateAllocated:
 		return ChargeUsage(plans, u, now)
-	case e.ReplacedBy == "" || !u.Start.Before(e.ReplacedAt):
-		reason := "the eSIM is " + e.State + ": nobody's line"
-		if e.ReplacedBy != "" {
-			reason = "the eSIM was replaced by " + e.ReplacedBy + " at " + stamp(e.ReplacedAt) + ": nobody's line since"
-		}
-		return Charged{Uncovered: u.Bytes, Reason: reason}
+	case e.ReplacedBy == "":
+		return Charged{Uncovered: u.Bytes, Reason: "the eSIM is " + e.State + ": nobody's line"}
+	}
+	replaced := "the eSIM was replaced by " + e.ReplacedBy + " at " + stamp(e.ReplacedAt) + ": nobody's line since"
+	if !u.Start.Before(e.ReplacedAt) {
+		return Charged{Uncovered: u.Bytes, Reason: replaced}
 	}
 	before := u
 	if u.End.After(e.ReplacedAt) {
@@ -285,7 +288,7 @@ func ChargeToLine(plans []LinePlan, u Usage, e Holder, now time.Time) Charged {
 	if after := u.Bytes - before.Bytes; after > 0 {
 		o.Uncovered += after
 		if o.Reason == "" {
-			o.Reason = "the eSIM was replaced by " + e.ReplacedBy + " at " + stamp(e.ReplacedAt) + ": nobody's line since"
+			o.Reason = replaced
 		}
 	}
 	return o
