@@ -28,6 +28,13 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// The writer's durability and page cache, set on every connection and
+// restored after a bulk load turns them up (load.go).
+const (
+	defaultSynchronous = "FULL"
+	defaultCacheSize   = "-65536" // KiB: 64 MB
+)
+
 // Pragmas set on every connection. They are per connection, so they go in the
 // DSN: a single db.Exec would reach only one connection of the pool.
 var pragmas = []string{
@@ -35,10 +42,10 @@ var pragmas = []string{
 	"busy_timeout(10000)",
 	"journal_mode(WAL)",
 	// An allocation must survive a power cut.
-	"synchronous(FULL)",
+	"synchronous(" + defaultSynchronous + ")",
 	// 64 MB of pages per connection instead of 2: at a million eSIMs a batch
 	// of usage touches thousands of pages of plans and indexes.
-	"cache_size(-65536)",
+	"cache_size(" + defaultCacheSize + ")",
 	// The commit that takes the WAL past this many pages copies them into
 	// the database file before it returns: 1000 (SQLite's default) made
 	// that commit the longest change by far, 86–122 ms on a loaded machine

@@ -44,7 +44,7 @@ func (s *Store) Load(ctx context.Context, fn func(l *Loader) error) error {
 			return err
 		}
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -65536`)
+	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = `+defaultCacheSize)
 	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = DEFAULT`)
 	return s.inTx(ctx, func(ctx context.Context, c *change) error {
 		l, err := newLoader(ctx, c)
@@ -316,7 +316,7 @@ func (s *Store) Unsynced(ctx context.Context) (restore func(), err error) {
 	}
 	return func() {
 		ctx := context.WithoutCancel(ctx)
-		s.write.ExecContext(ctx, `PRAGMA synchronous = FULL`)
-		s.write.ExecContext(ctx, `PRAGMA cache_size = -65536`)
+		s.write.ExecContext(ctx, `PRAGMA synchronous = `+defaultSynchronous)
+		s.write.ExecContext(ctx, `PRAGMA cache_size = `+defaultCacheSize)
 	}, nil
 }
