@@ -178,7 +178,9 @@ type update struct {
 }
 
 // detailColumns are the subscriber's columns billing owns, each with its
-// value in a state.
+// value in a state. A held phone is compared as it is, not normalised as
+// billingChanges compares it for the log: a phone kept in an older form is
+// written normalised with the subscriber's next change.
 var detailColumns = []struct {
 	name      string
 	held, new func(u update) string
