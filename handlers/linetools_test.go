@@ -308,9 +308,9 @@ func TestReplaceESIMInPlace(t *testing.T) {
 // TestLineToolsFollowTheAccount: a line offers the tools its holder's
 // account allows, on the profile and on the eSIM page, keys included: all
 // of them while the account is active, all but a new plan while billing has
-// it suspended, none once it is closed (read-only history, and it says so;
-// Why no data? still reads the line, and a queued plan may still be
-// cancelled for a refund).
+// it suspended, none once it is closed (read-only history, and it says so),
+// but Why no data?, which reads the line, and Cancel a plan, which the store
+// leaves open for a refund.
 func TestLineToolsFollowTheAccount(t *testing.T) {
 	app := portaltest.Start(t)
 	agent := app.Agent(t)
@@ -321,10 +321,14 @@ func TestLineToolsFollowTheAccount(t *testing.T) {
 	for _, tc := range []struct {
 		name, account, status string
 		change, newPlan       bool
+		keys                  string // of each line's tools, in page order
 	}{
-		{"active", "AC-100719", "", true, true}, // Ahmed Hassan: a queued plan to cancel
-		{"suspended", "AC-100719", "suspended", true, false},
-		{"closed", "AC-101045", "", false, false}, // Noah Williams, closed by billing in the demo
+		// Ahmed Hassan: a queued plan on his Canada line to cancel.
+		{"active", "AC-100719", "", true, true, "r p w e n"},
+		{"suspended", "AC-100719", db.StatusSuspended, true, false, "r w e n"},
+		{"closed", "AC-100719", db.StatusClosed, false, false, "w"},
+		// Noah Williams, closed by billing in the demo.
+		{"closed in the demo", "AC-101045", "", false, false, "w"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.status != "" {
@@ -333,7 +337,23 @@ func TestLineToolsFollowTheAccount(t *testing.T) {
 				}
 			}
 			sub := app.Subscriber(t, tc.account)
-			for _, page := range []string{fmt.Sprintf("/subscribers/%d", sub.ID), "/esims/" + app.Lines(t, sub.ID)[0].ICCID} {
+			queued := 0
+			for _, l := range app.Lines(t, sub.ID) {
+				for _, lp := range l.Plans {
+					if lp.State == db.PlanQueued {
+						queued++
+					}
+				}
+			}
+			if tc.account == "AC-100719" && queued == 0 {
+				t.Fatal("Ahmed Hassan has no queued plan: Cancel is not tested")
+			}
+			pages := []string{fmt.Sprintf("/subscribers/%d", sub.ID)}
+			for _, l := range app.Lines(t, sub.ID) {
+				pages = append(pages, "/esims/"+l.ICCID)
+			}
+			cancels := 0
+			for i, page := range pages {
 				lines := agent.Page(t, page).Find("[data-testid=line]")
 				if lines.Length() == 0 {
 					t.Fatalf("%s: no line", page)
@@ -344,13 +364,22 @@ func TestLineToolsFollowTheAccount(t *testing.T) {
 				if got := lines.Find(newPlan).Length() > 0; got != tc.newPlan {
 					t.Errorf("%s: Add plan offered: %v, want %v", page, got, tc.newPlan)
 				}
-				// Why no data? (w) reads the line, and stays.
-				if got := lines.Find("[data-line-key]:not([data-line-key=w])").Length() > 0; got != tc.change {
-					t.Errorf("%s: keys of line tools: %v, want %v", page, got, tc.change)
-				}
+				lines.Each(func(_ int, line *goquery.Selection) {
+					var keys []string
+					line.Find("[data-line-key]").Each(func(_ int, c *goquery.Selection) { keys = append(keys, c.AttrOr("data-line-key", "")) })
+					if got := strings.Join(keys, " "); got != tc.keys {
+						t.Errorf("%s: the line's keys %q, want %q", page, got, tc.keys)
+					}
+				})
 				if got := lines.Find("[data-testid=line-read-only]").Length() > 0; got == tc.change {
 					t.Errorf("%s: says read-only: %v", page, got)
 				}
+				if i > 0 { // the eSIM pages: each plan once
+					cancels += lines.Find("[data-testid=cancel-plan]").Length()
+				}
+			}
+			if cancels != queued {
+				t.Errorf("Cancel offered %d times on the eSIM pages, want once for each of the %d queued plans", cancels, queued)
 			}
 		})
 	}
