@@ -56,8 +56,11 @@ func TestBrowserWhyNoData(t *testing.T) {
 	line := "#line-" + p.Lines(t, isabella.ID)[0].ICCID
 	openProfile(t, ctx, p, isabella.ID)
 	do(t, ctx, "open Why no data?", chromedp.Click(chromedp.CSS(line+` [data-testid=why-no-data-open]`)))
-	got := eval[[]string](t, ctx, `[...document.querySelectorAll('`+line+` [data-testid=check]')].map(c => c.dataset.check + ' ' + c.dataset.result)`)
-	want := []string{"qr passed", "installed passed", "on failed", "plan failed", "covers unknown", "uncovered passed"}
+	// Each check as the agent reads it: its name and its result, in words.
+	got := eval[[]string](t, ctx, `[...document.querySelectorAll('`+line+` [data-testid=check]')].map(c =>
+		c.querySelector('strong').innerText.trim() + ' ' + c.querySelector('.check-result').innerText.trim().toLowerCase())`)
+	want := []string{"QR email delivered passed", "Installed passed", "Turned on failed", "A plan with data failed",
+		"Covers where the phone is not known yet", "No data with no plan passed"}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("the checks read %q; want %q", got, want)
 	}
