@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -408,6 +409,12 @@ func TestBrowserWorkspacePages(t *testing.T) {
 		if raw.MatchString(d) {
 			t.Errorf("an audit entry reads %q; want plan and country names and readable times", d)
 		}
+	}
+	// And the names are there: the demo's attachments start plans in
+	// countries, which the entries name.
+	named := regexp.MustCompile(`^plan [A-Z][a-z][^,]*, order ORD-\d{4}-\d{6}: attached in [A-Z][a-z]`)
+	if !slices.ContainsFunc(details, named.MatchString) {
+		t.Errorf("no audit entry names a plan and the country it started in; entries:\n%s", strings.Join(details, "\n"))
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll('[data-testid=audit-entries] tbody time[data-local][title$=UTC]').length`); n != len(details) {
 		t.Errorf("%d of the %d audit entries give their time with UTC on hover", n, len(details))
