@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,21 +30,6 @@ func writeFile(t *testing.T, name, body string) string {
 	return path
 }
 
-// countRows counts on the database file directly.
-func countRows(t *testing.T, path, query string) int {
-	t.Helper()
-	conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var n int
-	if err := conn.QueryRow(query).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 const csvHeader = "account_number,name,email,phone,status,as_of,home_plan_id,home_plan_name,home_plan_kind,home_plan_lines,home_plan_since\n"
 
 func TestSubscribersImportCSV(t *testing.T) {
@@ -58,13 +42,14 @@ func TestSubscribersImportCSV(t *testing.T) {
 	if err != nil || !strings.Contains(out, "2 created, 0 updated, 0 unchanged") {
 		t.Fatalf("first import: %v\n%s", err, out)
 	}
-	before := countRows(t, dbPath, `SELECT count(*) FROM audit_log`)
+	ro := dbtest.ReadOnly(t, dbPath)
+	before := dbtest.Count(t, ro, `SELECT count(*) FROM audit_log`)
 	out, err = importSubscribersFile(t, dbPath, file)
 	if err != nil || !strings.Contains(out, "0 created, 0 updated, 2 unchanged") {
 		t.Fatalf("the same file again: %v\n%s", err, out)
 	}
 	s := dbtest.OpenFile(t, dbPath)
-	if after := countRows(t, dbPath, `SELECT count(*) FROM audit_log`); after != before {
+	if after := dbtest.Count(t, ro, `SELECT count(*) FROM audit_log`); after != before {
 		t.Errorf("the same file again wrote %d audit entries", after-before)
 	}
 	sub, err := s.SubscriberByAccount(context.Background(), "AC-1")
@@ -128,7 +113,8 @@ func TestSubscribersImportFullRefusesAMassClosing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "would close 5 of 100 subscribers") || !strings.Contains(err.Error(), "--allow-closing 5") {
 		t.Fatalf("a full file missing 5%%: %v\n%s", err, out)
 	}
-	closed := func() int { return countRows(t, dbPath, `SELECT count(*) FROM subscribers WHERE status = 'closed'`) }
+	ro := dbtest.ReadOnly(t, dbPath)
+	closed := func() int { return dbtest.Count(t, ro, `SELECT count(*) FROM subscribers WHERE status = 'closed'`) }
 	if n := closed(); n != 0 {
 		t.Errorf("a refused full import closed %d", n)
 	}

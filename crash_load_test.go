@@ -65,24 +65,25 @@ func TestCrashDuringFirstLoad(t *testing.T) {
 	}
 	load.Wait()
 
-	loaded := countRows(t, dbPath, `SELECT count(*) FROM subscribers`)
+	ro := dbtest.ReadOnly(t, dbPath)
+	loaded := dbtest.Count(t, ro, `SELECT count(*) FROM subscribers`)
 	if loaded >= total {
 		t.Fatalf("the load finished (%d subscribers) before the kill", loaded)
 	}
 	indexed := `SELECT count(*) FROM subscriber_search WHERE subscriber_search MATCH '"zqcrash"'`
-	if n := countRows(t, dbPath, `SELECT count(*) FROM subscriber_search_pending`); n != 1 {
+	if n := dbtest.Count(t, ro, `SELECT count(*) FROM subscriber_search_pending`); n != 1 {
 		t.Fatalf("after the kill: %d deferrals of the search index, want the load's one", n)
 	}
-	if n := countRows(t, dbPath, indexed); n >= loaded {
+	if n := dbtest.Count(t, ro, indexed); n >= loaded {
 		t.Fatalf("after the kill: %d of %d subscribers indexed; the load did not leave its index to the end", n, loaded)
 	}
 
 	// The next start: a command, as the portal, opens the store.
 	s := dbtest.OpenFile(t, dbPath)
-	if n := countRows(t, dbPath, `SELECT count(*) FROM subscriber_search_pending`); n != 0 {
+	if n := dbtest.Count(t, ro, `SELECT count(*) FROM subscriber_search_pending`); n != 0 {
 		t.Errorf("after the next start: %d deferrals left", n)
 	}
-	if n := countRows(t, dbPath, indexed); n != loaded {
+	if n := dbtest.Count(t, ro, indexed); n != loaded {
 		t.Errorf("after the next start: %d of the %d loaded subscribers are indexed for search", n, loaded)
 	}
 	last := fmt.Sprintf("%06d.zqcrash", loaded-1)

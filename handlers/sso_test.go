@@ -187,13 +187,7 @@ func TestSSODisabledLoginStaysOut(t *testing.T) {
 // PKCE verifier is a secret of that browser).
 func TestSSOStartWritesNothing(t *testing.T) {
 	p, op := ssoPortal(t, nil)
-	count := func() int {
-		var n int
-		if err := p.Raw.QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func() int { return p.Count(t, `SELECT count(*) FROM sessions`) }
 	before := count()
 	for range 20 {
 		r := p.NewClient().Get(t, "/login/oidc")
