@@ -16,15 +16,26 @@ func TestBufferConcurrentWritesAndWait(t *testing.T) {
 	for i := range 20 {
 		wg.Go(func() { fmt.Fprintf(&b, "line %d\n", i) })
 	}
-	got := make(chan string, 1)
+	// The write of the last line, not WaitFor's timer, must end the wait:
+	// a wait that ran into its timeout is a write that woke nobody.
+	const timeout = time.Minute
+	type result struct {
+		line string
+		ok   bool
+		took time.Duration
+	}
+	waiting, got := make(chan struct{}), make(chan result, 1)
 	go func() {
-		line, _ := b.WaitFor(func(l string) bool { return strings.HasPrefix(l, "last") }, time.Minute)
-		got <- line
+		close(waiting)
+		start := time.Now()
+		line, ok := b.WaitFor(func(l string) bool { return strings.HasPrefix(l, "last") }, timeout)
+		got <- result{line, ok, time.Since(start)}
 	}()
 	wg.Wait()
+	<-waiting
 	fmt.Fprintln(&b, "last line")
-	if line := <-got; line != "last line\n" {
-		t.Errorf("WaitFor returned %q; want the last line", line)
+	if r := <-got; r.line != "last line\n" || !r.ok || r.took >= timeout {
+		t.Errorf("WaitFor returned %q, %v after %s; want the last line, found when it was written", r.line, r.ok, r.took)
 	}
 	if n := strings.Count(b.String(), "\n"); n != 21 {
 		t.Errorf("%d lines written; want 21:\n%s", n, b.String())
