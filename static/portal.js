@@ -102,14 +102,11 @@
     if (!elt || !elt.isConnected) return;
     fillLineName(elt);
     pickFirstPlan(elt);
-    // Out-of-band swaps bring times elsewhere on the page too.
-    localTimes(document.body);
     announceIn(elt);
     // What the agent must read next, such as a refusal beside the plan just
     // chosen, is scrolled into sight; the focus stays where it is.
     const reveal = elt.matches("[data-reveal]") ? elt : elt.querySelector("[data-reveal]");
     if (reveal) reveal.scrollIntoView({ block: "nearest" });
-    showCopyButtons(elt);
     // A swap that took away the focused element, such as the button that
     // sent it, and brought nothing to focus: the keyboard goes on from the
     // new content, not from the top of the page.
@@ -238,7 +235,14 @@
     if (!navigator.clipboard) return;
     root.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
   }
-  document.addEventListener("htmx:load", function (e) { if (e.detail.elt) showCopyButtons(e.detail.elt); });
+  // Each piece a swap brings, out-of-band ones and the content that took
+  // the place of its target too, shows its copy buttons and its times in
+  // the agent's zone; the rest of the page already does.
+  document.addEventListener("htmx:load", function (e) {
+    if (!e.detail.elt) return;
+    showCopyButtons(e.detail.elt);
+    localTimes(e.detail.elt);
+  });
 
   document.addEventListener("click", function (e) {
     const button = e.target.closest("button[data-copy]");
@@ -608,14 +612,19 @@
     }
   }
   function localTimes(root) {
-    root.querySelectorAll("time[data-local]").forEach(function (t) {
+    const times = root.matches && root.matches("time[data-local]") ? [root] : [];
+    times.push(...root.querySelectorAll("time[data-local]"));
+    times.forEach(function (t) {
       const d = new Date(t.getAttribute("datetime"));
       if (isNaN(d)) return;
       if (!t.title) t.title = t.textContent.trim();
       t.textContent = localTime(d);
     });
+    // The server's sentences in the page's main part, under root.
     const main = document.getElementById("main");
-    if (main) localTimesInText(main);
+    if (!main) return;
+    if (root.contains(main)) localTimesInText(main);
+    else if (main.contains(root)) localTimesInText(root);
   }
 
   document.addEventListener("keydown", function (e) {
