@@ -22,7 +22,7 @@ func (h *Handlers) addLineForm(c echo.Context) error {
 	}
 	// A new token each time the form is shown: it is never read from the
 	// address, where a shared link would carry it.
-	f.Token, f.Ready = rand.Text(), c.QueryParam("ready") != ""
+	f.Token = rand.Text()
 	f.Opening = c.QueryParam("refresh") == "" && !f.Ready
 	return h.renderForm(c, http.StatusOK, f)
 }
@@ -70,11 +70,7 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 		Country: views.NewCountryBox(c.FormValue("country"), c.FormValue("narrowed") != "")}
 	f.PlanID, _ = strconv.ParseInt(c.FormValue("plan"), 10, 64)
 	f.Country.All = c.FormValue("all") != ""
-	// The line is named after the country the customer goes to, unless the
-	// agent typed a name of their own; a submit shows what was sent.
-	if name := f.Country.Name(); name != "" && c.Request().Method == http.MethodGet && (f.LineName == "" || f.LineName == f.LineNameAuto) {
-		f.LineName, f.LineNameAuto = name, name
-	}
+	f.Ready = c.QueryParam("ready") != ""
 	if f.Subscriber, err = h.Store.Subscriber(ctx, id); err != nil {
 		return f, err
 	}
@@ -84,11 +80,18 @@ func (h *Handlers) lineForm(c echo.Context) (views.AddLineForm, error) {
 	if f.Plans, err = h.Store.Plans(ctx, false); err != nil {
 		return f, err
 	}
-	// With no country, the plan Add plan's way out comes with names the
-	// line: its one country, or its region.
-	if c.QueryParam("ready") != "" && f.LineName == "" {
-		f.LineName = f.PlanLineName()
-		f.LineNameAuto = f.LineName
+	// The line is named after the country the customer goes to, unless the
+	// agent typed a name of their own; with no country, after the plan Add
+	// plan's way out comes with (its one country, or its region). A submit
+	// shows what was sent.
+	if c.Request().Method == http.MethodGet {
+		switch name := f.Country.Name(); {
+		case name != "" && (f.LineName == "" || f.LineName == f.LineNameAuto):
+			f.LineName, f.LineNameAuto = name, name
+		case name == "" && f.Ready && f.LineName == "":
+			f.LineName = f.PlanLineName()
+			f.LineNameAuto = f.LineName
+		}
 	}
 	f.Lines, err = h.Store.Lines(ctx, id)
 	return f, err
