@@ -225,15 +225,21 @@ func applyUsage(ctx context.Context, tx *change, recs []usage, by Login, keep Re
 
 // usageBatch is what a batch of usage is charged against: the eSIMs of its
 // records, the line each belongs to, the plans of each line as the rules
-// change them, the record ids already applied, and the plans' data used and
-// states before the batch.
+// change them, the record ids already applied, and each plan as it was
+// before the batch.
 type usageBatch struct {
-	lines       map[string]usageLine  // by ICCID
-	keys        map[string]string     // ICCID → line key (lineKeys)
-	plans       map[string][]LinePlan // by line key
-	seen        map[string]bool       // record ids applied before
-	usedBefore  map[int64]int64       // by plan: what the notices compare against
-	stateBefore map[int64]string      // by plan: most batches only add to the data used
+	lines  map[string]usageLine  // by ICCID
+	keys   map[string]string     // ICCID → line key (lineKeys)
+	plans  map[string][]LinePlan // by line key
+	seen   map[string]bool       // record ids applied before
+	before map[int64]planBefore  // by plan
+}
+
+// planBefore is a plan as a batch found it: a plan whose data used or state
+// differs after the rules is written, and its notices compared against it.
+type planBefore struct {
+	used  int64
+	state string // most batches only add to the data used
 }
 
 // loadUsage loads a batch's eSIMs, lines and plans. The usage window is
@@ -273,10 +279,10 @@ func loadUsage(ctx context.Context, tx *change, recs []usage, keep RetentionSett
 	if b.plans, err = plansByLine(ctx, tx, b.keys); err != nil {
 		return b, err
 	}
-	b.usedBefore, b.stateBefore = map[int64]int64{}, map[int64]string{}
+	b.before = map[int64]planBefore{}
 	for _, ps := range b.plans {
 		for _, lp := range ps {
-			b.usedBefore[lp.ID], b.stateBefore[lp.ID] = lp.UsedBytes, lp.State
+			b.before[lp.ID] = planBefore{lp.UsedBytes, lp.State}
 		}
 	}
 	return b, nil
@@ -344,11 +350,6 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 	}
 	defer updUsed.Close()
 
-	type planRef struct {
-		iccid string
-		i     int
-	}
-	changed := map[planRef]bool{}
 	startedIn := map[int64]string{} // by plan: the country of the record that started it
 	out := make([]UsageResult, len(recs))
 	received := formatTime(tx.now)
@@ -375,11 +376,9 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 				return nil, err
 			}
 			res.Charges = append(res.Charges, UsageCharge{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, Bytes: c.Bytes[i]})
-			changed[planRef{key, i}] = true
 		}
 		for _, i := range c.Started {
 			lp := ps[i]
-			changed[planRef{key, i}] = true
 			startedIn[lp.ID] = r.Country
 			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
 			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, key,
@@ -409,22 +408,27 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 	if err := charges.flush(ctx); err != nil {
 		return nil, err
 	}
-	noticeLines := map[string]bool{}
-	for ref := range changed {
-		lp := b.plans[ref.iccid][ref.i]
-		if lp.State == b.stateBefore[lp.ID] {
-			_, err = updUsed.ExecContext(ctx, lp.UsedBytes, lp.ID)
-		} else {
-			_, err = updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
+	for key, ps := range b.plans {
+		changed := false
+		for _, lp := range ps {
+			was := b.before[lp.ID]
+			switch {
+			case lp.State != was.state:
+				_, err = updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
+			case lp.UsedBytes != was.used:
+				_, err = updUsed.ExecContext(ctx, lp.UsedBytes, lp.ID)
+			default:
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			changed = true
 		}
-		if err != nil {
-			return nil, err
-		}
-		noticeLines[ref.iccid] = true
-	}
-	for iccid := range noticeLines {
-		if err := usageNotices(ctx, tx, iccid, b.plans[iccid], b.usedBefore, startedIn); err != nil {
-			return nil, err
+		if changed {
+			if err := usageNotices(ctx, tx, key, ps, b.before, startedIn); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -435,14 +439,14 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 // or Data running low (db/rules/notices.go has the rules). plans are the line's
 // plans after the batch; the line is read again only when a notice is due,
 // which few batches of a thousand records bring.
-func usageNotices(ctx context.Context, tx *change, iccid string, plans []LinePlan, usedBefore map[int64]int64, startedIn map[int64]string) error {
+func usageNotices(ctx context.Context, tx *change, iccid string, plans []LinePlan, before map[int64]planBefore, startedIn map[int64]string) error {
 	var due []PlanMail
 	for _, lp := range plans {
 		if country := startedIn[lp.ID]; country != "" && rules.StartNoticeDue(lp, tx.now) {
 			due = append(due, PlanMail{Kind: EmailPlanStarted, Plan: lp, Country: country})
 		}
-		if before, seen := usedBefore[lp.ID]; seen && before != lp.UsedBytes {
-			if kind := rules.NoticeAfterUsage(lp, before, tx.notices.LowPercent, tx.now); kind != "" {
+		if was, seen := before[lp.ID]; seen && was.used != lp.UsedBytes {
+			if kind := rules.NoticeAfterUsage(lp, was.used, tx.notices.LowPercent, tx.now); kind != "" {
 				due = append(due, PlanMail{Kind: kind, Plan: lp})
 			}
 		}
