@@ -337,18 +337,6 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 	defer records.close()
 	charges := newRowWriter(tx, `usage_charges`, `usage_record, esim_plan_id, bytes`, 3, records) // a charge's record must be there first
 	defer charges.close()
-	updPlan, err := tx.PrepareContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ?, used_bytes = ?, ended_at = ?
-		WHERE id = ?`)
-	if err != nil {
-		return nil, err
-	}
-	defer updPlan.Close()
-	// Data used alone leaves the scheduler's partial indexes as they are.
-	updUsed, err := tx.PrepareContext(ctx, `UPDATE esim_plans SET used_bytes = ? WHERE id = ?`)
-	if err != nil {
-		return nil, err
-	}
-	defer updUsed.Close()
 
 	startedIn := map[int64]string{} // by plan: the country of the record that started it
 	out := make([]UsageResult, len(recs))
@@ -411,12 +399,15 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 	for key, ps := range b.plans {
 		changed := false
 		for _, lp := range ps {
+			var err error
 			was := b.before[lp.ID]
 			switch {
 			case lp.State != was.state:
-				_, err = updPlan.ExecContext(ctx, lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
+				_, err = tx.ExecContext(ctx, `UPDATE esim_plans SET state = ?, activated_at = ?, expires_at = ?, used_bytes = ?, ended_at = ? WHERE id = ?`,
+					lp.State, timeArg(lp.ActivatedAt), timeArg(lp.ExpiresAt), lp.UsedBytes, timeArg(lp.EndedAt), lp.ID)
 			case lp.UsedBytes != was.used:
-				_, err = updUsed.ExecContext(ctx, lp.UsedBytes, lp.ID)
+				// Data used alone leaves the scheduler's partial indexes as they are.
+				_, err = tx.ExecContext(ctx, `UPDATE esim_plans SET used_bytes = ? WHERE id = ?`, lp.UsedBytes, lp.ID)
 			default:
 				continue
 			}
