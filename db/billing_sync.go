@@ -48,11 +48,7 @@ func (s *Store) SyncSubscriber(ctx context.Context, sub BillingSubscriber, clien
 func (s *Store) syncChecked(ctx context.Context, subs []BillingSubscriber, clientID int64) (out []SyncResult, err error) {
 	err = s.inTx(ctx, func(ctx context.Context, tx *change) error {
 		out = make([]SyncResult, len(subs))
-		sy, err := newSyncer(ctx, tx, clientID)
-		if err != nil {
-			return err
-		}
-		defer sy.close()
+		sy := &syncer{tx: tx, clientID: clientID}
 		norm := make([]BillingSubscriber, len(subs))
 		for i, b := range subs {
 			norm[i] = normalBilling(b)
@@ -87,44 +83,21 @@ func (s *Store) syncChecked(ctx context.Context, subs []BillingSubscriber, clien
 	return out, err
 }
 
-// syncer applies billing states inside one change with statements prepared
-// once for a whole batch.
+// syncer applies billing states inside one change.
 type syncer struct {
-	tx                                 *change
-	clientID                           int64
-	touch                              *sql.Stmt
-	insertPlan, updatePlan, deletePlan *sql.Stmt
-	updates                            []update // subscribers whose details change, written together by updateAll
+	tx       *change
+	clientID int64
+	updates  []update // subscribers whose details change, written together by updateAll
 }
 
-func newSyncer(ctx context.Context, tx *change, clientID int64) (*syncer, error) {
-	sy := &syncer{tx: tx, clientID: clientID}
-	stmts := []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&sy.touch, `UPDATE subscribers SET billing_as_of = ? WHERE id = ?`},
-		{&sy.insertPlan, `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&sy.updatePlan, `UPDATE domestic_plans SET billing_id = ?, name = ?, kind = ?, lines = ?, since = ? WHERE id = ?`},
-		{&sy.deletePlan, `DELETE FROM domestic_plans WHERE id = ?`},
-	}
-	for _, st := range stmts {
-		var err error
-		if *st.dst, err = tx.PrepareContext(ctx, st.sql); err != nil {
-			sy.close()
-			return nil, err
-		}
-	}
-	return sy, nil
-}
-
-func (sy *syncer) close() {
-	for _, st := range []*sql.Stmt{sy.touch, sy.insertPlan, sy.updatePlan, sy.deletePlan} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
+// The statements a sync runs for each subscriber, through the writer's
+// kept statements.
+const (
+	touchSubscriber = `UPDATE subscribers SET billing_as_of = ? WHERE id = ?`
+	insertHomePlan  = `INSERT INTO domestic_plans (subscriber_id, billing_id, name, kind, lines, since) VALUES (?, ?, ?, ?, ?, ?)`
+	updateHomePlan  = `UPDATE domestic_plans SET billing_id = ?, name = ?, kind = ?, lines = ?, since = ? WHERE id = ?`
+	deleteHomePlan  = `DELETE FROM domestic_plans WHERE id = ?`
+)
 
 // apply applies the state of a subscriber the portal holds; one it does
 // not hold comes out as created, for createAll.
@@ -147,7 +120,7 @@ func (sy *syncer) apply(ctx context.Context, b BillingSubscriber, h *held) (Sync
 	if len(r.Changes) == 0 {
 		r.Outcome = SyncUnchanged
 		if asOf > h.asOf {
-			if _, err = sy.touch.ExecContext(ctx, asOf, h.id); err != nil {
+			if _, err = sy.tx.ExecContext(ctx, touchSubscriber, asOf, h.id); err != nil {
 				return r, err
 			}
 		}
@@ -394,16 +367,16 @@ func (sy *syncer) replacePlans(ctx context.Context, h held, b BillingSubscriber)
 			kept[id] = p.ID
 			continue
 		}
-		if _, err := sy.deletePlan.ExecContext(ctx, p.ID); err != nil {
+		if _, err := sy.tx.ExecContext(ctx, deleteHomePlan, p.ID); err != nil {
 			return err
 		}
 	}
 	for _, p := range b.HomePlans {
 		var err error
 		if id, ok := kept[p.BillingID]; ok {
-			_, err = sy.updatePlan.ExecContext(ctx, p.BillingID, p.Name, p.Kind, p.Lines, formatTime(p.Since), id)
+			_, err = sy.tx.ExecContext(ctx, updateHomePlan, p.BillingID, p.Name, p.Kind, p.Lines, formatTime(p.Since), id)
 		} else {
-			_, err = sy.insertPlan.ExecContext(ctx, h.id, p.BillingID, p.Name, p.Kind, p.Lines, formatTime(p.Since))
+			_, err = sy.tx.ExecContext(ctx, insertHomePlan, h.id, p.BillingID, p.Name, p.Kind, p.Lines, formatTime(p.Since))
 		}
 		if err != nil {
 			return err
