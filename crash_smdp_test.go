@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"sync"
@@ -55,7 +56,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 		}
 	})
 	for _, id := range stream.subscribers {
-		err := crashAddLine(agent, id, stream.planID, newCrashToken())
+		err := crashAddLine(agent, id, stream.planID, rand.Text())
 		var refused *crashRefusal
 		if errors.As(err, &refused) || (err != nil && !killed.Load()) {
 			t.Fatalf("Add line: %v", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,7 +96,7 @@ func TestBackupWhileServing(t *testing.T) {
 	for _, a := range agents {
 		wg.Go(func() {
 			for id := range work {
-				if err := crashAddLine(a, id, stream.planID, newCrashToken()); err != nil {
+				if err := crashAddLine(a, id, stream.planID, rand.Text()); err != nil {
 					t.Error(err)
 					return
 				}

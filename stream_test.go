@@ -1,16 +1,13 @@
 package main
 
 import (
-	"crypto/rand"
+	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -49,52 +46,17 @@ func (s crashStream) first() int64 { return s.subscribers[0] }
 func (s crashStream) last() int64  { return s.subscribers[len(s.subscribers)-1] }
 
 // prepareCrashStream adds subscribers with an Unlimited All plan each, and
-// free eSIMs of the Euro 1 plan's profile for all of them.
+// free eSIMs of the Euro 1 plan's profile for all of them, newer than the
+// demo's free stock, so the stream hands that out first and then moves on
+// to this delivery.
 func prepareCrashStream(t *testing.T, dbPath string) crashStream {
 	t.Helper()
-	raw := dbtest.Raw(t, dbPath)
-	defer raw.Close()
-	var s crashStream
-	if err := raw.QueryRow(`SELECT id, imsi_profile FROM plans WHERE code = 'EURO1'`).Scan(&s.planID, &s.profile); err != nil {
-		t.Fatalf("the demo catalog's Euro 1 plan: %v", err)
-	}
-	tx, err := raw.Begin()
+	e, err := portaltest.StockEligible(context.Background(), dbtest.Raw(t, dbPath), "CR", crashSubscribers, crashSubscribers,
+		time.Now().Add(-24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
-	now := time.Now().UTC()
-	created := now.Format("2006-01-02T15:04:05.000Z")
-	// Newer than the demo's free stock, so the stream hands that out first
-	// and then moves on to this delivery.
-	stocked := now.Add(-24 * time.Hour).Format("2006-01-02T15:04:05.000Z")
-	for i := range crashSubscribers {
-		res, err := tx.Exec(`INSERT INTO subscribers (account_number, name, email, phone, created_at) VALUES (?, ?, ?, ?, ?)`,
-			fmt.Sprintf("CR-%06d", i), fmt.Sprintf("Crash Subscriber %d", i), fmt.Sprintf("crash%d@example.com", i),
-			fmt.Sprintf("+1555%07d", i), created)
-		if err != nil {
-			t.Fatalf("add subscriber: %v", err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(`INSERT INTO domestic_plans (subscriber_id, name, kind, lines, since)
-			VALUES (?, 'Unlimited All', 'unlimited_all', 1, ?)`, id, created); err != nil {
-			t.Fatalf("add domestic plan: %v", err)
-		}
-		body := fmt.Sprintf("89990%013d", i)
-		if _, err := tx.Exec(`INSERT INTO esims (iccid, imsi_profile, smdp_address, matching_id, state, stocked_at)
-			VALUES (?, ?, 'smdp-eu.crash.example.com', ?, 'free', ?)`,
-			body+string(db.LuhnDigit(body)), s.profile, fmt.Sprintf("CR-%08d", i), stocked); err != nil {
-			t.Fatalf("stock an eSIM: %v", err)
-		}
-		s.subscribers = append(s.subscribers, id)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return crashStream{subscribers: e.Subscribers, planID: e.PlanID, profile: e.Profile}
 }
 
 // crashAttempt is one Add line of the stream.
@@ -102,12 +64,6 @@ type crashAttempt struct {
 	subscriber int64
 	token      string // the form's one-time token
 	answered   bool   // the portal answered 303; else the kill cut the request off
-}
-
-func newCrashToken() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // crashRefusal is an answer of the portal other than the redirect to the
@@ -126,18 +82,12 @@ func (e *crashRefusal) Error() string {
 // other than the redirect to the profile; any other error means no answer
 // came.
 func crashAddLine(a *portaltest.Client, subscriberID, planID int64, token string) error {
-	path := fmt.Sprintf("/subscribers/%d/lines", subscriberID)
-	r, err := a.Send(http.MethodPost, path, url.Values{
-		"_csrf":     {a.CSRF},
-		"token":     {token},
-		"line_name": {"France"},
-		"plan":      {strconv.FormatInt(planID, 10)},
-	})
+	r, err := a.PostAddLine(subscriberID, planID, token)
 	if err != nil {
 		return err
 	}
 	if r.Status != http.StatusSeeOther || r.Location() != fmt.Sprintf("/subscribers/%d", subscriberID) {
-		return &crashRefusal{path: path, status: r.Status, body: string(r.Body)}
+		return &crashRefusal{path: fmt.Sprintf("/subscribers/%d/lines", subscriberID), status: r.Status, body: string(r.Body)}
 	}
 	return nil
 }
