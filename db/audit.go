@@ -3,13 +3,11 @@ package db
 import (
 	"context"
 	"strconv"
-	"time"
 )
 
 // An entry's detail is read by team leads: plans and countries by name, people
-// by name, times as a person writes them, in UTC like the rest of the log
-// and its export.
-func auditTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
+// by name, times as a person writes them (rules.DateTime), in UTC like the
+// rest of the log and its export.
 
 // auditPerson names a login in an entry's detail.
 func auditPerson(l Login) string {

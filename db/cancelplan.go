@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // CancelReasons are the reasons an agent picks from to cancel a plan.
@@ -73,7 +75,7 @@ func (s *Store) CancelPlan(ctx context.Context, req CancelPlan) (_ LinePlan, err
 		case PlanQueued:
 		default:
 			return refuse(ErrConflict, "", fmt.Sprintf("%s (order %s) started on %s: a plan that has started cannot be cancelled.",
-				lp.Plan.Name, lp.OrderNumber, lp.ActivatedAt.UTC().Format("2 Jan 2006, 15:04 UTC")))
+				lp.Plan.Name, lp.OrderNumber, rules.DateTime(lp.ActivatedAt)))
 		}
 		why := req.Reason
 		if req.Note != "" {

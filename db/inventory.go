@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/carrier/esim-admin/db/rules"
 )
 
 // InventoryHeader is the first line an inventory file must have, exactly.
@@ -407,7 +409,7 @@ func (s *Store) RetireESIM(ctx context.Context, iccid string, by Login) (_ ESIM,
 			return err
 		}
 		e.State = StateRetired
-		return audit(ctx, tx, by, "retire", 0, e.ICCID, fmt.Sprintf("profile %d, in stock since %s", e.IMSIProfile, auditTime(e.StockedAt)))
+		return audit(ctx, tx, by, "retire", 0, e.ICCID, fmt.Sprintf("profile %d, in stock since %s", e.IMSIProfile, rules.DateTime(e.StockedAt)))
 	})
 	return e, err
 }

@@ -91,7 +91,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		}
 		if req.By.ID != 0 {
 			if err := audit(ctx, tx, req.By, "simulate_attach", e.SubscriberID, a.ICCID,
-				fmt.Sprintf("attached in %s at %s", rules.CountryName(a.Country), auditTime(a.AttachedAt))); err != nil {
+				fmt.Sprintf("attached in %s at %s", rules.CountryName(a.Country), rules.DateTime(a.AttachedAt))); err != nil {
 				return err
 			}
 		}
@@ -112,7 +112,7 @@ func (s *Store) Attach(ctx context.Context, req Attach) (_ AttachResult, err err
 		out.Activated = lp
 		if err := audit(ctx, tx, req.By, "activate_plan", e.SubscriberID, a.ICCID,
 			fmt.Sprintf("plan %s, order %s: attached in %s at %s; active until %s",
-				lp.Plan.Name, lp.OrderNumber, rules.CountryName(a.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
+				lp.Plan.Name, lp.OrderNumber, rules.CountryName(a.Country), rules.DateTime(lp.ActivatedAt), rules.DateTime(lp.ExpiresAt))); err != nil {
 			return err
 		}
 		if !rules.StartNoticeDue(*lp, tx.now) {

@@ -371,7 +371,7 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 			res.Started = append(res.Started, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.ActivatedAt, ExpiresAt: lp.ExpiresAt})
 			if err := audit(ctx, tx, by, "activate_plan", line.subscriberID, key,
 				fmt.Sprintf("plan %s, order %s: data used in %s at %s; active until %s",
-					lp.Plan.Name, lp.OrderNumber, rules.CountryName(r.Country), auditTime(lp.ActivatedAt), auditTime(lp.ExpiresAt))); err != nil {
+					lp.Plan.Name, lp.OrderNumber, rules.CountryName(r.Country), rules.DateTime(lp.ActivatedAt), rules.DateTime(lp.ExpiresAt))); err != nil {
 				return nil, err
 			}
 		}
@@ -379,13 +379,13 @@ func writeUsage(ctx context.Context, tx *change, recs []usage, b usageBatch, cha
 			lp := ps[i]
 			res.UsedUp = append(res.UsedUp, PlanEvent{OrderNumber: lp.OrderNumber, Plan: lp.Plan.Name, At: lp.EndedAt})
 			if err := audit(ctx, tx, by, "plan_used_up", line.subscriberID, key,
-				fmt.Sprintf("plan %s, order %s: its %s used up at %s", lp.Plan.Name, lp.OrderNumber, lp.Plan.Data(), auditTime(lp.EndedAt))); err != nil {
+				fmt.Sprintf("plan %s, order %s: its %s used up at %s", lp.Plan.Name, lp.OrderNumber, lp.Plan.Data(), rules.DateTime(lp.EndedAt))); err != nil {
 				return nil, err
 			}
 		}
 		if by.ID != 0 {
 			if err := audit(ctx, tx, by, "simulate_usage", line.subscriberID, r.ICCID,
-				fmt.Sprintf("%s used in %s at %s", rules.FormatBytes(r.Bytes), rules.CountryName(r.Country), auditTime(r.End))); err != nil {
+				fmt.Sprintf("%s used in %s at %s", rules.FormatBytes(r.Bytes), rules.CountryName(r.Country), rules.DateTime(r.End))); err != nil {
 				return nil, err
 			}
 		}

@@ -120,7 +120,7 @@ func (h *Handlers) simulateAttach(c echo.Context) error {
 	}
 	msg := fmt.Sprintf("Simulated a connection in %s. ", rules.CountryName(r.Attachment.Country))
 	if lp := r.Activated; lp != nil {
-		msg += fmt.Sprintf("%s (order %s) started and runs until %s.", lp.Plan.Name, lp.OrderNumber, lp.ExpiresAt.UTC().Format("2 Jan 2006, 15:04 UTC"))
+		msg += fmt.Sprintf("%s (order %s) started and runs until %s.", lp.Plan.Name, lp.OrderNumber, rules.DateTime(lp.ExpiresAt))
 	} else {
 		msg += "No plan started: " + r.Reason + "."
 	}

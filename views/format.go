@@ -26,7 +26,7 @@ func dateTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+	return rules.DateTime(t)
 }
 
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

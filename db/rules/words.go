@@ -70,3 +70,8 @@ func DaysLeft(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d days left", days)
 }
+
+// DateTime is a moment as people read it in the portal's pages, its audit
+// log and its refusals: to the minute, in UTC, which it says (portal.js
+// reads it back to show it in the agent's own zone).
+func DateTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
